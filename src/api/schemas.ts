@@ -1,0 +1,31 @@
+import { z } from "@hono/zod-openapi";
+import { ROLES } from "../services/context.ts";
+
+export const RoleSchema = z.enum(ROLES).openapi("Role");
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: "invalid_request" }),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+}).openapi("Error");
+
+export const errorResponses = {
+  400: { description: "Invalid input; details lists each bad field", content: { "application/json": { schema: ErrorSchema } } },
+  401: { description: "Not signed in", content: { "application/json": { schema: ErrorSchema } } },
+  403: { description: "Role too low", content: { "application/json": { schema: ErrorSchema } } },
+  404: { description: "Not found (also for another workspace's ids)", content: { "application/json": { schema: ErrorSchema } } },
+};
+
+export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
+
+export const OkSchema = z.object({ ok: z.literal(true) }).openapi("Ok");
+
+export function json<T extends z.ZodType>(schema: T, description = "OK") {
+  return { description, content: { "application/json": { schema } } };
+}
+
+export function body<T extends z.ZodType>(schema: T) {
+  return { body: { content: { "application/json": { schema } }, required: true } };
+}

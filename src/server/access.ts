@@ -1,0 +1,21 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./deps.ts";
+import type { RouteAccess } from "../api/route.ts";
+import { roleRank, ServiceError, type Role } from "../services/context.ts";
+
+/**
+ * The edge check every API route gets through `apiRoute`: signed in (unless public), not a token on a
+ * session-only verb, and at least the route's role. Services check the role again on their first line.
+ */
+export function requireAccess(access: RouteAccess, sessionOnly = false): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (access === "public") return next();
+    const actor = c.get("actor");
+    if (!actor) throw new ServiceError("unauthorized", "sign in first, or send an API token as 'Authorization: Bearer <token>'");
+    if (sessionOnly && actor.type !== "user") throw new ServiceError("forbidden", "this needs a signed-in user; API tokens cannot do it");
+    if (access !== "user" && roleRank(actor.role) < roleRank(access as Role)) {
+      throw new ServiceError("forbidden", actor.role ? `this needs the ${access} role in this workspace; you are ${actor.role}` : "you are not a member of this workspace");
+    }
+    return next();
+  };
+}

@@ -1,0 +1,47 @@
+import type { Store } from "../db/client.ts";
+import type { Keyring } from "../secrets/keyring.ts";
+import type { Settings } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { EventBus } from "../services/events.ts";
+import type { Actor, ServiceContext } from "../services/context.ts";
+
+/** Everything the HTTP layer needs, built once at start (or per test). */
+export interface AppDeps {
+  store: Store;
+  keyring: Keyring;
+  settings: Settings;
+  logger: Logger;
+  events: EventBus;
+  now: () => number;
+  version: string;
+}
+
+export interface SessionInfo {
+  id: string;
+  mfaPending: boolean;
+  user: { id: string; email: string; name: string; totpEnabled: boolean };
+}
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    actor: Actor | null;
+    session: SessionInfo | null;
+    /** how the actor authenticated: a cookie needs CSRF checks, a bearer token does not */
+    authVia: "cookie" | "bearer" | null;
+    clientIp: string;
+    secure: boolean;
+  };
+};
+
+export function serviceContext(deps: AppDeps, actor: Actor, requestId?: string): ServiceContext {
+  return { db: deps.store.db, keyring: deps.keyring, actor, events: deps.events, requestId, now: deps.now };
+}
+
+import type { Context } from "hono";
+/** The service context of a request whose actor the edge has already checked. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function ctxOf(c: Context<AppEnv, any, any>): ServiceContext {
+  return serviceContext(c.get("deps"), c.get("actor")!, c.get("requestId"));
+}

@@ -1,0 +1,120 @@
+import { mkdirSync, accessSync, constants, existsSync } from "node:fs";
+import { createApp } from "./app.ts";
+import type { AppDeps } from "./deps.ts";
+import { openStore, migrate } from "../db/client.ts";
+import { loadKeyring } from "../secrets/keyring.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { EventBus } from "../services/events.ts";
+import { issueSetupToken, setupPending } from "../services/auth.ts";
+import { pruneAudit, getRetentionDays } from "../services/audit.ts";
+import { systemActor } from "../services/context.ts";
+import type { Settings } from "../config.ts";
+import { VERSION } from "../version.ts";
+import { join } from "node:path";
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** Checks the data dir exists (creating it 0700) and is writable, before anything is written into it. */
+export function prepareDataDir(dir: string): void {
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.R_OK);
+  } catch (e) {
+    throw new StartupError(`the data dir ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir or MOLTHUB_DATA_DIR, or fix its owner/permissions`);
+  }
+}
+
+export interface Running {
+  url: string;
+  deps: AppDeps;
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * Starts the appliance.
+ * 1. Check the data dir, open the store, migrate (with a VACUUM INTO copy when a migration is pending).
+ * 2. Load the appliance key; issue a setup token on an empty store and log the setup URL.
+ * 3. Listen; a port in use is a clear error and nothing is left half-started.
+ */
+export async function serve(settings: Settings, opts: { logger?: Logger; installSignalHandlers?: boolean } = {}): Promise<Running> {
+  const logger = opts.logger ?? createLogger({ level: settings.logLevel });
+  prepareDataDir(settings.dataDir);
+  const store = openStore(join(settings.dataDir, "molthub.db"));
+  let deps: AppDeps;
+  try {
+    const m = migrate(store);
+    if (m.applied.length) logger.info("store migrated", { applied: m.applied, backup: m.backup ?? null });
+    const keyring = loadKeyring(settings.dataDir);
+    deps = { store, keyring, settings, logger, events: new EventBus(), now: Date.now, version: VERSION };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+
+  const app = createApp(deps);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: settings.host,
+      port: settings.port,
+      fetch: app.fetch,
+      idleTimeout: 0, // SSE streams stay open; they send their own pings
+      ...(settings.tlsCert ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey!) } } : {}),
+    });
+  } catch (e) {
+    store.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new StartupError(`port ${settings.port} on ${settings.host} is in use; stop what uses it or start with --port <other>`);
+    if (code === "EACCES") throw new StartupError(`not allowed to listen on ${settings.host}:${settings.port}; use a port above 1024 or run with the needed rights`);
+    throw e;
+  }
+  const scheme = settings.tlsCert ? "https" : "http";
+  const base = settings.publicUrl?.replace(/\/$/, "") ?? `${scheme}://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${server.port}`;
+  logger.info("molthub listening", { url: base, dataDir: settings.dataDir, version: VERSION });
+
+  if (setupPending(store.db)) {
+    const t = issueSetupToken(store.db);
+    if (t) {
+      // The one place a secret is deliberately printed: the operator needs it to claim the appliance.
+      process.stdout.write(`\n  Molthub has no users yet. Claim it within 1 hour at:\n\n    ${base}/setup?token=${t.token}\n\n  (or offline: molthub user add --email you@example.com --role owner)\n\n`);
+    }
+  }
+
+  // daily audit retention
+  const retention = setInterval(() => {
+    try {
+      pruneAudit(store.db, deps.keyring, { actor: systemActor, now: Date.now }, getRetentionDays(store.db));
+    } catch (e) {
+      logger.warn("audit prune failed", { err: (e as Error).message });
+    }
+  }, 6 * 3_600_000);
+  retention.unref?.();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason = "stop") => {
+    stopping ??= (async () => {
+      logger.info("shutting down", { reason });
+      clearInterval(retention);
+      await server.stop(false);
+      store.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      store.close();
+      logger.info("stopped");
+    })();
+    return stopping;
+  };
+  if (opts.installSignalHandlers) {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      process.once(sig, () => {
+        // give open streams a bounded time, then exit
+        const t = setTimeout(() => process.exit(0), 10_000);
+        stop(sig).then(() => {
+          clearTimeout(t);
+          process.exit(0);
+        });
+      });
+    }
+  }
+  return { url: `${scheme}://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${server.port}`, deps, stop };
+}
