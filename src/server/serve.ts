@@ -97,7 +97,9 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     stopping ??= (async () => {
       logger.info("shutting down", { reason });
       clearInterval(retention);
-      await server.stop(false);
+      // let in-flight requests finish (bounded), then close whatever is left (SSE streams)
+      await Promise.race([server.stop(false), Bun.sleep(3000)]);
+      await server.stop(true);
       store.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       store.close();
       logger.info("stopped");

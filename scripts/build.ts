@@ -1,0 +1,13 @@
+// Compiles the appliance into one self-contained binary: dist/molthub.
+// Migrations, views and static assets are imported as text, so they are inside the binary.
+import { $ } from "bun";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const target = process.env.MOLTHUB_BUILD_TARGET; // e.g. bun-linux-arm64 for cross builds
+const out = process.env.MOLTHUB_BUILD_OUT ?? join(root, "dist/molthub");
+const started = performance.now();
+const args = ["build", "--compile", "--minify", "--bytecode", "--format=esm", join(root, "src/main.ts"), "--outfile", out];
+if (target) args.push(`--target=${target}`);
+await $`${process.execPath} ${args}`.cwd(root);
+console.log(`built ${out} in ${Math.round(performance.now() - started)} ms`);

@@ -1,0 +1,51 @@
+/** Reads a secret: the first line of stdin when piped, or a prompt without echo on a terminal. */
+export async function readSecret(promptText: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const text = await new Response(Bun.stdin.stream()).text();
+    const line = text.split(/\r?\n/)[0] ?? "";
+    if (!line) throw new CliError("expected the password on standard input (e.g. `printf '%s' \"$PW\" | molthub … --password-stdin`)");
+    return line;
+  }
+  process.stderr.write(promptText);
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const onData = (d: Buffer) => {
+      for (const ch of d.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          cleanup();
+          process.stderr.write("\n");
+          return resolve(buf);
+        }
+        if (ch === "\u0003") {
+          cleanup();
+          return reject(new CliError("cancelled"));
+        }
+        if (ch === "\u007f") buf = buf.slice(0, -1);
+        else buf += ch;
+      }
+    };
+    const cleanup = () => {
+      process.stdin.off("data", onData);
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+    };
+    process.stdin.on("data", onData);
+  });
+}
+
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "-" : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  console.log(line(columns.map((c) => c.toUpperCase())));
+  for (const r of cells) console.log(line(r));
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env bun
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { resolveSettings, SettingsError, defaults } from "./config.ts";
+import { serve, StartupError, prepareDataDir } from "./server/serve.ts";
+import { openStore, migrate, migrationStatus } from "./db/client.ts";
+import { addUserOffline, setPasswordOffline } from "./services/auth.ts";
+import { verifyAudit } from "./services/audit.ts";
+import { loadKeyring, KeyError } from "./secrets/keyring.ts";
+import { ServiceError, ROLES, type Role } from "./services/context.ts";
+import { ApiClient } from "./cli/client.ts";
+import { CliError, readSecret, printTable } from "./cli/io.ts";
+import { doctor } from "./cli/doctor.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `molthub ${VERSION} — control plane for OpenClaw gateways
+
+Usage: molthub <command> [flags]
+
+Server
+  serve                      start the appliance (UI + API)
+      --data-dir DIR  --host H  --port P  --config FILE  --public-url URL
+      --tls-cert FILE --tls-key FILE  --trust-proxy  --log-level debug|info|warn|error
+  migrate [--status]         apply pending migrations (a copy is taken first) or list them
+  doctor                     check data dir, master key, database, audit chain and port
+  version
+
+Offline (against --data-dir, no server needed)
+  user add --email E [--name N] [--role owner|admin|operator|viewer] [--workspace SLUG] [--password-stdin]
+  user passwd --email E [--password-stdin]
+  audit verify               verify the audit hash chain (or against a server with --server/--token)
+
+Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTHUB_TOKEN)
+  token create --name N [--role R] [--expires-days D]   (without a token: --email E, password on stdin or prompt)
+
+Settings precedence: flags > MOLTHUB_* env > config file > defaults. See docs/operations.md.`;
+
+const commonFlags = {
+  "data-dir": { type: "string" },
+  config: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  server: { type: "string" },
+  token: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string }> = {}) {
+  try {
+    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\nRun \`molthub --help\` for the commands and flags.`, 2);
+  }
+}
+
+function settingsFrom(values: Record<string, unknown>) {
+  return resolveSettings({
+    dataDir: values["data-dir"], config: values.config, host: values.host, port: values.port, publicUrl: values["public-url"],
+    tlsCert: values["tls-cert"], tlsKey: values["tls-key"], trustProxy: values["trust-proxy"], logLevel: values["log-level"],
+  });
+}
+
+function role(v: unknown, fallback: Role): Role {
+  if (v === undefined) return fallback;
+  if (!ROLES.includes(v as Role)) throw new CliError(`--role must be one of ${ROLES.join(", ")}`, 2);
+  return v as Role;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  switch (cmd) {
+    case "version":
+    case "--version":
+      console.log(VERSION);
+      return 0;
+
+    case "serve": {
+      const { values } = parse(argv.slice(1), { "public-url": { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "trust-proxy": { type: "boolean" }, "log-level": { type: "string" } });
+      await serve(settingsFrom(values), { installSignalHandlers: true });
+      return -1; // keep running
+    }
+
+    case "migrate": {
+      const { values } = parse(argv.slice(1), { status: { type: "boolean" } });
+      const s = settingsFrom(values);
+      if (values.status) {
+        const file = join(s.dataDir, "molthub.db");
+        if (!existsSync(file)) {
+          console.log(`no store at ${file} yet; every migration is pending`);
+          return 0;
+        }
+        const store = openStore(file);
+        try {
+          printTable(migrationStatus(store).map((m) => ({ migration: m.tag, state: m.applied ? "applied" : "pending", at: m.appliedAt ? new Date(m.appliedAt).toISOString() : null })), ["migration", "state", "at"]);
+        } finally {
+          store.close();
+        }
+        return 0;
+      }
+      prepareDataDir(s.dataDir);
+      const store = openStore(join(s.dataDir, "molthub.db"));
+      try {
+        const r = migrate(store);
+        console.log(r.applied.length ? `applied ${r.applied.join(", ")}${r.backup ? ` (copy taken: ${r.backup})` : ""}` : "nothing to migrate; the schema is current");
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+
+    case "doctor": {
+      const { values } = parse(argv.slice(1));
+      const s = settingsFrom(values);
+      const findings = await doctor({ dataDir: s.dataDir, host: s.host, port: s.port });
+      for (const f of findings) {
+        console.log(`${f.status === "ok" ? "ok  " : f.status === "warn" ? "WARN" : "FAIL"}  ${f.check}: ${f.found}${f.fix ? `\n      → ${f.fix}` : ""}`);
+      }
+      return findings.some((f) => f.status === "fail") ? 1 : 0;
+    }
+
+    case "user": {
+      const { values } = parse(argv.slice(2), { email: { type: "string" }, name: { type: "string" }, role: { type: "string" }, workspace: { type: "string" }, "password-stdin": { type: "boolean" } });
+      if (!values.email) throw new CliError("--email is required", 2);
+      const s = settingsFrom(values);
+      prepareDataDir(s.dataDir);
+      const store = openStore(join(s.dataDir, "molthub.db"));
+      try {
+        migrate(store);
+        loadKeyring(s.dataDir);
+        if (sub === "add") {
+          const pw = await readSecret(`password for ${values.email}: `);
+          const r = await addUserOffline(store.db, { email: values.email, name: values.name ?? values.email, password: pw, role: role(values.role, "owner"), workspace: values.workspace });
+          console.log(`user ${values.email} created (${role(values.role, "owner")}) in workspace ${r.workspaceId}`);
+          return 0;
+        }
+        if (sub === "passwd") {
+          const pw = await readSecret(`new password for ${values.email}: `);
+          await setPasswordOffline(store.db, values.email, pw);
+          console.log(`password changed for ${values.email}; their sessions and API tokens were revoked`);
+          return 0;
+        }
+      } finally {
+        store.close();
+      }
+      throw new CliError("usage: molthub user add|passwd --email E", 2);
+    }
+
+    case "token": {
+      if (sub !== "create") throw new CliError("usage: molthub token create --name N [--role R] [--expires-days D]", 2);
+      const { values } = parse(argv.slice(2), { name: { type: "string" }, role: { type: "string" }, "expires-days": { type: "string" }, email: { type: "string" }, "password-stdin": { type: "boolean" } });
+      if (!values.name) throw new CliError("--name is required", 2);
+      const client = new ApiClient({ server: values.server, token: values.token });
+      if (!client.hasToken) {
+        if (!values.email) throw new CliError("give --token (or MOLTHUB_TOKEN), or --email to sign in with a password", 2);
+        await client.login(values.email, await readSecret(`password for ${values.email}: `));
+      }
+      const r = await client.call<{ token: string; item: { id: string; role: string; expiresAt: number | null } }>("POST", "/api/v1/tokens", {
+        name: values.name, role: role(values.role, "operator"), expiresInDays: values["expires-days"] ? Number(values["expires-days"]) : null,
+      });
+      // The token goes to stdout alone so it can be captured; everything else to stderr.
+      console.error(`token "${values.name}" (${r.item.role}${r.item.expiresAt ? `, expires ${new Date(r.item.expiresAt).toISOString()}` : ""}) — shown once, store it now:`);
+      console.log(r.token);
+      return 0;
+    }
+
+    case "audit": {
+      if (sub !== "verify") throw new CliError("usage: molthub audit verify", 2);
+      const { values } = parse(argv.slice(2));
+      let result: { ok: boolean; checked: number; brokenAt?: number; reason?: string };
+      if (values.server || values.token || process.env.MOLTHUB_TOKEN) {
+        result = await new ApiClient({ server: values.server, token: values.token }).call("GET", "/api/v1/audit/verify");
+      } else {
+        const s = settingsFrom(values);
+        const file = join(s.dataDir, "molthub.db");
+        if (!existsSync(file)) throw new CliError(`no store at ${file}; pass --data-dir`);
+        const store = openStore(file);
+        try {
+          result = verifyAudit(store.db, loadKeyring(s.dataDir, process.env, { create: false }));
+        } finally {
+          store.close();
+        }
+      }
+      if (result.ok) {
+        console.log(`audit chain ok: ${result.checked} entries verified`);
+        return 0;
+      }
+      console.log(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked} entries before it are intact)`);
+      return 1;
+    }
+  }
+  throw new CliError(`unknown command "${cmd}"\nRun \`molthub --help\` for the commands.`, 2);
+}
+
+// Keep the default so the help text and docs agree with the code.
+void defaults;
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      console.error(`molthub: ${e.message}`);
+      process.exit(e.exitCode);
+    }
+    if (e instanceof SettingsError || e instanceof StartupError || e instanceof KeyError || e instanceof ServiceError) {
+      console.error(`molthub: ${e.message}`);
+      process.exit(1);
+    }
+    console.error(`molthub: unexpected error: ${(e as Error)?.stack ?? e}`);
+    process.exit(1);
+  },
+);
