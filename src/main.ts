@@ -46,9 +46,11 @@ const commonFlags = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string }> = {}) {
+type Values = Record<string, string | boolean | undefined> & { [k: string]: any };
+
+function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string }> = {}): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (e) {
     throw new CliError(`${(e as Error).message}\nRun \`molthub --help\` for the commands and flags.`, 2);
   }

@@ -85,7 +85,7 @@ export function authRoutes() {
     },
   }), (c) => {
     const actor = c.get("actor")!;
-    const ctx = serviceContext(c.get("deps"), actor, c.get("requestId"));
+    const ctx = ctxOf(c);
     return c.json({
       type: actor.type, userId: actor.userId, label: actor.label, role: actor.role, workspaceId: actor.workspaceId,
       totpEnabled: c.get("session")?.user.totpEnabled, workspaces: listMyWorkspaces(ctx),

@@ -38,7 +38,7 @@ function wantsHtml(c: Context): boolean {
 
 function sameOrigin(c: Context<AppEnv>, origin: string): boolean {
   const trust = c.get("deps").settings.trustProxy;
-  const host = (trust && c.req.header("x-forwarded-host")) || c.req.header("host");
+  const host = (trust && c.req.header("x-forwarded-host")) || c.req.header("host") || new URL(c.req.url).host;
   try {
     return !!host && new URL(origin).host === host;
   } catch {
@@ -128,7 +128,9 @@ export function createApp(deps: AppDeps) {
   });
 
   // 5. CSRF: same-origin forms only; cookie-authenticated JSON writes need a same-origin Origin too
-  app.use("*", csrf({ origin: (origin, c) => sameOrigin(c as Context<AppEnv>, origin), secFetchSite: (v) => v === "same-origin" || v === "none" }));
+  // (a bearer token is never sent by a browser on its own, so those requests cannot be forged)
+  const formCsrf = csrf({ origin: (origin, c) => sameOrigin(c as Context<AppEnv>, origin), secFetchSite: (v) => v === "same-origin" || v === "none" });
+  app.use("*", (c, next) => (c.get("authVia") === "bearer" ? next() : formCsrf(c, next)));
   app.use("*", async (c, next) => {
     if (c.get("authVia") === "cookie" && !/^(GET|HEAD|OPTIONS)$/.test(c.req.method)) {
       const origin = c.req.header("origin");

@@ -73,17 +73,10 @@ export function verifyAudit(db: Db, keyring: Keyring): VerifyResult {
   }
   let checked = 0;
   let lastId = cp?.uptoId ?? 0;
-  const stmt = db.$client.query("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT 1000");
   for (;;) {
-    const rows = stmt.all(lastId) as Record<string, unknown>[];
+    const rows = db.select().from(auditLog).where(gt(auditLog.id, lastId)).orderBy(asc(auditLog.id)).limit(1000).all();
     if (rows.length === 0) break;
-    for (const raw of rows) {
-      const r = {
-        id: raw.id as number, ts: raw.ts as number, workspaceId: raw.workspace_id as string | null, actorType: raw.actor_type as Row["actorType"],
-        actorId: raw.actor_id as string | null, actorLabel: raw.actor_label as string, action: raw.action as string, resourceType: raw.resource_type as string,
-        resourceId: raw.resource_id as string | null, requestId: raw.request_id as string | null, summary: raw.summary as string,
-        prevHash: raw.prev_hash as string, hash: raw.hash as string,
-      };
+    for (const r of rows) {
       if (r.prevHash !== prev) return { ok: false, checked, brokenAt: r.id, reason: "prev_hash does not match the previous entry (an entry was removed or reordered)", fromCheckpoint: cp?.id };
       if (entryHash(prev, r) !== r.hash) return { ok: false, checked, brokenAt: r.id, reason: "the entry's content does not match its hash (it was edited)", fromCheckpoint: cp?.id };
       prev = r.hash;

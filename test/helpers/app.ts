@@ -34,7 +34,11 @@ export function makeTestApp(opts: { now?: () => number; settings?: Record<string
   const req = (path: string, init: RequestInit & { json?: unknown; cookie?: string; bearer?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.json !== undefined) headers.set("content-type", "application/json");
-    if (init.cookie) headers.set("cookie", init.cookie);
+    if (init.cookie) {
+      headers.set("cookie", init.cookie);
+      // what a browser sends with every non-GET request from our own pages
+      if (!headers.has("origin")) headers.set("origin", "http://localhost");
+    }
     if (init.bearer) headers.set("authorization", `Bearer ${init.bearer}`);
     return app.request(path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body }, undefined);
   };
