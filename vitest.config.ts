@@ -25,6 +25,8 @@ export default defineConfig({
   oxc: { jsx: { runtime: "automatic", importSource: "hono/jsx" } },
   test: {
     include: ["test/**/*.test.ts", "test/**/*.test.tsx", "src/**/*.test.ts", "providers/**/*.test.ts"],
+    // htmx is imported as text (see textAssets); it must go through Vite rather than be loaded natively
+    server: { deps: { inline: ["htmx.org"] } },
     pool: "forks",
     fileParallelism: false,
     testTimeout: 30_000,

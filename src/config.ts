@@ -18,6 +18,17 @@ export const settingsSchema = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   sessionTtlHours: z.coerce.number().int().min(1).max(24 * 90),
   maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+  /** an existing OpenClaw install for the local provider: the package dir holding openclaw.mjs */
+  openclawDir: z.string().optional(),
+  /** the Node binary (>= 24.16) that runs OpenClaw for the local provider */
+  openclawNode: z.string().optional(),
+  /** a resolv.conf bind-mounted for bots (e.g. a DNS sinkhole on offline hosts and in tests) */
+  botResolvConf: z.string().optional(),
+  /** run OpenClaw in this image with `openclawDir`'s node_modules mounted (offline Docker setups and tests) */
+  dockerNodeImage: z.string().optional(),
+  healthIntervalSeconds: z.coerce.number().int().min(5).max(3600),
+  driftIntervalSeconds: z.coerce.number().int().min(10).max(86400),
+  reconciler: z.boolean(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -29,6 +40,9 @@ export const defaults: Omit<Settings, "dataDir"> & { dataDir: string } = {
   logLevel: "info",
   sessionTtlHours: 24 * 7,
   maxBodyBytes: 1024 * 1024,
+  healthIntervalSeconds: 30,
+  driftIntervalSeconds: 300,
+  reconciler: true,
 };
 
 const ENV: Record<keyof Settings, string> = {
@@ -42,6 +56,13 @@ const ENV: Record<keyof Settings, string> = {
   logLevel: "MOLTHUB_LOG_LEVEL",
   sessionTtlHours: "MOLTHUB_SESSION_TTL_HOURS",
   maxBodyBytes: "MOLTHUB_MAX_BODY_BYTES",
+  openclawDir: "MOLTHUB_OPENCLAW_DIR",
+  openclawNode: "MOLTHUB_OPENCLAW_NODE",
+  botResolvConf: "MOLTHUB_BOT_RESOLV_CONF",
+  dockerNodeImage: "MOLTHUB_DOCKER_NODE_IMAGE",
+  healthIntervalSeconds: "MOLTHUB_HEALTH_INTERVAL_SECONDS",
+  driftIntervalSeconds: "MOLTHUB_DRIFT_INTERVAL_SECONDS",
+  reconciler: "MOLTHUB_RECONCILER",
 };
 
 export class SettingsError extends Error {
@@ -86,7 +107,7 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
   for (const [key, name] of Object.entries(ENV) as [keyof Settings, string][]) {
     const v = env[name];
     if (v === undefined || v === "") continue;
-    merged[key] = key === "trustProxy" ? parseBool(v, name) : v;
+    merged[key] = key === "trustProxy" || key === "reconciler" ? parseBool(v, name) : v;
     sources[key] = `env ${name}`;
   }
   for (const [k, v] of Object.entries(flags)) {

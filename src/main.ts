@@ -12,6 +12,7 @@ import { ServiceError, ROLES, type Role } from "./services/context.ts";
 import { ApiClient } from "./cli/client.ts";
 import { CliError, readSecret, printTable } from "./cli/io.ts";
 import { doctor } from "./cli/doctor.ts";
+import { apply, describeBot, exportAll, getBots, logs as botLogs, setSecret } from "./cli/bots.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `molthub ${VERSION} — control plane for OpenClaw gateways
@@ -33,6 +34,15 @@ Offline (against --data-dir, no server needed)
 
 Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTHUB_TOKEN)
   token create --name N [--role R] [--expires-days D]   (without a token: --email E, password on stdin or prompt)
+  apply -f FILE|DIR|-        create or update bots from manifests (YAML or JSON)
+  diff -f FILE|DIR|-         show what apply would change
+  get bots [-o json|yaml]    list bots with their live status
+  describe bot NAME          status, revisions and the events timeline
+  logs bot NAME [-f] [--tail N]
+  start|stop|restart|pause|resume bot NAME
+  delete bot NAME [--purge]  remove a bot (with --purge its data too)
+  export                     every bot's manifest as YAML
+  secret set NAME            store a secret (value on stdin or prompt); manifests refer to it by name
 
 Settings precedence: flags > MOLTHUB_* env > config file > defaults. See docs/operations.md.`;
 
@@ -193,6 +203,56 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked} entries before it are intact)`);
       return 1;
+    }
+  }
+  const clientCmds = ["apply", "diff", "get", "describe", "logs", "start", "stop", "restart", "pause", "resume", "delete", "export", "secret"];
+  if (clientCmds.includes(cmd)) {
+    const args = cmd === "logs" ? argv.slice(1).map((a) => (a === "-f" ? "--follow" : a)) : argv.slice(1);
+    const { values, positionals } = parse(args, { file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, follow: { type: "boolean" }, tail: { type: "string" }, purge: { type: "boolean" } });
+    const client = new ApiClient({ server: values.server, token: values.token });
+    const needKind = (kind: string) => {
+      if (positionals[0] !== kind || !positionals[1]) throw new CliError(`usage: molthub ${cmd} ${kind} NAME`, 2);
+      return positionals[1];
+    };
+    switch (cmd) {
+      case "apply":
+      case "diff":
+        if (!values.file) throw new CliError(`usage: molthub ${cmd} -f FILE|DIR|-`, 2);
+        return apply(client, values.file, cmd === "diff");
+      case "get":
+        if (positionals[0] !== "bots" && positionals[0] !== "bot") throw new CliError("usage: molthub get bots [-o json|yaml]", 2);
+        await getBots(client, values.output);
+        return 0;
+      case "describe":
+        await describeBot(client, needKind("bot"));
+        return 0;
+      case "logs": {
+        // `-f` means follow here, as in kubectl (mapped to --follow above)
+        const follow = !!values.follow;
+        const name = positionals[0] === "bot" ? positionals[1] : undefined;
+        if (!name) throw new CliError("usage: molthub logs bot NAME [-f]", 2);
+        await botLogs(client, name, follow, Number(values.tail ?? 200));
+        return 0;
+      }
+      case "delete": {
+        const name = needKind("bot");
+        await client.call("DELETE", `/api/v1/bots/${encodeURIComponent(name)}${values.purge ? "?purge=true" : ""}`);
+        console.log(`bot/${name} deletion queued${values.purge ? " (with its data)" : ""}`);
+        return 0;
+      }
+      case "export":
+        await exportAll(client);
+        return 0;
+      case "secret":
+        if (positionals[0] !== "set" || !positionals[1]) throw new CliError("usage: molthub secret set NAME (value on stdin)", 2);
+        await setSecret(client, positionals[1]);
+        return 0;
+      default: {
+        const name = needKind("bot");
+        const r = await client.call<{ status: string }>("POST", `/api/v1/bots/${encodeURIComponent(name)}/actions`, { action: cmd });
+        console.log(`bot/${name} ${cmd} queued (status: ${r.status})`);
+        return 0;
+      }
     }
   }
   throw new CliError(`unknown command "${cmd}"\nRun \`molthub --help\` for the commands.`, 2);

@@ -48,6 +48,46 @@ export class ApiClient {
     }
   }
 
+  async text(path: string): Promise<string> {
+    const res = await this.raw("GET", path);
+    const body = await res.text();
+    if (!res.ok) {
+      let msg = `HTTP ${res.status}`;
+      try {
+        msg = (JSON.parse(body) as { error: { message: string } }).error.message;
+      } catch {
+        // not JSON
+      }
+      throw new CliError(msg);
+    }
+    return body;
+  }
+
+  /** Server-sent events from a GET endpoint, until the server ends the stream. */
+  async *sse(path: string): AsyncGenerator<{ event: string; data: string }> {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    const res = await fetch(this.base + path, { headers });
+    if (!res.ok || !res.body) throw new CliError(`stream failed: HTTP ${res.status} ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        let event = "message";
+        const data: string[] = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        yield { event, data: data.join("\n") };
+      }
+    }
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.raw(method, path, body);
     const text = await res.text();

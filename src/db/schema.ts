@@ -114,3 +114,94 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+// ---------- bots ----------
+
+export const bots = sqliteTable("bots", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  fleet: text("fleet"),
+  environment: text("environment"),
+  labels: text("labels").notNull().default("{}"),
+  provider: text("provider").notNull(),
+  /** target host name for remote providers; "local" otherwise */
+  host: text("host").notNull().default("local"),
+  port: integer("port").notNull(),
+  /** the gateway token, encrypted with the appliance key */
+  gatewayTokenEnc: text("gateway_token_enc").notNull(),
+  desiredRevision: integer("desired_revision").notNull(),
+  /** the revision whose config the gateway last confirmed live */
+  appliedRevision: integer("applied_revision"),
+  appliedHash: text("applied_hash"),
+  /** hash of the env file last delivered (secrets rotate without a new revision) */
+  appliedEnvHash: text("applied_env_hash"),
+  /** what the operator asked for: running, stopped, paused */
+  desiredState: text("desired_state", { enum: ["running", "stopped", "paused"] }).notNull().default("running"),
+  status: text("status", { enum: ["pending", "creating", "starting", "running", "degraded", "stopping", "stopped", "error", "deleting"] }).notNull(),
+  statusReason: text("status_reason").notNull().default(""),
+  /** consecutive failures of the current revision, for backoff */
+  failures: integer("failures").notNull().default(0),
+  deleting: integer("deleting", { mode: "boolean" }).notNull().default(false),
+  /** with the delete: remove the state dir too */
+  purge: integer("purge", { mode: "boolean" }).notNull().default(false),
+  lastSeenAt: integer("last_seen_at"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("bots_ws_name_uq").on(t.workspaceId, t.name), index("bots_host_port_idx").on(t.host, t.port)]);
+
+export const botRevisions = sqliteTable("bot_revisions", {
+  botId: text("bot_id").notNull().references(() => bots.id, { onDelete: "cascade" }),
+  revision: integer("revision").notNull(),
+  /** the manifest as validated (JSON) */
+  manifest: text("manifest").notNull(),
+  /** the generated openclaw.json (JSON; no secret values) */
+  config: text("config").notNull(),
+  configHash: text("config_hash").notNull(),
+  source: text("source", { enum: ["apply", "adopt", "ui", "rollback"] }).notNull(),
+  actor: text("actor").notNull(),
+  createdAt: integer("created_at").notNull(),
+}, (t) => [primaryKey({ columns: [t.botId, t.revision] })]);
+
+export const jobs = sqliteTable("jobs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  botId: text("bot_id").notNull().references(() => bots.id, { onDelete: "cascade" }),
+  kind: text("kind", { enum: ["reconcile", "start", "stop", "restart", "delete"] }).notNull(),
+  state: text("state", { enum: ["queued", "running", "done", "failed", "interrupted", "cancelled"] }).notNull(),
+  attempt: integer("attempt").notNull().default(0),
+  notBefore: integer("not_before").notNull(),
+  requestId: text("request_id"),
+  error: text("error"),
+  createdAt: integer("created_at").notNull(),
+  startedAt: integer("started_at"),
+  finishedAt: integer("finished_at"),
+}, (t) => [index("jobs_state_idx").on(t.state, t.notBefore), index("jobs_bot_idx").on(t.botId, t.state)]);
+
+export const botEvents = sqliteTable("bot_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  botId: text("bot_id").notNull().references(() => bots.id, { onDelete: "cascade" }),
+  ts: integer("ts").notNull(),
+  level: text("level", { enum: ["info", "warn", "error"] }).notNull(),
+  type: text("type").notNull(),
+  message: text("message").notNull(),
+  data: text("data").notNull().default("{}"),
+}, (t) => [index("bot_events_bot_idx").on(t.botId, t.id)]);
+
+export const healthSnapshots = sqliteTable("health_snapshots", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  botId: text("bot_id").notNull().references(() => bots.id, { onDelete: "cascade" }),
+  ts: integer("ts").notNull(),
+  ready: integer("ready", { mode: "boolean" }).notNull(),
+  data: text("data").notNull(),
+}, (t) => [index("health_bot_idx").on(t.botId, t.id)]);
+
+/** Minimal encrypted secret store (the full vault with envelope encryption replaces it). */
+export const secrets = sqliteTable("secrets", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  valueEnc: text("value_enc").notNull(),
+  version: integer("version").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("secrets_ws_name_uq").on(t.workspaceId, t.name)]);

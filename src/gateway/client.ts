@@ -13,7 +13,7 @@
  * client.on("restart", ({ bootId }) => console.log("bot restarted", bootId));
  * await client.close();
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { registerSecret, redactString } from "../secrets/redact.ts";
 import { ClientErrorCodes, GatewayError, isGatewayError } from "./errors.ts";
 import { signDeviceAuth, type DeviceIdentity } from "./identity.ts";

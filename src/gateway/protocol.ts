@@ -4,7 +4,7 @@
  * Checked against openclaw 2026.9.6 (`packages/gateway-protocol` as shipped in its dist). The gateway adds fields
  * between releases, so every object is a loose object: we parse the fields we rely on and keep the rest.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const PROTOCOL_VERSION = 4;
 

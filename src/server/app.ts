@@ -17,6 +17,7 @@ import { workspaceRoutes } from "../api/workspaces.ts";
 import { tokenRoutes } from "../api/tokens.ts";
 import { auditRoutes } from "../api/audit.ts";
 import { eventRoutes } from "../api/events.ts";
+import { botRoutes } from "../api/bots.ts";
 import { webRoutes } from "../web/index.tsx";
 
 function zodDetails(err: ZodError): { path: string; message: string }[] {
@@ -166,6 +167,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", tokenRoutes());
   app.route("/", auditRoutes());
   app.route("/", eventRoutes());
+  app.route("/", botRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API token (mht_…) from Settings → API tokens or `molthub token create`" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookieAuth", { type: "apiKey", in: "cookie", name: SESSION_COOKIE });

@@ -14,6 +14,8 @@ export interface AppDeps {
   events: EventBus;
   now: () => number;
   version: string;
+  /** the reconciler and providers; absent in tests that only exercise the API surface */
+  runtime?: { reconciler: import("../reconciler/reconciler.ts").Reconciler; providers: Partial<Record<string, import("../../providers/provider.ts").Provider>> };
 }
 
 export interface SessionInfo {

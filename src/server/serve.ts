@@ -11,6 +11,8 @@ import { systemActor } from "../services/context.ts";
 import type { Settings } from "../config.ts";
 import { VERSION } from "../version.ts";
 import { join } from "node:path";
+import { Reconciler } from "../reconciler/reconciler.ts";
+import { createProviders } from "../reconciler/providers.ts";
 
 export class StartupError extends Error {
   override name = "StartupError";
@@ -53,6 +55,15 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     throw e;
   }
 
+  // bots: providers and the reconciler (adopts what is running, re-plans interrupted jobs)
+  if (settings.reconciler) {
+    const providers = createProviders(settings, logger);
+    const reconciler = new Reconciler({
+      db: store.db, keyring: deps.keyring, logger: logger.child({ component: "reconciler" }), events: deps.events, providers,
+      healthIntervalMs: settings.healthIntervalSeconds * 1000, driftIntervalMs: settings.driftIntervalSeconds * 1000,
+    });
+    deps.runtime = { reconciler, providers };
+  }
   const app = createApp(deps);
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -73,6 +84,7 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
   const scheme = settings.tlsCert ? "https" : "http";
   const base = settings.publicUrl?.replace(/\/$/, "") ?? `${scheme}://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${server.port}`;
   logger.info("molthub listening", { url: base, dataDir: settings.dataDir, version: VERSION });
+  deps.runtime?.reconciler.start();
 
   if (setupPending(store.db)) {
     const t = issueSetupToken(store.db);
@@ -97,6 +109,7 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     stopping ??= (async () => {
       logger.info("shutting down", { reason });
       clearInterval(retention);
+      await deps.runtime?.reconciler.stop();
       // let in-flight requests finish (bounded), then close whatever is left (SSE streams)
       await Promise.race([server.stop(false), Bun.sleep(3000)]);
       await server.stop(true);

@@ -1,9 +1,60 @@
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../server/deps.ts";
+import { ServiceError } from "../services/context.ts";
+import { ErrorPage } from "../../views/pages/error.tsx";
+import { staticRoutes } from "./assets.ts";
+import { authPages } from "./auth.tsx";
+import { dashboardPages } from "./dashboard.tsx";
+import { auditPages } from "./audit.tsx";
+import { settingsPages } from "./settings.tsx";
+import { apiDocsPage } from "./api-docs.tsx";
+import { renderAuthPage, renderPage } from "./render.tsx";
+import { sentence } from "./forms.ts";
 
-/** Placeholder: replaced by the server-rendered UI. */
+export { setOpenApiProvider } from "./api-docs.tsx";
+
+/**
+ * The server-rendered UI, mounted at "/". Every page works without JavaScript (forms POST and
+ * redirect); htmx and /static/app.js only add live refresh, confirmations and copy buttons.
+ * Public: /login, /setup, /api/docs, /static/*. Everything else needs a signed-in browser session.
+ */
 export function webRoutes() {
   const app = new Hono<AppEnv>();
-  app.get("/", (c) => c.html("<!doctype html><title>Molthub</title><h1>Molthub</h1>"));
+  staticRoutes(app);
+  app.route("/", authPages());
+  app.route("/", apiDocsPage());
+  app.route("/", dashboardPages());
+  app.route("/", auditPages());
+  app.route("/", settingsPages());
+
+  // A refused service call on a page is shown as a page, not as the API's JSON error.
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) throw err;
+    let status = 500;
+    let message = `Something went wrong on our side; the log has details under request id ${c.get("requestId")}.`;
+    if (err instanceof ServiceError) {
+      if (err.status === 401) return c.redirect("/login", 302);
+      if (err.retryAfterSeconds) c.header("retry-after", String(err.retryAfterSeconds));
+      status = err.status;
+      message = sentence(err.message);
+    } else {
+      c.get("deps").logger.error("unhandled error in a page", {
+        requestId: c.get("requestId"),
+        path: c.req.path,
+        err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+      });
+    }
+    const body = <ErrorPage status={status} message={message} requestId={status >= 500 ? c.get("requestId") : undefined} />;
+    if (c.get("actor") && c.get("session") && c.get("authVia") === "cookie") {
+      try {
+        return renderPage(c, "Error", body, status);
+      } catch {
+        // the chrome itself failed (e.g. the store is gone): fall back to the bare page
+      }
+    }
+    return renderAuthPage(c, "Error", body, { status });
+  });
+
   return app;
 }

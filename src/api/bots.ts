@@ -1,0 +1,158 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import type { AppEnv } from "../server/deps.ts";
+import { ctxOf } from "../server/deps.ts";
+import { apiRoute } from "./route.ts";
+import { body, errorResponses, json } from "./schemas.ts";
+import { applyManifest, botAction, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
+import { deleteSecret, listSecrets, putSecret } from "../services/secrets.ts";
+import { authorize, ServiceError } from "../services/context.ts";
+import { redactString } from "../secrets/redact.ts";
+
+const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
+const BotSchema = z.object({
+  id: z.string(), name: z.string(), fleet: z.string().nullable(), environment: z.string().nullable(), labels: z.record(z.string(), z.string()),
+  provider: z.string(), host: z.string(), port: z.number(), status: z.string(), statusReason: z.string(), desiredState: z.string(),
+  desiredRevision: z.number(), appliedRevision: z.number().nullable(), drift: z.string(), createdAt: z.number(), updatedAt: z.number(),
+}).openapi("Bot");
+const ChangeSchema = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() }).openapi("PathChange");
+const ApplyResultSchema = z.object({ bot: BotSchema, action: z.enum(["created", "updated", "unchanged"]), revision: z.number(), changes: z.array(ChangeSchema) }).openapi("ApplyResult");
+
+export function botRoutes() {
+  const app = new OpenAPIHono<AppEnv>();
+  const poke = (c: { get: (k: "deps") => AppEnv["Variables"]["deps"] }) => c.get("deps").runtime?.reconciler.poke();
+
+  app.openapi(apiRoute("operator", {
+    method: "post", path: "/api/v1/bots/apply", tags: ["bots"],
+    summary: "Apply a Bot manifest (create or update): validated, stored as a new immutable revision, then reconciled. dryRun=true only reports the changes",
+    request: { query: z.object({ dryRun: z.enum(["true", "false"]).optional() }), body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" }) } }, required: true } },
+    responses: { 200: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "Conflict") },
+  }), (c) => {
+    const r = applyManifest(ctxOf(c), c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
+    if (r.action !== "unchanged") poke(c);
+    return c.json(r, 200);
+  });
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots", tags: ["bots"], summary: "Bots of this workspace with their live status",
+    responses: { 200: json(z.object({ items: z.array(BotSchema) })), ...errorResponses },
+  }), (c) => c.json({ items: listBots(ctxOf(c)) }, 200));
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots/export", tags: ["bots"], summary: "Every bot's current manifest",
+    responses: { 200: json(z.object({ items: z.array(z.unknown()) })), ...errorResponses },
+  }), (c) => c.json({ items: exportManifests(ctxOf(c)) }, 200));
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots/{name}", tags: ["bots"], summary: "A bot: status, manifest, generated config, revisions, events, latest health",
+    request: { params: NameParam },
+    responses: { 200: json(z.object({ bot: BotSchema }).passthrough()), ...errorResponses },
+  }), (c) => c.json(getBot(ctxOf(c), c.req.valid("param").name), 200));
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots/{name}/revisions/{revision}", tags: ["bots"], summary: "One revision's manifest and generated config",
+    request: { params: NameParam.extend({ revision: z.coerce.number().int().min(1).openapi({ param: { name: "revision", in: "path" } }) }) },
+    responses: { 200: json(z.object({ revision: z.number() }).passthrough()), ...errorResponses },
+  }), (c) => {
+    const p = c.req.valid("param");
+    return c.json(getRevision(ctxOf(c), p.name, p.revision), 200);
+  });
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots/{name}/diff", tags: ["bots"], summary: "Per-path differences between two revisions",
+    request: { params: NameParam, query: z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }) },
+    responses: { 200: json(z.object({ from: z.number(), to: z.number(), config: z.array(ChangeSchema), manifest: z.array(ChangeSchema) })), ...errorResponses },
+  }), (c) => {
+    const q = c.req.valid("query");
+    return c.json(diffRevisions(ctxOf(c), c.req.valid("param").name, q.from, q.to), 200);
+  });
+
+  app.openapi(apiRoute("operator", {
+    method: "post", path: "/api/v1/bots/{name}/actions", tags: ["bots"], summary: "start, stop, restart, pause (channels stop) or resume",
+    request: { params: NameParam, ...body(z.strictObject({ action: z.enum(["start", "stop", "restart", "pause", "resume"]) })) },
+    responses: { 202: json(BotSchema, "Queued"), ...errorResponses },
+  }), (c) => {
+    const r = botAction(ctxOf(c), c.req.valid("param").name, c.req.valid("json").action);
+    poke(c);
+    return c.json(r, 202);
+  });
+
+  app.openapi(apiRoute("operator", {
+    method: "delete", path: "/api/v1/bots/{name}", tags: ["bots"], summary: "Delete a bot; purge=true removes its data too",
+    request: { params: NameParam, query: z.object({ purge: z.enum(["true", "false"]).optional() }) },
+    responses: { 202: json(BotSchema, "Queued"), ...errorResponses },
+  }), (c) => {
+    const r = deleteBot(ctxOf(c), c.req.valid("param").name, { purge: c.req.valid("query").purge === "true" });
+    poke(c);
+    return c.json(r, 202);
+  });
+
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/bots/{name}/logs", tags: ["bots"], summary: "The gateway's log: the last lines, or a live stream (follow=true, server-sent events)",
+    request: { params: NameParam, query: z.object({ follow: z.enum(["true", "false"]).optional(), tail: z.coerce.number().int().min(0).max(5000).optional(), filter: z.string().max(200).optional() }) },
+    responses: { 200: { description: "text/plain lines, or text/event-stream with follow=true" }, ...errorResponses },
+  }), async (c) => {
+    const ctx = ctxOf(c);
+    authorize(ctx, "viewer");
+    const { bot } = getBot(ctx, c.req.valid("param").name);
+    const rt = c.get("deps").runtime;
+    const reconciler = rt?.reconciler;
+    const provider = rt?.providers[bot.provider];
+    if (!reconciler || !provider) throw new ServiceError("conflict", `no ${bot.provider} provider is configured on this appliance`);
+    const q = c.req.valid("query");
+    const { bots: botsTable } = await import("../db/schema.ts");
+    const { eq } = await import("drizzle-orm");
+    const row = ctx.db.select().from(botsTable).where(eq(botsTable.id, bot.id)).get()!;
+    const ref = reconciler.ref(row);
+    const match = (l: string) => !q.filter || l.toLowerCase().includes(q.filter.toLowerCase());
+    if (q.follow !== "true") {
+      const ctl = new AbortController();
+      const lines: string[] = [];
+      const timer = setTimeout(() => ctl.abort("timeout"), 10_000);
+      try {
+        for await (const l of provider.logs(ref, { follow: false, tail: q.tail ?? 200 }, ctl.signal)) if (match(l)) lines.push(redactString(l));
+      } finally {
+        clearTimeout(timer);
+      }
+      return c.text(lines.join("\n") + (lines.length ? "\n" : ""), 200);
+    }
+    return streamSSE(c, async (s) => {
+      const ctl = new AbortController();
+      s.onAbort(() => ctl.abort("client went away"));
+      try {
+        for await (const l of provider.logs(ref, { follow: true, tail: q.tail ?? 200 }, ctl.signal)) {
+          if (s.aborted) break;
+          if (match(l)) await s.writeSSE({ event: "line", data: redactString(l) });
+        }
+      } catch (e) {
+        if (!ctl.signal.aborted) await s.writeSSE({ event: "error", data: redactString((e as Error).message) });
+      } finally {
+        ctl.abort("done");
+      }
+    }) as unknown as Response;
+  });
+
+  // minimal encrypted secrets (write-only values)
+  const SecretSchema = z.object({ name: z.string(), version: z.number(), updatedAt: z.number() }).openapi("Secret");
+  app.openapi(apiRoute("viewer", {
+    method: "get", path: "/api/v1/secrets", tags: ["secrets"], summary: "Secret names and versions (values are never returned)",
+    responses: { 200: json(z.object({ items: z.array(SecretSchema) })), ...errorResponses },
+  }), (c) => c.json({ items: listSecrets(ctxOf(c)) }, 200));
+
+  app.openapi(apiRoute("operator", {
+    method: "put", path: "/api/v1/secrets/{name}", tags: ["secrets"], summary: "Create or replace a secret's value (write-only)",
+    request: { params: NameParam, ...body(z.strictObject({ value: z.string().min(1).max(65536) })) },
+    responses: { 200: json(SecretSchema), ...errorResponses },
+  }), (c) => c.json(putSecret(ctxOf(c), { name: c.req.valid("param").name, value: c.req.valid("json").value }), 200));
+
+  app.openapi(apiRoute("admin", {
+    method: "delete", path: "/api/v1/secrets/{name}", tags: ["secrets"], summary: "Delete a secret",
+    request: { params: NameParam },
+    responses: { 200: json(z.object({ ok: z.literal(true) })), ...errorResponses },
+  }), (c) => {
+    deleteSecret(ctxOf(c), c.req.valid("param").name);
+    return c.json({ ok: true as const }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,124 @@
+import * as z from "zod";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+
+/**
+ * The Bot manifest: the public contract for declaring a bot (YAML or JSON).
+ * `spec.openclaw` is the part of openclaw.json the bot manages; the gateway's own keys (port, bind,
+ * auth, state dir, log file) are owned by Molthub and may not be set there.
+ */
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const ENV_KEY_RE = /^[A-Z][A-Z0-9_]{0,127}$/;
+export const VERSION_RE = /^\d{4}\.\d{1,2}\.\d{1,2}(-[0-9A-Za-z.]+)?$/;
+
+const name = z.string().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
+
+const dockerTarget = z.strictObject({
+  provider: z.literal("docker"),
+  image: z.string().min(1).regex(/^[^\s]+$/, "no spaces"),
+  host: name.optional().describe("a registered host whose Docker engine is used (over SSH); the local engine when absent"),
+  network: z.enum(["host", "bridge"]).default("host"),
+  memory: z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, "like 2g or 512m").default("2g"),
+  cpus: z.number().positive().max(64).default(2),
+});
+
+const localTarget = z.strictObject({
+  provider: z.literal("local"),
+  version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6"),
+});
+
+const systemdTarget = z.strictObject({
+  provider: z.enum(["systemd", "launchd"]),
+  host: name,
+  version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6"),
+  unit: z.enum(["user", "system"]).optional(),
+});
+
+export const targetSchema = z.discriminatedUnion("provider", [dockerTarget, localTarget, systemdTarget]);
+
+const RESERVED_OPENCLAW_PATHS = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
+
+export const manifestSchema = z.strictObject({
+  apiVersion: z.literal("molthub/v1"),
+  kind: z.literal("Bot"),
+  metadata: z.strictObject({
+    name,
+    fleet: name.optional(),
+    environment: name.optional(),
+    labels: z.record(z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i, "label keys: letters, digits, . _ / -"), z.string().max(63)).optional(),
+    description: z.string().max(500).optional(),
+  }),
+  spec: z.strictObject({
+    target: targetSchema,
+    openclaw: z.record(z.string(), z.unknown()).default({}),
+    secrets: z.record(z.string().regex(ENV_KEY_RE, "an env var name like ANTHROPIC_API_KEY"), z.strictObject({ secret: name })).default({}),
+    drift: z.enum(["revert", "adopt", "alert"]).default("revert"),
+    paused: z.boolean().default(false),
+  }).superRefine((spec, ctx) => {
+    for (const p of RESERVED_OPENCLAW_PATHS) {
+      if (getPath(spec.openclaw, p) !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["openclaw", ...p.split(".")], message: `${p} is managed by Molthub (loopback bind, allocated port, token auth, per-bot log file); remove it` });
+      }
+    }
+    if ("OPENCLAW_GATEWAY_TOKEN" in spec.secrets) ctx.addIssue({ code: "custom", path: ["secrets", "OPENCLAW_GATEWAY_TOKEN"], message: "the gateway token is generated and managed by Molthub; remove it" });
+  }),
+});
+
+export type Manifest = z.output<typeof manifestSchema>;
+export type ManifestInput = z.input<typeof manifestSchema>;
+export type Target = Manifest["spec"]["target"];
+
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const k of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+export interface ManifestIssue {
+  path: string;
+  message: string;
+}
+
+export class ManifestError extends Error {
+  override name = "ManifestError";
+  constructor(message: string, readonly issues: ManifestIssue[], readonly source?: string) {
+    super(message);
+  }
+}
+
+/** Validates one manifest object; every wrong path is listed. */
+export function validateManifest(input: unknown, source?: string): Manifest {
+  const r = manifestSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.flatMap((i): ManifestIssue[] => {
+    if (i.code === "unrecognized_keys") return (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }));
+    return [{ path: i.path.join(".") || "(document)", message: i.message }];
+  });
+  throw new ManifestError(`${source ? source + ": " : ""}the manifest is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues, source);
+}
+
+/** Parses YAML (one or more documents, `---` separated) or JSON text into manifest objects. */
+export function parseManifests(text: string, source = "manifest"): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      const v = JSON.parse(trimmed);
+      return Array.isArray(v) ? v : [v];
+    } catch (e) {
+      throw new ManifestError(`${source}: not valid JSON: ${(e as Error).message}`, [{ path: "(document)", message: (e as Error).message }], source);
+    }
+  }
+  const docs = parseAllDocuments(trimmed);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const d of list) {
+    if (d.errors.length) throw new ManifestError(`${source}: not valid YAML: ${d.errors[0]!.message}`, d.errors.map((e) => ({ path: "(document)", message: e.message })), source);
+    const v = d.toJS();
+    if (v !== null && v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+export { parseYaml };

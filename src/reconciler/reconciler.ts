@@ -1,0 +1,467 @@
+import { createHash } from "node:crypto";
+import { and, desc, eq, lt, notInArray, sql } from "drizzle-orm";
+import { botEvents, bots, healthSnapshots, jobs } from "../db/schema.ts";
+import type { Db } from "../db/client.ts";
+import type { Keyring } from "../secrets/keyring.ts";
+import type { Logger } from "../log.ts";
+import type { EventBus } from "../services/events.ts";
+import type { Manifest } from "../domain/manifest.ts";
+import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
+import { ProviderError } from "../../providers/provider.ts";
+import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, renderEnvFile, unredact, withoutGatewayOwned, type PathChange } from "../domain/openclaw-config.ts";
+import { GatewayClient } from "../gateway/client.ts";
+import { probeReadyz } from "../gateway/probe.ts";
+import type { DeviceIdentity } from "../gateway/identity.ts";
+import { applianceIdentity } from "./identity.ts";
+import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "./queue.ts";
+import { latestRevision, applyManifest, type BotRow } from "../services/bots.ts";
+import { resolveSecretValues } from "../services/secrets.ts";
+import { recordAudit } from "../services/audit.ts";
+import { systemActor, type ServiceContext } from "../services/context.ts";
+import { redactString } from "../secrets/redact.ts";
+
+export interface ReconcilerOptions {
+  db: Db;
+  keyring: Keyring;
+  logger: Logger;
+  events: EventBus;
+  providers: Partial<Record<string, Provider>>;
+  now?: () => number;
+  healthIntervalMs?: number;
+  driftIntervalMs?: number;
+  /** per-step deadlines */
+  timeouts?: Partial<Record<"ensure" | "validate" | "configure" | "start" | "ready" | "stop" | "rpc" | "destroy", number>>;
+  /** how many health snapshots to keep per bot */
+  healthRetention?: number;
+}
+
+const DEFAULT_TIMEOUTS = { ensure: 600_000, validate: 90_000, configure: 60_000, start: 60_000, ready: 150_000, stop: 30_000, rpc: 60_000, destroy: 120_000 };
+
+class StepError extends Error {
+  constructor(readonly step: string, message: string, readonly issues?: { path: string; message: string }[]) {
+    super(message);
+  }
+}
+
+type Status = BotRow["status"];
+
+/**
+ * Applies desired state to bots, one job per bot at a time, and keeps them so: plan → apply → verify,
+ * with a deadline per step, a timeline of events per bot, backoff for failing revisions, and recovery
+ * of jobs interrupted by a crash. Also runs the health poll and the drift sweep.
+ */
+export class Reconciler {
+  private readonly db: Db;
+  private readonly now: () => number;
+  private readonly timeouts: typeof DEFAULT_TIMEOUTS;
+  private identity?: DeviceIdentity;
+  private running = false;
+  private wake?: () => void;
+  private loopDone?: Promise<void>;
+  private readonly active = new Map<number, AbortController>();
+  private timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.db = opts.db;
+    this.now = opts.now ?? Date.now;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const n = recoverInterrupted(this.db, this.now());
+    if (n) this.opts.logger.warn("jobs interrupted by the last stop were re-planned", { count: n });
+    this.loopDone = this.loop();
+    const health = setInterval(() => void this.healthSweep().catch((e) => this.opts.logger.warn("health sweep failed", { err: String(e) })), this.opts.healthIntervalMs ?? 30_000);
+    const drift = setInterval(() => void this.driftSweep().catch((e) => this.opts.logger.warn("drift sweep failed", { err: String(e) })), this.opts.driftIntervalMs ?? 300_000);
+    this.timers.push(health, drift);
+  }
+
+  /** Stops taking jobs and cancels running steps; interrupted jobs are re-planned on the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const c of this.active.values()) c.abort("the appliance is stopping");
+    this.wake?.();
+    await this.loopDone;
+  }
+
+  /** Nudges the loop after a job was queued. */
+  poke(): void {
+    this.wake?.();
+  }
+
+  /** Runs due jobs until none is left (tests and `drain` on shutdown). */
+  async runDue(): Promise<number> {
+    let n = 0;
+    for (let job = claimNext(this.db, this.now()); job; job = claimNext(this.db, this.now())) {
+      await this.process(job);
+      n++;
+    }
+    return n;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const job = claimNext(this.db, this.now());
+      if (job) {
+        await this.process(job);
+        continue;
+      }
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 1000);
+      });
+      this.wake = undefined;
+    }
+  }
+
+  cancel(jobId: number): boolean {
+    const c = this.active.get(jobId);
+    if (c) c.abort("cancelled by an operator");
+    return !!c;
+  }
+
+  // ---------- events and status ----------
+
+  private event(bot: Pick<BotRow, "id" | "workspaceId" | "name">, level: "info" | "warn" | "error", type: string, message: string, data: unknown = {}): void {
+    const msg = redactString(message);
+    this.db.insert(botEvents).values({ botId: bot.id, ts: this.now(), level, type, message: msg, data: JSON.stringify(data) }).run();
+    this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot", data: { name: bot.name, level, type, message: msg } });
+  }
+
+  private setStatus(bot: BotRow, status: Status, reason: string, extra: Partial<typeof bots.$inferInsert> = {}): void {
+    this.db.update(bots).set({ status, statusReason: redactString(reason), updatedAt: this.now(), ...extra }).where(eq(bots.id, bot.id)).run();
+    this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status, reason } });
+  }
+
+  private async step<T>(name: keyof typeof DEFAULT_TIMEOUTS, parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.timeouts[name];
+    const signal = AbortSignal.any([parent, AbortSignal.timeout(ms)]);
+    try {
+      return await fn(signal);
+    } catch (e) {
+      if (parent.aborted) throw new StepError(name, `${name} was cancelled: ${String(parent.reason)}`);
+      if (signal.aborted) throw new StepError(name, `${name} did not finish within ${Math.round(ms / 1000)} s`);
+      const pe = e as ProviderError;
+      throw new StepError(name, `${name} failed: ${pe.message}`, pe.issues);
+    }
+  }
+
+  // ---------- runtime ----------
+
+  private provider(bot: BotRow): Provider {
+    const p = this.opts.providers[bot.provider];
+    if (!p) throw new StepError("plan", `no ${bot.provider} provider is configured on this appliance`);
+    return p;
+  }
+
+  ref(bot: BotRow): BotRef {
+    const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
+    return { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
+  }
+
+  private runtime(bot: BotRow, provider: Provider): { rt: BotRuntime; manifest: Manifest; envHash: string } {
+    const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
+    const ref: BotRef = { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
+    const layout = provider.layout(ref);
+    const config = generateConfig(rev.manifest, { port: bot.port, layout });
+    const token = this.keyring.open("gateway-token", bot.gatewayTokenEnc, bot.id).toString();
+    let secrets: Record<string, string>;
+    try {
+      secrets = resolveSecretValues(this.db, this.keyring, bot.workspaceId, rev.manifest.spec.secrets);
+    } catch (e) {
+      throw new StepError("secrets", (e as Error).message);
+    }
+    const env = botEnvironment({ layout, port: bot.port, gatewayToken: token, secrets });
+    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.manifest, envHash: createHash("sha256").update(renderEnvFile(env)).digest("hex") };
+  }
+
+  private get keyring(): Keyring {
+    return this.opts.keyring;
+  }
+
+  /** A connected client for the bot's gateway; the caller closes both. */
+  private async connect(bot: BotRow, provider: Provider, signal: AbortSignal): Promise<{ client: GatewayClient; close: () => Promise<void>; httpUrl: string }> {
+    this.identity ??= applianceIdentity(this.db, this.keyring);
+    const ep = await provider.endpoint(this.ref(bot), signal);
+    const token = this.keyring.open("gateway-token", bot.gatewayTokenEnc, bot.id).toString();
+    const client = new GatewayClient({ url: ep.wsUrl, token, identity: this.identity, connectTimeoutMs: 60_000, requestTimeoutMs: 30_000, reconnect: true });
+    try {
+      await client.connect({ signal });
+    } catch (e) {
+      await client.close();
+      await ep.close();
+      throw e;
+    }
+    return { client, httpUrl: ep.httpUrl, close: async () => { await client.close(); await ep.close(); } };
+  }
+
+  // ---------- jobs ----------
+
+  async process(job: Job): Promise<void> {
+    const controller = new AbortController();
+    this.active.set(job.id, controller);
+    const bot = this.db.select().from(bots).where(eq(bots.id, job.botId)).get();
+    try {
+      if (!bot) return finish(this.db, job.id, "cancelled", this.now(), "bot no longer exists");
+      if (bot.deleting) await this.destroy(bot, controller.signal);
+      else await this.reconcile(bot, job, controller.signal);
+      finish(this.db, job.id, "done", this.now());
+    } catch (e) {
+      const err = e instanceof StepError ? e : new StepError("reconcile", (e as Error).message ?? String(e));
+      const message = redactString(err.message);
+      const fresh = bot ? this.db.select().from(bots).where(eq(bots.id, bot.id)).get() : undefined;
+      if (fresh) {
+        const failures = fresh.failures + 1;
+        const retryIn = backoffMs(failures);
+        this.setStatus(fresh, "error", message, { failures });
+        this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, { issues: err.issues ?? [] });
+        finish(this.db, job.id, controller.signal.aborted ? "cancelled" : "failed", this.now(), message);
+        if (this.running || !controller.signal.aborted) {
+          this.db.transaction((tx) => { enqueue(tx, fresh.id, fresh.deleting ? "delete" : "reconcile", { now: this.now(), notBefore: this.now() + retryIn }); });
+        }
+      } else {
+        finish(this.db, job.id, "failed", this.now(), message);
+      }
+      this.opts.logger.warn("job failed", { jobId: job.id, bot: bot?.name, step: err.step, err: message });
+    } finally {
+      this.active.delete(job.id);
+    }
+  }
+
+  private async reconcile(bot: BotRow, job: Job, signal: AbortSignal): Promise<void> {
+    const provider = this.provider(bot);
+    const { rt, envHash } = this.runtime(bot, provider);
+    const ref = rt as BotRef;
+    const observed = await this.step("rpc", signal, (s) => provider.observe(ref, s));
+
+    // stopped: make it so
+    if (bot.desiredState === "stopped") {
+      if (observed.running) {
+        this.setStatus(bot, "stopping", "stopping on request");
+        await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
+        this.event(bot, "info", "stopped", "gateway stopped");
+      }
+      this.setStatus(bot, "stopped", "stopped on request", { failures: 0 });
+      return;
+    }
+
+    const configChanged = bot.appliedHash !== rt.configHash;
+    const envChanged = bot.appliedEnvHash !== envHash;
+    if (!observed.exists || !observed.running) {
+      this.setStatus(bot, observed.exists ? "starting" : "creating", observed.exists ? "starting the gateway" : "installing and creating the gateway");
+      await this.step("ensure", signal, (s) => provider.ensure(rt, s));
+      if (provider.validate) await this.preflight(bot, provider, rt, signal);
+      await this.step("configure", signal, (s) => provider.configure(rt, s));
+      await this.step("start", signal, (s) => provider.start(rt, s));
+      this.event(bot, "info", "started", `gateway started on port ${bot.port}`);
+    } else if (envChanged || job.kind === "restart") {
+      // secrets or the environment changed (or a restart was asked for): deliver and restart the process
+      if (provider.validate && configChanged) await this.preflight(bot, provider, rt, signal);
+      this.setStatus(bot, "starting", envChanged ? "restarting with a new environment" : "restarting on request");
+      await this.step("configure", signal, (s) => provider.configure(rt, s));
+      await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
+      await this.step("start", signal, (s) => provider.start(rt, s));
+      this.event(bot, "info", "restarted", envChanged ? "gateway restarted with a new environment" : "gateway restarted");
+    } else if (configChanged && provider.validate) {
+      await this.preflight(bot, provider, rt, signal);
+    }
+
+    // hot path and verification over the gateway's RPC
+    await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
+    const conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
+    try {
+      const changes = await this.step("rpc", signal, (s) => this.applyConfig(bot, conn.client, rt.config, s));
+      if (changes.length) this.event(bot, "info", "config.applied", `${changes.length} config change${changes.length === 1 ? "" : "s"} applied live`, { paths: changes.map((c) => c.path) });
+      const verdict = await this.step("rpc", signal, (s) => this.verify(conn.client, rt.config, s));
+      const paused = bot.desiredState === "paused";
+      if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
+      const status: Status = verdict.problems.length ? "degraded" : "running";
+      const reason = paused ? "paused: channels stopped" : verdict.problems.length ? verdict.problems.join("; ") : `revision ${bot.desiredRevision} live`;
+      this.setStatus(bot, status, reason, { appliedRevision: bot.desiredRevision, appliedHash: rt.configHash, appliedEnvHash: envHash, failures: 0, lastSeenAt: this.now() });
+      if (bot.appliedRevision !== bot.desiredRevision) this.event(bot, "info", "revision.live", `revision ${bot.desiredRevision} verified live`);
+    } finally {
+      await conn.close();
+    }
+  }
+
+  private async preflight(bot: BotRow, provider: Provider, rt: BotRuntime, signal: AbortSignal): Promise<void> {
+    const v = await this.step("validate", signal, (s) => provider.validate!(rt, s));
+    if (!v.valid) {
+      throw new StepError("validate", `OpenClaw rejected revision ${bot.desiredRevision}: ${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. The previous revision keeps running; fix the manifest and apply again`, v.issues);
+    }
+  }
+
+  private async waitReady(bot: BotRow, provider: Provider, signal: AbortSignal): Promise<void> {
+    const ep = await provider.endpoint(this.ref(bot), signal);
+    try {
+      let last = "";
+      while (!signal.aborted) {
+        const r = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch((e: Error) => ({ ok: false, status: 0, body: undefined, error: e.message }));
+        if (r.ok) return;
+        last = r.status ? `readyz ${r.status}` : "not listening yet";
+        const o = await provider.observe(this.ref(bot), signal).catch(() => null);
+        if (o && o.exists && !o.running) {
+          throw new ProviderError(`the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`, o.exitCode === 78 ? "invalid_config" : "failed");
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new ProviderError(`the gateway did not become ready (${last})`, "timeout");
+    } finally {
+      await ep.close();
+    }
+  }
+
+  /** config.get → merge patch (baseHash) when the live config differs from the desired one. */
+  private async applyConfig(bot: BotRow, client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<PathChange[]> {
+    const live = await client.configGet({ signal });
+    const liveCfg = withoutGatewayOwned(live.config ?? {});
+    const changes = diffConfig(liveCfg, desired);
+    const mp = mergePatch(liveCfg, desired);
+    if (mp.empty) return [];
+    await client.configPatch(mp.patch as Record<string, unknown>, { baseHash: live.hash, replacePaths: mp.replacePaths.length ? mp.replacePaths : undefined, note: `molthub revision ${bot.desiredRevision}`, signal });
+    return changes;
+  }
+
+  /** The saved config is live and equals the desired one; channels report no errors. */
+  private async verify(client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<{ problems: string[] }> {
+    const deadline = this.now() + 60_000;
+    for (;;) {
+      const g = await client.configGet({ signal });
+      const live = withoutGatewayOwned(g.config ?? {});
+      const diff = diffConfig(live, desired);
+      const applied = g.configRevisionHash && g.configRevisionHash === g.appliedConfigHash;
+      if (applied && diff.length === 0) break;
+      if (this.now() > deadline) throw new ProviderError(`the gateway did not confirm the config (${applied ? `still differs at ${diff.map((d) => d.path).join(", ")}` : "saved config not yet live"})`, "timeout");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const problems: string[] = [];
+    const ch = await client.channelsStatus({}, { signal });
+    for (const [name, c] of Object.entries((ch as { channels?: Record<string, { lastError?: string | null; configured?: boolean }> }).channels ?? {})) {
+      if (c?.configured && c.lastError) problems.push(`channel ${name}: ${c.lastError}`);
+    }
+    return { problems };
+  }
+
+  private async pauseChannels(client: GatewayClient, signal: AbortSignal): Promise<void> {
+    const ch = await client.channelsStatus({}, { signal });
+    for (const [name, c] of Object.entries((ch as { channels?: Record<string, { running?: boolean }> }).channels ?? {})) {
+      if (c?.running) await client.request("channels.stop", { channel: name }, { signal });
+    }
+  }
+
+  private async destroy(bot: BotRow, signal: AbortSignal): Promise<void> {
+    const provider = this.opts.providers[bot.provider];
+    this.setStatus(bot, "deleting", bot.purge ? "removing the gateway and its data" : "removing the gateway (data kept)");
+    if (provider) {
+      const ref = this.ref(bot);
+      await this.step("destroy", signal, (s) => provider.destroy(ref, { purge: bot.purge }, s));
+    }
+    this.db.transaction((tx) => {
+      recordAudit(tx, { actor: { ...systemActor, workspaceId: bot.workspaceId }, now: this.now }, { action: "bot.deleted", resourceType: "bot", resourceId: bot.id, summary: { name: bot.name, purge: bot.purge } });
+      tx.delete(bots).where(eq(bots.id, bot.id)).run();
+    });
+    this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status: "deleted" } });
+  }
+
+  // ---------- health and drift ----------
+
+  private idleBots(): BotRow[] {
+    const busy = this.db.select({ id: jobs.botId }).from(jobs).where(sql`${jobs.state} in ('queued','running')`).all().map((r) => r.id);
+    return this.db.select().from(bots).where(and(eq(bots.deleting, false), sql`${bots.desiredState} != 'stopped'`, sql`${bots.appliedRevision} is not null`, busy.length ? notInArray(bots.id, busy) : sql`1=1`)).all();
+  }
+
+  /** One health poll of every settled bot: readiness, RPC health and status, kept as bounded snapshots. */
+  async healthSweep(): Promise<void> {
+    for (const bot of this.idleBots()) {
+      const provider = this.opts.providers[bot.provider];
+      if (!provider) continue;
+      const signal = AbortSignal.timeout(20_000);
+      let snapshot: Record<string, unknown> = {};
+      let ready = false;
+      try {
+        const conn = await this.connect(bot, provider, signal);
+        try {
+          const r = await probeReadyz(conn.httpUrl, { timeoutMs: 3_000 });
+          ready = r.ok;
+          const [health, status] = await Promise.all([conn.client.health({ signal }), conn.client.status({ signal })]);
+          snapshot = { readyz: r.body ?? null, health, status, bootId: conn.client.hello?.server?.bootId ?? null };
+        } finally {
+          await conn.close();
+        }
+      } catch (e) {
+        snapshot = { error: redactString((e as Error).message) };
+      }
+      this.db.insert(healthSnapshots).values({ botId: bot.id, ts: this.now(), ready, data: JSON.stringify(snapshot) }).run();
+      const keep = this.opts.healthRetention ?? 500;
+      const cutoff = this.db.select({ id: healthSnapshots.id }).from(healthSnapshots).where(eq(healthSnapshots.botId, bot.id)).orderBy(desc(healthSnapshots.id)).limit(1).offset(keep).get();
+      if (cutoff) this.db.delete(healthSnapshots).where(and(eq(healthSnapshots.botId, bot.id), lt(healthSnapshots.id, cutoff.id + 1))).run();
+      if (ready && bot.status !== "running" && bot.desiredState === "running") this.setStatus(bot, "running", "healthy", { lastSeenAt: this.now() });
+      else if (ready) this.db.update(bots).set({ lastSeenAt: this.now() }).where(eq(bots.id, bot.id)).run();
+      else {
+        const observed = await provider.observe(this.ref(bot), AbortSignal.timeout(15_000)).catch(() => null);
+        if (observed && !observed.running) {
+          this.event(bot, "warn", "health.down", "the gateway is not running; starting it again");
+          this.db.transaction((tx) => { enqueue(tx, bot.id, "reconcile", { now: this.now() }); });
+          this.poke();
+        } else if (bot.status === "running") {
+          this.setStatus(bot, "degraded", `not ready: ${snapshot.error ?? "readyz failing"}`);
+        }
+      }
+    }
+  }
+
+  /** Compares desired, last-applied and live config per path, and acts on each bot's drift policy. */
+  async driftSweep(): Promise<{ bot: string; changes: PathChange[]; policy: string }[]> {
+    const out: { bot: string; changes: PathChange[]; policy: string }[] = [];
+    for (const bot of this.idleBots()) {
+      const provider = this.opts.providers[bot.provider];
+      if (!provider || bot.appliedRevision !== bot.desiredRevision) continue;
+      let live: Record<string, unknown>;
+      try {
+        const conn = await this.connect(bot, provider, AbortSignal.timeout(30_000));
+        try {
+          live = withoutGatewayOwned((await conn.client.configGet()).config ?? {});
+        } finally {
+          await conn.close();
+        }
+      } catch {
+        continue; // the health poll reports unreachable bots
+      }
+      const { rt, manifest } = this.runtime(bot, provider);
+      const changes = diffConfig(rt.config, live);
+      if (!changes.length) continue;
+      const policy = manifest.spec.drift;
+      out.push({ bot: bot.name, changes, policy });
+      this.event(bot, "warn", "drift", `live config differs from revision ${bot.desiredRevision} at ${changes.map((c) => c.path).join(", ")} (policy: ${policy})`, { changes });
+      if (policy === "revert") {
+        this.db.transaction((tx) => { enqueue(tx, bot.id, "reconcile", { now: this.now() }); });
+        this.poke();
+      } else if (policy === "adopt") {
+        this.adopt(bot, manifest, live, rt.config);
+      } else {
+        this.setStatus(bot, "degraded", `drift at ${changes.map((c) => c.path).join(", ")}`);
+      }
+    }
+    return out;
+  }
+
+  /** The bot's own change becomes a new revision (audited), keeping what Molthub owns. */
+  private adopt(bot: BotRow, manifest: Manifest, live: Record<string, unknown>, desired: Record<string, unknown>): void {
+    const openclaw = unredact(structuredClone(live), desired) as Record<string, unknown>;
+    const liveGw = (openclaw.gateway ?? {}) as Record<string, unknown>;
+    for (const k of ["port", "bind", "auth", "mode"]) delete liveGw[k];
+    if (Object.keys(liveGw).length) openclaw.gateway = liveGw;
+    else delete openclaw.gateway;
+    const logging = (openclaw.logging ?? {}) as Record<string, unknown>;
+    delete logging.file;
+    if (Object.keys(logging).length) openclaw.logging = logging;
+    else delete openclaw.logging;
+    const ctx: ServiceContext = { db: this.db, keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId, role: "owner" }, events: this.opts.events, now: this.now };
+    const r = applyManifest(ctx, { ...manifest, spec: { ...manifest.spec, openclaw } }, { source: "adopt" });
+    this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
+  }
+}

@@ -1,0 +1,77 @@
+import type { z } from "zod";
+import { ServiceError } from "../services/context.ts";
+import type { FormState } from "../../views/components.tsx";
+import type { WebContext } from "./render.tsx";
+
+/** Field names whose values are never sent back to the browser. */
+const SECRET_FIELDS = /password|secret|token|code/i;
+
+/** The submitted fields as strings; files and repeated fields are not part of any form here. */
+export async function readForm(c: WebContext): Promise<Record<string, string>> {
+  const body = await c.req.parseBody();
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) {
+    // no form here uploads files; a file where text belongs counts as empty
+    out[k] = typeof v === "string" ? v : "";
+  }
+  return out;
+}
+
+/** What the user typed, minus anything secret, for showing the form again. */
+export function keepValues(values: Record<string, string>, keep: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (!SECRET_FIELDS.test(k) || keep.includes(k)) out[k] = v;
+  }
+  return out;
+}
+
+export type Parsed<T> = { ok: true; data: T } | { ok: false; form: FormState };
+
+/**
+ * Validates a form body with a zod schema. Empty optional fields count as absent; unknown fields are
+ * refused by strict schemas and reported on the form instead of being ignored.
+ */
+export function parseForm<S extends z.ZodType>(schema: S, values: Record<string, string>, opts: { keep?: string[] } = {}): Parsed<z.output<S>> {
+  const input: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== "") input[k] = v;
+  const r = schema.safeParse(input);
+  if (r.success) return { ok: true, data: r.data };
+  const errors: Record<string, string> = {};
+  for (const issue of r.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      errors["(form)"] = `unexpected field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}; reload the page and try again`;
+      continue;
+    }
+    const key = issue.path.length ? String(issue.path[0]) : "(form)";
+    errors[key] ??= issue.message;
+  }
+  return { ok: false, form: { values: keepValues(values, opts.keep), errors, message: "Some fields need attention." } };
+}
+
+/** Turns a refused service call into the form state: its message, and its per-field details. */
+export function formFromError(err: ServiceError, values: Record<string, string>, opts: { keep?: string[] } = {}): FormState {
+  const errors: Record<string, string> = {};
+  if (Array.isArray(err.details)) {
+    for (const d of err.details as { path?: unknown; message?: unknown }[]) {
+      if (typeof d?.path === "string" && typeof d.message === "string") errors[d.path] ??= d.message;
+    }
+  }
+  return { values: keepValues(values, opts.keep), errors, message: sentence(err.message) };
+}
+
+/** Service messages are lower-case clauses; on a page they start a sentence. */
+export function sentence(message: string): string {
+  const s = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(s) ? s : s + ".";
+}
+
+/** Runs a service call; a ServiceError comes back as a value so the handler can render the form again. */
+export async function attempt<T>(fn: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: ServiceError }> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (e) {
+    if (e instanceof ServiceError) return { ok: false, error: e };
+    throw e;
+  }
+}

@@ -1,0 +1,213 @@
+import type { Child } from "hono/jsx";
+import type { Role } from "../src/services/context.ts";
+
+/** What a form shows again after a failed submit: the typed values (never passwords), field errors and a message. */
+export interface FormState {
+  values: Record<string, string>;
+  errors: Record<string, string>;
+  message?: string;
+}
+
+export const emptyForm = (values: Record<string, string> = {}): FormState => ({ values, errors: {} });
+
+export type FlashKind = "ok" | "error" | "info" | "warn";
+export interface Flash {
+  kind: FlashKind;
+  text: string;
+}
+
+export function Alert(props: { kind: FlashKind; title?: string; children?: Child }) {
+  // errors interrupt (role=alert); confirmations are announced politely
+  const role = props.kind === "error" ? "alert" : "status";
+  return (
+    <div class={`alert alert-${props.kind}`} role={role}>
+      <div>
+        {props.title && <div class="alert-title">{props.title}</div>}
+        {props.children}
+      </div>
+    </div>
+  );
+}
+
+/** The message of a failed form, with the field errors that have no field on the form listed under it. */
+export function FormMessage(props: { form: FormState; fields?: string[] }) {
+  const { form } = props;
+  if (!form.message && Object.keys(form.errors).length === 0) return null;
+  const known = new Set(props.fields ?? []);
+  const loose = Object.entries(form.errors).filter(([k]) => !known.has(k));
+  return (
+    <Alert kind="error" title={form.message ?? "Check the highlighted fields."}>
+      {loose.length > 0 && (
+        <ul>
+          {loose.map(([k, m]) => (
+            <li>
+              {k === "(form)" ? m : `${k}: ${m}`}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Alert>
+  );
+}
+
+interface FieldProps {
+  label: string;
+  name: string;
+  form?: FormState;
+  type?: string;
+  value?: string;
+  hint?: Child;
+  required?: boolean;
+  optional?: boolean;
+  id?: string;
+  [attr: string]: unknown;
+}
+
+/** A labelled input with its hint and error wired up through aria-describedby. */
+export function Field(props: FieldProps) {
+  const { label, name, form, type = "text", value, hint, required, optional, id: givenId, ...rest } = props;
+  const id = givenId ?? `f-${name}`;
+  const error = form?.errors[name];
+  const shown = type === "password" ? undefined : (value ?? form?.values[name]);
+  const describedBy = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class="field">
+      <label for={id}>
+        {label}
+        {optional && <span class="optional"> (optional)</span>}
+      </label>
+      <input
+        id={id}
+        name={name}
+        type={type}
+        value={shown}
+        required={required}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy}
+        {...rest}
+      />
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function SelectField(props: {
+  label: string;
+  name: string;
+  options: { value: string; label: string }[];
+  form?: FormState;
+  value?: string;
+  hint?: Child;
+  id?: string;
+  required?: boolean;
+}) {
+  const id = props.id ?? `f-${props.name}`;
+  const error = props.form?.errors[props.name];
+  const selected = props.value ?? props.form?.values[props.name];
+  const describedBy = [props.hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} name={props.name} required={props.required} aria-invalid={error ? "true" : undefined} aria-describedby={describedBy}>
+        {props.options.map((o) => (
+          <option value={o.value} selected={o.value === selected}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function RoleBadge(props: { role: Role | null | undefined }) {
+  if (!props.role) return <span class="badge">no role</span>;
+  return <span class={`badge badge-${props.role}`}>{props.role}</span>;
+}
+
+/** Dates are shown in UTC, the same clock the audit log and the API use. */
+export function formatTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+export function Time(props: { ms: number | null | undefined; empty?: string }) {
+  if (props.ms === null || props.ms === undefined) return <span class="muted">{props.empty ?? "—"}</span>;
+  return (
+    <time datetime={new Date(props.ms).toISOString()} class="nowrap">
+      {formatTime(props.ms)}
+    </time>
+  );
+}
+
+export function PageHead(props: { title: string; lead?: Child; children?: Child }) {
+  return (
+    <div class="page-head">
+      <div>
+        <h1>{props.title}</h1>
+        {props.lead && <p>{props.lead}</p>}
+      </div>
+      {props.children}
+    </div>
+  );
+}
+
+export function EmptyState(props: { title: string; children?: Child; icon?: Child }) {
+  return (
+    <div class="empty">
+      <div class="empty-icon" aria-hidden="true">
+        {props.icon ?? <BoxIcon />}
+      </div>
+      <h2>{props.title}</h2>
+      {props.children}
+    </div>
+  );
+}
+
+export function BoxIcon() {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" focusable="false">
+      <path d="M21 8 12 3 3 8v8l9 5 9-5V8Z" />
+      <path d="m3 8 9 5 9-5M12 13v8" />
+    </svg>
+  );
+}
+
+/** The brand mark: a stylised claw. */
+export function BrandMark() {
+  return (
+    <span class="brand-mark" aria-hidden="true">
+      <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" focusable="false">
+        <path d="M7 20c-2.5-3-3-8 0-12 1.5-2 4-3 6-2.5" />
+        <path d="M13 5.5c3 .5 5 3 4.5 6-2-.5-3.5-2-4.5-3.5" />
+        <path d="M9 13c1.5 1 3.5 1.5 5.5 1" />
+      </svg>
+    </span>
+  );
+}
+
+/** Role labels for selects: each names what the role adds to the one below it. */
+export const ROLE_LABEL: Record<Role, string> = {
+  viewer: "Viewer — read the workspace",
+  operator: "Operator — also operate bots",
+  admin: "Admin — also manage members and configuration",
+  owner: "Owner — everything, incl. instance settings",
+};
