@@ -141,8 +141,11 @@ export function docModel(doc: unknown): DocModel {
         const ro = obj(r);
         const rc = obj(ro.content);
         const ct = Object.keys(rc)[0];
-        const t = ct ? schemas.typeOf(obj(rc[ct]).schema) : { type: "" };
-        return { status, description: str(ro.description), type: ct && t.type === "any" ? ct : t.type, ref: (t as { ref?: string }).ref };
+        const schema = ct ? obj(rc[ct]).schema : undefined;
+        const t = ct ? schemas.typeOf(schema) : { type: "" };
+        const inline = obj(schema);
+        const shape = !schemas.refName(inline) && inline.properties ? schemas.fields(inline).filter((f) => !f.name.includes(".") && !f.name.includes("[]")) : undefined;
+        return { status, description: str(ro.description), type: ct && t.type === "any" ? ct : t.type, ref: (t as { ref?: string }).ref, shape };
       });
       const tag = (Array.isArray(op.tags) && typeof op.tags[0] === "string" ? op.tags[0] : "other") as string;
       const entry: DocOperation = {

@@ -33,7 +33,13 @@ beforeAll(async () => {
   const bCookie = await t.addUser("owner@b.test", "owner", "other-ws");
   const me = (await (await t.req("/api/v1/me", { cookie: bCookie })).json()) as { userId: string };
   other = { cookie: bCookie, userId: me.userId, tokenId: (await createToken(bCookie, "viewer")).id };
+  // a bot and a secret in B, both named "bee", so every :name route has a real target in the other workspace
+  expect((await t.req("/api/v1/secrets/bee", { method: "PUT", cookie: bCookie, json: { value: "b-secret-value" } })).status).toBe(200);
+  const applied = await t.req("/api/v1/bots/apply", { method: "POST", cookie: bCookie, json: { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "bee" }, spec: { target: { provider: "local", version: "2026.9.6" } } } });
+  expect(applied.status).toBe(200);
+  beeId = ((await applied.json()) as { bot: { id: string } }).bot.id;
 });
+let beeId = "";
 
 function appRoutes(): { method: string; path: string }[] {
   const seen = new Set<string>();
@@ -50,7 +56,7 @@ function appRoutes(): { method: string; path: string }[] {
 
 /** Fills path params with ids that belong to workspace B. */
 function concrete(path: string): string {
-  return path.replace(":userId", other.userId).replace(":id", other.tokenId);
+  return path.replace(":userId", other.userId).replace(":id", other.tokenId).replace(":name", "bee").replace(":revision", "1");
 }
 
 function accessOf(method: string, path: string): RouteAccess {
@@ -117,8 +123,15 @@ describe("authorization matrix", () => {
       for (const role of ROLES) {
         if (access !== "user" && access !== "public" && roleRank(role) < roleRank(access as Role)) continue;
         const init: Parameters<T["req"]>[1] = { method: r.method, cookie: cookies[role] };
-        if (r.method !== "GET") init.json = r.path.startsWith("/api/v1/members") && r.method === "PATCH" ? { role: "viewer" } : undefined;
-        const res = await t.req(concrete(r.path), init);
+        const validBodies: Record<string, unknown> = {
+          "PATCH /api/v1/members/:userId": { role: "viewer" },
+          "POST /api/v1/bots/:name/actions": { action: "stop" },
+        };
+        // PUT upserts by name inside the caller's own workspace: it creates A's "bee", never touches B's (checked below)
+        if (r.method === "PUT" && r.path === "/api/v1/secrets/:name") continue;
+        if (r.method !== "GET") init.json = validBodies[`${r.method} ${r.path}`];
+        const q = r.path === "/api/v1/bots/:name/diff" ? "?from=1&to=1" : "";
+        const res = await t.req(concrete(r.path) + q, init);
         expect(res.status, `${role} ${r.method} ${r.path} ${res.status === 404 ? "" : await res.text()}`).toBe(404);
       }
     }
@@ -126,13 +139,20 @@ describe("authorization matrix", () => {
     const me = await t.req("/api/v1/tokens", { cookie: other.cookie });
     const items = ((await me.json()) as { items: { id: string; revokedAt: number | null }[] }).items;
     expect(items.find((i) => i.id === other.tokenId)?.revokedAt).toBeNull();
+    const bee = (await (await t.req("/api/v1/bots/bee", { cookie: other.cookie })).json()) as { bot: { desiredState: string; status: string } };
+    expect(bee.bot.desiredState).toBe("running");
+    expect(bee.bot.status).not.toBe("deleting");
+    const secrets = (await (await t.req("/api/v1/secrets", { cookie: other.cookie })).json()) as { items: { name: string; version: number }[] };
+    expect(secrets.items).toEqual([expect.objectContaining({ name: "bee", version: 1 })]);
   });
 
   it("never lists another workspace's audit entries, members or tokens", async () => {
-    for (const path of ["/api/v1/audit", "/api/v1/members", "/api/v1/tokens"]) {
+    for (const path of ["/api/v1/audit", "/api/v1/members", "/api/v1/tokens", "/api/v1/bots", "/api/v1/secrets", "/api/v1/bots/export"]) {
       const body = await (await t.req(path, { cookie: cookies.owner })).text();
       expect(body, path).not.toContain("owner@b.test");
       expect(body, path).not.toContain(other.tokenId);
+      expect(body, path).not.toContain(beeId);
+      expect(body, path).not.toContain("b-secret-value");
     }
   });
 

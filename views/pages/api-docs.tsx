@@ -16,6 +16,8 @@ export interface DocResponse {
   description: string;
   type: string;
   ref?: string;
+  /** the top-level fields of an inline object body */
+  shape?: { name: string; type: string; ref?: string; required: boolean }[];
 }
 
 export interface DocOperation {
@@ -140,7 +142,25 @@ function Operation(props: { op: DocOperation }) {
                     <code>{r.status}</code>
                   </td>
                   <td>{r.description}</td>
-                  <td class="mono">{r.type ? <TypeRef type={r.type} ref={r.ref} /> : <span class="muted">—</span>}</td>
+                  <td class="mono">
+                    {r.shape && r.shape.length > 0 ? (
+                      <>
+                        {"{ "}
+                        {r.shape.map((f, i) => (
+                          <>
+                            {i > 0 && ", "}
+                            {f.name}
+                            {f.required ? "" : "?"}: <TypeRef type={f.type} ref={f.ref} />
+                          </>
+                        ))}
+                        {" }"}
+                      </>
+                    ) : r.type ? (
+                      <TypeRef type={r.type} ref={r.ref} />
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
