@@ -24,8 +24,8 @@ export const settingsSchema = z.strictObject({
   openclawNode: z.string().optional(),
   /** a resolv.conf bind-mounted for bots (e.g. a DNS sinkhole on offline hosts and in tests) */
   botResolvConf: z.string().optional(),
-  /** run OpenClaw in this image with `openclawDir`'s node_modules mounted (offline Docker setups and tests) */
-  dockerNodeImage: z.string().optional(),
+  /** Docker bots run a plain Node image with `openclawDir`'s install mounted read-only (offline setups, tests) */
+  dockerMountOpenclaw: z.boolean(),
   healthIntervalSeconds: z.coerce.number().int().min(5).max(3600),
   driftIntervalSeconds: z.coerce.number().int().min(10).max(86400),
   reconciler: z.boolean(),
@@ -43,6 +43,7 @@ export const defaults: Omit<Settings, "dataDir"> & { dataDir: string } = {
   healthIntervalSeconds: 30,
   driftIntervalSeconds: 300,
   reconciler: true,
+  dockerMountOpenclaw: false,
 };
 
 const ENV: Record<keyof Settings, string> = {
@@ -59,7 +60,7 @@ const ENV: Record<keyof Settings, string> = {
   openclawDir: "MOLTHUB_OPENCLAW_DIR",
   openclawNode: "MOLTHUB_OPENCLAW_NODE",
   botResolvConf: "MOLTHUB_BOT_RESOLV_CONF",
-  dockerNodeImage: "MOLTHUB_DOCKER_NODE_IMAGE",
+  dockerMountOpenclaw: "MOLTHUB_DOCKER_MOUNT_OPENCLAW",
   healthIntervalSeconds: "MOLTHUB_HEALTH_INTERVAL_SECONDS",
   driftIntervalSeconds: "MOLTHUB_DRIFT_INTERVAL_SECONDS",
   reconciler: "MOLTHUB_RECONCILER",
@@ -107,7 +108,7 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
   for (const [key, name] of Object.entries(ENV) as [keyof Settings, string][]) {
     const v = env[name];
     if (v === undefined || v === "") continue;
-    merged[key] = key === "trustProxy" || key === "reconciler" ? parseBool(v, name) : v;
+    merged[key] = key === "trustProxy" || key === "reconciler" || key === "dockerMountOpenclaw" ? parseBool(v, name) : v;
     sources[key] = `env ${name}`;
   }
   for (const [k, v] of Object.entries(flags)) {
@@ -119,8 +120,8 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
   const r = settingsSchema.safeParse(merged);
   if (!r.success) {
     const lines = r.error.issues.map((i) => {
-      const key = String(i.path[0] ?? "");
-      const where = sources[key] ?? (i.code === "unrecognized_keys" ? "config file" : "settings");
+      const key = i.code === "unrecognized_keys" ? (i as { keys: string[] }).keys[0]! : String(i.path[0] ?? "");
+      const where = sources[key] ?? "settings";
       return `  ${i.code === "unrecognized_keys" ? (i as { keys: string[] }).keys.join(", ") : key} (${where}): ${i.message}`;
     });
     throw new SettingsError(`invalid settings:\n${lines.join("\n")}\nSee docs/operations.md#settings for every setting and its allowed values.`);

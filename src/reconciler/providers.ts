@@ -23,7 +23,7 @@ export function createProviders(settings: Settings, logger: Logger): Partial<Rec
     docker: new DockerProvider({
       rootDir: join(root, "docker"),
       resolvConf: settings.botResolvConf,
-      openclawMount: settings.dockerNodeImage && settings.openclawDir ? { hostNodeModulesDir: join(settings.openclawDir, "..") } : undefined,
+      openclawMount: settings.dockerMountOpenclaw && settings.openclawDir ? { hostNodeModulesDir: join(settings.openclawDir, "..") } : undefined,
       logger: logger.child({ provider: "docker" }),
     }),
   };

@@ -318,7 +318,7 @@ export class Reconciler {
   /** config.get → merge patch (baseHash) when the live config differs from the desired one. */
   private async applyConfig(bot: BotRow, client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<PathChange[]> {
     const live = await client.configGet({ signal });
-    const liveCfg = withoutGatewayOwned(live.config ?? {});
+    const liveCfg = withoutGatewayOwned(live.config ?? {}, desired);
     const changes = diffConfig(liveCfg, desired);
     const mp = mergePatch(liveCfg, desired);
     if (mp.empty) return [];
@@ -331,7 +331,7 @@ export class Reconciler {
     const deadline = this.now() + 60_000;
     for (;;) {
       const g = await client.configGet({ signal });
-      const live = withoutGatewayOwned(g.config ?? {});
+      const live = withoutGatewayOwned(g.config ?? {}, desired);
       const diff = diffConfig(live, desired);
       const applied = g.configRevisionHash && g.configRevisionHash === g.appliedConfigHash;
       if (applied && diff.length === 0) break;
@@ -424,7 +424,7 @@ export class Reconciler {
       try {
         const conn = await this.connect(bot, provider, AbortSignal.timeout(30_000));
         try {
-          live = withoutGatewayOwned((await conn.client.configGet()).config ?? {});
+          live = (await conn.client.configGet()).config ?? {};
         } finally {
           await conn.close();
         }
@@ -432,6 +432,7 @@ export class Reconciler {
         continue; // the health poll reports unreachable bots
       }
       const { rt, manifest } = this.runtime(bot, provider);
+      live = withoutGatewayOwned(live, rt.config);
       const changes = diffConfig(rt.config, live);
       if (!changes.length) continue;
       const policy = manifest.spec.drift;

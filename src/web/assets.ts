@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import type { Hono } from "hono";
 import type { AppEnv } from "../server/deps.ts";
 // Imported as text so `bun build --compile` embeds them in the binary; tests load them through the
-// text-asset plugin in vitest.config.ts. These three specifiers are the only ones that need it.
+// text-asset plugin in vitest.config.ts. These four specifiers are the only ones that need it.
 import appCss from "../../views/static/app.css" with { type: "text" };
 import appJs from "../../views/static/app.js" with { type: "text" };
+import favicon from "../../views/static/favicon.svg" with { type: "text" };
 import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 
 interface Asset {
@@ -21,9 +22,10 @@ const assets: Record<string, Asset> = {
   "app.css": asset(appCss, "text/css; charset=utf-8"),
   "app.js": asset(appJs, "text/javascript; charset=utf-8"),
   "htmx.min.js": asset(htmxJs, "text/javascript; charset=utf-8"),
+  "favicon.svg": asset(favicon, "image/svg+xml"),
 };
 
-export type AssetName = "app.css" | "app.js" | "htmx.min.js";
+export type AssetName = "app.css" | "app.js" | "htmx.min.js" | "favicon.svg";
 
 /** The URL a page links to: the content hash in the query makes a year-long cache safe. */
 export function assetUrl(name: AssetName): string {

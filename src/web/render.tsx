@@ -15,7 +15,7 @@ export type WebContext = Context<AppEnv, any, any>;
 const FLASH_COOKIE = "molthub_flash";
 
 export function assets(): AssetUrls {
-  return { css: assetUrl("app.css"), htmx: assetUrl("htmx.min.js"), js: assetUrl("app.js") };
+  return { css: assetUrl("app.css"), htmx: assetUrl("htmx.min.js"), js: assetUrl("app.js"), icon: assetUrl("favicon.svg") };
 }
 
 /** htmx refreshes (hx-get from a live list) get the page body without the chrome. */

@@ -11,3 +11,7 @@ declare module "htmx.org/dist/htmx.min.js" {
   const text: string;
   export default text;
 }
+declare module "*/views/static/favicon.svg" {
+  const text: string;
+  export default text;
+}

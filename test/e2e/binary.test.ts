@@ -65,7 +65,12 @@ class Server {
     started.push(this.proc);
     const pump = async (s: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
       const dec = new TextDecoder();
-      for await (const chunk of s) this[key] += dec.decode(chunk, { stream: true });
+      const reader = s.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this[key] += dec.decode(value, { stream: true });
+      }
     };
     this.done = Promise.all([pump(this.proc.stdout, "stdout"), pump(this.proc.stderr, "stderr")]).then(() => {
       allOutput.push(this.stdout, this.stderr);

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, migrate } from "../../src/db/client.ts";
@@ -19,7 +18,8 @@ export function makeTestApp(opts: { now?: () => number; settings?: Record<string
   const logs: string[] = [];
   const store = openStore(":memory:");
   migrate(store);
-  const dataDir = mkdtempSync(join(tmpdir(), "molthub-test-"));
+  // settings only resolve the path; the in-memory store never writes there
+  const dataDir = join(tmpdir(), "molthub-test-unused");
   const deps: AppDeps = {
     store,
     keyring: new Keyring(randomBytes(32), "test"),

@@ -95,11 +95,16 @@ run_step() {
 }
 T_START=$(now_us)
 
-# Reserve the first free loopback TCP port in [from, from+span).
+# First loopback TCP port p in [from, from+span) (stepping by `step`) with nothing listening on p..p+extra.
+# Gateways use base+2 (browser control) and a CDP range up to base+110: step gateway ports by 120.
 free_port() {
-  local p
-  for ((p = $1; p < $1 + ${2:-200}; p++)); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  local from=$1 span=${2:-200} step=${3:-1} extra=${4:-0} p q busy
+  for ((p = from; p < from + span; p += step)); do
+    busy=0
+    for ((q = p; q <= p + extra; q++)); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$q") 2>/dev/null; then busy=1; break; fi
+    done
+    if [ $busy = 0 ]; then echo "$p"; return 0; fi
   done
   return 1
 }
@@ -211,7 +216,7 @@ step_dockerd() {
   log "dockerd: starting (no bridge, no iptables/forwarding), log $DIR/dockerd.log"
   # dockerd writes (and on a clean stop removes) its own PID file there; dockerd-stop.sh stops only that PID.
   setsid dockerd --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-    --pidfile "$DIR/dockerd.pid" </dev/null >>"$DIR/dockerd.log" 2>&1 &
+    --pidfile "$DIR/dockerd.pid" </dev/null >>"$DIR/dockerd.log" 2>&1 9>&- &
   local launcher=$! i pid
   for ((i = 0; i < 300; i++)); do
     pid=$(cat "$DIR/dockerd.pid" 2>/dev/null || true)
@@ -313,7 +318,7 @@ step_node_image() {
 # A real gateway in the node26 image: the invocation in the header comment.
 step_verify_gateway() {
   local port name state token t0 code="" i ms
-  port=$(free_port 18900 240) || die "no free loopback port for the gateway smoke test"
+  port=$(free_port 18900 1200 120 2) || die "no free loopback port for the gateway smoke test"
   name="molthub-fixture-verify-gw-$$"
   state=$(mktemp -d "$DIR/build/gw-state.XXXXXX")
   token=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
@@ -420,7 +425,7 @@ build_systemd_image() {
     "deb $DEBIAN_MIRROR bookworm-updates main" \
     "deb $DEBIAN_SECURITY_MIRROR bookworm-security main"
   run_logged import-systemd-image docker import \
-    -c 'CMD ["/sbin/init"]' -c 'ENV container=docker' -c 'STOPSIGNAL SIGRTMIN+3' \
+    -c 'CMD ["/sbin/init"]' -c 'ENV container=docker' \
     -c "LABEL molthub.fixture.rev=$SYSTEMD_IMAGE_REV" "$out" "$SYSTEMD_IMAGE"
   rm -f "$out" "$hook"
 }

@@ -91,3 +91,13 @@ describe("OpenClaw config generation", () => {
     expect(unredact(live, desired)).toMatchObject({ tok: { id: "OPENCLAW_GATEWAY_TOKEN" } });
   });
 });
+
+describe("gateway-owned paths", () => {
+  it("ignores what the gateway adds to its own file unless the manifest sets it", async () => {
+    const { withoutGatewayOwned } = await import("../../src/domain/openclaw-config.ts");
+    const live = { meta: { lastTouchedVersion: "x" }, agents: { defaults: { model: "m" }, entries: { main: { id: "main" } } } };
+    expect(withoutGatewayOwned(live)).toEqual({ agents: { defaults: { model: "m" } } });
+    expect(withoutGatewayOwned(live, { agents: { entries: { main: { id: "main" } } } })).toEqual({ agents: { defaults: { model: "m" }, entries: { main: { id: "main" } } } });
+    expect(live.meta).toBeDefined(); // input untouched
+  });
+});

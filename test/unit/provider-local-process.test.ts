@@ -222,6 +222,32 @@ describe("LocalProvider start/stop with a fake gateway", () => {
     expect(await p.observe(b, signal())).toMatchObject({ running: false });
   });
 
+  it("keeps the gateway running after the process that started it exits, and a new instance adopts it", async () => {
+    const install = makeInstall("outlive", "exec sleep 300");
+    const rootDir = join(dir, "bots-outlive");
+    const p = new LocalProvider({ rootDir, ...install, startupCheckMs: 200 });
+    const b = bot(p, "outlive", 20_600);
+    await p.configure(b, signal());
+    // A separate "appliance" process starts the bot and exits.
+    const script = join(dir, "appliance.ts");
+    const providerModule = join(import.meta.dirname, "../../providers/local/index.ts");
+    writeFileSync(
+      script,
+      `import { LocalProvider } from ${JSON.stringify(providerModule)};\n` +
+        `const p = new LocalProvider(${JSON.stringify({ rootDir, ...install, startupCheckMs: 200 })});\n` +
+        `await p.start(${JSON.stringify(b)}, AbortSignal.timeout(10_000));\n`,
+    );
+    const appliance = spawn(process.execPath, [script], { stdio: "inherit", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    const code = await new Promise<number | null>((resolve) => appliance.once("exit", resolve));
+    expect(code).toBe(0);
+    const seen = await p.observe(b, signal());
+    expect(seen).toMatchObject({ running: true });
+    started.push(seen.pid!);
+    expect(readProcStat(seen.pid!)?.ppid).not.toBe(appliance.pid);
+    await p.stop(b, { deadlineMs: 2_000 }, signal());
+    expect(await p.observe(b, signal())).toMatchObject({ running: false });
+  });
+
   it("destroy with purge removes the state dir; without purge only config, env and pid file", async () => {
     const install = makeInstall("destroy", "exec sleep 300");
     const p = new LocalProvider({ rootDir: join(dir, "bots-destroy"), ...install, startupCheckMs: 200 });

@@ -480,7 +480,7 @@ describe("web pages", () => {
 
   it("serves embedded assets with a content hash and an ETag", async () => {
     const t = makeTestApp();
-    for (const name of ["app.css", "app.js", "htmx.min.js"] as const) {
+    for (const name of ["app.css", "app.js", "htmx.min.js", "favicon.svg"] as const) {
       const url = assetUrl(name);
       const res = await t.req(url);
       expect(res.status, name).toBe(200);

@@ -51,13 +51,13 @@ export function DashboardPage(props: { data: DashboardData }) {
           </a>
           <div class="stat">
             <span class="stat-label">Workspace created</span>
-            <span class="stat-value small">
+            <span class="stat-value-sm">
               <Time ms={d.workspace.createdAt} />
             </span>
           </div>
         </div>
 
-        <div class="grid-2">
+        <div class="grid-dash">
           <section class="card" aria-labelledby="recent-h">
             <div class="section-head">
               <h2 id="recent-h">Recent activity</h2>

@@ -55,7 +55,7 @@ export function SettingsIndexPage() {
       <div class="stats">
         {items.map(([href, label, text]) => (
           <a class="stat" href={href}>
-            <span class="stat-value small">{label}</span>
+            <span class="stat-value-sm">{label}</span>
             <span class="stat-note">{text}</span>
           </a>
         ))}
@@ -271,7 +271,7 @@ export function MembersPage(props: { data: MembersData }) {
                     </td>
                     <td>{m.totpEnabled ? <span class="badge badge-ok">on</span> : <span class="badge">off</span>}</td>
                     <td>
-                      <Time ms={m.since} />
+                      <Time ms={m.since} date />
                     </td>
                     {admin && (
                       <td class="actions">
@@ -420,7 +420,7 @@ export function TokensPage(props: { data: TokensData }) {
                 const live = !t.revokedAt && !(t.expiresAt !== null && t.expiresAt < d.now);
                 return (
                   <tr class={t.revokedAt ? "is-revoked" : undefined}>
-                    <td>{t.name}</td>
+                    <td class="nowrap">{t.name}</td>
                     <td>
                       <code>{t.prefix}…</code>
                     </td>
@@ -429,13 +429,13 @@ export function TokensPage(props: { data: TokensData }) {
                     </td>
                     {admin && <td class="small">{d.emails[t.userId] ?? <span class="muted">former member</span>}</td>}
                     <td>
-                      <Time ms={t.createdAt} />
+                      <Time ms={t.createdAt} date />
                     </td>
                     <td>
-                      <Time ms={t.expiresAt} empty="never" />
+                      <Time ms={t.expiresAt} empty="never" date />
                     </td>
                     <td>
-                      <Time ms={t.lastUsedAt} empty="never" />
+                      <Time ms={t.lastUsedAt} empty="never" date />
                     </td>
                     <td>{tokenStatus(t, d.now)}</td>
                     <td class="actions">
