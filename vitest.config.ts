@@ -7,13 +7,20 @@ import { defineConfig, type Plugin } from "vitest/config";
  */
 const TEXT_ASSET = /(\/views\/static\/[^?]+|\/migrations\/[^/?]+\.sql|\/htmx\.org\/dist\/htmx\.min\.js)$/;
 function textAssets(): Plugin {
+  const PREFIX = "\0molthub-text:";
   return {
     name: "molthub-text-assets",
     enforce: "pre",
+    // resolve to a virtual id so Vite's own CSS/JS handling (and native loading of node_modules) never sees them
+    async resolveId(source, importer, options) {
+      if (source.startsWith(PREFIX)) return source;
+      const r = await this.resolve(source, importer, { ...options, skipSelf: true });
+      const path = r?.id?.split("?")[0];
+      return path && TEXT_ASSET.test(path) ? `${PREFIX}${path}.txt` : null;
+    },
     load(id) {
-      const path = id.split("?")[0]!;
-      if (!TEXT_ASSET.test(path)) return null;
-      return `export default ${JSON.stringify(readFileSync(path, "utf8"))};`;
+      if (!id.startsWith(PREFIX)) return null;
+      return `export default ${JSON.stringify(readFileSync(id.slice(PREFIX.length, -4), "utf8"))};`;
     },
   };
 }
@@ -25,8 +32,6 @@ export default defineConfig({
   oxc: { jsx: { runtime: "automatic", importSource: "hono/jsx" } },
   test: {
     include: ["test/**/*.test.ts", "test/**/*.test.tsx", "src/**/*.test.ts", "providers/**/*.test.ts"],
-    // htmx is imported as text (see textAssets); it must go through Vite rather than be loaded natively
-    server: { deps: { inline: ["htmx.org"] } },
     pool: "forks",
     fileParallelism: false,
     testTimeout: 30_000,

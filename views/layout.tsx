@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
 import type { Role } from "../src/services/context.ts";
 import type { WorkspaceView } from "../src/services/workspaces.ts";

@@ -35,7 +35,7 @@ export interface ReconcilerOptions {
   healthRetention?: number;
 }
 
-const DEFAULT_TIMEOUTS = { ensure: 600_000, validate: 90_000, configure: 60_000, start: 60_000, ready: 150_000, stop: 30_000, rpc: 60_000, destroy: 120_000 };
+const DEFAULT_TIMEOUTS = { ensure: 600_000, validate: 90_000, configure: 60_000, start: 120_000, ready: 150_000, stop: 30_000, rpc: 60_000, destroy: 120_000 };
 
 class StepError extends Error {
   constructor(readonly step: string, message: string, readonly issues?: { path: string; message: string }[]) {

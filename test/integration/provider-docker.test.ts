@@ -10,11 +10,12 @@
  * its own network namespace (network `none`, standing in for `bridge`) is reached through the relay by default.
  *
  * Network rule: containers run with network `host` (the gateway binds 127.0.0.1) or `none`, with a DNS sinkhole
- * resolv.conf. Needs dockerd, the image `molthub-test/node26` and the OpenClaw install (test/infra/fixtures.sh);
- * skipped without them, except under CI, where their absence fails the run.
+ * resolv.conf (the fixtures' sinkhole). Needs dockerd, the image `molthub-test/node26` and the OpenClaw install
+ * (`bash test/infra/fixtures.sh`); skipped without them, except under CI, where their absence fails the run
+ * (describeWithComponent).
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,47 +26,22 @@ import { allocatePort, botEnvironment, configHash, GATEWAY_TOKEN_ENV, generateCo
 import { containerName, DockerProvider, LABELS } from "../../providers/docker/index.ts";
 import { containerLogs } from "../../providers/docker/logs.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
-import { OPENCLAW_VERSION } from "../infra/gateway-process.ts";
+import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
 
-const FIXTURES = process.env.MOLTHUB_FIXTURES_DIR || "/var/cache/molthub-fixtures";
-const NODE_MODULES = join(FIXTURES, `openclaw-${OPENCLAW_VERSION}`, "node_modules");
-const IMAGE = process.env.MOLTHUB_TEST_NODE_IMAGE || "molthub-test/node26:26.10.0";
+const fx = fixtures();
+const NODE_MODULES = fx.openclawNodeModules;
+const IMAGE = fx.nodeImage;
 /** Ports below this belong to other integration tests. */
 const PORT_FLOOR = 19_400;
 /** Marks the non-bot containers this file creates, for cleanup. */
 const TEST_LABEL = "molthub.test";
 
 const docker = new Dockerode();
-const problem = await componentsProblem();
+const needs = await checkComponents("docker", "node-image", "openclaw");
 
-if (problem && process.env.CI) {
-  describe("docker provider (dockerd, test image and OpenClaw required in CI)", () => {
-    it("has the real components", () => {
-      throw new Error(`${problem}. Run test/infra/fixtures.sh before the integration tests.`);
-    });
-  });
-} else if (problem) {
-  describe.skip(`docker provider — skipped: ${problem}`, () => {
-    it("needs dockerd, the test image and the OpenClaw install (test/infra/fixtures.sh)", () => {});
-  });
-} else {
-  describe(`docker provider with a real OpenClaw ${OPENCLAW_VERSION} gateway in ${IMAGE}`, { timeout: 150_000 }, suite);
-}
-
-async function componentsProblem(): Promise<string | null> {
-  try {
-    await docker.ping();
-  } catch (e) {
-    return `dockerd is not reachable (${(e as Error).message})`;
-  }
-  try {
-    await docker.getImage(IMAGE).inspect();
-  } catch {
-    return `the image ${IMAGE} is not loaded`;
-  }
-  if (!existsSync(join(NODE_MODULES, "openclaw", "openclaw.mjs"))) return `OpenClaw ${OPENCLAW_VERSION} is not installed at ${NODE_MODULES}`;
-  return null;
-}
+describeWithComponent(`docker provider with a real OpenClaw ${fx.openclawVersion} gateway in ${IMAGE}`, needs, () => {
+  describe("lifecycle", { timeout: 150_000 }, suite);
+});
 
 function suite(): void {
   const workspaceId = randomUUID();
@@ -80,7 +56,7 @@ function suite(): void {
     return new DockerProvider({
       docker,
       rootDir: join(dir, "bots"),
-      resolvConf: join(dir, "resolv.sinkhole.conf"),
+      resolvConf: fx.resolvConf,
       openclawMount: { hostNodeModulesDir: NODE_MODULES },
       stopTimeoutMs: 15_000,
       ...extra,
@@ -125,7 +101,6 @@ function suite(): void {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "molthub-docker-it-"));
-    writeFileSync(join(dir, "resolv.sinkhole.conf"), "nameserver 127.0.0.1\n", { mode: 0o644 });
     provider = makeProvider();
     bot = makeBot("dock-it", await freePort());
   });
@@ -205,7 +180,7 @@ function suite(): void {
     expect(Object.keys(hc.PortBindings ?? {})).toEqual([]);
     expect(hc.Binds).toEqual(expect.arrayContaining([
       `${join(dir, "bots", workspaceId, bot.name)}:/home/node/.openclaw:rw`,
-      `${join(dir, "resolv.sinkhole.conf")}:/etc/resolv.conf:ro`,
+      `${fx.resolvConf}:/etc/resolv.conf:ro`,
       `${NODE_MODULES}:/app/node_modules:ro`,
     ]));
     expect(info.Config.User).toBe("1000:1000");
@@ -232,7 +207,7 @@ function suite(): void {
     const t = performance.now();
     const o = await provider.observe(bot, signal());
     timings.observeWithVersionExecMs = Math.round(performance.now() - t);
-    expect(o).toMatchObject({ exists: true, running: true, detail: "running", openclawVersion: OPENCLAW_VERSION });
+    expect(o).toMatchObject({ exists: true, running: true, detail: "running", openclawVersion: fx.openclawVersion });
     expect(o.containerId).toMatch(/^[0-9a-f]{64}$/);
     const t2 = performance.now();
     await provider.observe(bot, signal());
@@ -266,7 +241,7 @@ function suite(): void {
     let relays = -1;
     while (Date.now() < deadline) {
       const top = await docker.getContainer(containerName(bot)).top({ ps_args: "-ef" });
-      relays = top.Processes.filter((p) => p.join(" ").includes("node -e")).length;
+      relays = top.Processes.filter((p: string[]) => p.join(" ").includes("node -e")).length;
       if (relays === 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }

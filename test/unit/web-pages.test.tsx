@@ -1,33 +1,10 @@
-import { describe, expect, it, vi } from "vitest";
+/** @jsxImportSource hono/jsx */
+import { describe, expect, it } from "vitest";
 import * as OTPAuth from "otpauth";
 import { makeTestApp, PASSWORD } from "../helpers/app.ts";
 import { issueSetupToken } from "../../src/services/auth.ts";
 import { setOpenApiProvider } from "../../src/web/index.tsx";
 import { assetUrl } from "../../src/web/assets.ts";
-
-// The UI embeds its assets with `import … with { type: "text" }`. Until the text-asset plugin in
-// vitest.config.ts also covers `.css` (Vite's CSS handling empties it) and node_modules (externalized),
-// these fall back to reading the file; once the plugin serves the text, the original module is used.
-vi.mock("htmx.org/dist/htmx.min.js", async (importOriginal) => {
-  try {
-    const m = (await importOriginal()) as { default?: unknown };
-    if (typeof m.default === "string" && m.default.length > 0) return m;
-  } catch {
-    // evaluated as a script instead of loaded as text
-  }
-  const { readFileSync } = await import("node:fs");
-  return { default: readFileSync(new URL("../../node_modules/htmx.org/dist/htmx.min.js", import.meta.url), "utf8") };
-});
-vi.mock("../../views/static/app.css", async (importOriginal) => {
-  try {
-    const m = (await importOriginal()) as { default?: unknown };
-    if (typeof m.default === "string" && m.default.length > 0) return m;
-  } catch {
-    // not loadable as text
-  }
-  const { readFileSync } = await import("node:fs");
-  return { default: readFileSync(new URL("../../views/static/app.css", import.meta.url), "utf8") };
-});
 
 type T = ReturnType<typeof makeTestApp>;
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Alert, PageHead } from "../components.tsx";
 
 export interface DocField {

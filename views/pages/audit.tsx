@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { AuditEntryView } from "../../src/services/audit.ts";
 import { Alert, Field, PageHead, Time, type FormState } from "../components.tsx";
 

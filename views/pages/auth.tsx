@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { MIN_PASSWORD } from "../../src/services/auth.ts";
 import { Alert, Field, FormMessage, type FormState } from "../components.tsx";
 

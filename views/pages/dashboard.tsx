@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Role } from "../../src/services/context.ts";
 import type { AuditEntryView } from "../../src/services/audit.ts";
 import { EmptyState, PageHead, RoleBadge, Time } from "../components.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { PageHead } from "../components.tsx";
 
 const TITLES: Record<number, string> = {

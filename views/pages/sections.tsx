@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { EmptyState, PageHead } from "../components.tsx";
 
 export interface Section {

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
 import { MIN_PASSWORD } from "../../src/services/auth.ts";
 import { ROLES, roleRank, type Role } from "../../src/services/context.ts";
@@ -338,7 +339,7 @@ export interface TokensData {
   tokens: TokenView[];
   role: Role | null;
   userId: string;
-  /** emails by user id, for the owner column admins see */
+  /** emails by user id: admins see whose token each one is */
   emails: Record<string, string>;
   now: number;
   create: FormState;
@@ -400,7 +401,6 @@ export function TokensPage(props: { data: TokensData }) {
                 <th scope="col">Name</th>
                 <th scope="col">Prefix</th>
                 <th scope="col">Role</th>
-                {admin && <th scope="col">Owner</th>}
                 <th scope="col">Created</th>
                 <th scope="col">Expires</th>
                 <th scope="col">Last used</th>
@@ -413,21 +413,23 @@ export function TokensPage(props: { data: TokensData }) {
             <tbody>
               {d.tokens.length === 0 && (
                 <tr class="empty-row">
-                  <td colspan={admin ? 9 : 8}>No API tokens yet. Create one below.</td>
+                  <td colspan={8}>No API tokens yet. Create one below.</td>
                 </tr>
               )}
               {d.tokens.map((t) => {
                 const live = !t.revokedAt && !(t.expiresAt !== null && t.expiresAt < d.now);
                 return (
                   <tr class={t.revokedAt ? "is-revoked" : undefined}>
-                    <td class="nowrap">{t.name}</td>
+                    <td>
+                      <div class="nowrap">{t.name}</div>
+                      {admin && <div class="muted small">{d.emails[t.userId] ?? "former member"}</div>}
+                    </td>
                     <td>
                       <code>{t.prefix}…</code>
                     </td>
                     <td>
                       <RoleBadge role={t.role} />
                     </td>
-                    {admin && <td class="small">{d.emails[t.userId] ?? <span class="muted">former member</span>}</td>}
                     <td>
                       <Time ms={t.createdAt} date />
                     </td>
