@@ -34,7 +34,7 @@ export const NAV: { group: string; items: NavItem[] }[] = [
   {
     group: "Run",
     items: [
-      { href: "/bots", label: "Bots", soon: true },
+      { href: "/bots", label: "Bots" },
       { href: "/fleets", label: "Fleets", soon: true },
       { href: "/hosts", label: "Hosts", soon: true },
     ],
@@ -44,7 +44,7 @@ export const NAV: { group: string; items: NavItem[] }[] = [
     items: [
       { href: "/templates", label: "Templates", soon: true },
       { href: "/policies", label: "Policies", soon: true },
-      { href: "/secrets", label: "Secrets", soon: true },
+      { href: "/secrets", label: "Secrets" },
       { href: "/changesets", label: "Change sets", soon: true },
     ],
   },

@@ -130,8 +130,12 @@ export class DockerProvider implements Provider {
 
   /** The bot's state dir on the Docker host. */
   hostDir(bot: Pick<BotRef, "workspaceId" | "name">): string {
-    assertPathSegment("workspace id", bot.workspaceId);
-    assertPathSegment("bot name", bot.name);
+    try {
+      assertPathSegment("workspace id", bot.workspaceId);
+      assertPathSegment("bot name", bot.name);
+    } catch (e) {
+      throw new ProviderError((e as Error).message, "invalid_config");
+    }
     return join(this.rootDir, bot.workspaceId, bot.name);
   }
 

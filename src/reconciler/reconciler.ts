@@ -46,6 +46,15 @@ class StepError extends Error {
 type Status = BotRow["status"];
 
 /**
+ * The config as saved in the gateway's file (`parsed`, secrets redacted) — not `config`, which also holds the
+ * runtime defaults the gateway fills in and would look like drift.
+ */
+function fileConfig(g: { parsed?: unknown; config?: Record<string, unknown> | null }): Record<string, unknown> {
+  const parsed = g.parsed;
+  return (parsed && typeof parsed === "object" ? parsed : g.config ?? {}) as Record<string, unknown>;
+}
+
+/**
  * Applies desired state to bots, one job per bot at a time, and keeps them so: plan → apply → verify,
  * with a deadline per step, a timeline of events per bot, backoff for failing revisions, and recovery
  * of jobs interrupted by a crash. Also runs the health poll and the drift sweep.
@@ -318,7 +327,7 @@ export class Reconciler {
   /** config.get → merge patch (baseHash) when the live config differs from the desired one. */
   private async applyConfig(bot: BotRow, client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<PathChange[]> {
     const live = await client.configGet({ signal });
-    const liveCfg = withoutGatewayOwned(live.config ?? {}, desired);
+    const liveCfg = withoutGatewayOwned(fileConfig(live), desired);
     const changes = diffConfig(liveCfg, desired);
     const mp = mergePatch(liveCfg, desired);
     if (mp.empty) return [];
@@ -331,7 +340,7 @@ export class Reconciler {
     const deadline = this.now() + 60_000;
     for (;;) {
       const g = await client.configGet({ signal });
-      const live = withoutGatewayOwned(g.config ?? {}, desired);
+      const live = withoutGatewayOwned(fileConfig(g), desired);
       const diff = diffConfig(live, desired);
       const applied = g.configRevisionHash && g.configRevisionHash === g.appliedConfigHash;
       if (applied && diff.length === 0) break;
@@ -424,7 +433,7 @@ export class Reconciler {
       try {
         const conn = await this.connect(bot, provider, AbortSignal.timeout(30_000));
         try {
-          live = (await conn.client.configGet()).config ?? {};
+          live = fileConfig(await conn.client.configGet());
         } finally {
           await conn.close();
         }

@@ -11,6 +11,18 @@ import { enqueue, type JobKind } from "../reconciler/queue.ts";
 
 export type BotRow = typeof bots.$inferSelect;
 
+/** A port (and the browser-control port beside it) that nothing on this machine listens on yet. */
+function portFreeLocally(port: number): boolean {
+  for (const p of [port, port + 2]) {
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }).stop(true);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 export interface BotView {
   id: string;
   name: string;
@@ -95,7 +107,7 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
     if (existing?.deleting) throw new ServiceError("conflict", `bot ${m.metadata.name} is being deleted; wait until it is gone, then apply again`);
     if (!existing) {
       const taken = tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port);
-      const port = allocatePort(taken);
+      const port = allocatePort(taken, host === "local" ? portFreeLocally : undefined);
       const { config, hash } = renderRevision(m, port, LAYOUT_ROOT);
       const id = randomUUID();
       const changes = diffConfig({}, config);

@@ -9,6 +9,7 @@ import { authPages } from "./auth.tsx";
 import { dashboardPages } from "./dashboard.tsx";
 import { auditPages } from "./audit.tsx";
 import { settingsPages } from "./settings.tsx";
+import { botPages } from "./bots.tsx";
 import { apiDocsPage } from "./api-docs.tsx";
 import { renderAuthPage, renderPage } from "./render.tsx";
 import { sentence } from "./forms.ts";
@@ -28,6 +29,7 @@ export function webRoutes() {
   app.route("/", dashboardPages());
   app.route("/", auditPages());
   app.route("/", settingsPages());
+  app.route("/", botPages());
 
   // A refused service call on a page is shown as a page, not as the API's JSON error.
   app.onError((err, c) => {

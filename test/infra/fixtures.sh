@@ -29,7 +29,11 @@
 #   with openclaw.json (mode 0600, token stays out of argv):
 #   {"gateway":{"mode":"local","bind":"loopback","port":18900,"auth":{"mode":"token","token":"<random>"}},
 #    "models":{"catalogRefresh":{"enabled":false}},"update":{"checkOnStart":false}}
-#   -> curl http://127.0.0.1:18900/readyz answers 200 after ~11-15 s.
+#   -> curl http://127.0.0.1:18900/readyz answers 200 after ~15 s (2 idle cores; 26-33 s with other gateways running).
+#   Also verified: -v "$MOLTHUB_OPENCLAW_ROOT/node_modules:/app/node_modules:ro" and
+#   `node /app/node_modules/openclaw/openclaw.mjs gateway run --port P` (same flags otherwise).
+#
+# systemd+sshd host (--with-systemd-host), verified: see step_verify_systemd_host below and docs/testing.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

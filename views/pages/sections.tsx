@@ -13,12 +13,6 @@ export interface Section {
 /** Sections whose features arrive in a later version; each says what it will manage, nothing more. */
 export const SECTIONS: Section[] = [
   {
-    path: "/bots",
-    title: "Bots",
-    what: "Bots are the OpenClaw gateways Molthub runs for you, each with its own configuration, channels and status.",
-    will: ["create a bot from a template and deploy it to a target", "see health, drift and the events timeline of each bot", "start, stop, restart and roll back"],
-  },
-  {
     path: "/fleets",
     title: "Fleets",
     what: "Fleets group bots so a change can roll out to many of them in waves.",
@@ -41,12 +35,6 @@ export const SECTIONS: Section[] = [
     title: "Policies",
     what: "Policy packs are rules every change is checked against before it is stored or applied.",
     will: ["enable policy packs per workspace", "see which rule blocked or warned about a change"],
-  },
-  {
-    path: "/secrets",
-    title: "Secrets",
-    what: "Secrets are the API keys and tokens bots need, kept encrypted in the vault and delivered only to the bots that use them.",
-    will: ["store and rotate secrets without ever showing them again", "see which bots reference a secret"],
   },
   {
     path: "/changesets",
