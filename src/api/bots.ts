@@ -4,10 +4,12 @@ import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { body, errorResponses, json } from "./schemas.ts";
-import { applyManifest, botAction, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
+import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
 import { deleteSecret, listSecrets, putSecret } from "../services/secrets.ts";
 import { authorize, ServiceError } from "../services/context.ts";
 import { redactString } from "../secrets/redact.ts";
+import { bots as botsTable } from "../db/schema.ts";
+import { eq } from "drizzle-orm";
 
 const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
 const BotSchema = z.object({
@@ -31,6 +33,25 @@ export function botRoutes() {
     const r = applyManifest(ctxOf(c), c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
     if (r.action !== "unchanged") poke(c);
     return c.json(r, 200);
+  });
+
+  app.openapi(apiRoute("operator", {
+    method: "post", path: "/api/v1/bots", tags: ["bots"], summary: "Create a bot from a manifest; 409 when the name is taken (apply updates instead)",
+    request: { body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" }) } }, required: true } },
+    responses: { 201: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "The name is taken") },
+  }), (c) => {
+    const r = applyManifest(ctxOf(c), c.req.valid("json"), { createOnly: true });
+    poke(c);
+    return c.json(r, 201);
+  });
+
+  app.openapi(apiRoute("operator", {
+    method: "post", path: "/api/v1/bots/{name}/cancel", tags: ["bots"], summary: "Cancel the bot's running job (it stops at the current step and is re-planned later)",
+    request: { params: NameParam },
+    responses: { 200: json(z.object({ cancelled: z.boolean(), jobId: z.number().nullable() })), ...errorResponses },
+  }), (c) => {
+    const reconciler = c.get("deps").runtime?.reconciler;
+    return c.json(cancelJob(ctxOf(c), c.req.valid("param").name, (id) => reconciler?.cancel(id) ?? false), 200);
   });
 
   app.openapi(apiRoute("viewer", {
@@ -94,14 +115,13 @@ export function botRoutes() {
   }), async (c) => {
     const ctx = ctxOf(c);
     authorize(ctx, "viewer");
+    // (the service layer reads the bot; the row is needed for the provider's reference)
     const { bot } = getBot(ctx, c.req.valid("param").name);
     const rt = c.get("deps").runtime;
     const reconciler = rt?.reconciler;
     const provider = rt?.providers[bot.provider];
     if (!reconciler || !provider) throw new ServiceError("conflict", `no ${bot.provider} provider is configured on this appliance`);
     const q = c.req.valid("query");
-    const { bots: botsTable } = await import("../db/schema.ts");
-    const { eq } = await import("drizzle-orm");
     const row = ctx.db.select().from(botsTable).where(eq(botsTable.id, bot.id)).get()!;
     const ref = reconciler.ref(row);
     const match = (l: string) => !q.filter || l.toLowerCase().includes(q.filter.toLowerCase());

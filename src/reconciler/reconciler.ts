@@ -185,7 +185,7 @@ export class Reconciler {
       throw new StepError("secrets", (e as Error).message);
     }
     const env = botEnvironment({ layout, port: bot.port, gatewayToken: token, secrets });
-    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.manifest, envHash: createHash("sha256").update(renderEnvFile(env)).digest("hex") };
+    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.manifest, envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex") };
   }
 
   private get keyring(): Keyring {
@@ -259,6 +259,7 @@ export class Reconciler {
     }
 
     const configChanged = bot.appliedHash !== rt.configHash;
+    // the env file, or the target itself (image, resources, network), changed: the process must be recreated
     const envChanged = bot.appliedEnvHash !== envHash;
     if (!observed.exists || !observed.running) {
       this.setStatus(bot, observed.exists ? "starting" : "creating", observed.exists ? "starting the gateway" : "installing and creating the gateway");

@@ -87,7 +87,7 @@ export const LAYOUT_ROOT = "$BOT_STATE_DIR";
  * Applies a manifest: validate → authorize → check secrets → store an immutable revision and the audit
  * entry in one transaction → queue a reconcile. Applying the same manifest twice changes nothing.
  */
-export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRun?: boolean; source?: "apply" | "ui" | "adopt" } = {}): ApplyResult {
+export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRun?: boolean; source?: "apply" | "ui" | "adopt"; createOnly?: boolean } = {}): ApplyResult {
   const ws = authorize(ctx, "operator");
   let m: Manifest;
   try {
@@ -105,6 +105,7 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
     const now = ctx.now();
     const existing = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name))).get();
     if (existing?.deleting) throw new ServiceError("conflict", `bot ${m.metadata.name} is being deleted; wait until it is gone, then apply again`);
+    if (existing && opts.createOnly) throw new ServiceError("conflict", `a bot named ${m.metadata.name} already exists; pick another name, or apply the manifest to update it`, [{ path: "metadata.name", message: "taken" }]);
     if (!existing) {
       const taken = tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port);
       const port = allocatePort(taken, host === "local" ? portFreeLocally : undefined);
@@ -214,6 +215,20 @@ export function deleteBot(ctx: ServiceContext, name: string, opts: { purge: bool
     recordAudit(tx, ctx, { action: "bot.delete", resourceType: "bot", resourceId: b.id, summary: { name, purge: opts.purge } });
     return botView(tx.select().from(bots).where(eq(bots.id, b.id)).get()!);
   }, { behavior: "immediate" });
+}
+
+/** Cancels the bot's running job, if any; the reconciler stops at the current step and re-plans later. */
+export function cancelJob(ctx: ServiceContext, name: string, cancel: (jobId: number) => boolean): { cancelled: boolean; jobId: number | null } {
+  const ws = authorize(ctx, "operator");
+  const b = findBot(ctx.db, ws, name);
+  const running = ctx.db.select().from(jobs).where(and(eq(jobs.botId, b.id), eq(jobs.state, "running"))).get();
+  if (!running) return { cancelled: false, jobId: null };
+  const cancelled = cancel(running.id);
+  ctx.db.transaction((tx) => {
+    tx.insert(botEvents).values({ botId: b.id, ts: ctx.now(), level: "warn", type: "action", message: `job ${running.id} (${running.kind}) cancelled by ${ctx.actor.label}` }).run();
+    recordAudit(tx, ctx, { action: "bot.cancel", resourceType: "bot", resourceId: b.id, summary: { name, jobId: running.id } });
+  }, { behavior: "immediate" });
+  return { cancelled, jobId: running.id };
 }
 
 export function botEventsAfter(ctx: ServiceContext, name: string, afterId = 0) {

@@ -166,6 +166,22 @@ for (const c of cases) {
       await waitForBot(a, name, (b) => b.bot.status === "running", 150_000);
     });
 
+    it("keeps the previous revision running when the gateway rejects a config", async () => {
+      const bad = manifest("anthropic/claude-sonnet-4-5", { drift: "adopt" });
+      (bad.spec.openclaw as Record<string, any>).agents.defaults.notARealOption = true;
+      const r = await a.api("POST", "/api/v1/bots/apply", bad);
+      expect(r.body.revision).toBe(6);
+      const d = await waitForBot(a, name, (b) => b.bot.status === "error", 120_000);
+      expect(d.bot.statusReason).toMatch(/notARealOption|Unrecognized|unknown|invalid/i);
+      expect(d.bot.appliedRevision).toBe(5);
+      expect((await fetch(`http://127.0.0.1:${d.bot.port}/readyz`)).status).toBe(200);
+      expect(hostConfig().agents.defaults.notARealOption).toBeUndefined();
+      // fixing the manifest recovers
+      const fixed = await a.api("POST", "/api/v1/bots/apply", manifest("anthropic/claude-sonnet-4-5", { drift: "adopt" }));
+      expect(fixed.body.revision).toBe(7);
+      await waitForBot(a, name, (b) => b.bot.appliedRevision === 7 && b.bot.status === "running", 120_000);
+    });
+
     it("serves the gateway's log lines", async () => {
       const r = await a.api("GET", `/api/v1/bots/${name}/logs?tail=50`);
       expect(r.status).toBe(200);
