@@ -11,6 +11,8 @@ export const ENV_KEY_RE = /^[A-Z][A-Z0-9_]{0,127}$/;
 export const VERSION_RE = /^\d{4}\.\d{1,2}\.\d{1,2}(-[0-9A-Za-z.]+)?$/;
 
 const name = z.string().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
+// "new" is the UI's create-bot page
+const botName = name.refine((n) => n !== "new", "\"new\" is reserved; pick another name");
 
 const dockerTarget = z.strictObject({
   provider: z.literal("docker"),
@@ -41,7 +43,7 @@ export const manifestSchema = z.strictObject({
   apiVersion: z.literal("molthub/v1"),
   kind: z.literal("Bot"),
   metadata: z.strictObject({
-    name,
+    name: botName,
     fleet: name.optional(),
     environment: name.optional(),
     labels: z.record(z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i, "label keys: letters, digits, . _ / -"), z.string().max(63)).optional(),

@@ -142,7 +142,9 @@ export class Reconciler {
   }
 
   private setStatus(bot: BotRow, status: Status, reason: string, extra: Partial<typeof bots.$inferInsert> = {}): void {
-    this.db.update(bots).set({ status, statusReason: redactString(reason), updatedAt: this.now(), ...extra }).where(eq(bots.id, bot.id)).run();
+    // a delete requested meanwhile keeps its "deleting" status until the delete job runs
+    const where = status === "deleting" ? eq(bots.id, bot.id) : and(eq(bots.id, bot.id), eq(bots.deleting, false));
+    this.db.update(bots).set({ status, statusReason: redactString(reason), updatedAt: this.now(), ...extra }).where(where).run();
     this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status, reason } });
   }
 

@@ -223,7 +223,7 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
   let review = opts.review;
   if (step === 4 && !review) {
     const manifest = buildManifest(state);
-    const r = dryRun(ctx, manifest);
+    const r = dryRun(ctx, manifest, { createOnly: true });
     review = { yaml: yaml(manifest), changes: r.ok ? r.value.changes : [], error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") } };
     if (!r.ok && status === 200) status = r.error.status;
   }
@@ -240,9 +240,9 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
   return renderPage(c, "New bot · Bots", <WizardPage data={data} />, status);
 }
 
-function dryRun(ctx: ServiceContext, manifest: unknown) {
+function dryRun(ctx: ServiceContext, manifest: unknown, opts: { createOnly?: boolean } = {}) {
   try {
-    return { ok: true as const, value: applyManifest(ctx, manifest, { dryRun: true, source: "ui" }) };
+    return { ok: true as const, value: applyManifest(ctx, manifest, { dryRun: true, source: "ui", createOnly: opts.createOnly }) };
   } catch (e) {
     if (e instanceof ServiceError) return { ok: false as const, error: e };
     throw e;
@@ -408,7 +408,8 @@ export function botPages() {
     }
     if (values.go !== "deploy") return wizardPage(c, { step: 4, state });
     const manifest = buildManifest(state);
-    const r = await attempt(() => applyManifest(ctx, manifest, { source: "ui" }));
+    // create-only: a bot that took the name since step 1 is refused, never updated
+    const r = await attempt(() => applyManifest(ctx, manifest, { source: "ui", createOnly: true }));
     if (!r.ok) {
       return wizardPage(c, { step: 4, state, review: { yaml: yaml(manifest), changes: [], error: { message: sentence(r.error.message), problems: problemsOf(r.error, "") } } }, r.error.status);
     }

@@ -204,9 +204,9 @@ describe("web pages", () => {
     const audit = await (await get(t, "/audit", viewer)).text();
     expect(audit).toContain('<a href="/audit" aria-current="page">');
     // sections that arrive later say so, with no fake data
-    const bots = await (await get(t, "/bots", viewer)).text();
-    expect(bots).toContain("not available in this version yet");
-    expect(bots).not.toMatch(/<table/);
+    const fleets = await (await get(t, "/fleets", viewer)).text();
+    expect(fleets).toContain("not available in this version yet");
+    expect(fleets).not.toMatch(/<table/);
     // the sign-in pages follow the same rules
     for (const path of ["/login"]) {
       const body = await (await get(t, path)).text();

@@ -105,6 +105,10 @@ export function DashboardPage(props: { data: DashboardData }) {
                 <a href="/settings/tokens">Create an API token</a> for the <code>molthub</code> CLI or your automation.
               </li>
               <li>
+                <a href="/secrets">Store your provider keys as secrets</a>, then <a href="/bots/new">create a bot</a> — it runs as a
+                local process or a Docker container and stays as declared.
+              </li>
+              <li>
                 Read the <a href="/api/docs">API reference</a>: everything in this UI is also available over the JSON API.
               </li>
               <li>
@@ -112,7 +116,7 @@ export function DashboardPage(props: { data: DashboardData }) {
               </li>
             </ol>
             <p class="muted small">
-              Running bots on fleets and hosts, templates, policies, secrets and change sets are not available in this version yet; their
+              Fleets, SSH hosts, templates, policies and change sets are not available in this version yet; their
               sections in the menu say what they will manage. The project's <code>docs/</code> folder describes the architecture and
               operations.
             </p>
