@@ -266,9 +266,14 @@ export class Reconciler {
     if (!observed.exists || !observed.running) {
       this.setStatus(bot, observed.exists ? "starting" : "creating", observed.exists ? "starting the gateway" : "installing and creating the gateway");
       await this.step("ensure", signal, (s) => provider.ensure(rt, s));
-      if (provider.validate) await this.preflight(bot, provider, rt, signal);
       await this.step("configure", signal, (s) => provider.configure(rt, s));
-      await this.step("start", signal, (s) => provider.start(rt, s));
+      try {
+        await this.step("start", signal, (s) => provider.start(rt, s));
+      } catch (e) {
+        // nothing of this bot is running, so validation is only worth its ~3 s to explain a refused start
+        if (provider.validate && !signal.aborted) await this.preflight(bot, provider, rt, signal);
+        throw e;
+      }
       this.event(bot, "info", "started", `gateway started on port ${bot.port}`);
     } else if (envChanged || job.kind === "restart") {
       // secrets or the environment changed (or a restart was asked for): deliver and restart the process
@@ -278,17 +283,25 @@ export class Reconciler {
       await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
       await this.step("start", signal, (s) => provider.start(rt, s));
       this.event(bot, "info", "restarted", envChanged ? "gateway restarted with a new environment" : "gateway restarted");
-    } else if (configChanged && provider.validate) {
-      await this.preflight(bot, provider, rt, signal);
     }
+    // On the hot path the gateway validates config.patch itself and keeps the running config when it refuses.
 
     // hot path and verification over the gateway's RPC
     await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
     const conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
     try {
-      const changes = await this.step("rpc", signal, (s) => this.applyConfig(bot, conn.client, rt.config, s));
+      let changes: PathChange[] = [];
+      try {
+        changes = await this.step("rpc", signal, (s) => this.applyConfig(bot, conn.client, rt.config, s));
+      } catch (e) {
+        // "persisted but not applied": the file is right but the running gateway kept the old config (it was
+        // busy, e.g. reloading an out-of-band edit). The gateway's own remedy is a restart; it keeps its PID.
+        if (!/not applied|UNAVAILABLE/i.test((e as Error).message)) throw e;
+        this.event(bot, "warn", "config.reapply", "the gateway saved the config but did not apply it live; restarting it in-process");
+        await this.step("rpc", signal, (s) => this.restartGateway(conn.client, s));
+      }
       if (changes.length) this.event(bot, "info", "config.applied", `${changes.length} config change${changes.length === 1 ? "" : "s"} applied live`, { paths: changes.map((c) => c.path) });
-      const verdict = await this.step("rpc", signal, (s) => this.verify(conn.client, rt.config, s));
+      const verdict = await this.step("rpc", signal, (s) => this.verify(conn.client, rt.config, s, () => this.restartGateway(conn.client, s)));
       const paused = bot.desiredState === "paused";
       if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
       const status: Status = verdict.problems.length ? "degraded" : "running";
@@ -319,7 +332,7 @@ export class Reconciler {
         if (o && o.exists && !o.running) {
           throw new ProviderError(`the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`, o.exitCode === 78 ? "invalid_config" : "failed");
         }
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 200));
       }
       throw new ProviderError(`the gateway did not become ready (${last})`, "timeout");
     } finally {
@@ -338,17 +351,34 @@ export class Reconciler {
     return changes;
   }
 
-  /** The saved config is live and equals the desired one; channels report no errors. */
-  private async verify(client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<{ problems: string[] }> {
+  /** Asks the gateway to restart in-process and waits until it is back with a new boot id. */
+  private async restartGateway(client: GatewayClient, signal: AbortSignal): Promise<void> {
+    const back = client.waitFor("restart", { timeoutMs: 90_000, signal });
+    await client.restartRequest("molthub: apply the saved config", { signal });
+    await back;
+  }
+
+  /**
+   * The saved config is live and equals the desired one; channels report no errors. A saved config that stays
+   * not-live for 15 s gets one in-process restart.
+   */
+  private async verify(client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal, restart: () => Promise<void>): Promise<{ problems: string[] }> {
     const deadline = this.now() + 60_000;
+    const restartAt = this.now() + 15_000;
+    let restarted = false;
     for (;;) {
       const g = await client.configGet({ signal });
       const live = withoutGatewayOwned(fileConfig(g), desired);
       const diff = diffConfig(live, desired);
       const applied = g.configRevisionHash && g.configRevisionHash === g.appliedConfigHash;
       if (applied && diff.length === 0) break;
+      if (!applied && diff.length === 0 && !restarted && this.now() > restartAt) {
+        restarted = true;
+        await restart();
+        continue;
+      }
       if (this.now() > deadline) throw new ProviderError(`the gateway did not confirm the config (${applied ? `still differs at ${diff.map((d) => d.path).join(", ")}` : "saved config not yet live"})`, "timeout");
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 200));
     }
     const problems: string[] = [];
     const ch = await client.channelsStatus({}, { signal });
