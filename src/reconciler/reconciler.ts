@@ -9,7 +9,7 @@ import type { Manifest } from "../domain/manifest.ts";
 import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
 import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, renderEnvFile, unredact, withoutGatewayOwned, type PathChange } from "../domain/openclaw-config.ts";
-import { GatewayClient } from "../gateway/client.ts";
+import { GatewayClient, isGatewayError } from "../gateway/client.ts";
 import { probeReadyz } from "../gateway/probe.ts";
 import type { DeviceIdentity } from "../gateway/identity.ts";
 import { applianceIdentity } from "./identity.ts";
@@ -38,7 +38,7 @@ export interface ReconcilerOptions {
 const DEFAULT_TIMEOUTS = { ensure: 600_000, validate: 90_000, configure: 60_000, start: 120_000, ready: 150_000, stop: 30_000, rpc: 60_000, destroy: 120_000 };
 
 class StepError extends Error {
-  constructor(readonly step: string, message: string, readonly issues?: { path: string; message: string }[]) {
+  constructor(readonly step: string, message: string, readonly issues?: { path: string; message: string }[], override readonly cause?: unknown) {
     super(message);
   }
 }
@@ -157,7 +157,7 @@ export class Reconciler {
       if (parent.aborted) throw new StepError(name, `${name} was cancelled: ${String(parent.reason)}`);
       if (signal.aborted) throw new StepError(name, `${name} did not finish within ${Math.round(ms / 1000)} s`);
       const pe = e as ProviderError;
-      throw new StepError(name, `${name} failed: ${pe.message}`, pe.issues);
+      throw new StepError(name, `${name} failed: ${pe.message}`, pe.issues, e);
     }
   }
 
@@ -296,7 +296,7 @@ export class Reconciler {
       } catch (e) {
         // "persisted but not applied": the file is right but the running gateway kept the old config (it was
         // busy, e.g. reloading an out-of-band edit). The gateway's own remedy is a restart; it keeps its PID.
-        if (!/not applied|UNAVAILABLE/i.test((e as Error).message)) throw e;
+        if (!(e instanceof StepError && isGatewayError(e.cause) && e.cause.code === "UNAVAILABLE")) throw e;
         this.event(bot, "warn", "config.reapply", "the gateway saved the config but did not apply it live; restarting it in-process");
         await this.step("rpc", signal, (s) => this.restartGateway(conn.client, s));
       }
