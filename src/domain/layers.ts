@@ -1,0 +1,296 @@
+import { canonicalJson } from "./openclaw-config.ts";
+
+/**
+ * Layered resolution of a bot's `openclaw` object: template → profiles → overlays → bot.
+ * Pure: the same layers (in any order) and the same `now` give the same value, provenance and conflicts.
+ *
+ * Rules:
+ * - Layers apply in order of kind (template, profile, overlay, bot), then priority ascending, then id.
+ *   A layer applied later wins, except on paths an earlier layer locked.
+ * - Per-path strategy (`strategies[path]`): "merge" (default for objects: deep merge), "override" (default for
+ *   scalars and arrays: replace), "prepend" / "append" (arrays: concatenate before / after what is there).
+ * - `locked` paths: once a layer has been applied, later layers may not set those paths (or anything under
+ *   them, or replace an ancestor wholesale). Such an attempt is a conflict and the locked value stays.
+ * - Two overlays with equal priority setting one leaf to different values is a conflict (the one with the
+ *   greater id still wins, so the result stays deterministic).
+ * - Disabled layers and layers outside their time window are skipped.
+ */
+
+export type LayerKind = "template" | "profile" | "overlay" | "bot";
+export type MergeStrategy = "override" | "merge" | "prepend" | "append";
+
+export interface LayerSelector {
+  bots?: string[];
+  fleets?: string[];
+  environments?: string[];
+  labels?: Record<string, string>;
+}
+
+export interface Layer {
+  kind: LayerKind;
+  id: string;
+  name: string;
+  priority: number;
+  values: Record<string, unknown>;
+  strategies?: Record<string, MergeStrategy>;
+  /** Paths that layers applied after this one cannot change. */
+  locked?: string[];
+  /** Overlays only: which bots the overlay applies to (every given dimension must match). */
+  selector?: LayerSelector;
+  /** ISO times; `from` inclusive, `to` exclusive. */
+  window?: { from?: string; to?: string };
+  enabled?: boolean;
+}
+
+export interface LayerRef {
+  kind: LayerKind;
+  id: string;
+  name: string;
+}
+
+export interface BotIdentity {
+  name: string;
+  fleet?: string;
+  environment?: string;
+  labels?: Record<string, string>;
+}
+
+export interface Provenance {
+  layer: LayerRef;
+  /** Earlier layers whose value at this path was replaced (or extended, for prepend/append), oldest first. */
+  overrode?: { layer: LayerRef; value: unknown }[];
+}
+
+export interface LayerConflict {
+  path: string;
+  message: string;
+  layers: LayerRef[];
+}
+
+export interface Resolution {
+  value: Record<string, unknown>;
+  provenance: Record<string, Provenance>;
+  conflicts: LayerConflict[];
+}
+
+export const KIND_RANK: Record<LayerKind, number> = { template: 0, profile: 1, overlay: 2, bot: 3 };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function ref(l: Layer): LayerRef {
+  return { kind: l.kind, id: l.id, name: l.name };
+}
+
+function join(prefix: string, key: string): string {
+  return prefix ? `${prefix}.${key}` : key;
+}
+
+/** `path` is `lock` or below it. */
+function within(path: string, lock: string): boolean {
+  return path === lock || path.startsWith(lock + ".");
+}
+
+export function isActive(layer: Layer, now: Date): boolean {
+  if (layer.enabled === false) return false;
+  const t = now.getTime();
+  if (layer.window?.from !== undefined) {
+    const from = Date.parse(layer.window.from);
+    if (Number.isNaN(from) || t < from) return false;
+  }
+  if (layer.window?.to !== undefined) {
+    const to = Date.parse(layer.window.to);
+    if (Number.isNaN(to) || t >= to) return false;
+  }
+  return true;
+}
+
+export function selectorMatches(selector: LayerSelector | undefined, bot: BotIdentity): boolean {
+  if (!selector) return true;
+  if (selector.bots && !selector.bots.includes(bot.name)) return false;
+  if (selector.fleets && (bot.fleet === undefined || !selector.fleets.includes(bot.fleet))) return false;
+  if (selector.environments && (bot.environment === undefined || !selector.environments.includes(bot.environment))) return false;
+  for (const [k, v] of Object.entries(selector.labels ?? {})) {
+    if (bot.labels?.[k] !== v) return false;
+  }
+  return true;
+}
+
+/** The overlays that apply to `bot` at `now` (enabled, inside their window, selector matching), in resolution order. */
+export function applicableOverlays(overlays: Layer[], bot: BotIdentity, now: Date): Layer[] {
+  return sortLayers(overlays.filter((o) => isActive(o, now) && selectorMatches(o.selector, bot)));
+}
+
+export function compareLayers(a: Layer, b: Layer): number {
+  return (
+    KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
+    a.priority - b.priority ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+    cmpStr(canonicalJson(a), canonicalJson(b))
+  );
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function sortLayers(layers: Layer[]): Layer[] {
+  return [...layers].sort(compareLayers);
+}
+
+/** Leaf paths of a value: scalars, arrays and empty objects are leaves. */
+export function leafPaths(v: unknown, prefix = ""): string[] {
+  if (isObject(v) && Object.keys(v).length > 0) return Object.keys(v).sort().flatMap((k) => leafPaths(v[k], join(prefix, k)));
+  return prefix ? [prefix] : [];
+}
+
+function getAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const k of path.split(".")) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+function setAt(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObject(cur[k])) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function clone<T>(v: T): T {
+  return v === undefined ? v : (structuredClone(v) as T);
+}
+
+/** Resolves layers into one `openclaw` object. Overlays should already be filtered with applicableOverlays. */
+export function resolveLayers(layers: Layer[], now: Date = new Date()): Resolution {
+  const ordered = sortLayers(layers.filter((l) => isActive(l, now)));
+  const value: Record<string, unknown> = {};
+  const provenance: Record<string, Provenance> = {};
+  const conflicts: LayerConflict[] = [];
+  const locks: { path: string; layer: LayerRef }[] = [];
+  // leaf path -> the overlay that set it last, for equal-priority conflicts
+  const overlaySets = new Map<string, { layer: Layer; value: unknown }>();
+
+  const lockFor = (path: string) => locks.find((l) => within(path, l.path));
+  const locksBelow = (path: string) => locks.filter((l) => l.path.startsWith(path + "."));
+
+  const dropProvenanceUnder = (path: string) => {
+    for (const p of Object.keys(provenance)) if (within(p, path)) delete provenance[p];
+  };
+
+  const record = (path: string, layer: Layer, previous: unknown) => {
+    const prev = provenance[path];
+    const entry: Provenance = { layer: ref(layer) };
+    if (prev && previous !== undefined) entry.overrode = [...(prev.overrode ?? []), { layer: prev.layer, value: clone(previous) }];
+    provenance[path] = entry;
+  };
+
+  const checkOverlayTie = (path: string, layer: Layer, v: unknown) => {
+    if (layer.kind !== "overlay") return;
+    const before = overlaySets.get(path);
+    if (before && before.layer.priority === layer.priority && canonicalJson(before.value) !== canonicalJson(v)) {
+      conflicts.push({
+        path,
+        message: `overlays "${before.layer.name}" and "${layer.name}" both have priority ${layer.priority} and set ${path} to different values; give one a higher priority`,
+        layers: [ref(before.layer), ref(layer)],
+      });
+    }
+    overlaySets.set(path, { layer, value: clone(v) });
+  };
+
+  /** Sets a whole subtree at `path` (replacing what is there), with provenance for each of its leaves. */
+  const place = (target: Record<string, unknown>, key: string, path: string, v: unknown, layer: Layer) => {
+    const old = target[key];
+    const oldLeaves = new Map(leafPaths(old, path).map((p) => [p, provenance[p]] as const));
+    const oldValues = new Map(leafPaths(old, path).map((p) => [p, getAt({ [key]: old }, key + p.slice(path.length))] as const));
+    dropProvenanceUnder(path);
+    target[key] = clone(v);
+    for (const leaf of leafPaths(v, path)) {
+      const prev = oldLeaves.get(leaf);
+      const entry: Provenance = { layer: ref(layer) };
+      if (prev) entry.overrode = [...(prev.overrode ?? []), { layer: prev.layer, value: clone(oldValues.get(leaf)) }];
+      provenance[leaf] = entry;
+      checkOverlayTie(leaf, layer, getAt({ [key]: v }, key + leaf.slice(path.length)));
+    }
+  };
+
+  const apply = (target: Record<string, unknown>, src: Record<string, unknown>, prefix: string, layer: Layer) => {
+    for (const key of Object.keys(src).sort()) {
+      const path = join(prefix, key);
+      const v = src[key];
+      if (v === undefined) continue;
+      const lock = lockFor(path);
+      if (lock) {
+        conflicts.push({
+          path,
+          message: `${path} is locked by ${lock.layer.kind} "${lock.layer.name}"; ${layer.kind} "${layer.name}" cannot change it`,
+          layers: [lock.layer, ref(layer)],
+        });
+        continue;
+      }
+      const strategy: MergeStrategy = layer.strategies?.[path] ?? (isObject(v) ? "merge" : "override");
+      const cur = target[key];
+      if (isObject(v) && isObject(cur) && strategy === "merge") {
+        apply(cur, v, path, layer);
+        continue;
+      }
+      if (isObject(v) && cur === undefined && strategy === "merge") {
+        target[key] = {};
+        if (Object.keys(v).length === 0) record(path, layer, undefined);
+        apply(target[key] as Record<string, unknown>, v, path, layer);
+        continue;
+      }
+      if ((strategy === "prepend" || strategy === "append") && Array.isArray(v)) {
+        if (cur !== undefined && !Array.isArray(cur)) {
+          conflicts.push({ path, message: `${layer.kind} "${layer.name}" wants to ${strategy} to ${path}, which is not a list; replacing it instead`, layers: [ref(layer)] });
+        } else if (cur !== undefined) {
+          const next = strategy === "prepend" ? [...clone(v), ...cur] : [...cur, ...clone(v)];
+          record(path, layer, cur);
+          target[key] = next;
+          continue;
+        }
+      } else if (strategy === "prepend" || strategy === "append") {
+        conflicts.push({ path, message: `${layer.kind} "${layer.name}" uses ${strategy} on ${path}, but its value is not a list; replacing instead`, layers: [ref(layer)] });
+      }
+      // override (or a merge that cannot merge): replace the subtree, keeping locked values below it
+      const below = locksBelow(path);
+      const kept = below.map((l) => ({ lock: l, value: getAt(value, l.path), prov: Object.entries(provenance).filter(([p]) => within(p, l.path)) }));
+      place(target, key, path, v, layer);
+      for (const k of kept) {
+        conflicts.push({
+          path: k.lock.path,
+          message: `${k.lock.path} is locked by ${k.lock.layer.kind} "${k.lock.layer.name}"; ${layer.kind} "${layer.name}" replaces ${path} but the locked value is kept`,
+          layers: [k.lock.layer, ref(layer)],
+        });
+        dropProvenanceUnder(k.lock.path);
+        if (k.value === undefined) {
+          const parent = k.lock.path.split(".").slice(0, -1).join(".");
+          const p = parent ? getAt(value, parent) : value;
+          if (isObject(p)) delete p[k.lock.path.split(".").pop()!];
+        } else {
+          setAt(value, k.lock.path, clone(k.value));
+          for (const [p, e] of k.prov) provenance[p] = e;
+        }
+        // a leaf the replacement created above the kept value would otherwise be orphaned
+        for (const p of Object.keys(provenance)) if (!leafPaths(value).includes(p)) delete provenance[p];
+      }
+    }
+  };
+
+  for (const layer of ordered) {
+    apply(value, layer.values ?? {}, "", layer);
+    for (const p of layer.locked ?? []) if (!lockFor(p)) locks.push({ path: p, layer: ref(layer) });
+  }
+  // provenance only for leaves that exist
+  const leaves = new Set(leafPaths(value));
+  for (const p of Object.keys(provenance)) if (!leaves.has(p)) delete provenance[p];
+  return { value, provenance: Object.fromEntries(Object.keys(provenance).sort().map((k) => [k, provenance[k]!])), conflicts };
+}

@@ -1,0 +1,31 @@
+/**
+ * The appliance's SSH identity: an ed25519 key pair. The private key is in OpenSSH format (what ssh2 and OpenSSH
+ * read); the public key is one `authorized_keys` line. Keep the private key in the secret store: never log it.
+ */
+import { utils } from "ssh2";
+import { fingerprintOfPublicKeyLine } from "./hostkey.ts";
+
+export interface SshKeyPair {
+  /** `-----BEGIN OPENSSH PRIVATE KEY-----…` (unencrypted; store it encrypted at rest). */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA… comment`, for ~/.ssh/authorized_keys. */
+  publicKey: string;
+  /** `SHA256:…` of the public key, as `ssh-keygen -lf` shows it. */
+  fingerprint: string;
+}
+
+/** A fresh ed25519 key pair. `comment` ends the public key line (no whitespace or newlines). */
+export function generateEd25519KeyPair(comment = "molthub"): SshKeyPair {
+  if (/[\s\0]/.test(comment)) throw new Error("key comment must not contain whitespace");
+  const { private: privateKey, public: publicKey } = utils.generateKeyPairSync("ed25519", { comment });
+  const line = publicKey.trim();
+  return { privateKey, publicKey: line, fingerprint: fingerprintOfPublicKeyLine(line) };
+}
+
+/** The authorized_keys line for a private key in OpenSSH format (or an Error message if it cannot be parsed). */
+export function publicKeyLineOf(privateKey: string | Buffer, comment = "molthub"): string {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw new Error(`cannot parse the private key: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}`;
+}
