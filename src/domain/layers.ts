@@ -195,11 +195,15 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
 
   const checkOverlayTie = (path: string, layer: Layer, v: unknown) => {
     if (layer.kind !== "overlay") return;
-    const before = overlaySets.get(path);
-    if (before && before.layer.priority === layer.priority && canonicalJson(before.value) !== canonicalJson(v)) {
+    // an earlier overlay of equal priority that set this leaf, or a path above or below it (shape clash)
+    for (const [p, before] of [...overlaySets.entries()]) {
+      if (!(within(p, path) || within(path, p))) continue;
+      overlaySets.delete(p);
+      if (before.layer === layer || before.layer.priority !== layer.priority) continue;
+      if (p === path && canonicalJson(before.value) === canonicalJson(v)) continue;
       conflicts.push({
         path,
-        message: `overlays "${before.layer.name}" and "${layer.name}" both have priority ${layer.priority} and set ${path} to different values; give one a higher priority`,
+        message: `overlays "${before.layer.name}" and "${layer.name}" both have priority ${layer.priority} and set ${p === path ? path : `${p} and ${path}`} differently; give one a higher priority`,
         layers: [ref(before.layer), ref(layer)],
       });
     }
@@ -244,8 +248,9 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
       }
       if (isObject(v) && cur === undefined && strategy === "merge") {
         target[key] = {};
-        if (Object.keys(v).length === 0) record(path, layer, undefined);
         apply(target[key] as Record<string, unknown>, v, path, layer);
+        // an object left empty (empty in the layer, or every key refused) is a leaf this layer created
+        if (Object.keys(target[key] as object).length === 0) record(path, layer, undefined);
         continue;
       }
       if ((strategy === "prepend" || strategy === "append") && Array.isArray(v)) {
@@ -279,8 +284,12 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
           setAt(value, k.lock.path, clone(k.value));
           for (const [p, e] of k.prov) provenance[p] = e;
         }
-        // a leaf the replacement created above the kept value would otherwise be orphaned
-        for (const p of Object.keys(provenance)) if (!leafPaths(value).includes(p)) delete provenance[p];
+      }
+      if (kept.length) {
+        // keep provenance in step with the leaves under `path` (removing a locked-absent key can leave an empty object)
+        const leaves = new Set(leafPaths(getAt(value, path), path));
+        for (const p of Object.keys(provenance)) if (within(p, path) && !leaves.has(p)) delete provenance[p];
+        for (const p of leaves) provenance[p] ??= { layer: ref(layer) };
       }
     }
   };

@@ -389,7 +389,7 @@ function evaluateDataRule(rule: Exclude<Rule, { type: "builtin" }>, config: Reco
         break;
       case "jsonSchema":
         if (v === undefined) break;
-        for (const e of validateSchema(rule.schema, v, path)) f(`${e.path || "(config)"} ${e.message}`);
+        for (const e of validateSchema(rule.schema, v, path)) out.push({ path: e.path || "(config)", message: `${e.path || "(config)"} ${e.message}`, fix: rule.fix });
         break;
     }
   }

@@ -350,31 +350,44 @@ export class SshPool {
     }
   }
 
-  private openExec(conn: Conn, command: string, dl: Deadline): Promise<ClientChannel> {
+  /**
+   * Open an exec channel. `setup` runs synchronously in ssh2's callback, before any event of the channel can be
+   * emitted (an exit status can arrive in the same packet as the channel confirmation).
+   */
+  private openExec(conn: Conn, command: string, dl: Deadline, setup: (ch: ClientChannel) => void): Promise<ClientChannel> {
     return dl.race(
       new Promise<ClientChannel>((resolve, reject) => {
         conn.client.exec(command, (err, ch) => {
           if (err) return reject(new SshError("channel", `could not start the command: ${err.message}`));
           if (dl.reason) {
             // the deadline fired while the channel was opening: nobody will use it
-            ch.close();
+            this.stopChannel(ch);
             return;
           }
+          setup(ch);
           resolve(ch);
         });
       }),
     );
   }
 
+  /**
+   * Send a signal on a channel. ssh2's Channel.signal() refuses once stdin was ended (we always end it), so use
+   * the protocol directly while the channel is open; OpenSSH delivers it to the command's process group.
+   */
+  private sendSignal(ch: ClientChannel, name: string): void {
+    const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, s: string): void } } };
+    try {
+      if ((c.outgoing?.state === "open" || c.outgoing?.state === "eof") && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+      else ch.signal(name);
+    } catch {}
+  }
+
   /** TERM, then KILL after a grace period, then close — all on this channel only. */
   private stopChannel(ch: ClientChannel): void {
-    try {
-      ch.signal("TERM");
-    } catch {}
+    this.sendSignal(ch, "TERM");
     const t = setTimeout(() => {
-      try {
-        ch.signal("KILL");
-      } catch {}
+      this.sendSignal(ch, "KILL");
       try {
         ch.close();
       } catch {}
@@ -390,7 +403,7 @@ export class SshPool {
     let lease: { conn: Conn; release: () => void } | undefined;
     try {
       lease = await this.acquire(id, dl);
-      const ch = await this.openExec(lease.conn, command, dl);
+      const conn = lease.conn;
       const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
       return await new Promise<ExecResult>((resolve, reject) => {
         const out: Buffer[] = [];
@@ -400,48 +413,54 @@ export class SshPool {
         let truncated = false;
         let code: number | null = null;
         let sig: string | null = null;
+        let sawExit = false;
         let done = false;
+        let channel: ClientChannel | undefined;
         const partial = () => ({ stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
         const finish = (e?: Error) => {
           if (done) return;
           done = true;
           dl.signal.removeEventListener("abort", onDeadline);
-          lease!.conn.onLost.delete(onLost);
+          conn.onLost.delete(onLost);
           if (e) return reject(e);
           const r: ExecResult = { code, signal: sig, ...partial() };
           if (truncated) r.truncated = true;
           resolve(r);
         };
         const onDeadline = () => {
-          this.stopChannel(ch);
+          if (channel) this.stopChannel(channel);
           const r = dl.reason!;
           finish(new SshError(r.code, r.message, partial()));
         };
         const onLost = (e: Error) => finish(new SshError("connection_lost", `${e.message} while running ${JSON.stringify(argv[0])}`, partial()));
-        lease!.conn.onLost.add(onLost);
+        conn.onLost.add(onLost);
         dl.signal.addEventListener("abort", onDeadline, { once: true });
-        ch.on("data", (b: Buffer) => {
-          if (outLen + b.length > max) truncated = true;
-          else (out.push(b), (outLen += b.length));
-        });
-        ch.stderr.on("data", (b: Buffer) => {
-          if (errLen + b.length > max) truncated = true;
-          else (err.push(b), (errLen += b.length));
-        });
-        ch.on("exit", (c: number | null, s?: string) => {
-          code = typeof c === "number" ? c : null;
-          sig = s ?? null;
-        });
-        ch.on("close", () => {
-          if (code === null && sig === null && !dl.reason) {
-            return finish(new SshError("channel", `the channel of ${JSON.stringify(argv[0])} closed without an exit status`, partial()));
-          }
-          finish();
-        });
-        ch.on("error", (e: Error) => finish(new SshError("channel", e.message, partial())));
         if (dl.reason) return onDeadline();
-        if (opts.stdin !== undefined) ch.end(opts.stdin);
-        else ch.end();
+        this.openExec(conn, command, dl, (ch) => {
+          channel = ch;
+          ch.on("data", (b: Buffer) => {
+            if (outLen + b.length > max) truncated = true;
+            else (out.push(b), (outLen += b.length));
+          });
+          ch.stderr.on("data", (b: Buffer) => {
+            if (errLen + b.length > max) truncated = true;
+            else (err.push(b), (errLen += b.length));
+          });
+          ch.on("exit", (c: number | null, s?: string) => {
+            sawExit = true;
+            code = typeof c === "number" ? c : null;
+            sig = s ?? null;
+          });
+          ch.on("close", () => {
+            if (!sawExit && !done) {
+              return finish(new SshError("channel", `the channel of ${JSON.stringify(argv[0])} closed without an exit status`, partial()));
+            }
+            finish();
+          });
+          ch.on("error", (e: Error) => finish(new SshError("channel", e.message, partial())));
+          if (opts.stdin !== undefined) ch.end(opts.stdin);
+          else ch.end();
+        }).catch((e: Error) => finish(e === dl.reason ? new SshError(dl.reason.code, dl.reason.message, partial()) : e));
       });
     } finally {
       dl.dispose();
@@ -460,8 +479,6 @@ export class SshPool {
     let ch: ClientChannel | undefined;
     try {
       lease = await this.acquire(id, dl);
-      ch = await this.openExec(lease.conn, command, dl);
-      dl.dispose(); // the start deadline is over; from now on only the caller's signal ends the stream
       const lines: string[] = [];
       let ended = false;
       let failure: Error | undefined;
@@ -489,16 +506,19 @@ export class SshPool {
       };
       const so = splitter();
       const se = splitter();
-      const c = ch;
-      c.on("data", so.push);
-      if (opts.includeStderr) c.stderr.on("data", se.push);
-      else c.stderr.resume();
-      c.on("close", () => {
-        so.flush();
-        se.flush();
-        ended = true;
-        notify();
+      ch = await this.openExec(lease.conn, command, dl, (c) => {
+        c.on("data", so.push);
+        if (opts.includeStderr) c.stderr.on("data", se.push);
+        else c.stderr.resume();
+        c.on("close", () => {
+          so.flush();
+          se.flush();
+          ended = true;
+          notify();
+        });
       });
+      dl.dispose(); // the start deadline is over; from now on only the caller's signal ends the stream
+      const c = ch;
       const onAbort = () => {
         this.stopChannel(c);
         ended = true;
