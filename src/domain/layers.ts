@@ -1,3 +1,4 @@
+import * as z from "zod";
 import { canonicalJson } from "./openclaw-config.ts";
 
 /**
@@ -176,8 +177,9 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
   const provenance: Record<string, Provenance> = {};
   const conflicts: LayerConflict[] = [];
   const locks: { path: string; layer: LayerRef }[] = [];
-  // leaf path -> the overlay that set it last, for equal-priority conflicts
-  const overlaySets = new Map<string, { layer: Layer; value: unknown }>();
+  // leaves set by overlays, for equal-priority conflicts
+  const overlaySets: { path: string; layer: Layer; value: unknown }[] = [];
+  const reported = new Set<string>();
 
   const lockFor = (path: string) => locks.find((l) => within(path, l.path));
   const locksBelow = (path: string) => locks.filter((l) => l.path.startsWith(path + "."));
@@ -195,19 +197,21 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
 
   const checkOverlayTie = (path: string, layer: Layer, v: unknown) => {
     if (layer.kind !== "overlay") return;
-    // an earlier overlay of equal priority that set this leaf, or a path above or below it (shape clash)
-    for (const [p, before] of [...overlaySets.entries()]) {
-      if (!(within(p, path) || within(path, p))) continue;
-      overlaySets.delete(p);
+    // every earlier overlay of equal priority that set this leaf differently, or a path above or below it (shape clash)
+    for (const before of overlaySets) {
       if (before.layer === layer || before.layer.priority !== layer.priority) continue;
-      if (p === path && canonicalJson(before.value) === canonicalJson(v)) continue;
+      if (!(within(before.path, path) || within(path, before.path))) continue;
+      if (before.path === path && canonicalJson(before.value) === canonicalJson(v)) continue;
+      const key = `${path}\u0000${before.layer.id}\u0000${layer.id}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
       conflicts.push({
         path,
-        message: `overlays "${before.layer.name}" and "${layer.name}" both have priority ${layer.priority} and set ${p === path ? path : `${p} and ${path}`} differently; give one a higher priority`,
+        message: `overlays "${before.layer.name}" and "${layer.name}" both have priority ${layer.priority} and set ${before.path === path ? path : `${before.path} and ${path}`} differently; give one a higher priority`,
         layers: [ref(before.layer), ref(layer)],
       });
     }
-    overlaySets.set(path, { layer, value: clone(v) });
+    overlaySets.push({ path, layer, value: clone(v) });
   };
 
   /** Sets a whole subtree at `path` (replacing what is there), with provenance for each of its leaves. */
@@ -302,4 +306,51 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
   const leaves = new Set(leafPaths(value));
   for (const p of Object.keys(provenance)) if (!leaves.has(p)) delete provenance[p];
   return { value, provenance: Object.fromEntries(Object.keys(provenance).sort().map((k) => [k, provenance[k]!])), conflicts };
+}
+
+// ---------- validation of layers stored as data (YAML/JSON) ----------
+
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
+const dotted = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
+
+export const layerSchema = z.strictObject({
+  kind: z.enum(["template", "profile", "overlay", "bot"]),
+  id: z.string().min(1).max(100),
+  name: z.string().min(1).max(100),
+  priority: z.number().int().min(-1000000).max(1000000).default(0),
+  values: z.record(z.string(), z.unknown()).default({}),
+  strategies: z.record(dotted, z.enum(["override", "merge", "prepend", "append"])).optional(),
+  locked: z.array(dotted).optional(),
+  selector: z
+    .strictObject({
+      bots: z.array(z.string().min(1)).optional(),
+      fleets: z.array(z.string().min(1)).optional(),
+      environments: z.array(z.string().min(1)).optional(),
+      labels: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  window: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }).optional(),
+  enabled: z.boolean().optional(),
+}).superRefine((l, ctx) => {
+  if (l.selector && l.kind !== "overlay") ctx.addIssue({ code: "custom", path: ["selector"], message: "only overlays have a selector" });
+  if (l.window?.from && l.window.to && Date.parse(l.window.from) >= Date.parse(l.window.to)) ctx.addIssue({ code: "custom", path: ["window", "to"], message: "must be after window.from" });
+});
+
+export class LayerError extends Error {
+  override name = "LayerError";
+  constructor(message: string, readonly issues: { path: string; message: string }[]) {
+    super(message);
+  }
+}
+
+/** Validates a layer read from storage or an API body; every wrong path is listed. */
+export function validateLayer(input: unknown): Layer {
+  const r = layerSchema.safeParse(input);
+  if (r.success) return r.data as Layer;
+  const issues = r.error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }))
+      : [{ path: i.path.join(".") || "(layer)", message: i.message }],
+  );
+  throw new LayerError(`the layer is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`, issues);
 }

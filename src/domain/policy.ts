@@ -451,14 +451,25 @@ function entropy(s: string): number {
   return h;
 }
 
+/** Share of adjacent letters/digits (symbols skipped) that switch between lower case, upper case and digit. */
+function classSwitches(s: string): number {
+  const alnum = s.replace(/[^A-Za-z0-9]/g, "");
+  if (alnum.length < 2) return 0;
+  const cls = (c: string) => (/[a-z]/.test(c) ? 0 : /[A-Z]/.test(c) ? 1 : 2);
+  let n = 0;
+  for (let i = 1; i < alnum.length; i++) if (cls(alnum[i]!) !== cls(alnum[i - 1]!)) n++;
+  return n / (alnum.length - 1);
+}
+
 /** Why a string looks like a secret, or undefined. */
 export function looksLikeSecret(s: string): string | undefined {
   if (s === "__OPENCLAW_REDACTED__" || ENV_REF_RE.test(s)) return undefined;
   for (const [re, what] of SECRET_PATTERNS) if (re.test(s)) return what;
   // long opaque high-entropy strings; paths, URLs, names and sentences are left alone
-  if (s.length >= 32 && !/\s/.test(s) && !/^[./~]/.test(s) && !s.includes("://") && !/^[a-z0-9-]+\/[A-Za-z0-9._:-]+$/.test(s)) {
+  if (s.length >= 24 && !/\s/.test(s) && !/^[./~]/.test(s) && !s.includes("://")) {
     const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((r) => r.test(s)).length;
-    if (classes >= 2 && entropy(s) >= 4) return "a long high-entropy string";
+    // random tokens switch between lower, upper, digit and symbol often; words, names and versions don't
+    if (classes >= 2 && entropy(s) >= 4 && classSwitches(s) >= 0.45) return "a long high-entropy string";
   }
   return undefined;
 }
@@ -472,6 +483,9 @@ function envNameFor(path: string): string {
     .replace(/^_+|_+$/g, "");
   return /^[A-Z]/.test(name) ? name.slice(0, 128) : `SECRET_${name}`.slice(0, 128);
 }
+
+/** Keys whose string value is a credential whatever it looks like. */
+export const CREDENTIAL_KEY_RE = /^(token|botToken|appToken|accessToken|refreshToken|apiKey|password|secret|signingSecret|clientSecret|privateKey|webhookSecret)$/i;
 
 function walkStrings(v: unknown, path: string, visit: (s: string, path: string) => void): void {
   if (typeof v === "string") visit(v, path);
@@ -625,7 +639,8 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config }) {
       const out: Finding[] = [];
       walkStrings(config, "", (s, path) => {
-        const what = looksLikeSecret(s);
+        const key = path.split(".").pop()!;
+        const what = looksLikeSecret(s) ?? (s !== "" && s !== "__OPENCLAW_REDACTED__" && !ENV_REF_RE.test(s) && CREDENTIAL_KEY_RE.test(key) ? `a credential (${key})` : undefined);
         if (what) out.push({ path, message: `${path} holds what looks like ${what} in plain text; store it as a secret and refer to it as "\${${envNameFor(path)}}" or a SecretRef`, fix: patchAt(path, `\${${envNameFor(path)}}`) });
       });
       return out;

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { buildRemoteCommand } from "./quote.ts";
-import { decideHostKey, HostKeyMismatchError, HostKeyNotPinnedError, type HostKeyPolicy, keyTypeOf, fingerprintSha256 } from "./hostkey.ts";
+import { decideHostKey, fingerprintSha256, HostKeyMismatchError, HostKeyNotPinnedError, type HostKeyPolicy, keyTypeOf, normalizeFingerprint } from "./hostkey.ts";
 
 export interface SshHostConfig {
   host: string;
@@ -191,6 +191,8 @@ export class SshPool {
   private readonly defaultTimeoutMs: number;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
   private closed = false;
+  /** Channels whose 'close' has fired (ssh2 emits it once). */
+  private readonly closedChannels = new WeakSet<ClientChannel>();
 
   constructor(opts: SshPoolOptions = {}) {
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 60_000;
@@ -199,6 +201,8 @@ export class SshPool {
 
   /** Add or replace a host. A changed config drops the existing connection (new key, new pin, new address). */
   setHost(id: string, cfg: SshHostConfig): void {
+    if (cfg.hostKey?.mode === "pinned") normalizeFingerprint(cfg.hostKey.fingerprint); // throws on a malformed pin
+    else if (cfg.hostKey?.mode !== "probe") throw new Error(`host ${id}: hostKey must be { mode: "pinned", fingerprint } or { mode: "probe" }`);
     const prev = this.hosts.get(id);
     if (prev?.conn) this.drop(prev, new SshError("connection_lost", `host ${id} was reconfigured`));
     this.hosts.set(id, { cfg: { ...cfg }, stats: prev?.stats ?? { connects: 0, authAttempts: 0 } });
@@ -290,7 +294,13 @@ export class SshPool {
       keepaliveInterval: cfg.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
       keepaliveCountMax: cfg.keepaliveCountMax ?? DEFAULTS.keepaliveCountMax,
       hostVerifier: (key: Buffer) => {
-        const d = decideHostKey(cfg.hostKey, key);
+        let d: ReturnType<typeof decideHostKey>;
+        try {
+          d = decideHostKey(cfg.hostKey, key);
+        } catch (e) {
+          keyRefusal = e as Error;
+          return false;
+        }
         st.stats.lastFingerprint = d.fingerprint;
         if (d.accept) return true;
         keyRefusal =
@@ -332,7 +342,17 @@ export class SshPool {
       }
       const max = st.cfg.maxChannels ?? DEFAULTS.maxChannels;
       while (conn.active >= max && !conn.closed) {
-        await dl.race(new Promise<void>((r) => conn!.waiters.push(r)));
+        let wake!: () => void;
+        const slot = new Promise<void>((r) => (wake = r));
+        conn.waiters.push(wake);
+        try {
+          await dl.race(slot);
+        } catch (e) {
+          // gave up waiting: leave the queue so a freed slot goes to a live caller
+          const i = conn.waiters.indexOf(wake);
+          if (i >= 0) conn.waiters.splice(i, 1);
+          throw e;
+        }
       }
       if (conn.closed) continue;
       conn.active++;
@@ -364,6 +384,7 @@ export class SshPool {
             this.stopChannel(ch);
             return;
           }
+          ch.once("close", () => this.closedChannels.add(ch));
           setup(ch);
           resolve(ch);
         });
@@ -401,6 +422,7 @@ export class SshPool {
     const command = buildRemoteCommand(argv, opts.env);
     const dl = new Deadline(opts.timeoutMs ?? this.defaultTimeoutMs, opts.signal, `ssh command ${JSON.stringify(argv[0])} on ${id}`);
     let lease: { conn: Conn; release: () => void } | undefined;
+    let execChannel: ClientChannel | undefined;
     try {
       lease = await this.acquire(id, dl);
       const conn = lease.conn;
@@ -438,6 +460,7 @@ export class SshPool {
         if (dl.reason) return onDeadline();
         this.openExec(conn, command, dl, (ch) => {
           channel = ch;
+          execChannel = ch;
           ch.on("data", (b: Buffer) => {
             if (outLen + b.length > max) truncated = true;
             else (out.push(b), (outLen += b.length));
@@ -464,8 +487,24 @@ export class SshPool {
       });
     } finally {
       dl.dispose();
-      lease?.release();
+      if (lease) this.releaseAfterClose(lease, execChannel);
     }
+  }
+
+  /**
+   * Free the channel slot once the channel is really closed (a timed-out command's channel lingers for the TERM →
+   * KILL grace), so the connection never holds more open channels than maxChannels.
+   */
+  private releaseAfterClose(lease: { conn: Conn; release: () => void }, ch: ClientChannel | undefined): void {
+    if (!ch || lease.conn.closed || this.closedChannels.has(ch)) return lease.release();
+    const conn = lease.conn;
+    const done = () => {
+      ch.removeListener("close", done);
+      conn.onLost.delete(done);
+      lease.release();
+    };
+    ch.once("close", done);
+    conn.onLost.add(done);
   }
 
   /**

@@ -89,7 +89,7 @@ describe("settings precedence: flags > env > config file > defaults", () => {
   it("flags override env and the config file", () => {
     const { d, file } = dir();
     const cfg = file("c.yaml", "port: 9001\nhost: 0.0.0.0\n");
-    const s = resolveSettings({ dataDir: d, config: cfg, port: "9003", host: "::1", logLevel: undefined }, { MOLTHUB_PORT: "9002", MOLTHUB_HOST: "10.0.0.1", MOLTHUB_LOG_LEVEL: "warn" });
+    const s = resolveSettings({ dataDir: d, config: cfg, port: "9003", host: "::1", logLevel: undefined }, { MOLTHUB_PORT: "9002", MOLTHUB_HOST: "127.0.0.2", MOLTHUB_LOG_LEVEL: "warn" });
     expect(s).toMatchObject({ port: 9003, host: "::1", logLevel: "warn" });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applicableOverlays, leafPaths, resolveLayers, type Layer, type LayerKind } from "../../src/domain/layers.ts";
+import { applicableOverlays, LayerError, leafPaths, resolveLayers, validateLayer, type Layer, type LayerKind } from "../../src/domain/layers.ts";
 
 /** mulberry32: a tiny seeded generator, so failures reproduce. */
 function rng(seed: number) {
@@ -75,7 +75,7 @@ function get(obj: unknown, path: string): unknown {
 }
 
 const now = new Date("2026-11-22T12:00:00Z");
-const RUNS = 300;
+const RUNS = 400;
 
 describe("resolveLayers — properties", () => {
   it("is deterministic under any permutation of its input", () => {
@@ -327,5 +327,26 @@ describe("applicableOverlays", () => {
       o("disabled", { enabled: false }),
     ];
     expect(applicableOverlays(overlays, bot, now).map((x) => x.id)).toEqual(["early", "late"]);
+  });
+});
+
+describe("validateLayer", () => {
+  it("accepts a layer and fills defaults", () => {
+    expect(validateLayer({ kind: "profile", id: "p", name: "P", values: { a: 1 }, locked: ["a"] })).toMatchObject({ priority: 0, locked: ["a"] });
+  });
+
+  it("lists every wrong path", () => {
+    try {
+      validateLayer({ kind: "layer", id: "", name: "T", priority: 1.5, strategies: { "a..b": "merge", c: "zip" }, selector: { bots: ["x"] }, window: { from: "soon" }, extra: 1 });
+      throw new Error("expected a LayerError");
+    } catch (e) {
+      expect(e).toBeInstanceOf(LayerError);
+      expect((e as LayerError).issues.map((i) => i.path).sort()).toEqual(["extra", "id", "kind", "priority", "strategies.a..b", "strategies.c", "window.from"].sort());
+    }
+  });
+
+  it("a selector is for overlays only, and a window must not end before it starts", () => {
+    expect(() => validateLayer({ kind: "bot", id: "b", name: "B", selector: {} })).toThrow(LayerError);
+    expect(() => validateLayer({ kind: "overlay", id: "o", name: "O", window: { from: "2026-12-02T00:00:00Z", to: "2026-12-01T00:00:00Z" } })).toThrow(LayerError);
   });
 });

@@ -269,6 +269,8 @@ describe("built-in OpenClaw rules", () => {
       "models.providers.openai.apiKey": "sk-proj-abcdefghijklmnopqrstuvwx",
       "env.vars.SOMETHING": "Zk9q2Lm8Xv4Rt6Yp1Wc3Hb7Nd5Fg0Js2Ka",
       "plugins.entries.x.config.url": "https://user:hunter2@example.com/hook",
+      "gateway.auth.password": "hunter2",
+      "channels.discord.token": "short-but-a-token",
     };
     for (const [path, value] of Object.entries(secrets)) {
       const s = subject(setIn(goodConfig(), path, value));
@@ -277,7 +279,7 @@ describe("built-in OpenClaw rules", () => {
     }
     const list = subject(setIn(goodConfig(), "x.list", ["ok", "sk-ant-abcdefghijklmnopqrstuvwxyz"]));
     expect(failing("no-plaintext-secrets", list).map((v) => v.path)).toEqual(["x.list.1"]);
-    for (const ok of ["anthropic/claude-opus-4-5", "/var/lib/molthub/bots/a-very-long-directory-name/openclaw.json", "https://api.example.com/v1/chat/completions", "Reply politely and concisely to every customer question you get", "__OPENCLAW_REDACTED__", "${A_VERY_LONG_ENVIRONMENT_VARIABLE_NAME_X}"]) {
+    for (const ok of ["anthropic/claude-opus-4-5", "/var/lib/molthub/bots/a-very-long-directory-name/openclaw.json", "https://api.example.com/v1/chat/completions", "Reply politely and concisely to every customer question you get", "__OPENCLAW_REDACTED__", "${A_VERY_LONG_ENVIRONMENT_VARIABLE_NAME_X}", "ghcr.io/openclaw/openclaw:2026.9.6", "openclaw-gateway-production-eu-west-1-primary", "MyCompanyProductionBotNumberOne2026", "agent:main:telegram:group:-1001234567890", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"]) {
       expect(looksLikeSecret(ok), ok).toBeUndefined();
     }
   });
