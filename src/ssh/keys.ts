@@ -17,9 +17,15 @@ export interface SshKeyPair {
 /** A fresh ed25519 key pair. `comment` ends the public key line (no whitespace or newlines). */
 export function generateEd25519KeyPair(comment = "molthub"): SshKeyPair {
   if (/[\s\0]/.test(comment)) throw new Error("key comment must not contain whitespace");
-  const { private: privateKey, public: publicKey } = utils.generateKeyPairSync("ed25519", { comment });
-  const line = publicKey.trim();
-  return { privateKey, publicKey: line, fingerprint: fingerprintOfPublicKeyLine(line) };
+  // ssh2's generator now and then (≈1 in 150 under Bun) writes a key its own parser rejects as malformed;
+  // only hand out keys that read back, so a stored key always works later.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { private: privateKey, public: publicKey } = utils.generateKeyPairSync("ed25519", { comment });
+    if (utils.parseKey(privateKey) instanceof Error) continue;
+    const line = publicKey.trim();
+    return { privateKey, publicKey: line, fingerprint: fingerprintOfPublicKeyLine(line) };
+  }
+  throw new Error("could not generate an ed25519 key that parses back; check the ssh2 installation");
 }
 
 /** The authorized_keys line for a private key in OpenSSH format (or an Error message if it cannot be parsed). */

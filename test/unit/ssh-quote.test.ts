@@ -177,3 +177,11 @@ describe("host key fingerprints and appliance keys", () => {
     expect(fingerprintOfPublicKeyLine(`ssh-ed25519 ${a.toString("base64")} c`)).toBe(fa);
   });
 });
+
+describe("generated keys", () => {
+  it("always parse back with ssh2 (its generator occasionally writes one it cannot read)", async () => {
+    const { utils } = await import("ssh2");
+    const { generateEd25519KeyPair } = await import("../../src/ssh/keys.ts");
+    for (let i = 0; i < 400; i++) expect(utils.parseKey(generateEd25519KeyPair("k").privateKey)).not.toBeInstanceOf(Error);
+  });
+});
