@@ -5,7 +5,8 @@
  * except under CI, where a missing install fails the run instead of silently passing.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describeWithComponent } from "../infra/components.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeHealthz, probeReadyz } from "../../src/gateway/probe.ts";
@@ -14,19 +15,8 @@ import { OPENCLAW_VERSION, openClawInstallProblem, startGatewayProcess, type Gat
 
 const installProblem = openClawInstallProblem();
 
-if (installProblem && process.env.CI) {
-  describe("gateway contract (OpenClaw install required in CI)", () => {
-    it("has the OpenClaw fixture install", () => {
-      throw new Error(`${installProblem}. Run test/infra/fixtures.sh before the integration tests.`);
-    });
-  });
-} else if (installProblem) {
-  describe.skip(`gateway contract — skipped: ${installProblem}`, () => {
-    it("needs the OpenClaw fixture install (test/infra/fixtures.sh)", () => {});
-  });
-} else {
-  describe(`gateway contract against OpenClaw ${OPENCLAW_VERSION}`, contract);
-}
+// a missing install fails the run under CI and skips (saying why) elsewhere
+describeWithComponent(`gateway contract against OpenClaw ${OPENCLAW_VERSION}`, installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true, contract);
 
 function contract(): void {
   let gw: GatewayProcess;

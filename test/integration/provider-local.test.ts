@@ -15,7 +15,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describeWithComponent } from "../infra/components.ts";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { allocatePort, botEnvironment, configHash, generateConfig, PORT_SPACING } from "../../src/domain/openclaw-config.ts";
 import { LocalProvider } from "../../providers/local/index.ts";
@@ -26,19 +27,9 @@ import { OPENCLAW_VERSION, openClawInstallProblem, resolveOpenClawInstall } from
 const install = resolveOpenClawInstall();
 const installProblem = openClawInstallProblem(install);
 
-if (installProblem && process.env.CI) {
-  describe("local provider (OpenClaw install required in CI)", () => {
-    it("has the OpenClaw fixture install", () => {
-      throw new Error(`${installProblem}. Run test/infra/fixtures.sh before the integration tests.`);
-    });
-  });
-} else if (installProblem) {
-  describe.skip(`local provider — skipped: ${installProblem}`, () => {
-    it("needs the OpenClaw fixture install (test/infra/fixtures.sh)", () => {});
-  });
-} else {
-  describe(`local provider with a real OpenClaw ${OPENCLAW_VERSION} gateway`, { timeout: 150_000 }, suite);
-}
+vi.setConfig({ testTimeout: 150_000 });
+// a missing install fails the run under CI and skips (saying why) elsewhere
+describeWithComponent(`local provider with a real OpenClaw ${OPENCLAW_VERSION} gateway`, installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true, suite);
 
 function suite(): void {
   let dir: string;
