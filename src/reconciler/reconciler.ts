@@ -321,14 +321,15 @@ export class Reconciler {
   }
 
   private async waitReady(bot: BotRow, provider: Provider, signal: AbortSignal): Promise<void> {
-    const ep = await provider.endpoint(this.ref(bot), signal);
+    const ref = this.ref(bot); // once: the loop below polls every 200 ms
+    const ep = await provider.endpoint(ref, signal);
     try {
       let last = "";
       while (!signal.aborted) {
         const r = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch((e: Error) => ({ ok: false, status: 0, body: undefined, error: e.message }));
         if (r.ok) return;
         last = r.status ? `readyz ${r.status}` : "not listening yet";
-        const o = await provider.observe(this.ref(bot), signal).catch(() => null);
+        const o = await provider.observe(ref, signal).catch(() => null);
         if (o && o.exists && !o.running) {
           throw new ProviderError(`the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`, o.exitCode === 78 ? "invalid_config" : "failed");
         }

@@ -612,28 +612,25 @@ export function DiffForm(props: { name: string; revisions: number[]; from?: numb
   const from = props.from ?? revs[1]!;
   return (
     <form method="get" action={`/bots/${props.name}/diff`} class="diff-form" aria-label="Compare revisions">
-      <div class="field">
-        <label for="f-from">From</label>
-        <select id="f-from" name="from">
-          {revs.map((r) => (
-            <option value={String(r)} selected={r === from}>
-              r{r}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="f-to">To</label>
-        <select id="f-to" name="to">
-          {revs.map((r) => (
-            <option value={String(r)} selected={r === to}>
-              r{r}
-            </option>
-          ))}
-        </select>
-      </div>
+      <RevisionSelect id="f-from" name="from" label="From" revs={revs} selected={from} />
+      <RevisionSelect id="f-to" name="to" label="To" revs={revs} selected={to} />
       <button type="submit">Compare</button>
     </form>
+  );
+}
+
+function RevisionSelect(props: { id: string; name: string; label: string; revs: number[]; selected: number }) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        {props.revs.map((r) => (
+          <option value={String(r)} selected={r === props.selected}>
+            r{r}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
 
