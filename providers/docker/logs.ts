@@ -4,7 +4,8 @@
  * Both end quietly when the consumer's signal aborts (a disconnect), and both release what they hold: the file
  * handle, or the Docker log stream (destroyed, so the engine stops streaming).
  */
-import { open, stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { logLines } from "../log-follow.ts";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { FrameDemuxer, LineSplitter } from "./stream.ts";
@@ -12,20 +13,6 @@ import { FrameDemuxer, LineSplitter } from "./stream.ts";
 export const DEFAULT_TAIL = 200;
 const POLL_MS = 400;
 const READ_CHUNK = 64 * 1024;
-
-/** Resolves after `ms`, or at once when the signal aborts (never rejects). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** The last `n` lines of a file and the offset just past them (the end of the file). */
 export async function tailLines(path: string, n: number): Promise<{ lines: string[]; offset: number; ino: number }> {
@@ -52,42 +39,12 @@ export async function tailLines(path: string, n: number): Promise<{ lines: strin
   }
 }
 
-/** Tail, then (with follow) poll for appended lines; a truncated or replaced file is read again from its start. */
-export async function* followFile(path: string, opts: { follow: boolean; tail?: number }, signal: AbortSignal): AsyncGenerator<string> {
-  const first = await tailLines(path, opts.tail ?? DEFAULT_TAIL);
-  for (const line of first.lines) {
-    if (signal.aborted) return;
-    yield line;
-  }
-  if (!opts.follow) return;
-  let offset = first.offset;
-  let ino = first.ino;
-  let splitter = new LineSplitter();
-  while (!signal.aborted) {
-    await pause(POLL_MS, signal);
-    if (signal.aborted) return;
-    const st = await stat(path).catch(() => null);
-    if (!st) continue; // rotated away; the gateway creates it again
-    if (st.ino !== ino || st.size < offset) {
-      ino = st.ino;
-      offset = 0;
-      splitter = new LineSplitter();
-    }
-    if (st.size <= offset) continue;
-    const fh = await open(path, "r");
-    try {
-      while (offset < st.size && !signal.aborted) {
-        const len = Math.min(READ_CHUNK, st.size - offset);
-        const buf = Buffer.alloc(len);
-        const { bytesRead } = await fh.read(buf, 0, len, offset);
-        if (bytesRead === 0) break;
-        offset += bytesRead;
-        for (const line of splitter.push(buf.subarray(0, bytesRead))) yield line;
-      }
-    } finally {
-      await fh.close();
-    }
-  }
+/**
+ * Tail, then (with follow) poll for appended lines; rotation and truncation are handled by the shared follower
+ * (which drains a renamed file before switching to the new one).
+ */
+export function followFile(path: string, opts: { follow: boolean; tail?: number }, signal: AbortSignal): AsyncGenerator<string> {
+  return logLines(path, { follow: opts.follow, tail: opts.tail ?? DEFAULT_TAIL, pollMs: POLL_MS }, signal);
 }
 
 /** Container stdout/stderr through the engine (multiplexed frames, no TTY). */

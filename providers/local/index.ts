@@ -48,7 +48,7 @@ import {
 import { childEnv, gatewayArgv, parseEnvFile, scrubSecrets, withResolvConf } from "./child-env.ts";
 import { lastLines, runCommand } from "./command.ts";
 import { assertVersion, installManaged, installProblem, managedInstall, packageVersion, probeVersion, withScratchDir, type OpenClawInstall } from "./install.ts";
-import { logLines } from "./log-follow.ts";
+import { logLines } from "../log-follow.ts";
 import { delay, processStatus, readPidFile, readProcStat, terminate, writeFileAtomic, writePidFile, type PidRecord } from "./process.ts";
 
 export interface LocalProviderOptions {

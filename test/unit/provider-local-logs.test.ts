@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { logLines } from "../../providers/local/log-follow.ts";
+import { logLines } from "../../providers/log-follow.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "molthub-local-logs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

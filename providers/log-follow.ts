@@ -37,6 +37,7 @@ export async function* logLines(path: string, opts: FollowOptions, signal: Abort
     }
     if (!opts.follow) return;
 
+    let drained = false;
     while (!signal.aborted) {
       if (fh) {
         // Everything appended since the last look, from the descriptor we hold (even if the path moved on).
@@ -53,8 +54,15 @@ export async function* logLines(path: string, opts: FollowOptions, signal: Abort
         }
       }
       const st = await stat(path).catch(() => null);
+      if (st && fh && st.ino !== ino && !drained) {
+        // Rotated: lines may have been appended to the old file between the read above and the rename.
+        // Read it once more (the loop above, from the descriptor we hold) before switching.
+        drained = true;
+        continue;
+      }
       if (st && (!fh || st.ino !== ino)) {
         // Rotated (or first appeared): the old file is drained; the new one is read from its start.
+        drained = false;
         if (fh && pending) yield stripCr(pending);
         await fh?.close();
         fh = await openIfExists(path);
