@@ -58,7 +58,7 @@ const commonFlags = {
 
 type Values = Record<string, string | boolean | undefined> & { [k: string]: any };
 
-function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string }> = {}): { values: Values; positionals: string[] } {
+function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {}): { values: Values; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (e) {
@@ -207,6 +207,28 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  // resource groups, each in src/cli/<module>.ts: `molthub host add …`, `molthub profile apply -f …`
+  const groups: Record<string, () => Promise<{ run: (client: ApiClient, argv: string[]) => Promise<number> }>> = {
+    host: () => import("./cli/hosts.ts"),
+    template: () => import("./cli/templates.ts"),
+    profile: () => import("./cli/layers.ts"),
+    overlay: () => import("./cli/layers.ts"),
+    policy: () => import("./cli/policies.ts"),
+    connector: () => import("./cli/connectors.ts"),
+    vault: () => import("./cli/connectors.ts"),
+  };
+  if (cmd in groups) {
+    const { values, positionals } = parse(argv.slice(1), {
+      file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" },
+      address: { type: "string" }, user: { type: "string" }, "ssh-port": { type: "string" }, "key-file": { type: "string" }, fingerprint: { type: "string" },
+      purge: { type: "boolean" }, reason: { type: "string" }, expires: { type: "string" }, bot: { type: "string" }, input: { type: "string", multiple: true },
+      type: { type: "string" }, secret: { type: "string" }, "base-url": { type: "string" }, template: { type: "string" }, name: { type: "string" }, rule: { type: "string" },
+    });
+    const client = new ApiClient({ server: values.server, token: values.token });
+    const mod = await groups[cmd]!();
+    // each module re-reads the flags it needs from argv; `cmd` is passed first so one module can serve two groups
+    return mod.run(client, [cmd, ...positionals, ...flagArgs(values)]);
+  }
   const clientCmds = ["apply", "diff", "get", "describe", "logs", "start", "stop", "restart", "pause", "resume", "delete", "export", "secret"];
   if (clientCmds.includes(cmd)) {
     const args = cmd === "logs" ? argv.slice(1).map((a) => (a === "-f" ? "--follow" : a)) : argv.slice(1);
@@ -258,6 +280,18 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   throw new CliError(`unknown command "${cmd}"\nRun \`molthub --help\` for the commands.`, 2);
+}
+
+/** Flags parsed by the group dispatcher, turned back into `--name value` pairs for the module. */
+function flagArgs(values: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    if (k === "server" || k === "token" || v === undefined || v === false) continue;
+    if (v === true) out.push(`--${k}`);
+    else if (Array.isArray(v)) for (const x of v) out.push(`--${k}`, String(x));
+    else out.push(`--${k}`, String(v));
+  }
+  return out;
 }
 
 // Keep the default so the help text and docs agree with the code.

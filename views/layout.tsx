@@ -36,15 +36,18 @@ export const NAV: { group: string; items: NavItem[] }[] = [
     items: [
       { href: "/bots", label: "Bots" },
       { href: "/fleets", label: "Fleets", soon: true },
-      { href: "/hosts", label: "Hosts", soon: true },
+      { href: "/hosts", label: "Hosts" },
     ],
   },
   {
     group: "Configure",
     items: [
-      { href: "/templates", label: "Templates", soon: true },
-      { href: "/policies", label: "Policies", soon: true },
+      { href: "/templates", label: "Templates" },
+      { href: "/profiles", label: "Profiles" },
+      { href: "/overlays", label: "Overlays" },
+      { href: "/policies", label: "Policies" },
       { href: "/secrets", label: "Secrets" },
+      { href: "/connectors", label: "Connectors" },
       { href: "/changesets", label: "Change sets", soon: true },
     ],
   },

@@ -158,7 +158,13 @@ export const botRevisions = sqliteTable("bot_revisions", {
   /** the generated openclaw.json (JSON; no secret values) */
   config: text("config").notNull(),
   configHash: text("config_hash").notNull(),
-  source: text("source", { enum: ["apply", "adopt", "ui", "rollback"] }).notNull(),
+  /** env var → secret actually delivered (the manifest's own plus those from its template and connectors) */
+  secretRefs: text("secret_refs").notNull().default("{}"),
+  /** the resolved `openclaw` object (all layers applied); null for revisions from before layers */
+  resolved: text("resolved"),
+  /** where each resolved openclaw path came from (layers), at the time of the revision */
+  provenance: text("provenance").notNull().default("{}"),
+  source: text("source", { enum: ["apply", "adopt", "ui", "rollback", "layer"] }).notNull(),
   actor: text("actor").notNull(),
   createdAt: integer("created_at").notNull(),
 }, (t) => [primaryKey({ columns: [t.botId, t.revision] })]);
@@ -195,13 +201,152 @@ export const healthSnapshots = sqliteTable("health_snapshots", {
   data: text("data").notNull(),
 }, (t) => [index("health_bot_idx").on(t.botId, t.id)]);
 
-/** Minimal encrypted secret store (the full vault with envelope encryption replaces it). */
+/**
+ * The secrets vault. Envelope encryption: `valueEnc` is sealed with a per-secret data key, and `dataKeyEnc`
+ * is that data key wrapped by the master key identified by `masterKeyId`. Rows from before the vault
+ * (`dataKeyEnc` null) hold a value sealed directly with the appliance key and are re-wrapped at start.
+ */
 export const secrets = sqliteTable("secrets", {
   id: text("id").primaryKey(),
   workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
   name: text("name").notNull(),
   valueEnc: text("value_enc").notNull(),
+  dataKeyEnc: text("data_key_enc"),
+  masterKeyId: text("master_key_id"),
+  description: text("description").notNull().default(""),
+  updatedBy: text("updated_by"),
   version: integer("version").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 }, (t) => [uniqueIndex("secrets_ws_name_uq").on(t.workspaceId, t.name)]);
+
+// ---------- hosts (SSH targets) ----------
+
+export const hosts = sqliteTable("hosts", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  address: text("address").notNull(),
+  port: integer("port").notNull().default(22),
+  username: text("username").notNull(),
+  /** "generated": an ed25519 key made by the appliance; "uploaded": a private key the user gave */
+  authKind: text("auth_kind", { enum: ["generated", "uploaded"] }).notNull(),
+  /** OpenSSH private key, encrypted with the appliance key */
+  privateKeyEnc: text("private_key_enc").notNull(),
+  /** the matching public key line (for authorized_keys) */
+  publicKey: text("public_key").notNull(),
+  /** pinned SHA256 host key fingerprint; null until the user confirmed one */
+  fingerprint: text("fingerprint"),
+  /** the fingerprint last presented by the host (awaiting confirmation, or the new key of a mismatch) */
+  seenFingerprint: text("seen_fingerprint"),
+  status: text("status", { enum: ["untrusted", "ok", "unreachable", "auth_failed", "key_mismatch", "degraded"] }).notNull(),
+  statusReason: text("status_reason").notNull().default(""),
+  os: text("os"),
+  /** systemd | launchd | none */
+  init: text("init"),
+  /** last doctor run: JSON { ts, findings: [...] } */
+  doctor: text("doctor").notNull().default("{}"),
+  lastSeenAt: integer("last_seen_at"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("hosts_ws_name_uq").on(t.workspaceId, t.name)]);
+
+export const hostEvents = sqliteTable("host_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  hostId: text("host_id").notNull().references(() => hosts.id, { onDelete: "cascade" }),
+  ts: integer("ts").notNull(),
+  level: text("level", { enum: ["info", "warn", "error"] }).notNull(),
+  type: text("type").notNull(),
+  message: text("message").notNull(),
+  data: text("data").notNull().default("{}"),
+}, (t) => [index("host_events_host_idx").on(t.hostId, t.id)]);
+
+// ---------- configuration layers ----------
+
+/** User templates (built-in ones live in code). `spec` is the validated template JSON. */
+export const templates = sqliteTable("templates", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  spec: text("spec").notNull(),
+  version: integer("version").notNull().default(1),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("templates_ws_name_uq").on(t.workspaceId, t.name)]);
+
+/** Profiles and overlays: `spec` is the validated layer JSON (values, strategies, locked, selector, window, …). */
+export const layers = sqliteTable("layers", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  kind: text("kind", { enum: ["profile", "overlay"] }).notNull(),
+  name: text("name").notNull(),
+  spec: text("spec").notNull(),
+  version: integer("version").notNull().default(1),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("layers_ws_kind_name_uq").on(t.workspaceId, t.kind, t.name)]);
+
+// ---------- policy ----------
+
+/**
+ * Policy packs per workspace. Custom packs keep their definition in `spec`; a row for a built-in pack
+ * (`builtin` true, `spec` null) only records that it was disabled or its mode changed.
+ */
+export const policyPacks = sqliteTable("policy_packs", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  packId: text("pack_id").notNull(),
+  builtin: integer("builtin", { mode: "boolean" }).notNull().default(false),
+  spec: text("spec"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  /** overrides the pack's own mode when set */
+  mode: text("mode", { enum: ["enforce", "advisory"] }),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("policy_packs_ws_pack_uq").on(t.workspaceId, t.packId)]);
+
+export const policyExceptions = sqliteTable("policy_exceptions", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  ruleId: text("rule_id").notNull(),
+  /** null: every bot of the workspace */
+  botName: text("bot_name"),
+  reason: text("reason").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+}, (t) => [index("policy_exceptions_ws_idx").on(t.workspaceId)]);
+
+// ---------- connectors ----------
+
+export const connectors = sqliteTable("connectors", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  /** anthropic | openai | openrouter | ollama | telegram | discord | slack */
+  type: text("type").notNull(),
+  /** the vault secret holding the credential (null for credential-less types such as ollama) */
+  secretName: text("secret_name"),
+  /** non-secret settings: baseUrl, … (JSON) */
+  settings: text("settings").notNull().default("{}"),
+  lastTestAt: integer("last_test_at"),
+  lastTestOk: integer("last_test_ok", { mode: "boolean" }),
+  lastTestMessage: text("last_test_message"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [uniqueIndex("connectors_ws_name_uq").on(t.workspaceId, t.name)]);
+
+/** Per-bot delivery of a rotated secret version (connector rotation rollouts). */
+export const secretRollouts = sqliteTable("secret_rollouts", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+  secretName: text("secret_name").notNull(),
+  version: integer("version").notNull(),
+  botId: text("bot_id").notNull().references(() => bots.id, { onDelete: "cascade" }),
+  state: text("state", { enum: ["pending", "delivered", "failed"] }).notNull(),
+  /** how it reached the bot: secrets.reload or restart */
+  method: text("method"),
+  message: text("message").notNull().default(""),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [index("secret_rollouts_idx").on(t.workspaceId, t.secretName, t.version)]);

@@ -6,7 +6,7 @@ import { canonicalJson } from "./openclaw-config.ts";
  * Pure: the same layers (in any order) and the same `now` give the same value, provenance and conflicts.
  *
  * Rules:
- * - Layers apply in order of kind (template, profile, overlay, bot), then priority ascending, then id.
+ * - Layers apply in order of kind (template, connector, profile, overlay, bot), then priority ascending, then id.
  *   A layer applied later wins, except on paths an earlier layer locked.
  * - Per-path strategy (`strategies[path]`): "merge" (default for objects: deep merge), "override" (default for
  *   scalars and arrays: replace), "prepend" / "append" (arrays: concatenate before / after what is there).
@@ -17,7 +17,7 @@ import { canonicalJson } from "./openclaw-config.ts";
  * - Disabled layers and layers outside their time window are skipped.
  */
 
-export type LayerKind = "template" | "profile" | "overlay" | "bot";
+export type LayerKind = "template" | "connector" | "profile" | "overlay" | "bot";
 export type MergeStrategy = "override" | "merge" | "prepend" | "append";
 
 export interface LayerSelector {
@@ -74,7 +74,7 @@ export interface Resolution {
   conflicts: LayerConflict[];
 }
 
-export const KIND_RANK: Record<LayerKind, number> = { template: 0, profile: 1, overlay: 2, bot: 3 };
+export const KIND_RANK: Record<LayerKind, number> = { template: 0, connector: 1, profile: 2, overlay: 3, bot: 4 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -314,7 +314,7 @@ const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO d
 const dotted = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
 
 export const layerSchema = z.strictObject({
-  kind: z.enum(["template", "profile", "overlay", "bot"]),
+  kind: z.enum(["template", "connector", "profile", "overlay", "bot"]),
   id: z.string().min(1).max(100),
   name: z.string().min(1).max(100),
   priority: z.number().int().min(-1000000).max(1000000).default(0),

@@ -37,7 +37,7 @@ const systemdTarget = z.strictObject({
 
 export const targetSchema = z.discriminatedUnion("provider", [dockerTarget, localTarget, systemdTarget]);
 
-const RESERVED_OPENCLAW_PATHS = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
+export const RESERVED_OPENCLAW_PATHS = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
 
 export const manifestSchema = z.strictObject({
   apiVersion: z.literal("molthub/v1"),
@@ -51,6 +51,15 @@ export const manifestSchema = z.strictObject({
   }),
   spec: z.strictObject({
     target: targetSchema,
+    /** the template the bot was made from; its values are the lowest configuration layer */
+    template: z.strictObject({
+      name: name,
+      inputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "input names: letters, digits and _"), z.union([z.string().max(10_000), z.number(), z.boolean()])).default({}),
+    }).optional(),
+    /** profiles (shared defaults) attached to the bot, by name */
+    profiles: z.array(name).max(20).refine((a) => new Set(a).size === a.length, "each profile only once").optional(),
+    /** shared credentials (connectors) bound to the bot, by name */
+    connectors: z.array(name).max(20).refine((a) => new Set(a).size === a.length, "each connector only once").optional(),
     openclaw: z.record(z.string(), z.unknown()).default({}),
     secrets: z.record(z.string().regex(ENV_KEY_RE, "an env var name like ANTHROPIC_API_KEY"), z.strictObject({ secret: name })).default({}),
     drift: z.enum(["revert", "adopt", "alert"]).default("revert"),

@@ -16,6 +16,7 @@ import { applianceIdentity } from "./identity.ts";
 import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "./queue.ts";
 import { latestRevision, applyManifest, type BotRow } from "../services/bots.ts";
 import { resolveSecretValues } from "../services/secrets.ts";
+import { evaluateBotPolicy } from "../services/policies.ts";
 import { recordAudit } from "../services/audit.ts";
 import { systemActor, type ServiceContext } from "../services/context.ts";
 import { redactString } from "../secrets/redact.ts";
@@ -178,16 +179,25 @@ export class Reconciler {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
     const ref: BotRef = { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
     const layout = provider.layout(ref);
-    const config = generateConfig(rev.manifest, { port: bot.port, layout });
+    const config = generateConfig(rev.effective, { port: bot.port, layout });
     const token = this.keyring.open("gateway-token", bot.gatewayTokenEnc, bot.id).toString();
     let secrets: Record<string, string>;
     try {
-      secrets = resolveSecretValues(this.db, this.keyring, bot.workspaceId, rev.manifest.spec.secrets);
+      secrets = resolveSecretValues(this.db, this.keyring, bot.workspaceId, rev.effective.spec.secrets);
     } catch (e) {
       throw new StepError("secrets", (e as Error).message);
     }
     const env = botEnvironment({ layout, port: bot.port, gatewayToken: token, secrets });
-    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.manifest, envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex") };
+    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.effective, envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex") };
+  }
+
+  private checkPolicy(bot: BotRow): void {
+    const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
+    const result = evaluateBotPolicy(this.db, bot.workspaceId, { manifest: rev.effective, config: rev.config, botId: bot.id, port: bot.port, host: bot.host });
+    if (!result.blocked) return;
+    const errs = result.violations.filter((v) => v.mode === "enforce" && v.severity === "error");
+    throw new StepError("policy", `revision ${bot.desiredRevision} is blocked by policy: ${errs.map((v) => `${v.packId}/${v.ruleId}${v.path ? ` at ${v.path}` : ""}: ${v.message}`).join("; ")}. Fix the bot or its layers, or add an exception`,
+      errs.map((v) => ({ path: v.path, message: `${v.packId}/${v.ruleId}: ${v.message}` })));
   }
 
   private get keyring(): Keyring {
@@ -263,6 +273,8 @@ export class Reconciler {
     const configChanged = bot.appliedHash !== rt.configHash;
     // the env file, or the target itself (image, resources, network), changed: the process must be recreated
     const envChanged = bot.appliedEnvHash !== envHash;
+    // policy is enforced on every write, and again here: a pack enabled after the revision was saved still blocks it
+    if (configChanged) this.checkPolicy(bot);
     if (!observed.exists || !observed.running) {
       this.setStatus(bot, observed.exists ? "starting" : "creating", observed.exists ? "starting the gateway" : "installing and creating the gateway");
       await this.step("ensure", signal, (s) => provider.ensure(rt, s));
@@ -485,7 +497,7 @@ export class Reconciler {
         this.db.transaction((tx) => { enqueue(tx, bot.id, "reconcile", { now: this.now() }); });
         this.poke();
       } else if (policy === "adopt") {
-        this.adopt(bot, manifest, live, rt.config);
+        this.adopt(bot, changes, live, rt.config);
       } else {
         this.setStatus(bot, "degraded", `drift at ${changes.map((c) => c.path).join(", ")}`);
       }
@@ -493,19 +505,52 @@ export class Reconciler {
     return out;
   }
 
-  /** The bot's own change becomes a new revision (audited), keeping what Molthub owns. */
-  private adopt(bot: BotRow, manifest: Manifest, live: Record<string, unknown>, desired: Record<string, unknown>): void {
-    const openclaw = unredact(structuredClone(live), desired) as Record<string, unknown>;
-    const liveGw = (openclaw.gateway ?? {}) as Record<string, unknown>;
-    for (const k of ["port", "bind", "auth", "mode"]) delete liveGw[k];
-    if (Object.keys(liveGw).length) openclaw.gateway = liveGw;
-    else delete openclaw.gateway;
-    const logging = (openclaw.logging ?? {}) as Record<string, unknown>;
-    delete logging.file;
-    if (Object.keys(logging).length) openclaw.logging = logging;
-    else delete openclaw.logging;
+  /**
+   * The live change becomes a new revision (audited): each drifted path is written into the bot's own layer
+   * (its manifest's `openclaw`), so templates, profiles and overlays stay attached. Paths Molthub owns are kept.
+   */
+  private adopt(bot: BotRow, changes: PathChange[], live: Record<string, unknown>, desired: Record<string, unknown>): void {
+    const own = latestRevision(this.db, bot.id, bot.desiredRevision).manifest;
+    const liveValues = unredact(structuredClone(live), desired) as Record<string, unknown>;
+    const openclaw = structuredClone(own.spec.openclaw);
+    const owned = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
+    for (const c of changes) {
+      if (owned.some((o) => c.path === o || c.path.startsWith(o + "."))) continue;
+      setOrDelete(openclaw, c.path.split("."), getIn(liveValues, c.path.split(".")));
+    }
     const ctx: ServiceContext = { db: this.db, keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId, role: "owner" }, events: this.opts.events, now: this.now };
-    const r = applyManifest(ctx, { ...manifest, spec: { ...manifest.spec, openclaw } }, { source: "adopt" });
-    this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
+    try {
+      const r = applyManifest(ctx, { ...own, spec: { ...own.spec, openclaw } }, { source: "adopt" });
+      this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
+    } catch (e) {
+      // a locked field, a conflict or a policy block: the change cannot be adopted; keep the bot flagged
+      this.event(bot, "error", "drift.adopt_failed", `the live change could not be adopted: ${redactString((e as Error).message)}`);
+      this.setStatus(bot, "degraded", "drift that cannot be adopted; revert it or change the bot's layers");
+    }
   }
+}
+
+function getIn(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const k of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Sets `path` to `value` in `obj` (creating objects on the way), or deletes it when `value` is undefined. */
+function setOrDelete(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) {
+      if (value === undefined) return;
+      cur[k] = {};
+    }
+    cur = cur[k] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
 }

@@ -18,6 +18,11 @@ import { tokenRoutes } from "../api/tokens.ts";
 import { auditRoutes } from "../api/audit.ts";
 import { eventRoutes } from "../api/events.ts";
 import { botRoutes } from "../api/bots.ts";
+import { hostsRoutes } from "../api/hosts.ts";
+import { templatesRoutes } from "../api/templates.ts";
+import { layersRoutes } from "../api/layers.ts";
+import { policiesRoutes } from "../api/policies.ts";
+import { connectorsRoutes } from "../api/connectors.ts";
 import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
 
 function zodDetails(err: ZodError): { path: string; message: string }[] {
@@ -168,6 +173,11 @@ export function createApp(deps: AppDeps) {
   app.route("/", auditRoutes());
   app.route("/", eventRoutes());
   app.route("/", botRoutes());
+  app.route("/", hostsRoutes());
+  app.route("/", templatesRoutes());
+  app.route("/", layersRoutes());
+  app.route("/", policiesRoutes());
+  app.route("/", connectorsRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API token (mht_…) from Settings → API tokens or `molthub token create`" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookieAuth", { type: "apiKey", in: "cookie", name: SESSION_COOKIE });

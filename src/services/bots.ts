@@ -3,11 +3,14 @@ import { and, desc, eq, ne } from "drizzle-orm";
 import { botEvents, botRevisions, bots, healthSnapshots, jobs } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
 import { validateManifest, type Manifest } from "../domain/manifest.ts";
-import { allocatePort, canonicalJson, configHash, diffConfig, generateConfig, layoutFor, type PathChange } from "../domain/openclaw-config.ts";
+import { allocatePort, canonicalJson, diffConfig, type PathChange } from "../domain/openclaw-config.ts";
 import { recordAudit } from "./audit.ts";
 import { authorize, ServiceError, type ServiceContext } from "./context.ts";
 import { missingSecrets } from "./secrets.ts";
 import { enqueue, type JobKind } from "../reconciler/queue.ts";
+import { enforcePolicy, renderBot, type RenderedBot } from "./render.ts";
+import type { EvaluationResult } from "../domain/policy.ts";
+import type { Provenance } from "../domain/layers.ts";
 
 export type BotRow = typeof bots.$inferSelect;
 
@@ -50,15 +53,6 @@ export function botView(b: BotRow, manifest?: Manifest): BotView {
   };
 }
 
-/**
- * The config a manifest produces for a bot. The layout root here is the provider-neutral one that the
- * reconciler rewrites per provider; what matters for revisions is that the same manifest gives the same hash.
- */
-export function renderRevision(m: Manifest, port: number, layoutRoot: string): { config: Record<string, unknown>; hash: string } {
-  const config = generateConfig(m, { port, layout: layoutFor(layoutRoot) });
-  return { config, hash: configHash(config) };
-}
-
 function findBot(tx: Tx, ws: string, name: string): BotRow {
   const b = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, name), eq(bots.deleting, false))).get();
   if (!b) throw new ServiceError("not_found", `no bot named ${name}`);
@@ -70,7 +64,13 @@ export function latestRevision(tx: Tx, botId: string, revision?: number) {
     ? tx.select().from(botRevisions).where(eq(botRevisions.botId, botId)).orderBy(desc(botRevisions.revision)).limit(1).get()
     : tx.select().from(botRevisions).where(and(eq(botRevisions.botId, botId), eq(botRevisions.revision, revision))).get();
   if (!r) throw new ServiceError("not_found", `revision ${revision} not found`);
-  return { ...r, manifest: JSON.parse(r.manifest) as Manifest, config: JSON.parse(r.config) as Record<string, unknown> };
+  return {
+    ...r, manifest: JSON.parse(r.manifest) as Manifest, config: JSON.parse(r.config) as Record<string, unknown>,
+    secretRefs: { ...(JSON.parse(r.manifest) as Manifest).spec.secrets, ...(JSON.parse(r.secretRefs) as Record<string, { secret: string }>) },
+    provenance: JSON.parse(r.provenance) as Record<string, Provenance>,
+    /** the manifest with every layer applied and every secret reference: what the reconciler delivers */
+    effective: effectiveOf(r),
+  };
 }
 
 export interface ApplyResult {
@@ -78,10 +78,35 @@ export interface ApplyResult {
   action: "created" | "updated" | "unchanged";
   revision: number;
   changes: PathChange[];
+  /** policy findings that did not block (advisory packs, warnings, excepted rules) */
+  policy: EvaluationResult;
 }
 
-/** The root the reconciler maps to a provider's layout; stored configs use it so hashes are stable. */
-export const LAYOUT_ROOT = "$BOT_STATE_DIR";
+export { LAYOUT_ROOT } from "./render.ts";
+
+function effectiveOf(r: typeof botRevisions.$inferSelect): Manifest {
+  const m = JSON.parse(r.manifest) as Manifest;
+  const openclaw = r.resolved ? (JSON.parse(r.resolved) as Record<string, unknown>) : m.spec.openclaw;
+  return { ...m, spec: { ...m.spec, openclaw, secrets: { ...m.spec.secrets, ...(JSON.parse(r.secretRefs) as Record<string, { secret: string }>) } } };
+}
+
+type Checked = RenderedBot & { policy: EvaluationResult };
+
+/** Renders a bot through its layers, checks its secrets exist and enforces the policy packs. */
+function renderChecked(tx: Tx, ctx: ServiceContext, ws: string, m: Manifest, port: number, host: string, botId?: string): Checked {
+  const r = renderBot(tx, ws, m, { port, now: new Date(ctx.now()) });
+  const missing = missingSecrets(tx, ws, [...new Set(Object.values(r.secretRefs).map((s) => s.secret))]);
+  if (missing.length) {
+    throw new ServiceError("invalid_request", `bot ${m.metadata.name} is not applied: missing secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first`,
+      missing.map((s) => ({ path: "spec.secrets", message: `secret ${s} does not exist` })));
+  }
+  const policy = enforcePolicy(tx, ws, r, { id: botId, port, host });
+  return { ...r, policy };
+}
+
+function revisionExtras(r: RenderedBot) {
+  return { secretRefs: JSON.stringify(r.secretRefs), provenance: JSON.stringify(r.resolution.provenance), resolved: JSON.stringify(r.resolution.value) };
+}
 
 /**
  * Applies a manifest: validate → authorize → check secrets → store an immutable revision and the audit
@@ -96,10 +121,6 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
     const err = e as { message: string; issues?: { path: string; message: string }[] };
     throw new ServiceError("invalid_request", err.message, err.issues);
   }
-  const missing = missingSecrets(ctx.db, ws, Object.values(m.spec.secrets).map((s) => s.secret));
-  if (missing.length) {
-    throw new ServiceError("invalid_request", `the bot is not applied: missing secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first`, missing.map((s) => ({ path: "spec.secrets", message: `secret ${s} does not exist` })));
-  }
   const host = "host" in m.spec.target && m.spec.target.host ? m.spec.target.host : "local";
   const run = (tx: Tx): ApplyResult => {
     const now = ctx.now();
@@ -109,10 +130,11 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
     if (!existing) {
       const taken = tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port);
       const port = allocatePort(taken, host === "local" ? portFreeLocally : undefined);
-      const { config, hash } = renderRevision(m, port, LAYOUT_ROOT);
+      const r = renderChecked(tx, ctx, ws, m, port, host);
+      const { config, hash } = r;
       const id = randomUUID();
       const changes = diffConfig({}, config);
-      if (opts.dryRun) return { bot: { ...botView({ id, workspaceId: ws, name: m.metadata.name, fleet: m.metadata.fleet ?? null, environment: m.metadata.environment ?? null, labels: JSON.stringify(m.metadata.labels ?? {}), provider: m.spec.target.provider, host, port, gatewayTokenEnc: "", desiredRevision: 1, appliedRevision: null, appliedHash: null, appliedEnvHash: null, desiredState: "running", status: "pending", statusReason: "", failures: 0, deleting: false, purge: false, lastSeenAt: null, createdAt: now, updatedAt: now }, m) }, action: "created", revision: 1, changes };
+      if (opts.dryRun) return { policy: r.policy, bot: { ...botView({ id, workspaceId: ws, name: m.metadata.name, fleet: m.metadata.fleet ?? null, environment: m.metadata.environment ?? null, labels: JSON.stringify(m.metadata.labels ?? {}), provider: m.spec.target.provider, host, port, gatewayTokenEnc: "", desiredRevision: 1, appliedRevision: null, appliedHash: null, appliedEnvHash: null, desiredState: "running", status: "pending", statusReason: "", failures: 0, deleting: false, purge: false, lastSeenAt: null, createdAt: now, updatedAt: now }, m) }, action: "created", revision: 1, changes };
       const token = randomBytes(32).toString("base64url");
       tx.insert(bots).values({
         id, workspaceId: ws, name: m.metadata.name, fleet: m.metadata.fleet ?? null, environment: m.metadata.environment ?? null,
@@ -120,22 +142,25 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
         gatewayTokenEnc: ctx.keyring.seal("gateway-token", token, id), desiredRevision: 1,
         desiredState: m.spec.paused ? "paused" : "running", status: "pending", statusReason: "queued for creation", createdAt: now, updatedAt: now,
       }).run();
-      tx.insert(botRevisions).values({ botId: id, revision: 1, manifest: JSON.stringify(m), config: JSON.stringify(config), configHash: hash, source: opts.source ?? "apply", actor: ctx.actor.label, createdAt: now }).run();
+      tx.insert(botRevisions).values({ ...revisionExtras(r), botId: id, revision: 1, manifest: JSON.stringify(m), config: JSON.stringify(config), configHash: hash, source: opts.source ?? "apply", actor: ctx.actor.label, createdAt: now }).run();
       tx.insert(botEvents).values({ botId: id, ts: now, level: "info", type: "revision", message: `revision 1 created by ${ctx.actor.label}` }).run();
       enqueue(tx, id, "reconcile", { now, requestId: ctx.requestId });
       recordAudit(tx, ctx, { action: "bot.create", resourceType: "bot", resourceId: id, summary: { name: m.metadata.name, provider: m.spec.target.provider, revision: 1, port } });
-      return { bot: botView(tx.select().from(bots).where(eq(bots.id, id)).get()!, m), action: "created", revision: 1, changes };
+      return { bot: botView(tx.select().from(bots).where(eq(bots.id, id)).get()!, m), action: "created", revision: 1, changes, policy: r.policy };
     }
     const current = latestRevision(tx, existing.id);
     if (current.manifest.spec.target.provider !== m.spec.target.provider || host !== existing.host) {
       throw new ServiceError("conflict", `bot ${m.metadata.name} runs on ${existing.provider}@${existing.host}; moving it to another target is not supported in place — delete it and apply again`, [{ path: "spec.target", message: "target changed" }]);
     }
-    const { config, hash } = renderRevision(m, existing.port, LAYOUT_ROOT);
+    const r = renderChecked(tx, ctx, ws, m, existing.port, existing.host, existing.id);
+    const { config, hash } = r;
     const changes = diffConfig(current.config, config);
-    if (canonicalJson(current.manifest) === canonicalJson(m)) return { bot: botView(existing, m), action: "unchanged", revision: current.revision, changes: [] };
+    if (canonicalJson(current.manifest) === canonicalJson(m) && current.configHash === hash && canonicalJson(current.secretRefs) === canonicalJson(r.secretRefs)) {
+      return { bot: botView(existing, m), action: "unchanged", revision: current.revision, changes: [], policy: r.policy };
+    }
     const revision = current.revision + 1;
-    if (opts.dryRun) return { bot: botView(existing, m), action: "updated", revision, changes };
-    tx.insert(botRevisions).values({ botId: existing.id, revision, manifest: JSON.stringify(m), config: JSON.stringify(config), configHash: hash, source: opts.source ?? "apply", actor: ctx.actor.label, createdAt: now }).run();
+    if (opts.dryRun) return { bot: botView(existing, m), action: "updated", revision, changes, policy: r.policy };
+    tx.insert(botRevisions).values({ ...revisionExtras(r), botId: existing.id, revision, manifest: JSON.stringify(m), config: JSON.stringify(config), configHash: hash, source: opts.source ?? "apply", actor: ctx.actor.label, createdAt: now }).run();
     const desiredState = m.spec.paused ? "paused" : existing.desiredState === "paused" && !m.spec.paused ? "running" : existing.desiredState;
     tx.update(bots).set({
       desiredRevision: revision, fleet: m.metadata.fleet ?? null, environment: m.metadata.environment ?? null, labels: JSON.stringify(m.metadata.labels ?? {}),
@@ -144,7 +169,7 @@ export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRu
     tx.insert(botEvents).values({ botId: existing.id, ts: now, level: "info", type: "revision", message: `revision ${revision} created by ${ctx.actor.label} (${changes.length} config change${changes.length === 1 ? "" : "s"})`, data: JSON.stringify({ paths: changes.map((c) => c.path) }) }).run();
     enqueue(tx, existing.id, "reconcile", { now, requestId: ctx.requestId });
     recordAudit(tx, ctx, { action: opts.source === "adopt" ? "bot.adopt" : "bot.update", resourceType: "bot", resourceId: existing.id, summary: { name: m.metadata.name, revision, paths: changes.map((c) => c.path) } });
-    return { bot: botView(tx.select().from(bots).where(eq(bots.id, existing.id)).get()!, m), action: "updated", revision, changes };
+    return { bot: botView(tx.select().from(bots).where(eq(bots.id, existing.id)).get()!, m), action: "updated", revision, changes, policy: r.policy };
   };
   return opts.dryRun ? run(ctx.db) : ctx.db.transaction(run, { behavior: "immediate" });
 }
@@ -242,4 +267,55 @@ export function botEventsAfter(ctx: ServiceContext, name: string, afterId = 0) {
 export function exportManifests(ctx: ServiceContext): Manifest[] {
   const ws = authorize(ctx, "viewer");
   return ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all().map((b) => latestRevision(ctx.db, b.id, b.desiredRevision).manifest);
+}
+
+export interface BlastEntry {
+  bot: string;
+  action: "updated" | "unchanged" | "failed";
+  /** the new revision when written, or the one it would get */
+  revision: number;
+  changes: PathChange[];
+  error?: { code: string; message: string; issues: { path: string; message: string }[] };
+}
+
+/**
+ * The blast radius of a change to shared configuration (a template, profile, overlay, connector or policy):
+ * re-renders the workspace's bots against what is stored now — call it inside the transaction that made the
+ * change — and, with `write`, stores a new revision (source "layer") for every bot whose config or secret
+ * references changed and queues it. Bots that would fail (conflict, policy, missing secret) are reported, not
+ * written; the caller decides whether that refuses the change.
+ */
+export function rerenderBots(tx: Tx, ctx: ServiceContext, opts: { write: boolean; reason: string; only?: (m: Manifest) => boolean }): BlastEntry[] {
+  const ws = authorize(ctx, "operator");
+  const out: BlastEntry[] = [];
+  for (const b of tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all()) {
+    const current = latestRevision(tx, b.id, b.desiredRevision);
+    if (opts.only && !opts.only(current.manifest)) continue;
+    let r: Checked;
+    try {
+      r = renderChecked(tx, ctx, ws, current.manifest, b.port, b.host, b.id);
+    } catch (e) {
+      if (!(e instanceof ServiceError)) throw e;
+      const d = e.details as { issues?: { path: string; message: string }[] } | { path: string; message: string }[] | undefined;
+      const issues = Array.isArray(d) ? d : d?.issues ?? [];
+      out.push({ bot: b.name, action: "failed", revision: current.revision, changes: [], error: { code: e.code, message: e.message, issues } });
+      continue;
+    }
+    const changes = diffConfig(current.config, r.config);
+    if (current.configHash === r.hash && canonicalJson(current.secretRefs) === canonicalJson(r.secretRefs)) {
+      out.push({ bot: b.name, action: "unchanged", revision: current.revision, changes: [] });
+      continue;
+    }
+    const last = latestRevision(tx, b.id).revision;
+    const revision = last + 1;
+    out.push({ bot: b.name, action: "updated", revision, changes });
+    if (!opts.write) continue;
+    const now = ctx.now();
+    tx.insert(botRevisions).values({ ...revisionExtras(r), botId: b.id, revision, manifest: JSON.stringify(current.manifest), config: JSON.stringify(r.config), configHash: r.hash, source: "layer", actor: ctx.actor.label, createdAt: now }).run();
+    tx.update(bots).set({ desiredRevision: revision, failures: 0, updatedAt: now, statusReason: `revision ${revision} queued (${opts.reason})` }).where(eq(bots.id, b.id)).run();
+    tx.insert(botEvents).values({ botId: b.id, ts: now, level: "info", type: "revision", message: `revision ${revision} created by ${ctx.actor.label}: ${opts.reason} (${changes.length} config change${changes.length === 1 ? "" : "s"})`, data: JSON.stringify({ paths: changes.map((c) => c.path) }) }).run();
+    enqueue(tx, b.id, "reconcile", { now, requestId: ctx.requestId });
+    recordAudit(tx, ctx, { action: "bot.update", resourceType: "bot", resourceId: b.id, summary: { name: b.name, revision, reason: opts.reason, paths: changes.map((c) => c.path) } });
+  }
+  return out;
 }

@@ -35,6 +35,7 @@ export type ErrorCode =
   | "forbidden"
   | "not_found"
   | "conflict"
+  | "policy_blocked"
   | "rate_limited"
   | "busy"
   | "payload_too_large"
@@ -46,6 +47,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  policy_blocked: 422,
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,

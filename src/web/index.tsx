@@ -10,6 +10,11 @@ import { dashboardPages } from "./dashboard.tsx";
 import { auditPages } from "./audit.tsx";
 import { settingsPages } from "./settings.tsx";
 import { botPages } from "./bots.tsx";
+import { hostsPages } from "./hosts.tsx";
+import { templatesPages } from "./templates.tsx";
+import { layersPages } from "./layers.tsx";
+import { policiesPages } from "./policies.tsx";
+import { connectorsPages } from "./connectors.tsx";
 import { apiDocsPage } from "./api-docs.tsx";
 import { renderAuthPage, renderPage } from "./render.tsx";
 import { sentence } from "./forms.ts";
@@ -30,6 +35,11 @@ export function webRoutes() {
   app.route("/", auditPages());
   app.route("/", settingsPages());
   app.route("/", botPages());
+  app.route("/", hostsPages());
+  app.route("/", templatesPages());
+  app.route("/", layersPages());
+  app.route("/", policiesPages());
+  app.route("/", connectorsPages());
 
   // A refused service call on a page is shown as a page, not as the API's JSON error.
   app.onError((err, c) => {

@@ -62,7 +62,7 @@ function randomLayers(r: R): Layer[] {
   return layers;
 }
 
-const RANK = { template: 0, profile: 1, overlay: 2, bot: 3 };
+const RANK = { template: 0, connector: 1, profile: 2, overlay: 3, bot: 4 };
 const order = (ls: Layer[]) => [...ls].sort((a, b) => RANK[a.kind] - RANK[b.kind] || a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
 function get(obj: unknown, path: string): unknown {

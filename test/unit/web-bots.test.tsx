@@ -366,7 +366,7 @@ spec:
     expect(s4).toContain("id: TELEGRAM_BOT_TOKEN");
     expect(s4).toContain("dmPolicy: pairing");
     expect(s4).toContain("<code>channels.telegram.botToken</code>");
-    expect(s4).toContain("{&quot;source&quot;:&quot;env&quot;,&quot;provider&quot;:&quot;default&quot;,&quot;id&quot;:&quot;TELEGRAM_BOT_TOKEN&quot;}");
+    expect(s4).toContain("{&quot;id&quot;:&quot;TELEGRAM_BOT_TOKEN&quot;,&quot;provider&quot;:&quot;default&quot;,&quot;source&quot;:&quot;env&quot;}");
     expect(carried(s4)).toMatchObject({ ref_ANTHROPIC_API_KEY: "anthropic-api-key", ref_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token" });
 
     const deploy = await post(t, "/bots/new", { ...carried(s4), go: "deploy" }, cookie);
