@@ -215,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
     overlay: () => import("./cli/layers.ts"),
     policy: () => import("./cli/policies.ts"),
     connector: () => import("./cli/connectors.ts"),
-    vault: () => import("./cli/connectors.ts"),
+    vault: () => import("./cli/vault.ts"),
   };
   if (cmd in groups) {
     const { values, positionals } = parse(argv.slice(1), {
