@@ -43,6 +43,35 @@ Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTH
   delete bot NAME [--purge]  remove a bot (with --purge its data too)
   export                     every bot's manifest as YAML
   secret set NAME            store a secret (value on stdin or prompt); manifests refer to it by name
+  policy list|get ID         policy packs: mode, scope, rules, bots violating them
+  policy apply -f PACK.yaml [--dry-run]   create or replace a custom pack (YAML or JSON)
+  policy enable ID [enforce|advisory] | policy disable ID | policy delete ID
+  policy check -f MANIFEST   dry run: violations and their fixes; exit 1 when an apply would be blocked
+  policy except --rule R [--bot B] --reason "…" --expires YYYY-MM-DD   waive a rule until a date
+  policy exceptions | policy revoke ID
+  host add NAME --address A --user U [--ssh-port P] [--key-file F] [--fingerprint SHA256:…|--yes]
+                             register an SSH host: prints the public key for authorized_keys and the
+                             host key fingerprint to confirm before it is pinned
+  host trust NAME --fingerprint SHA256:…   pin (or re-trust after a key change) a confirmed fingerprint
+  host doctor NAME           check OS, init, lingering, Node, OpenClaw, ports, disk, memory (with fixes)
+  host install NAME VERSION  install OpenClaw VERSION with a suitable Node on the host (npm)
+  host get [NAME] [-o json]  list hosts, or one host with findings, bots and events
+  host delete NAME           remove a host that no bot uses
+  profile list|get NAME|apply -f FILE [--dry-run] [--yes]|delete NAME|attach NAME --bot B|detach NAME --bot B
+                             shared defaults for bots; apply prints the blast radius and asks first
+  overlay list|get NAME|apply -f FILE [--dry-run] [--yes]|delete NAME|enable NAME|disable NAME
+                             layers chosen by selector (bots, fleets, environments, labels) and time window
+  resolved bot NAME          every resolved config path, its value and the layer that set it
+  vault list|get|set|delete  the secrets vault (values write-only); \`molthub vault --help\`
+  vault rotate-key           offline (server stopped): new master key, every data key re-wrapped
+  template list | get NAME [-o yaml|json] | apply -f FILE [--dry-run] | delete NAME
+  template use TEMPLATE --name BOT [--input k=v …] [--dry-run]   create a bot from a template
+                             (--input target.version=… / target.provider=docker / metadata.fleet=… too)
+  connector list | get NAME [-o json|yaml] | test NAME | rollouts NAME | delete NAME
+  connector add NAME --type anthropic|openai|openrouter|ollama|telegram|discord|slack [--base-url U] [--secret S]
+                             shared credential (value on stdin or prompt; slack: bot then app token)
+  connector rotate NAME [--dry-run] [--yes]   new value on stdin; shows the bots that restart first
+  connector bind NAME --bot B | connector unbind NAME --bot B
 
 Settings precedence: flags > MOLTHUB_* env > config file > defaults. See docs/operations.md.`;
 
@@ -182,6 +211,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
 
+    case "vault": {
+      // the vault parses its own flags (--description, --data-dir for the offline rotate-key)
+      const vault = await import("./cli/vault.ts");
+      return vault.main(argv.slice(1), {
+        makeClient: (v) => new ApiClient({ server: v.server, token: v.token }),
+        settings: (v) => settingsFrom(v) as ReturnType<typeof settingsFrom> & { masterKeyCommand?: string },
+      });
+    }
+
     case "audit": {
       if (sub !== "verify") throw new CliError("usage: molthub audit verify", 2);
       const { values } = parse(argv.slice(2));
@@ -213,6 +251,7 @@ async function main(argv: string[]): Promise<number> {
     template: () => import("./cli/templates.ts"),
     profile: () => import("./cli/layers.ts"),
     overlay: () => import("./cli/layers.ts"),
+    resolved: () => import("./cli/layers.ts"),
     policy: () => import("./cli/policies.ts"),
     connector: () => import("./cli/connectors.ts"),
     vault: () => import("./cli/vault.ts"),

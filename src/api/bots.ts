@@ -5,7 +5,6 @@ import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { body, errorResponses, json } from "./schemas.ts";
 import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
-import { deleteSecret, listSecrets, putSecret } from "../services/secrets.ts";
 import { authorize, ServiceError } from "../services/context.ts";
 import { redactString } from "../secrets/redact.ts";
 import { bots as botsTable } from "../db/schema.ts";
@@ -150,28 +149,6 @@ export function botRoutes() {
         ctl.abort("done");
       }
     }) as unknown as Response;
-  });
-
-  // minimal encrypted secrets (write-only values)
-  const SecretSchema = z.object({ name: z.string(), version: z.number(), updatedAt: z.number() }).openapi("Secret");
-  app.openapi(apiRoute("viewer", {
-    method: "get", path: "/api/v1/secrets", tags: ["secrets"], summary: "Secret names and versions (values are never returned)",
-    responses: { 200: json(z.object({ items: z.array(SecretSchema) })), ...errorResponses },
-  }), (c) => c.json({ items: listSecrets(ctxOf(c)) }, 200));
-
-  app.openapi(apiRoute("operator", {
-    method: "put", path: "/api/v1/secrets/{name}", tags: ["secrets"], summary: "Create or replace a secret's value (write-only)",
-    request: { params: NameParam, ...body(z.strictObject({ value: z.string().min(1).max(65536) })) },
-    responses: { 200: json(SecretSchema), ...errorResponses },
-  }), (c) => c.json(putSecret(ctxOf(c), { name: c.req.valid("param").name, value: c.req.valid("json").value }), 200));
-
-  app.openapi(apiRoute("admin", {
-    method: "delete", path: "/api/v1/secrets/{name}", tags: ["secrets"], summary: "Delete a secret",
-    request: { params: NameParam },
-    responses: { 200: json(z.object({ ok: z.literal(true) })), ...errorResponses },
-  }), (c) => {
-    deleteSecret(ctxOf(c), c.req.valid("param").name);
-    return c.json({ ok: true as const }, 200);
   });
 
   return app;

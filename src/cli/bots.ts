@@ -58,6 +58,8 @@ export async function apply(client: ApiClient, path: string, dryRun: boolean): P
     } catch (e) {
       failed++;
       console.error(`${source}: ${(e as Error).message}`);
+      // a policy refusal: show each violation with its fix (merge patch), from the dry-run endpoint
+      if ((e as Error).message.includes(": blocked by policy — ")) await (await import("./policies.ts")).explainBlocked(client, doc);
     }
   }
   return failed ? 1 : 0;

@@ -2,6 +2,7 @@ import { existsSync, statSync, accessSync, constants } from "node:fs";
 import { join } from "node:path";
 import { openStore, migrationStatus } from "../db/client.ts";
 import { loadKeyring } from "../secrets/keyring.ts";
+import { checkKey } from "../secrets/vault.ts";
 import { verifyAudit } from "../services/audit.ts";
 
 export interface Finding {
@@ -46,6 +47,7 @@ export async function doctor(opts: { dataDir: string; host: string; port: number
     }
     const keyFile = join(dir, "master.key");
     if (process.env.MOLTHUB_MASTER_KEY) out.push({ check: "master key", status: "ok", found: "from MOLTHUB_MASTER_KEY" });
+    else if (process.env.MOLTHUB_MASTER_KEY_COMMAND) out.push({ check: "master key", status: "ok", found: "from MOLTHUB_MASTER_KEY_COMMAND" });
     else if (existsSync(keyFile)) {
       const mode = statSync(keyFile).mode & 0o777;
       out.push(mode & 0o077
@@ -64,6 +66,8 @@ export async function doctor(opts: { dataDir: string; host: string; port: number
           out.push(ok ? { check: "database", status: "ok", found: "integrity_check ok" } : { check: "database", status: "fail", found: `integrity_check: ${ic.slice(0, 3).map((r) => r.integrity_check).join("; ")}`, fix: "stop Molthub and restore the last backup (docs/operations.md#backup)" });
           const pending = migrationStatus(store).filter((m) => !m.applied);
           out.push(pending.length ? { check: "migrations", status: "warn", found: `${pending.length} pending (${pending.map((m) => m.tag).join(", ")})`, fix: "they are applied on the next start, after a copy of the database is taken" } : { check: "migrations", status: "ok", found: "schema is current" });
+          const key = checkKey(store.db, dir);
+          out.push(key.ok ? { check: "master key opens the store", status: "ok", found: key.message } : { check: "master key opens the store", status: "fail", found: key.message, fix: "start with the key this data dir was sealed with (docs/secrets.md#wrong-or-missing-key); Molthub refuses to start until then" });
           try {
             const v = verifyAudit(store.db, loadKeyring(dir, process.env, { create: false }));
             out.push(v.ok ? { check: "audit chain", status: "ok", found: `${v.checked} entries verified` } : { check: "audit chain", status: "fail", found: `broken at entry ${v.brokenAt}: ${v.reason}`, fix: "the audit log was altered outside Molthub; keep a copy of the database for investigation" });

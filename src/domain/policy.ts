@@ -421,6 +421,20 @@ function channels(config: Record<string, unknown>): [string, Record<string, unkn
     .map((k) => [k, c[k] as Record<string, unknown>]);
 }
 
+/**
+ * Whether a channel takes part in group chats: groupPolicy "open" or "allowlist" (set explicitly), or unset
+ * (OpenClaw's default, an allowlist) with something allowlisted (`groups` or `groupAllowFrom`). An unset
+ * groupPolicy with nothing allowlisted drops every group message.
+ */
+function acceptsGroups(ch: Record<string, unknown>): boolean {
+  const gp = ch.groupPolicy;
+  if (gp === "disabled") return false;
+  if (gp !== undefined) return true;
+  const groups = ch.groups;
+  const gaf = ch.groupAllowFrom;
+  return (isObject(groups) && Object.keys(groups).length > 0) || (Array.isArray(gaf) && gaf.length > 0);
+}
+
 const ENV_REF_RE = /^\$\{([A-Z][A-Z0-9_]{0,127})\}$/;
 
 export function isSecretRef(v: unknown): v is { source: "env" | "file" | "exec"; provider?: string; id: string } {
@@ -578,7 +592,7 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
   "sandbox-for-groups": {
     description: "Tools run sandboxed when the bot takes part in group chats",
     run({ config }) {
-      const grouped = channels(config).filter(([, ch]) => ch.groupPolicy !== "disabled");
+      const grouped = channels(config).filter(([, ch]) => acceptsGroups(ch));
       if (grouped.length === 0) return [];
       const mode = getAtPath(config, "agents.defaults.sandbox.mode");
       if (mode === "non-main" || mode === "all") return [];

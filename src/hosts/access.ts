@@ -28,6 +28,12 @@ export interface HostAccess {
   readonly pool: SshPool;
   /** Resolves `hostName` in the bot's workspace and makes sure the pool has its current address, key and pin. */
   get(workspaceId: string, hostName: string): Promise<HostInfo>;
+  /**
+   * Optional synchronous view of the last known info of a host (no network), or undefined. `Provider.layout()` is
+   * synchronous and the remote layout depends on the host's home and user; the systemd/launchd providers use this
+   * when they have not called `get()` for the host yet (e.g. right after the appliance started).
+   */
+  lookup?(workspaceId: string, hostName: string): HostInfo | undefined;
 }
 
 /** Where Molthub keeps its files on a host (absolute paths; `home` comes from the host). */

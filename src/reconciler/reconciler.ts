@@ -20,6 +20,8 @@ import { evaluateBotPolicy } from "../services/policies.ts";
 import { recordAudit } from "../services/audit.ts";
 import { systemActor, type ServiceContext } from "../services/context.ts";
 import { redactString } from "../secrets/redact.ts";
+// connectors: per-bot delivery of rotated secrets (secret_rollouts)
+import { rolloutCutoff, settleRollouts } from "../services/connectors.ts";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -193,7 +195,7 @@ export class Reconciler {
 
   private checkPolicy(bot: BotRow): void {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
-    const result = evaluateBotPolicy(this.db, bot.workspaceId, { manifest: rev.effective, config: rev.config, botId: bot.id, port: bot.port, host: bot.host });
+    const result = evaluateBotPolicy(this.db, bot.workspaceId, { manifest: rev.effective, config: rev.config, botId: bot.id, port: bot.port, host: bot.host, now: this.now() });
     if (!result.blocked) return;
     const errs = result.violations.filter((v) => v.mode === "enforce" && v.severity === "error");
     throw new StepError("policy", `revision ${bot.desiredRevision} is blocked by policy: ${errs.map((v) => `${v.packId}/${v.ruleId}${v.path ? ` at ${v.path}` : ""}: ${v.message}`).join("; ")}. Fix the bot or its layers, or add an exception`,
@@ -226,10 +228,18 @@ export class Reconciler {
     const controller = new AbortController();
     this.active.set(job.id, controller);
     const bot = this.db.select().from(bots).where(eq(bots.id, job.botId)).get();
+    // connectors: rotations stored before this pass builds the env file are the ones it can deliver
+    const rollouts = bot ? rolloutCutoff(this.db, bot.id) : 0;
     try {
       if (!bot) return finish(this.db, job.id, "cancelled", this.now(), "bot no longer exists");
       if (bot.deleting) await this.destroy(bot, controller.signal);
-      else await this.reconcile(bot, job, controller.signal);
+      else {
+        const delivery = await this.reconcile(bot, job, controller.signal);
+        // connectors: env SecretRefs are read when the gateway starts, so a (re)start is what delivers a rotation
+        if (delivery && settleRollouts(this.db, bot.id, rollouts, { state: "delivered", method: delivery, message: delivery === "unchanged" ? "the value was already live" : `delivered with a gateway ${delivery}`, now: this.now() })) {
+          this.event(bot, "info", "secret.delivered", `rotated secret${delivery === "unchanged" ? " was already live" : ` delivered (gateway ${delivery})`}`);
+        }
+      }
       finish(this.db, job.id, "done", this.now());
     } catch (e) {
       const err = e instanceof StepError ? e : new StepError("reconcile", (e as Error).message ?? String(e));
@@ -239,6 +249,7 @@ export class Reconciler {
         const failures = fresh.failures + 1;
         const retryIn = backoffMs(failures);
         this.setStatus(fresh, "error", message, { failures });
+        settleRollouts(this.db, fresh.id, rollouts, { state: "failed", message: `${message} (retrying)`, now: this.now() }); // connectors
         this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, { issues: err.issues ?? [] });
         finish(this.db, job.id, controller.signal.aborted ? "cancelled" : "failed", this.now(), message);
         if (this.running || !controller.signal.aborted) {
@@ -253,7 +264,8 @@ export class Reconciler {
     }
   }
 
-  private async reconcile(bot: BotRow, job: Job, signal: AbortSignal): Promise<void> {
+  /** Returns how the current env reached the gateway (connectors' rollouts), or null when it did not (stopped). */
+  private async reconcile(bot: BotRow, job: Job, signal: AbortSignal): Promise<"start" | "restart" | "unchanged" | null> {
     const provider = this.provider(bot);
     const { rt, envHash } = this.runtime(bot, provider);
     const ref = rt as BotRef;
@@ -267,8 +279,9 @@ export class Reconciler {
         this.event(bot, "info", "stopped", "gateway stopped");
       }
       this.setStatus(bot, "stopped", "stopped on request", { failures: 0 });
-      return;
+      return null;
     }
+    let delivery: "start" | "restart" | "unchanged" = "unchanged"; // connectors
 
     const configChanged = bot.appliedHash !== rt.configHash;
     // the env file, or the target itself (image, resources, network), changed: the process must be recreated
@@ -287,6 +300,7 @@ export class Reconciler {
         throw e;
       }
       this.event(bot, "info", "started", `gateway started on port ${bot.port}`);
+      delivery = "start";
     } else if (envChanged || job.kind === "restart") {
       // secrets or the environment changed (or a restart was asked for): deliver and restart the process
       if (provider.validate && configChanged) await this.preflight(bot, provider, rt, signal);
@@ -295,6 +309,7 @@ export class Reconciler {
       await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
       await this.step("start", signal, (s) => provider.start(rt, s));
       this.event(bot, "info", "restarted", envChanged ? "gateway restarted with a new environment" : "gateway restarted");
+      delivery = "restart";
     }
     // On the hot path the gateway validates config.patch itself and keeps the running config when it refuses.
 
@@ -323,6 +338,7 @@ export class Reconciler {
     } finally {
       await conn.close();
     }
+    return delivery;
   }
 
   private async preflight(bot: BotRow, provider: Provider, rt: BotRuntime, signal: AbortSignal): Promise<void> {

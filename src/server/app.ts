@@ -23,6 +23,7 @@ import { templatesRoutes } from "../api/templates.ts";
 import { layersRoutes } from "../api/layers.ts";
 import { policiesRoutes } from "../api/policies.ts";
 import { connectorsRoutes } from "../api/connectors.ts";
+import { secretsRoutes } from "../api/secrets.ts";
 import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
 
 function zodDetails(err: ZodError): { path: string; message: string }[] {
@@ -178,6 +179,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", layersRoutes());
   app.route("/", policiesRoutes());
   app.route("/", connectorsRoutes());
+  app.route("/", secretsRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API token (mht_…) from Settings → API tokens or `molthub token create`" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookieAuth", { type: "apiKey", in: "cookie", name: SESSION_COOKIE });

@@ -2,7 +2,7 @@ import { mkdirSync, accessSync, constants, existsSync } from "node:fs";
 import { createApp } from "./app.ts";
 import type { AppDeps } from "./deps.ts";
 import { openStore, migrate } from "../db/client.ts";
-import { loadKeyring } from "../secrets/keyring.ts";
+import { openVault } from "../secrets/vault.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { EventBus } from "../services/events.ts";
 import { issueSetupToken, setupPending } from "../services/auth.ts";
@@ -13,6 +13,7 @@ import { VERSION } from "../version.ts";
 import { join } from "node:path";
 import { Reconciler } from "../reconciler/reconciler.ts";
 import { createProviders } from "../reconciler/providers.ts";
+import { DbHostAccess, registerHostAccess } from "../hosts/directory.ts";
 
 export class StartupError extends Error {
   override name = "StartupError";
@@ -48,16 +49,24 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
   try {
     const m = migrate(store);
     if (m.applied.length) logger.info("store migrated", { applied: m.applied, backup: m.backup ?? null });
-    const keyring = loadKeyring(settings.dataDir);
+    // the master key, verified against the store (a wrong or missing key refuses the start); see docs/secrets.md
+    const vault = openVault({ db: store.db, dataDir: settings.dataDir, command: (settings as { masterKeyCommand?: string }).masterKeyCommand, pidFile: true });
+    for (const n of vault.notes) logger.info(`vault: ${n}`);
+    for (const w of vault.warnings) logger.warn(`vault: ${w}`);
+    const keyring = vault.keyring;
     deps = { store, keyring, settings, logger, events: new EventBus(), now: Date.now, version: VERSION };
   } catch (e) {
     store.close();
     throw e;
   }
 
+  // SSH hosts: one shared connection pool (pool id = host row id) behind the registered hosts
+  const hosts = DbHostAccess.create({ db: store.db, keyring: deps.keyring, logger: logger.child({ component: "hosts" }), events: deps.events, now: deps.now });
+  registerHostAccess(store, hosts);
+
   // bots: providers and the reconciler (adopts what is running, re-plans interrupted jobs)
   if (settings.reconciler) {
-    const providers = createProviders(settings, logger);
+    const providers = createProviders(settings, logger, { hosts });
     const reconciler = new Reconciler({
       db: store.db, keyring: deps.keyring, logger: logger.child({ component: "reconciler" }), events: deps.events, providers,
       healthIntervalMs: settings.healthIntervalSeconds * 1000, driftIntervalMs: settings.driftIntervalSeconds * 1000,
@@ -75,6 +84,7 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
       ...(settings.tlsCert ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey!) } } : {}),
     });
   } catch (e) {
+    hosts.close();
     store.close();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new StartupError(`port ${settings.port} on ${settings.host} is in use; stop what uses it or start with --port <other>`);
@@ -110,6 +120,7 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
       logger.info("shutting down", { reason });
       clearInterval(retention);
       await deps.runtime?.reconciler.stop();
+      hosts.close();
       // let in-flight requests finish (bounded), then close whatever is left (SSE streams)
       await Promise.race([server.stop(false), Bun.sleep(3000)]);
       await server.stop(true);

@@ -100,7 +100,7 @@ function renderChecked(tx: Tx, ctx: ServiceContext, ws: string, m: Manifest, por
     throw new ServiceError("invalid_request", `bot ${m.metadata.name} is not applied: missing secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first`,
       missing.map((s) => ({ path: "spec.secrets", message: `secret ${s} does not exist` })));
   }
-  const policy = enforcePolicy(tx, ws, r, { id: botId, port, host });
+  const policy = enforcePolicy(tx, ws, r, { id: botId, port, host, now: ctx.now() });
   return { ...r, policy };
 }
 

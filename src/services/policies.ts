@@ -1,6 +1,41 @@
+import { randomUUID } from "node:crypto";
+import { and, desc, eq } from "drizzle-orm";
+import { stringify as toYaml } from "yaml";
+import { bots, policyExceptions, policyPacks, workspaces } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
-import type { Manifest } from "../domain/manifest.ts";
-import type { EvaluationResult } from "../domain/policy.ts";
+import { NAME_RE, validateManifest, type Manifest } from "../domain/manifest.ts";
+import { allocatePort, canonicalJson } from "../domain/openclaw-config.ts";
+import {
+  BUILTIN_CHECKS,
+  CREDENTIAL_KEY_RE,
+  evaluate,
+  getAtPath,
+  looksLikeSecret,
+  parsePack,
+  PolicyError,
+  validatePack,
+  type EvaluationResult,
+  type ExceptedViolation,
+  type FleetPeer,
+  type PolicyException,
+  type PolicyPack,
+  type PolicySubject,
+  type Rule,
+  type Violation,
+} from "../domain/policy.ts";
+import { BUILTIN_PACKS, builtinPack } from "../domain/policy-packs/index.ts";
+import { redactString } from "../secrets/redact.ts";
+import { recordAudit } from "./audit.ts";
+import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { latestRevision } from "./bots.ts";
+import { renderBot } from "./render.ts";
+
+/**
+ * Policy packs of a workspace: the built-in packs (on and enforcing unless a row says otherwise), the
+ * workspace's custom packs (stored as validated data), and time-boxed exceptions. `evaluateBotPolicy` is what
+ * every write path (apply, layer and template changes) and the reconciler call; the verbs below manage the
+ * packs and exceptions and report, after each change, which bots now violate.
+ */
 
 export interface BotPolicyInput {
   manifest: Manifest;
@@ -9,9 +44,446 @@ export interface BotPolicyInput {
   botId?: string;
   port: number;
   host: string;
+  /** ms; the clock exceptions expire against (the service context's clock). Default: now */
+  now?: number;
 }
 
-/** Evaluates the workspace's enabled packs and active exceptions. (Placeholder until policy storage lands.) */
-export function evaluateBotPolicy(_tx: Tx, _ws: string, _input: BotPolicyInput): EvaluationResult {
-  return { blocked: false, violations: [], excepted: [] };
+/** Longest an exception may last. */
+export const MAX_EXCEPTION_DAYS = 366;
+const DAY = 86_400_000;
+
+/** Exception ids that waive a built-in check besides the rule's own id (e.g. allowLanBind). */
+export const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) => (c.exceptionAlias ? [c.exceptionAlias] : []));
+
+// ---------- loading ----------
+
+interface PackState {
+  pack: PolicyPack;
+  builtin: boolean;
+  enabled: boolean;
+  /** the mode in force: the row's override, else the pack's own */
+  mode: "enforce" | "advisory";
+  updatedAt: number | null;
+}
+
+function packStates(tx: Tx, ws: string): PackState[] {
+  const rows = tx.select().from(policyPacks).where(eq(policyPacks.workspaceId, ws)).all();
+  const byId = new Map(rows.map((r) => [r.packId, r]));
+  const out: PackState[] = BUILTIN_PACKS.map((p) => {
+    const r = byId.get(p.id);
+    return { pack: p, builtin: true, enabled: r?.enabled ?? true, mode: r?.mode ?? p.mode, updatedAt: r?.updatedAt ?? null };
+  });
+  for (const r of rows.filter((x) => !x.builtin && x.spec).sort((a, b) => (a.packId < b.packId ? -1 : 1))) {
+    const pack = JSON.parse(r.spec!) as PolicyPack;
+    out.push({ pack, builtin: false, enabled: r.enabled, mode: r.mode ?? pack.mode, updatedAt: r.updatedAt });
+  }
+  return out;
+}
+
+function activePacks(tx: Tx, ws: string): PolicyPack[] {
+  return packStates(tx, ws).filter((s) => s.enabled).map((s) => ({ ...s.pack, mode: s.mode }));
+}
+
+function activeExceptions(tx: Tx, ws: string, now: number): PolicyException[] {
+  return tx.select().from(policyExceptions).where(eq(policyExceptions.workspaceId, ws)).orderBy(policyExceptions.createdAt).all()
+    .filter((e) => e.revokedAt === null && e.expiresAt > now)
+    .map((e) => ({ ruleId: e.ruleId, ...(e.botName ? { botName: e.botName } : {}), reason: e.reason, expiresAt: new Date(e.expiresAt).toISOString() }));
+}
+
+function workspaceSlug(tx: Tx, ws: string): string | undefined {
+  return tx.select({ slug: workspaces.slug }).from(workspaces).where(eq(workspaces.id, ws)).get()?.slug;
+}
+
+interface FleetBot {
+  id: string;
+  name: string;
+  revision: number;
+  host: string;
+  port: number;
+  manifest: Manifest;
+  config: Record<string, unknown>;
+  secrets: Record<string, { secret: string }>;
+}
+
+/** The workspace's bots (not being deleted) at their desired revision. */
+function loadFleet(tx: Tx, ws: string): FleetBot[] {
+  return tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all().map((b) => {
+    const r = latestRevision(tx, b.id, b.desiredRevision);
+    return { id: b.id, name: b.name, revision: r.revision, host: b.host, port: b.port, manifest: r.effective, config: r.config, secrets: r.secretRefs };
+  });
+}
+
+function peerOf(b: FleetBot): FleetPeer {
+  return { name: b.name, config: b.config, port: b.port, host: b.host, secrets: b.secrets };
+}
+
+function subjectOf(manifest: Manifest, config: Record<string, unknown>, slug: string | undefined, peers: FleetPeer[]): PolicySubject {
+  const md = manifest.metadata;
+  return {
+    manifest,
+    config,
+    bot: { name: md.name, ...(md.fleet ? { fleet: md.fleet } : {}), ...(md.environment ? { environment: md.environment } : {}), labels: md.labels ?? {} },
+    workspace: slug,
+    fleetPeers: peers,
+  };
+}
+
+/** Messages quote values; a value that is (or looks like) a credential is never quoted back. */
+function scrub<V extends Violation>(v: V, config: Record<string, unknown>): V {
+  let message = v.message;
+  const value = v.path.startsWith("manifest:") ? undefined : getAtPath(config, v.path);
+  const key = v.path.split(".").pop() ?? "";
+  if (typeof value === "string" && value !== "" && (CREDENTIAL_KEY_RE.test(key) || looksLikeSecret(value))) {
+    const s = JSON.stringify(value);
+    for (const shown of [s, s.length > 80 ? s.slice(0, 77) + "..." : s]) message = message.split(shown).join('"[redacted]"');
+  }
+  return { ...v, message: redactString(message) };
+}
+
+function scrubResult(r: EvaluationResult, config: Record<string, unknown>): EvaluationResult {
+  return { blocked: r.blocked, violations: r.violations.map((v) => scrub(v, config)), excepted: r.excepted.map((v) => scrub(v, config)) };
+}
+
+/**
+ * Evaluates the workspace's enabled packs (built-in + custom) and active exceptions on one bot's resolved
+ * config, with the workspace's other bots as fleet peers (unique channel tokens, port spacing).
+ */
+export function evaluateBotPolicy(tx: Tx, ws: string, input: BotPolicyInput): EvaluationResult {
+  const now = input.now ?? Date.now();
+  const peers = loadFleet(tx, ws).filter((b) => b.id !== input.botId && b.name !== input.manifest.metadata.name).map(peerOf);
+  const subject = subjectOf(input.manifest, input.config, workspaceSlug(tx, ws), peers);
+  return scrubResult(evaluate(activePacks(tx, ws), subject, activeExceptions(tx, ws, now), new Date(now)), input.config);
+}
+
+// ---------- views ----------
+
+export interface PackView {
+  id: string;
+  name: string;
+  description: string;
+  builtin: boolean;
+  enabled: boolean;
+  /** the mode in force */
+  mode: "enforce" | "advisory";
+  /** the pack's own mode (before a workspace override) */
+  defaultMode: "enforce" | "advisory";
+  scope: NonNullable<PolicyPack["scope"]> | null;
+  ruleCount: number;
+  updatedAt: number | null;
+}
+
+export interface BotFindings {
+  bot: string;
+  revision: number;
+  blocked: boolean;
+  violations: Violation[];
+  excepted: ExceptedViolation[];
+}
+
+function packView(s: PackState): PackView {
+  return {
+    id: s.pack.id, name: s.pack.name, description: s.pack.description, builtin: s.builtin, enabled: s.enabled, mode: s.mode,
+    defaultMode: s.pack.mode, scope: s.pack.scope ?? null, ruleCount: s.pack.rules.length, updatedAt: s.updatedAt,
+  };
+}
+
+/** Every bot's findings at its desired revision (bots without findings are left out). A report: nothing is blocked. */
+function fleetFindings(tx: Tx, ws: string, now: number): BotFindings[] {
+  const fleet = loadFleet(tx, ws);
+  const packs = activePacks(tx, ws);
+  const exceptions = activeExceptions(tx, ws, now);
+  const slug = workspaceSlug(tx, ws);
+  const out: BotFindings[] = [];
+  for (const b of fleet) {
+    const r = scrubResult(evaluate(packs, subjectOf(b.manifest, b.config, slug, fleet.filter((x) => x.id !== b.id).map(peerOf)), exceptions, new Date(now)), b.config);
+    if (r.violations.length || r.excepted.length) out.push({ bot: b.name, revision: b.revision, ...r });
+  }
+  return out;
+}
+
+function findState(tx: Tx, ws: string, id: string): PackState {
+  const s = packStates(tx, ws).find((p) => p.pack.id === id);
+  if (!s) throw new ServiceError("not_found", `no policy pack ${id}; \`molthub policy list\` shows the packs`);
+  return s;
+}
+
+// ---------- packs ----------
+
+export function listPacks(ctx: ServiceContext): { items: (PackView & { violating: string[]; blocking: string[] })[] } {
+  const ws = authorize(ctx, "viewer");
+  const findings = fleetFindings(ctx.db, ws, ctx.now());
+  return {
+    items: packStates(ctx.db, ws).map((s) => {
+      const mine = findings.filter((f) => f.violations.some((v) => v.packId === s.pack.id));
+      const blocking = mine.filter((f) => f.violations.some((v) => v.packId === s.pack.id && v.mode === "enforce" && v.severity === "error"));
+      return { ...packView(s), violating: mine.map((f) => f.bot), blocking: blocking.map((f) => f.bot) };
+    }),
+  };
+}
+
+export interface PackDetail extends PackView {
+  rules: Rule[];
+  /** the pack as YAML (what `policy apply -f` takes) */
+  yaml: string;
+  /** current findings of this pack, per bot */
+  findings: { bot: string; violations: Violation[]; excepted: ExceptedViolation[] }[];
+}
+
+function packAsInput(p: PolicyPack): Record<string, unknown> {
+  return { id: p.id, name: p.name, ...(p.description ? { description: p.description } : {}), ...(p.scope ? { scope: p.scope } : {}), mode: p.mode, rules: p.rules };
+}
+
+export function getPack(ctx: ServiceContext, id: string): PackDetail {
+  const ws = authorize(ctx, "viewer");
+  const s = findState(ctx.db, ws, id);
+  const findings = fleetFindings(ctx.db, ws, ctx.now())
+    .map((f) => ({ bot: f.bot, violations: f.violations.filter((v) => v.packId === id), excepted: f.excepted.filter((v) => v.packId === id) }))
+    .filter((f) => f.violations.length || f.excepted.length);
+  return { ...packView(s), rules: s.pack.rules, yaml: toYaml(packAsInput(s.pack), { lineWidth: 0 }), findings };
+}
+
+export interface PackChange {
+  pack: PackView | null;
+  action: "created" | "updated" | "unchanged" | "enabled" | "disabled" | "deleted";
+  /** true when nothing was saved (dryRun) */
+  dryRun: boolean;
+  /** bots with findings after the change (report only: stored revisions are not re-checked here; the reconciler refuses blocked ones) */
+  violating: BotFindings[];
+}
+
+class Rollback extends Error {
+  constructor(readonly result: unknown) {
+    super("rollback");
+  }
+}
+
+/** Runs `fn` in a transaction; with dryRun the transaction is rolled back and `fn`'s result returned anyway. */
+function inTx<T>(ctx: ServiceContext, dryRun: boolean, fn: (tx: Tx) => T): T {
+  try {
+    return ctx.db.transaction((tx) => {
+      const r = fn(tx);
+      if (dryRun) throw new Rollback(r);
+      return r;
+    }, { behavior: "immediate" });
+  } catch (e) {
+    if (e instanceof Rollback) return e.result as T;
+    throw e;
+  }
+}
+
+function invalidPack(e: PolicyError): ServiceError {
+  const first = e.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("; ");
+  return new ServiceError("invalid_request", `${e.message}: ${first}${e.issues.length > 3 ? "; …" : ""}. Fix the pack and send it again; nothing was saved`, e.issues);
+}
+
+/**
+ * Creates or replaces a custom pack from YAML/JSON text or an object. Every wrong path is reported and
+ * nothing is saved; a pack id may not be a built-in one. `expectId` (from the URL) must match the pack's id.
+ */
+export function putPack(ctx: ServiceContext, input: unknown, opts: { expectId?: string; dryRun?: boolean } = {}): PackChange {
+  const ws = authorize(ctx, "admin");
+  let pack: PolicyPack;
+  try {
+    pack = typeof input === "string" ? parsePack(input, "policy pack") : validatePack(input, "policy pack");
+  } catch (e) {
+    if (e instanceof PolicyError) throw invalidPack(e);
+    throw e;
+  }
+  if (opts.expectId !== undefined && pack.id !== opts.expectId) {
+    throw new ServiceError("invalid_request", `the pack's id is ${pack.id} but the address names ${opts.expectId}; make them match`, [{ path: "id", message: `expected ${opts.expectId}` }]);
+  }
+  if (builtinPack(pack.id)) {
+    throw new ServiceError("invalid_request", `${pack.id} is a built-in pack; give your pack another id (built-ins can only be enabled, disabled or switched to advisory)`, [{ path: "id", message: "taken by a built-in pack" }]);
+  }
+  return inTx(ctx, !!opts.dryRun, (tx) => {
+    const now = ctx.now();
+    const existing = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, pack.id))).get();
+    const spec = JSON.stringify(pack);
+    let action: PackChange["action"];
+    if (!existing) {
+      tx.insert(policyPacks).values({ id: randomUUID(), workspaceId: ws, packId: pack.id, builtin: false, spec, enabled: true, mode: null, createdAt: now, updatedAt: now }).run();
+      action = "created";
+    } else if (existing.spec && canonicalJson(JSON.parse(existing.spec)) === canonicalJson(pack) && existing.mode === null) {
+      action = "unchanged";
+    } else {
+      // the pack's own mode is authoritative again once it is replaced
+      tx.update(policyPacks).set({ spec, mode: null, updatedAt: now }).where(eq(policyPacks.id, existing.id)).run();
+      action = "updated";
+    }
+    if (action !== "unchanged") {
+      recordAudit(tx, ctx, { action: `policy.pack.${action === "created" ? "create" : "update"}`, resourceType: "policy_pack", resourceId: pack.id, summary: { name: pack.name, mode: pack.mode, rules: pack.rules.length, scope: pack.scope ?? null } });
+    }
+    return { pack: packView(findState(tx, ws, pack.id)), action, dryRun: !!opts.dryRun, violating: fleetFindings(tx, ws, now) };
+  });
+}
+
+/** Turns a pack (built-in or custom) on or off, and optionally sets the mode it runs in. */
+export function setPackState(ctx: ServiceContext, id: string, change: { enabled: boolean; mode?: "enforce" | "advisory" }): PackChange {
+  const ws = authorize(ctx, "admin");
+  if (change.mode !== undefined && change.mode !== "enforce" && change.mode !== "advisory") {
+    throw new ServiceError("invalid_request", "mode is enforce or advisory", [{ path: "mode", message: "enforce or advisory" }]);
+  }
+  return inTx(ctx, false, (tx) => {
+    const now = ctx.now();
+    const state = findState(tx, ws, id);
+    const row = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).get();
+    const mode = change.mode === undefined ? row?.mode ?? null : change.mode === state.pack.mode ? null : change.mode;
+    if (row) tx.update(policyPacks).set({ enabled: change.enabled, mode, updatedAt: now }).where(eq(policyPacks.id, row.id)).run();
+    else tx.insert(policyPacks).values({ id: randomUUID(), workspaceId: ws, packId: id, builtin: true, spec: null, enabled: change.enabled, mode, createdAt: now, updatedAt: now }).run();
+    const after = findState(tx, ws, id);
+    recordAudit(tx, ctx, {
+      action: `policy.pack.${change.enabled ? "enable" : "disable"}`, resourceType: "policy_pack", resourceId: id,
+      summary: { builtin: state.builtin, enabled: change.enabled, mode: after.mode, was: { enabled: state.enabled, mode: state.mode } },
+    });
+    return { pack: packView(after), action: change.enabled ? "enabled" : "disabled", dryRun: false, violating: fleetFindings(tx, ws, now) };
+  });
+}
+
+export function deletePack(ctx: ServiceContext, id: string): PackChange {
+  const ws = authorize(ctx, "admin");
+  return inTx(ctx, false, (tx) => {
+    const state = findState(tx, ws, id);
+    if (state.builtin) throw new ServiceError("invalid_request", `${id} is a built-in pack and cannot be deleted; disable it instead (molthub policy disable ${id})`, [{ path: "id", message: "built-in" }]);
+    tx.delete(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).run();
+    recordAudit(tx, ctx, { action: "policy.pack.delete", resourceType: "policy_pack", resourceId: id, summary: { name: state.pack.name, rules: state.pack.rules.length } });
+    return { pack: null, action: "deleted", dryRun: false, violating: fleetFindings(tx, ws, ctx.now()) };
+  });
+}
+
+// ---------- exceptions ----------
+
+export interface ExceptionView {
+  id: string;
+  ruleId: string;
+  botName: string | null;
+  reason: string;
+  expiresAt: number;
+  createdBy: string;
+  createdAt: number;
+  revokedAt: number | null;
+  state: "active" | "expired" | "revoked";
+}
+
+function exceptionView(r: typeof policyExceptions.$inferSelect, now: number): ExceptionView {
+  return {
+    id: r.id, ruleId: r.ruleId, botName: r.botName, reason: r.reason, expiresAt: r.expiresAt, createdBy: r.createdBy, createdAt: r.createdAt, revokedAt: r.revokedAt,
+    state: r.revokedAt !== null ? "revoked" : r.expiresAt > now ? "active" : "expired",
+  };
+}
+
+/** Rule ids an exception can name: every rule of a built-in or custom pack, and the check aliases. */
+export function knownRuleIds(tx: Tx, ws: string): string[] {
+  const ids = new Set<string>(EXCEPTION_ALIASES);
+  for (const s of packStates(tx, ws)) for (const r of s.pack.rules) ids.add(r.id);
+  return [...ids].sort();
+}
+
+/** A date (YYYY-MM-DD, meaning the end of that day, UTC), an ISO timestamp, or epoch ms. */
+export function parseExpiry(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v !== "string" || !v.trim()) return undefined;
+  const s = v.trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return Number.isNaN(t) ? undefined : t + DAY;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(s)) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+export interface ExceptionInput {
+  ruleId?: unknown;
+  botName?: unknown;
+  reason?: unknown;
+  expiresAt?: unknown;
+}
+
+export function createException(ctx: ServiceContext, input: ExceptionInput): { exception: ExceptionView; violating: BotFindings[] } {
+  const ws = authorize(ctx, "admin");
+  const now = ctx.now();
+  const issues: { path: string; message: string }[] = [];
+  const known = knownRuleIds(ctx.db, ws);
+  const ruleId = typeof input.ruleId === "string" ? input.ruleId.trim() : "";
+  if (!ruleId) issues.push({ path: "ruleId", message: "name the rule to waive (a rule id such as gateway-bind-loopback, or allowLanBind)" });
+  else if (!known.includes(ruleId)) issues.push({ path: "ruleId", message: `no rule ${ruleId.slice(0, 100)} in this workspace's packs; known: ${known.join(", ")}` });
+  const botName = input.botName === undefined || input.botName === null || input.botName === "" ? null : input.botName;
+  if (botName !== null && (typeof botName !== "string" || !NAME_RE.test(botName))) issues.push({ path: "botName", message: "a bot name (lowercase letters, digits and dashes), or leave it out for every bot" });
+  const reason = typeof input.reason === "string" ? input.reason.trim() : "";
+  if (!reason) issues.push({ path: "reason", message: "say why the rule is waived; the reason is kept in the audit log" });
+  else if (reason.length > 500) issues.push({ path: "reason", message: "at most 500 characters" });
+  const expiresAt = parseExpiry(input.expiresAt);
+  if (input.expiresAt === undefined || input.expiresAt === null || input.expiresAt === "") issues.push({ path: "expiresAt", message: `give an expiry (a date like 2026-12-31, at most ${MAX_EXCEPTION_DAYS} days ahead); exceptions never last forever` });
+  else if (expiresAt === undefined) issues.push({ path: "expiresAt", message: "a date (YYYY-MM-DD), an ISO timestamp or epoch milliseconds" });
+  else if (expiresAt <= now) issues.push({ path: "expiresAt", message: "must be in the future" });
+  else if (expiresAt > now + MAX_EXCEPTION_DAYS * DAY) issues.push({ path: "expiresAt", message: `at most ${MAX_EXCEPTION_DAYS} days ahead; renew it when it runs out` });
+  if (issues.length) throw new ServiceError("invalid_request", `the exception is not valid: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+  return ctx.db.transaction((tx) => {
+    const id = randomUUID();
+    tx.insert(policyExceptions).values({ id, workspaceId: ws, ruleId, botName: botName as string | null, reason, expiresAt: expiresAt!, createdBy: ctx.actor.label, createdAt: now }).run();
+    recordAudit(tx, ctx, { action: "policy.exception.create", resourceType: "policy_exception", resourceId: id, summary: { ruleId, botName, reason, expiresAt: new Date(expiresAt!).toISOString() } });
+    const row = tx.select().from(policyExceptions).where(eq(policyExceptions.id, id)).get()!;
+    return { exception: exceptionView(row, now), violating: fleetFindings(tx, ws, now) };
+  }, { behavior: "immediate" });
+}
+
+export function listExceptions(ctx: ServiceContext, opts: { state?: "active" | "expired" | "revoked" } = {}): { items: ExceptionView[] } {
+  const ws = authorize(ctx, "viewer");
+  const now = ctx.now();
+  const items = ctx.db.select().from(policyExceptions).where(eq(policyExceptions.workspaceId, ws)).orderBy(desc(policyExceptions.createdAt)).all().map((r) => exceptionView(r, now));
+  return { items: opts.state ? items.filter((e) => e.state === opts.state) : items };
+}
+
+export function revokeException(ctx: ServiceContext, id: string): { exception: ExceptionView; violating: BotFindings[] } {
+  const ws = authorize(ctx, "admin");
+  return ctx.db.transaction((tx) => {
+    const now = ctx.now();
+    const row = tx.select().from(policyExceptions).where(and(eq(policyExceptions.workspaceId, ws), eq(policyExceptions.id, id))).get();
+    if (!row) throw new ServiceError("not_found", `no policy exception ${id.slice(0, 100)}`);
+    if (row.revokedAt !== null) throw new ServiceError("conflict", `the exception for ${row.ruleId} was already revoked`);
+    tx.update(policyExceptions).set({ revokedAt: now }).where(eq(policyExceptions.id, id)).run();
+    recordAudit(tx, ctx, { action: "policy.exception.revoke", resourceType: "policy_exception", resourceId: id, summary: { ruleId: row.ruleId, botName: row.botName } });
+    return { exception: exceptionView({ ...row, revokedAt: now }, now), violating: fleetFindings(tx, ws, now) };
+  }, { behavior: "immediate" });
+}
+
+// ---------- dry run and per-bot findings ----------
+
+export interface PolicyCheck extends EvaluationResult {
+  name: string;
+  /** create: no bot of that name yet; update: it exists */
+  action: "create" | "update";
+}
+
+/**
+ * Dry run: renders the manifest through its layers (template, connectors, profiles, overlays) and evaluates
+ * the workspace's packs, saving nothing. Bad manifests and layer conflicts are refused as on apply.
+ */
+export function checkManifest(ctx: ServiceContext, input: unknown): PolicyCheck {
+  const ws = authorize(ctx, "operator");
+  let m: Manifest;
+  try {
+    m = validateManifest(input);
+  } catch (e) {
+    const err = e as { message: string; issues?: { path: string; message: string }[] };
+    throw new ServiceError("invalid_request", err.message, err.issues);
+  }
+  const tx = ctx.db;
+  const existing = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false))).get();
+  const host = existing?.host ?? ("host" in m.spec.target && m.spec.target.host ? m.spec.target.host : "local");
+  const port = existing?.port ?? allocatePort(tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port));
+  const now = ctx.now();
+  const r = renderBot(tx, ws, m, { port, now: new Date(now) });
+  const result = evaluateBotPolicy(tx, ws, { manifest: r.effective, config: r.config, botId: existing?.id, port, host, now });
+  return { name: m.metadata.name, action: existing ? "update" : "create", ...result };
+}
+
+/** A bot's current findings at its desired revision. */
+export function botPolicy(ctx: ServiceContext, name: string): EvaluationResult & { name: string; revision: number } {
+  const ws = authorize(ctx, "viewer");
+  const b = ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, name), eq(bots.deleting, false))).get();
+  if (!b) throw new ServiceError("not_found", `no bot named ${name}`);
+  const r = latestRevision(ctx.db, b.id, b.desiredRevision);
+  const result = evaluateBotPolicy(ctx.db, ws, { manifest: r.effective, config: r.config, botId: b.id, port: b.port, host: b.host, now: ctx.now() });
+  return { name, revision: r.revision, ...result };
 }

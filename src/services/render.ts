@@ -60,8 +60,8 @@ export function renderBot(tx: Tx, ws: string, m: Manifest, opts: { port: number;
 }
 
 /** Runs the workspace's policy packs on a rendered bot; throws `policy_blocked` when an enforced rule fails. */
-export function enforcePolicy(tx: Tx, ws: string, r: RenderedBot, bot: { id?: string; port: number; host: string }): EvaluationResult {
-  const result = evaluateBotPolicy(tx, ws, { manifest: r.effective, config: r.config, botId: bot.id, port: bot.port, host: bot.host });
+export function enforcePolicy(tx: Tx, ws: string, r: RenderedBot, bot: { id?: string; port: number; host: string; now?: number }): EvaluationResult {
+  const result = evaluateBotPolicy(tx, ws, { manifest: r.effective, config: r.config, botId: bot.id, port: bot.port, host: bot.host, now: bot.now });
   if (result.blocked) {
     const errs = result.violations.filter((v) => v.mode === "enforce" && v.severity === "error");
     throw new ServiceError("policy_blocked", `bot ${r.effective.metadata.name}: blocked by policy — ${errs.map((v) => `${v.ruleId}${v.path ? ` at ${v.path}` : ""}: ${v.message}`).join("; ")}`,

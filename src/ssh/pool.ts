@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { buildRemoteCommand } from "./quote.ts";
+import { startLocalForward, type LocalForward } from "./forward.ts";
 import { decideHostKey, fingerprintSha256, HostKeyMismatchError, HostKeyNotPinnedError, type HostKeyPolicy, keyTypeOf, normalizeFingerprint } from "./hostkey.ts";
 
 export interface SshHostConfig {
@@ -660,6 +661,53 @@ export class SshPool {
     });
   }
 
+  /**
+   * A local TCP listener on 127.0.0.1:<ephemeral> piped to `target` on the host (see forward.ts). Each local
+   * connection opens a channel on the host's current pooled connection (reconnecting when needed), so the forward
+   * outlives reconnects. Forward channels do not take exec slots (sshd's MaxSessions counts sessions only).
+   */
+  async forward(id: string, target: ForwardTarget, opts: { timeoutMs?: number } = {}): Promise<LocalForward> {
+    this.state(id); // unknown host: fail now, not on the first connection
+    const host = target.host ?? "127.0.0.1";
+    if (target.socketPath === undefined && (!Number.isInteger(target.port) || target.port! <= 0 || target.port! > 65535)) {
+      throw new SshError("channel", `invalid forward port ${String(target.port)}`);
+    }
+    const what = target.socketPath !== undefined ? `${target.socketPath} on ${id}` : `${host}:${target.port} on ${id}`;
+    return startLocalForward({
+      target: what,
+      onError: (e) => this.log("ssh.forward_error", { host: id, target: what, message: e.message }),
+      open: () => this.openForwardChannel(id, target, what, opts.timeoutMs ?? Math.min(this.defaultTimeoutMs, 30_000)),
+    });
+  }
+
+  private async openForwardChannel(id: string, target: ForwardTarget, what: string, timeoutMs: number): Promise<ClientChannel> {
+    const dl = new Deadline(timeoutMs, undefined, `ssh forward to ${what}`);
+    try {
+      const lease = await this.acquire(id, dl);
+      lease.release(); // the channel slot is only needed to make sure the connection is up
+      const conn = lease.conn;
+      return await dl.race(
+        new Promise<ClientChannel>((resolve, reject) => {
+          const cb = (err: Error | undefined, ch: ClientChannel) => {
+            if (err) return reject(new SshError("channel", `could not open a forward to ${what}: ${err.message}`));
+            if (dl.reason) {
+              ch.destroy();
+              return;
+            }
+            const onLost = () => ch.destroy();
+            conn.onLost.add(onLost);
+            ch.once("close", () => conn.onLost.delete(onLost));
+            resolve(ch);
+          };
+          if (target.socketPath !== undefined) conn.client.openssh_forwardOutStreamLocal(target.socketPath, cb);
+          else conn.client.forwardOut("127.0.0.1", 0, target.host ?? "127.0.0.1", target.port!, cb);
+        }),
+      );
+    } finally {
+      dl.dispose();
+    }
+  }
+
   /** Read a whole remote file. */
   async sftpRead(id: string, path: string, opts: SftpOptions = {}): Promise<Buffer> {
     return this.withSftp(id, `sftp read ${path}`, opts, (sftp) =>
@@ -668,6 +716,15 @@ export class SshPool {
       ),
     );
   }
+}
+
+
+export interface ForwardTarget {
+  /** a TCP port on the host (`direct-tcpip`); host defaults to 127.0.0.1 */
+  host?: string;
+  port?: number;
+  /** or a unix socket on the host (`direct-streamlocal@openssh.com`), e.g. /var/run/docker.sock */
+  socketPath?: string;
 }
 
 /**

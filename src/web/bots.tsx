@@ -5,7 +5,7 @@ import { stringify as toYaml } from "yaml";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { applyManifest, botAction, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots, type ApplyResult, type BotAction } from "../services/bots.ts";
-import { deleteSecret, listSecrets, putSecret } from "../services/secrets.ts";
+import { listSecrets, putSecret } from "../services/secrets.ts";
 import { authorize, ServiceError, type ServiceContext } from "../services/context.ts";
 import { ManifestError, NAME_RE, parseManifests, VERSION_RE } from "../domain/manifest.ts";
 import { imagePinProblem } from "../../providers/docker/spec.ts";
@@ -21,10 +21,11 @@ import {
   type WizardState,
   type WizardStep,
 } from "../../views/pages/bots-wizard.tsx";
-import { SecretsPage } from "../../views/pages/secrets.tsx";
 import { canOperate } from "../../views/pages/bots.tsx";
 import { attempt, parseForm, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
+import { blockedPolicy } from "./policies.tsx";
+import type { EvaluationResult } from "../domain/policy.ts";
 
 /** The largest manifest text the apply form takes (the API's body limit still applies on top). */
 const MAX_MANIFEST_CHARS = 256_000;
@@ -224,7 +225,7 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
   if (step === 4 && !review) {
     const manifest = buildManifest(state);
     const r = dryRun(ctx, manifest, { createOnly: true });
-    review = { yaml: yaml(manifest), changes: r.ok ? r.value.changes : [], error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") } };
+    review = { yaml: yaml(manifest), changes: r.ok ? r.value.changes : [], error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") }, policy: r.ok ? r.value.policy : blockedPolicy(r.error) };
     if (!r.ok && status === 200) status = r.error.status;
   }
   const p = providerOf(state.model);
@@ -290,10 +291,6 @@ function storeSecrets(ctx: ServiceContext, state: WizardState, values: Record<st
 
 const ActionForm = z.strictObject({ action: z.enum(["start", "stop", "restart", "pause", "resume"], { error: "pick an action" }) });
 const DeleteForm = z.strictObject({ purge: z.literal("on").optional() });
-const SecretForm = z.strictObject({
-  name: z.string({ error: "give the secret a name" }).trim().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters"),
-  value: z.string({ error: "enter the value" }).min(1, "enter the value").max(65536, "at most 65536 characters"),
-});
 const EmptyForm = z.strictObject({});
 const RevisionNumber = z.coerce.number().int().min(1).max(1_000_000);
 
@@ -305,20 +302,10 @@ const ACTION_DONE: Record<BotAction, string> = {
   resume: "Resume",
 };
 
-function secretsPage(c: WebContext, opts: { form?: FormState; rowError?: string } = {}, status = 200) {
-  const ctx = ctxOf(c);
-  const usedBy: Record<string, string[]> = {};
-  for (const m of exportManifests(ctx)) {
-    for (const ref of Object.values(m.spec.secrets)) (usedBy[ref.secret] ??= []).push(m.metadata.name);
-  }
-  const data = { secrets: listSecrets(ctx), usedBy, role: c.get("actor")!.role, form: opts.form ?? emptyForm(), rowError: opts.rowError };
-  return renderPage(c, "Secrets", <SecretsPage data={data} />, status);
-}
-
-/** Bots (list, apply, create wizard, one bot, diffs, actions) and secrets. */
+/** Bots (list, apply, create wizard, one bot, diffs, actions). Secrets live in src/web/secrets.tsx. */
 export function botPages() {
   const app = new Hono<AppEnv>();
-  for (const p of ["/bots", "/bots/*", "/secrets", "/secrets/*"]) app.use(p, signedIn);
+  for (const p of ["/bots", "/bots/*"]) app.use(p, signedIn);
 
   app.get("/bots", (c) => listPage(c));
 
@@ -326,7 +313,7 @@ export function botPages() {
     const values = await readForm(c);
     const text = values.manifest ?? "";
     const mode = values.mode === "apply" ? "apply" : "dry-run";
-    const fail = (message: string, problems: ManifestProblem[], status: number) => listPage(c, { text, mode, error: { message, problems } }, status);
+    const fail = (message: string, problems: ManifestProblem[], status: number, policy?: EvaluationResult) => listPage(c, { text, mode, error: { message, problems, policy } }, status);
     if (!text.trim()) return fail("Paste a manifest first.", [], 400);
     if (text.length > MAX_MANIFEST_CHARS) return fail(`The text is longer than ${MAX_MANIFEST_CHARS} characters; apply fewer manifests at a time.`, [], 400);
     let docs: unknown[];
@@ -347,9 +334,9 @@ export function botPages() {
       const problems = failed.flatMap(({ r, i }) => problemsOf((r as { error: ServiceError }).error, docLabel(docs[i], i, docs.length)));
       const first = (failed[0]!.r as { error: ServiceError }).error;
       const message = docs.length === 1 ? sentence(first.message) : `${failed.length} of ${docs.length} manifests have problems; nothing was ${mode === "apply" ? "applied" : "checked further"}.`;
-      return fail(message, problems, first.status);
+      return fail(message, problems, first.status, failed.map(({ r }) => blockedPolicy((r as { error: ServiceError }).error)).find(Boolean));
     }
-    const asResult = (r: ApplyResult) => ({ name: r.bot.name, action: r.action, revision: r.revision, changes: r.changes });
+    const asResult = (r: ApplyResult) => ({ name: r.bot.name, action: r.action, revision: r.revision, changes: r.changes, policy: r.policy });
     if (mode === "dry-run") {
       return listPage(c, { text, mode, results: checked.map((r) => asResult((r as { value: ApplyResult }).value)) });
     }
@@ -359,7 +346,7 @@ export function botPages() {
       if (!r.ok) {
         if (results.some((x) => x.action !== "unchanged")) poke(c);
         const done = results.length ? ` ${results.map((x) => `${x.bot.name} ${x.action}`).join(", ")} before it.` : "";
-        return listPage(c, { text, mode, results: results.map(asResult), error: { message: `${sentence(r.error.message)}${done}`, problems: problemsOf(r.error, docLabel(doc, i, docs.length)) } }, r.error.status);
+        return listPage(c, { text, mode, results: results.map(asResult), error: { message: `${sentence(r.error.message)}${done}`, problems: problemsOf(r.error, docLabel(doc, i, docs.length)), policy: blockedPolicy(r.error) } }, r.error.status);
       }
       results.push(r.value);
     }
@@ -411,7 +398,7 @@ export function botPages() {
     // create-only: a bot that took the name since step 1 is refused, never updated
     const r = await attempt(() => applyManifest(ctx, manifest, { source: "ui", createOnly: true }));
     if (!r.ok) {
-      return wizardPage(c, { step: 4, state, review: { yaml: yaml(manifest), changes: [], error: { message: sentence(r.error.message), problems: problemsOf(r.error, "") } } }, r.error.status);
+      return wizardPage(c, { step: 4, state, review: { yaml: yaml(manifest), changes: [], error: { message: sentence(r.error.message), problems: problemsOf(r.error, "") }, policy: blockedPolicy(r.error) } }, r.error.status);
     }
     poke(c);
     return redirectWith(c, `/bots/${state.name}`, {
@@ -462,34 +449,6 @@ export function botPages() {
     const r = getRevision(ctxOf(c), name, rev.data);
     const data = { name, revision: r.revision, source: r.source, actor: r.actor, createdAt: r.createdAt, configHash: r.configHash, manifestYaml: yaml(r.manifest), configJson: JSON.stringify(r.config, null, 2) };
     return renderPage(c, `r${r.revision} · ${name}`, <RevisionPage data={data} />);
-  });
-
-  // ----- secrets -----
-  app.get("/secrets", (c) => secretsPage(c));
-
-  app.post("/secrets", async (c) => {
-    const values = await readForm(c);
-    const shown = { name: values.name ?? "" };
-    const parsed = parseForm(SecretForm, values);
-    if (!parsed.ok) return secretsPage(c, { form: { ...parsed.form, values: shown } }, 400);
-    const r = await attempt(() => putSecret(ctxOf(c), parsed.data));
-    if (!r.ok) {
-      const form = { values: shown, errors: {}, message: sentence(r.error.message) };
-      return secretsPage(c, { form, rowError: canOperate(c.get("actor")!.role) ? undefined : form.message }, r.error.status);
-    }
-    return redirectWith(c, "/secrets", {
-      kind: "ok",
-      text: r.value.version === 1 ? `Stored the secret ${r.value.name}.` : `Replaced the value of ${r.value.name} (now version ${r.value.version}). Bots that use it get it on their next reconcile.`,
-    });
-  });
-
-  app.post("/secrets/:name/delete", async (c) => {
-    const name = c.req.param("name");
-    const values = await readForm(c);
-    if (!parseForm(EmptyForm, values).ok || !NAME_RE.test(name)) return secretsPage(c, { rowError: "That request could not be used; reload the page and try again." }, 400);
-    const r = await attempt(() => deleteSecret(ctxOf(c), name));
-    if (!r.ok) return secretsPage(c, { rowError: sentence(r.error.message) }, r.error.status);
-    return redirectWith(c, "/secrets", { kind: "ok", text: `Deleted the secret ${name}.` });
   });
 
   return app;

@@ -15,6 +15,7 @@ import { templatesPages } from "./templates.tsx";
 import { layersPages } from "./layers.tsx";
 import { policiesPages } from "./policies.tsx";
 import { connectorsPages } from "./connectors.tsx";
+import { secretsPages } from "./secrets.tsx";
 import { apiDocsPage } from "./api-docs.tsx";
 import { renderAuthPage, renderPage } from "./render.tsx";
 import { sentence } from "./forms.ts";
@@ -40,6 +41,7 @@ export function webRoutes() {
   app.route("/", layersPages());
   app.route("/", policiesPages());
   app.route("/", connectorsPages());
+  app.route("/", secretsPages());
 
   // A refused service call on a page is shown as a page, not as the API's JSON error.
   app.onError((err, c) => {

@@ -1,7 +1,10 @@
 /** @jsxImportSource hono/jsx */
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
+import type { EvaluationResult } from "../../src/domain/policy.ts";
+import { PolicyResults } from "./policies.tsx";
 import { Alert, Field, FormMessage, PageHead, SelectField, type FormState } from "../components.tsx";
 import { ChangesTable, ProblemList, type ManifestProblem } from "./bots.tsx";
+import { BUILTIN_TEMPLATES } from "../../src/domain/templates/builtins.ts";
 
 /**
  * The create-bot wizard: one server-rendered form per step, each posting to /bots/new. What earlier steps
@@ -74,7 +77,7 @@ export interface WizardData {
   secrets: string[];
   /** the model's provider when Molthub does not know which key it needs */
   unknownProvider?: string;
-  review?: { yaml: string; changes: PathChange[]; error?: { message: string; problems: ManifestProblem[] } };
+  review?: { yaml: string; changes: PathChange[]; error?: { message: string; problems: ManifestProblem[] }; policy?: EvaluationResult };
 }
 
 function Stepper(props: { step: WizardStep }) {
@@ -313,6 +316,7 @@ function StepReview(props: { data: WizardData }) {
   return (
     <>
       {r?.error && <ProblemList title={r.error.message} problems={r.error.problems} />}
+      <PolicyResults result={r?.policy} />
       <p class="card-sub">This is the manifest Molthub stores as revision 1. Deploying creates the bot and starts it; you can follow the progress on its page.</p>
       <h3>Manifest</h3>
       <pre class="code-block">
@@ -321,6 +325,25 @@ function StepReview(props: { data: WizardData }) {
       <h3>Generated config (dry run)</h3>
       <ChangesTable changes={r?.changes ?? []} caption="Config the bot starts with" empty="The dry run could not produce a config." />
     </>
+  );
+}
+
+/** Step 1's other way in: a bot from a template (built-in or the workspace's own, on the Templates page). */
+function StartFromTemplate() {
+  return (
+    <aside class="wizard-templates" aria-label="Start from a template">
+      <p>
+        Or start from a template:{" "}
+        {BUILTIN_TEMPLATES.map((t, n) => (
+          <>
+            {n > 0 && ", "}
+            <a href={`/templates/${t.metadata.name}#create`}>{t.metadata.title}</a>
+          </>
+        ))}
+        {" — or "}
+        <a href="/templates">all templates</a>.
+      </p>
+    </aside>
   );
 }
 
@@ -334,6 +357,7 @@ export function WizardPage(props: { data: WizardData }) {
       </nav>
       <PageHead title="New bot" lead="Five short steps from a name to a running OpenClaw gateway." />
       <Stepper step={d.step} />
+      {d.step === 1 && <StartFromTemplate />}
       <form method="post" action="/bots/new" class="card wizard-form" aria-labelledby="step-h">
         <h2 id="step-h">
           Step {d.step} of {STEPS.length}: {STEPS[d.step - 1]}

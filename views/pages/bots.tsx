@@ -2,6 +2,8 @@
 import { roleRank, type Role } from "../../src/services/context.ts";
 import type { BotView } from "../../src/services/bots.ts";
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
+import type { EvaluationResult } from "../../src/domain/policy.ts";
+import { PolicyResults } from "./policies.tsx";
 import { Alert, BoxIcon, EmptyState, PageHead, Time } from "../components.tsx";
 
 /** Operators and above run bots; viewers only look. */
@@ -159,8 +161,8 @@ export function ProblemList(props: { title: string; problems: ManifestProblem[] 
 export interface ApplyState {
   text: string;
   mode?: "dry-run" | "apply";
-  results?: { name: string; action: "created" | "updated" | "unchanged"; revision: number; changes: PathChange[] }[];
-  error?: { message: string; problems: ManifestProblem[] };
+  results?: { name: string; action: "created" | "updated" | "unchanged"; revision: number; changes: PathChange[]; policy?: EvaluationResult }[];
+  error?: { message: string; problems: ManifestProblem[]; policy?: EvaluationResult };
 }
 
 export interface BotsListData {
@@ -245,6 +247,7 @@ function ApplyResults(props: { apply: ApplyState }) {
             </span>
             {r.action !== "unchanged" && <span class="muted small"> revision {r.revision}</span>}
           </h3>
+          <PolicyResults result={r.policy} />
           <ChangesTable changes={r.changes} caption={`Config changes for ${r.name}`} empty="No config changes." />
         </div>
       ))}
@@ -289,6 +292,7 @@ export function BotsListPage(props: { data: BotsListData }) {
             path; nothing is stored until you apply.
           </p>
           {d.apply.error && <ProblemList title={d.apply.error.message} problems={d.apply.error.problems} />}
+          <PolicyResults result={d.apply.error?.policy} />
           <ApplyResults apply={d.apply} />
           <form method="post" action="/bots/apply" class="stack">
             <div class="field">
@@ -768,7 +772,8 @@ export function BotPage(props: { data: BotPageData }) {
         <section class="card" aria-labelledby="config-h">
           <h2 id="config-h">Generated config</h2>
           <p class="card-sub">
-            The <code>openclaw.json</code> Molthub writes for this revision. Secrets are references to environment variables, never values.
+            The <code>openclaw.json</code> Molthub writes for this revision. Secrets are references to environment variables, never values.{" "}
+            <a href={`/bots/${b.name}/resolved`}>Resolved config: which layer set each value</a>
           </p>
           <pre class="code-block">
             <code>{d.configJson}</code>

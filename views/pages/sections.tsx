@@ -19,24 +19,6 @@ export const SECTIONS: Section[] = [
     will: ["group bots by label or by hand", "roll a change out in waves with a pause on failure", "see a fleet's health at a glance"],
   },
   {
-    path: "/hosts",
-    title: "Hosts",
-    what: "Hosts are the targets bots run on: Docker engines, Linux and macOS machines over SSH, or this machine.",
-    will: ["register a host and pin its SSH host key", "check reachability and capacity", "see which bots run where"],
-  },
-  {
-    path: "/templates",
-    title: "Templates",
-    what: "Templates are the base configurations bots are built from, layered with profiles and per-bot overlays.",
-    will: ["write and version templates", "see which setting comes from which layer", "preview the configuration a bot would get"],
-  },
-  {
-    path: "/policies",
-    title: "Policies",
-    what: "Policy packs are rules every change is checked against before it is stored or applied.",
-    will: ["enable policy packs per workspace", "see which rule blocked or warned about a change"],
-  },
-  {
     path: "/changesets",
     title: "Change sets",
     what: "Change sets are reviewed, immutable revisions of desired state, applied by the reconciler.",

@@ -1,0 +1,551 @@
+/** @jsxImportSource hono/jsx */
+import { stringify as toYaml } from "yaml";
+import type { Role } from "../../src/services/context.ts";
+import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig, StoredKind } from "../../src/services/layers.ts";
+import type { LayerRef } from "../../src/domain/layers.ts";
+import { Alert, EmptyState, PageHead, Time } from "../components.tsx";
+import { canOperate, ChangesTable, ProblemList, Value, type ManifestProblem } from "./bots.tsx";
+
+// ---------- shared pieces ----------
+
+export const KIND_TEXT: Record<StoredKind, { one: string; many: string; Title: string; Titles: string; path: string }> = {
+  profile: { one: "profile", many: "profiles", Title: "Profile", Titles: "Profiles", path: "/profiles" },
+  overlay: { one: "overlay", many: "overlays", Title: "Overlay", Titles: "Overlays", path: "/overlays" },
+};
+
+/** What the editor shows again: the text, and after a submit the preview or the problems. */
+export interface EditorState {
+  text: string;
+  mode?: "preview" | "save";
+  result?: LayerChangeResult;
+  error?: { message: string; problems: ManifestProblem[] };
+}
+
+/** Where a layer of the resolved view is managed. */
+export function layerHref(l: Pick<LayerRef, "kind" | "name">): string | null {
+  switch (l.kind) {
+    case "profile":
+      return `/profiles/${l.name}`;
+    case "overlay":
+      return `/overlays/${l.name}`;
+    case "template":
+      return `/templates/${l.name}`;
+    case "connector":
+      return `/connectors/${l.name}`;
+    case "bot":
+      return `/bots/${l.name}`;
+    default:
+      return null;
+  }
+}
+
+export function LayerLink(props: { layer: Pick<LayerRef, "kind" | "name"> }) {
+  const href = layerHref(props.layer);
+  return (
+    <span class="nowrap">
+      <span class={`badge layer-kind layer-kind-${props.layer.kind}`}>{props.layer.kind}</span> {href ? <a href={href}>{props.layer.name}</a> : props.layer.name}
+    </span>
+  );
+}
+
+/** The blast radius of a previewed or saved change: each bot whose config changes, with its diff. */
+export function BlastRadius(props: { result: LayerChangeResult }) {
+  const r = props.result;
+  const dry = r.dryRun;
+  const t = KIND_TEXT[r.kind];
+  if (r.action === "unchanged") {
+    return (
+      <Alert kind="info" title="No change.">
+        The document is the same as the stored {t.one} (version {r.version}); saving it changes nothing.
+      </Alert>
+    );
+  }
+  return (
+    <div class="blast-radius" aria-live="polite">
+      <Alert kind={dry ? "info" : "ok"} title={dry ? `Preview: nothing was stored. Saving would make this version ${r.version}.` : `Saved version ${r.version}.`}>
+        {r.bots.length === 0
+          ? `No bot's configuration changes${r.unchanged.length ? ` (${r.unchanged.length} checked: ${r.unchanged.join(", ")})` : ""}.`
+          : `${r.bots.length} bot${r.bots.length === 1 ? "" : "s"} ${dry ? "would get" : "got"} a new revision${r.unchanged.length ? `; unchanged: ${r.unchanged.join(", ")}` : ""}.`}
+      </Alert>
+      {r.bots.map((b) => (
+        <div class="apply-doc">
+          <h3>
+            <a href={`/bots/${b.bot}`}>{b.bot}</a> <span class="badge badge-info">{dry ? `would get revision ${b.revision}` : `revision ${b.revision}`}</span>
+          </h3>
+          <ChangesTable changes={b.changes} caption={`Config changes for ${b.bot}`} empty="No config changes." />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Editor(props: { kind: StoredKind; editor: EditorState; title: string; placeholder: string; id: string }) {
+  const t = KIND_TEXT[props.kind];
+  const e = props.editor;
+  return (
+    <section class="card section" aria-labelledby={`${props.id}-h`} id={props.id}>
+      <h2 id={`${props.id}-h`}>{props.title}</h2>
+      <p class="card-sub">
+        A molthub/v1 {t.Title} document in YAML or JSON. <strong>Preview</strong> shows which bots would change and how, path by path;{" "}
+        <strong>Save</strong> stores it and gives each of those bots a new revision. If any bot would break, nothing is saved.
+      </p>
+      {e.error && <ProblemList title={e.error.message} problems={e.error.problems} />}
+      {e.result && <BlastRadius result={e.result} />}
+      <form method="post" action={`${t.path}/apply`} class="stack">
+        <div class="field">
+          <label for={`${props.id}-doc`}>{t.Title} (YAML or JSON)</label>
+          <textarea
+            id={`${props.id}-doc`}
+            name="document"
+            class="code-input"
+            rows={16}
+            spellcheck={false}
+            autocomplete="off"
+            required
+            placeholder={props.placeholder}
+            aria-invalid={e.error ? "true" : undefined}
+            aria-describedby={`${props.id}-hint`}
+          >
+            {e.text}
+          </textarea>
+          <p class="hint" id={`${props.id}-hint`}>
+            Values may not set what Molthub manages (gateway.port, gateway.bind, gateway.auth, gateway.mode, logging.file). Secrets stay references; never
+            paste a secret value here. See the <a href="/api/docs">API reference</a> for the document's fields.
+          </p>
+        </div>
+        <div class="form-actions">
+          <button type="submit" name="mode" value="preview">
+            Preview
+          </button>
+          <button type="submit" name="mode" value="save" class="btn-primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Selector(props: { item: Pick<LayerSummary, "selector"> }) {
+  const s = props.item.selector;
+  if (!s) return <span class="muted">every bot</span>;
+  const parts: string[] = [];
+  if (s.bots?.length) parts.push(`bots: ${s.bots.join(", ")}`);
+  if (s.fleets?.length) parts.push(`fleets: ${s.fleets.join(", ")}`);
+  if (s.environments?.length) parts.push(`environments: ${s.environments.join(", ")}`);
+  const labels = Object.entries(s.labels ?? {});
+  if (labels.length) parts.push(`labels: ${labels.map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  if (!parts.length) return <span class="muted">every bot</span>;
+  return <span>{parts.join("; ")}</span>;
+}
+
+function WindowText(props: { item: Pick<LayerSummary, "window"> }) {
+  const w = props.item.window;
+  if (!w || (!w.from && !w.to)) return <span class="muted">always</span>;
+  return (
+    <span class="nowrap">
+      {w.from ?? "…"} → {w.to ?? "…"}
+    </span>
+  );
+}
+
+function StateBadge(props: { item: Pick<LayerSummary, "enabled" | "active"> }) {
+  if (!props.item.enabled) return <span class="badge">disabled</span>;
+  if (!props.item.active) return <span class="badge badge-warn">outside its window</span>;
+  return <span class="badge badge-ok">active</span>;
+}
+
+function BotNames(props: { names: string[]; empty: string }) {
+  if (!props.names.length) return <span class="muted">{props.empty}</span>;
+  return (
+    <span>
+      {props.names.map((n, i) => (
+        <>
+          {i > 0 && ", "}
+          <a href={`/bots/${n}`}>{n}</a>
+        </>
+      ))}
+    </span>
+  );
+}
+
+// ---------- the lists ----------
+
+export interface LayersListData {
+  kind: StoredKind;
+  items: LayerSummary[];
+  role: Role | null;
+  editor: EditorState;
+  example: string;
+}
+
+export function LayersListPage(props: { data: LayersListData }) {
+  const d = props.data;
+  const t = KIND_TEXT[d.kind];
+  const op = canOperate(d.role);
+  const lead =
+    d.kind === "profile"
+      ? "Shared defaults a bot opts into by name (spec.profiles). They apply after the bot's template and before overlays and the bot's own values; locked fields cannot be changed by later layers."
+      : "Targeted changes for the bots a selector picks (bots, fleets, environments, labels), optionally only inside a time window. They apply after profiles and before the bot's own values.";
+  return (
+    <>
+      <PageHead title={t.Titles} lead={lead}>
+        {op && (
+          <a class="btn btn-primary" href="#editor">
+            New {t.one}
+          </a>
+        )}
+      </PageHead>
+      {d.items.length === 0 ? (
+        <EmptyState title={`No ${t.many} yet`}>
+          <p>{op ? `Write one in the editor below; Preview shows which bots it would change.` : `An operator can create ${t.many} here.`}</p>
+        </EmptyState>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">{t.Titles}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Priority</th>
+                {d.kind === "overlay" && <th scope="col">State</th>}
+                {d.kind === "overlay" && <th scope="col">Selector</th>}
+                {d.kind === "overlay" && <th scope="col">Window</th>}
+                {d.kind === "profile" && <th scope="col">Locked</th>}
+                <th scope="col">{d.kind === "profile" ? "Used by" : "Applies now to"}</th>
+                <th scope="col">Version</th>
+                <th scope="col">Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.items.map((i) => (
+                <tr>
+                  <td>
+                    <a href={`${t.path}/${i.name}`}>{i.name}</a>
+                    {i.description && <div class="muted small">{i.description}</div>}
+                  </td>
+                  <td>{i.priority}</td>
+                  {d.kind === "overlay" && (
+                    <td>
+                      <StateBadge item={i} />
+                    </td>
+                  )}
+                  {d.kind === "overlay" && (
+                    <td>
+                      <Selector item={i} />
+                    </td>
+                  )}
+                  {d.kind === "overlay" && (
+                    <td>
+                      <WindowText item={i} />
+                    </td>
+                  )}
+                  {d.kind === "profile" && <td>{i.locked.length ? i.locked.map((p) => <code class="layer-path">{p}</code>) : <span class="muted">—</span>}</td>}
+                  <td>
+                    <BotNames names={i.bots} empty="no bots" />
+                  </td>
+                  <td>v{i.version}</td>
+                  <td>
+                    <Time ms={i.updatedAt} date />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {op ? (
+        <Editor kind={d.kind} editor={d.editor} title={`New ${t.one}`} placeholder={d.example} id="editor" />
+      ) : (
+        <p class="muted section">Only operators, admins and owners can create or change {t.many}.</p>
+      )}
+    </>
+  );
+}
+
+// ---------- one layer ----------
+
+export interface LayerPageData {
+  detail: LayerDetail;
+  role: Role | null;
+  editor: EditorState;
+  /** bots that could be attached (profiles) */
+  attachable: string[];
+  error?: string;
+}
+
+export function LayerPage(props: { data: LayerPageData }) {
+  const d = props.data;
+  const l = d.detail;
+  const t = KIND_TEXT[l.kind];
+  const op = canOperate(d.role);
+  const strategies = Object.entries(l.document.spec.strategies ?? {});
+  return (
+    <>
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href={t.path}>{t.Titles}</a> <span aria-hidden="true">/</span> <span aria-current="page">{l.name}</span>
+      </nav>
+      <PageHead title={l.name} lead={l.description ?? `A${l.kind === "overlay" ? "n" : ""} ${t.one}.`}>
+        {op && l.kind === "overlay" && (
+          <form method="post" action={`/overlays/${l.name}/${l.enabled ? "disable" : "enable"}`} class="inline-form">
+            <button type="submit" class="btn-sm" data-confirm={`${l.enabled ? "Disable" : "Enable"} the overlay ${l.name}? The bots it reaches get a new revision.`}>
+              {l.enabled ? "Disable" : "Enable"}
+            </button>
+          </form>
+        )}
+      </PageHead>
+      {d.error && <Alert kind="error">{d.error}</Alert>}
+
+      <div class="stats">
+        <div class="stat">
+          <span class="stat-label">Priority</span>
+          <span class="stat-value-sm">{l.priority}</span>
+          <span class="stat-note">higher applies later and wins</span>
+        </div>
+        <div class="stat">
+          <span class="stat-label">Version</span>
+          <span class="stat-value-sm">v{l.version}</span>
+          <span class="stat-note">
+            updated <Time ms={l.updatedAt} />
+          </span>
+        </div>
+        {l.kind === "overlay" && (
+          <div class="stat">
+            <span class="stat-label">State</span>
+            <span class="stat-value-sm">
+              <StateBadge item={l} />
+            </span>
+          </div>
+        )}
+        <div class="stat">
+          <span class="stat-label">{l.kind === "profile" ? "Used by" : "Applies now to"}</span>
+          <span class="stat-value-sm">
+            {l.bots.length} bot{l.bots.length === 1 ? "" : "s"}
+          </span>
+        </div>
+      </div>
+
+      <div class="grid-2 section">
+        <section class="card" aria-labelledby="values-h">
+          <h2 id="values-h">Values</h2>
+          <p class="card-sub">The part of openclaw.json this {t.one} sets.</p>
+          <pre class="code-block">
+            <code>{Object.keys(l.document.spec.values).length ? toYaml(l.document.spec.values, { lineWidth: 0 }) : "{}"}</code>
+          </pre>
+        </section>
+        <section class="card" aria-labelledby="rules-h">
+          <h2 id="rules-h">Rules</h2>
+          <dl class="kv">
+            <dt>Locked</dt>
+            <dd>{l.locked.length ? l.locked.map((p) => <code class="layer-path">{p}</code>) : <span class="muted">nothing; later layers may change any value</span>}</dd>
+            <dt>Strategies</dt>
+            <dd>
+              {strategies.length ? (
+                <ul class="layer-list">
+                  {strategies.map(([p, s]) => (
+                    <li>
+                      <code>{p}</code>: {s}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <span class="muted">defaults: objects merge, lists and scalars are replaced</span>
+              )}
+            </dd>
+            {l.kind === "overlay" && (
+              <>
+                <dt>Selector</dt>
+                <dd>
+                  <Selector item={l} />
+                </dd>
+                <dt>Window</dt>
+                <dd>
+                  <WindowText item={l} />
+                </dd>
+                <dt>Matches</dt>
+                <dd>
+                  <BotNames names={l.matched} empty="no bot right now" />
+                </dd>
+              </>
+            )}
+          </dl>
+        </section>
+      </div>
+
+      <section class="card section" aria-labelledby="bots-h">
+        <h2 id="bots-h">Bots</h2>
+        {l.kind === "profile" ? (
+          <>
+            {l.bots.length === 0 ? (
+              <p class="muted">No bot uses this profile yet.</p>
+            ) : (
+              <ul class="layer-bots">
+                {l.bots.map((b) => (
+                  <li>
+                    <a href={`/bots/${b}`}>{b}</a> · <a href={`/bots/${b}/resolved`}>resolved config</a>
+                    {op && (
+                      <form method="post" action={`/profiles/${l.name}/detach`} class="inline-form">
+                        <input type="hidden" name="bot" value={b} />
+                        <button type="submit" class="btn-sm btn-ghost" data-confirm={`Detach ${l.name} from ${b}? The bot gets a new revision without it.`}>
+                          Detach
+                        </button>
+                      </form>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+            {op &&
+              (d.attachable.length ? (
+                <form method="post" action={`/profiles/${l.name}/attach`} class="inline-form attach-form">
+                  <div class="field">
+                    <label for="f-attach-bot">Attach to a bot</label>
+                    <select id="f-attach-bot" name="bot" required>
+                      {d.attachable.map((b) => (
+                        <option value={b}>{b}</option>
+                      ))}
+                    </select>
+                  </div>
+                  <button type="submit">Attach</button>
+                </form>
+              ) : (
+                <p class="muted small">Every bot already uses this profile, or there are no bots yet.</p>
+              ))}
+          </>
+        ) : (
+          <p>
+            <BotNames names={l.bots} empty={l.active ? "The selector matches no bot." : "None while the overlay is not active."} />
+          </p>
+        )}
+      </section>
+
+      {op && (
+        <>
+          <Editor kind={l.kind} editor={d.editor} title={`Edit ${l.name}`} placeholder="" id="editor" />
+          <details class="danger-zone section">
+            <summary class="btn btn-sm btn-ghost">Delete…</summary>
+            <form method="post" action={`${t.path}/${l.name}/delete`} class="stack danger-form" data-confirm={`Delete the ${t.one} ${l.name}?`}>
+              <p class="small">
+                {l.kind === "profile"
+                  ? "A profile that bots use cannot be deleted; detach it from them first."
+                  : "The bots it reaches get a new revision without its values."}
+              </p>
+              <button type="submit" class="btn-danger btn-sm">
+                Delete {l.name}
+              </button>
+            </form>
+          </details>
+        </>
+      )}
+    </>
+  );
+}
+
+// ---------- the resolved view of one bot ----------
+
+function leaf(v: unknown, path: string): unknown {
+  let cur = v;
+  for (const k of path.split(".")) {
+    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+export function ResolvedPage(props: { data: ResolvedConfig }) {
+  const r = props.data;
+  const paths = Object.keys(r.provenance).sort();
+  return (
+    <>
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href="/bots">Bots</a> <span aria-hidden="true">/</span> <a href={`/bots/${r.bot}`}>{r.bot}</a> <span aria-hidden="true">/</span>{" "}
+        <span aria-current="page">resolved config</span>
+      </nav>
+      <PageHead
+        title="Resolved config"
+        lead={`Every value of ${r.bot}'s configuration as its layers resolve now, the layer that set it and what it overrode. Secrets appear only as references.`}
+      />
+      {r.problems.length > 0 && <ProblemList title="Some layers the bot refers to cannot be used." problems={r.problems.map((p) => ({ doc: "", ...p }))} />}
+      {r.conflicts.length > 0 && (
+        <ProblemList
+          title="The layers conflict; the bot cannot be changed until this is fixed."
+          problems={r.conflicts.map((c) => ({ doc: "", path: c.path, message: c.message }))}
+        />
+      )}
+      {!r.stored.upToDate && (
+        <Alert kind="warn" title="Not rolled out yet.">
+          The layers resolve differently now than when revision {r.stored.revision} was stored (an overlay's time window opened or closed, or a layer
+          changed). The next change to the bot or to one of its layers stores it as a new revision.
+        </Alert>
+      )}
+      <section class="card section" aria-labelledby="order-h">
+        <h2 id="order-h">Layers, in the order they apply</h2>
+        <ol class="layer-order">
+          {r.layers.map((l) => (
+            <li>
+              <LayerLink layer={l} />
+              {(l.kind === "profile" || l.kind === "overlay") && <span class="muted small"> priority {l.priority}</span>}
+            </li>
+          ))}
+        </ol>
+        <p class="muted small">Later layers win, except on paths an earlier layer locked. Molthub's own settings (port, bind, auth, log file) come on top.</p>
+      </section>
+      <section class="section" aria-labelledby="paths-h">
+        <div class="section-head">
+          <h2 id="paths-h">Values</h2>
+          <span class="muted small">
+            {paths.length} {paths.length === 1 ? "path" : "paths"} · desired revision r{r.revision}
+          </span>
+        </div>
+        {paths.length === 0 ? (
+          <p class="muted">No layer sets any value; the generated config holds only what Molthub manages.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="resolved">
+              <caption class="visually-hidden">Resolved values of {r.bot}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Path</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Set by</th>
+                  <th scope="col">Overrode</th>
+                </tr>
+              </thead>
+              <tbody>
+                {paths.map((p) => {
+                  const e = r.provenance[p]!;
+                  return (
+                    <tr>
+                      <td>
+                        <code>{p}</code>
+                      </td>
+                      <td>
+                        <Value v={leaf(r.value, p)} />
+                      </td>
+                      <td>
+                        <LayerLink layer={e.layer} />
+                      </td>
+                      <td>
+                        {e.overrode?.length ? (
+                          <ul class="layer-list">
+                            {e.overrode.map((o) => (
+                              <li>
+                                <LayerLink layer={o.layer} />: <Value v={o.value} />
+                              </li>
+                            ))}
+                          </ul>
+                        ) : (
+                          <span class="muted">—</span>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
