@@ -47,6 +47,8 @@ export interface RemoteProviderOptions {
   startupCheckMs?: number;
   /** poll interval while waiting (default 500 ms) */
   pollMs?: number;
+  /** graceful-stop deadline used by destroy() (default 30 s) */
+  destroyDeadlineMs?: number;
 }
 
 export type RemoteTarget = { provider: "systemd" | "launchd"; host: string; version: string; unit?: "user" | "system" };
@@ -99,6 +101,7 @@ export function assertSafePath(path: string, what: string): void {
     typeof path === "string" &&
     SAFE_PATH_RE.test(path) &&
     !path.includes("//") &&
+    (path === "/" || !path.endsWith("/")) &&
     !path.split("/").some((seg) => seg === "." || seg === "..") &&
     !path.split("/").some((seg) => seg.startsWith("-"));
   if (!ok) {
@@ -411,6 +414,7 @@ export abstract class RemoteServiceProvider implements Provider {
         env: {
           HOME: scratch,
           TMPDIR: scratch,
+          PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/usr/local/bin:/usr/bin:/bin`,
           OPENCLAW_CONFIG_PATH: `${scratch}/openclaw.json`,
           OPENCLAW_STATE_DIR: `${scratch}/state`,
           OPENCLAW_NO_AUTO_UPDATE: "1",
@@ -487,7 +491,7 @@ export abstract class RemoteServiceProvider implements Provider {
   async destroy(bot: BotRef, opts: { purge: boolean }, signal: AbortSignal): Promise<void> {
     const ctx = await this.ctx(bot);
     const p = this.paths(ctx, bot);
-    await this.stopService(ctx, bot, 30_000, signal);
+    await this.stopService(ctx, bot, this.opts.destroyDeadlineMs ?? 30_000, signal);
     await this.removeService(ctx, bot, signal);
     await this.must(ctx, ["rm", "-f", "--", p.envFile, p.configPath, `${p.configPath}.molthub-new`], signal, "removing the bot's files");
     if (opts.purge) {

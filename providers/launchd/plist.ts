@@ -77,7 +77,7 @@ export function plistEntries(p: PlistInput): [string, PlistValue][] {
     ["ProgramArguments", programArguments(p)],
     ["WorkingDirectory", p.botDir],
     // not secret: where the gateway keeps its own files; the env file adds the rest
-    ["EnvironmentVariables", { HOME: `${p.botDir}/home`, TMPDIR: `${p.botDir}/tmp`, PATH: "/usr/bin:/bin:/usr/sbin:/sbin", MOLTHUB_BOT_ID: p.bot.id }],
+    ["EnvironmentVariables", { HOME: `${p.botDir}/home`, TMPDIR: `${p.botDir}/tmp`, PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/usr/bin:/bin:/usr/sbin:/sbin`, MOLTHUB_BOT_ID: p.bot.id }],
     ["RunAtLoad", true],
     ["KeepAlive", true],
     ["ThrottleInterval", 5],

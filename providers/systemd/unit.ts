@@ -49,6 +49,12 @@ export function ownerMarker(botId: string): string {
   return `X-Molthub-Bot-Id=${botId}`;
 }
 
+/** PATH for the gateway: the directory of its Node first, then the usual system dirs. */
+export function gatewayPath(nodeBin: string): string {
+  assertSafePath(nodeBin, "node binary");
+  return `${nodeBin.slice(0, nodeBin.lastIndexOf("/"))}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
+}
+
 export function renderUnit(u: UnitInput): string {
   assertBotName(u.bot.name);
   assertId("bot id", u.bot.id);
@@ -79,6 +85,8 @@ export function renderUnit(u: UnitInput): string {
     `EnvironmentFile=${u.envFile}`,
     `Environment=HOME=${u.botDir}/home`,
     `Environment=TMPDIR=${u.botDir}/tmp`,
+    // the version's own Node first: OpenClaw spawns `node` for some of its own steps (state migrations)
+    `Environment=PATH=${gatewayPath(u.nodeBin)}`,
     `ExecStart=${u.nodeBin} ${u.entry} gateway run --port ${u.bot.port}`,
     "Restart=always",
     "RestartSec=5",

@@ -441,20 +441,28 @@ export interface RotateReport {
 
 const SKIP_TABLES = new Set(["audit_log", "schema_migrations", "secrets"]);
 
-/** Every text column outside the skipped tables that holds values sealed with `keyId`, by rowid. */
-function sealedCells(tx: Tx, keyId: string): { table: string; column: string; rowid: number; value: string; json: boolean }[] {
+/**
+ * Every text cell outside the skipped tables that holds values sealed with `keyId` — as the whole value, as a
+ * JSON string (settings), or embedded in JSON anywhere — by table, column and rowid.
+ */
+function sealedCells(tx: Tx, keyId: string): { table: string; column: string; rowid: number; value: string }[] {
   const sqlite = sqliteOf(tx);
-  const out: { table: string; column: string; rowid: number; value: string; json: boolean }[] = [];
+  const out: { table: string; column: string; rowid: number; value: string }[] = [];
   const tables = sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
   for (const { name } of tables) {
     if (SKIP_TABLES.has(name) || name.startsWith("__")) continue;
     const cols = (sqlite.query(`PRAGMA table_info("${name}")`).all() as { name: string; type: string }[]).filter((c) => /TEXT/i.test(c.type) || c.type === "");
     for (const c of cols) {
-      const rows = sqlite.query(`SELECT rowid AS rid, "${c.name}" AS v FROM "${name}" WHERE "${c.name}" LIKE ? OR "${c.name}" LIKE ?`).all(`v2.${keyId}.%`, `"v2.${keyId}.%`) as { rid: number; v: string }[];
-      for (const r of rows) out.push({ table: name, column: c.name, rowid: r.rid, value: r.v, json: r.v.startsWith('"') });
+      const rows = sqlite.query(`SELECT rowid AS rid, "${c.name}" AS v FROM "${name}" WHERE "${c.name}" LIKE ?`).all(`%v2.${keyId}.%`) as { rid: number; v: string }[];
+      for (const r of rows) out.push({ table: name, column: c.name, rowid: r.rid, value: r.v });
     }
   }
   return out;
+}
+
+/** A sealed value inside any text: `v2.<keyId>` and its five base64url fields. */
+function sealedPattern(keyId: string): RegExp {
+  return new RegExp(`v2\\.${keyId}(?:\\.[A-Za-z0-9_-]*){5}`, "g");
 }
 
 /** The bun:sqlite handle under a drizzle db or transaction (same connection, so inside the transaction). */
@@ -529,16 +537,16 @@ function rewrapAll(tx: Tx, old: Keyring, nk: Keyring, now: () => number): Rotate
   const sqlite = sqliteOf(tx);
   const values: Record<string, number> = {};
   for (const cell of sealedCells(tx, old.id)) {
-    const sealed = cell.json ? (JSON.parse(cell.value) as string) : cell.value;
-    let next: string;
-    try {
-      next = old.reseal(sealed, nk);
-    } catch {
-      throw new KeyError(`${cell.table}.${cell.column} (row ${cell.rowid}) does not open with the current master key (altered?); nothing was changed. Fix or remove that value, then rotate again`);
-    }
-    sqlite.query(`UPDATE "${cell.table}" SET "${cell.column}" = ? WHERE rowid = ?`).run(cell.json ? JSON.stringify(next) : next, cell.rowid);
     const k = `${cell.table}.${cell.column}`;
-    values[k] = (values[k] ?? 0) + 1;
+    const next = cell.value.replace(sealedPattern(old.id), (sealed) => {
+      try {
+        values[k] = (values[k] ?? 0) + 1;
+        return old.reseal(sealed, nk);
+      } catch {
+        throw new KeyError(`${k} (row ${cell.rowid}) holds a value that does not open with the current master key (altered?); nothing was changed. Fix or remove that value, then rotate again`);
+      }
+    });
+    sqlite.query(`UPDATE "${cell.table}" SET "${cell.column}" = ? WHERE rowid = ?`).run(next, cell.rowid);
   }
   // values from before the vault that start-up could not upgrade
   const left = sqlite.query("SELECT count(*) AS n FROM bots WHERE gateway_token_enc LIKE 'v1.%'").get() as { n: number };

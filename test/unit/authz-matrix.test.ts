@@ -126,9 +126,10 @@ describe("authorization matrix", () => {
         const validBodies: Record<string, unknown> = {
           "PATCH /api/v1/members/:userId": { role: "viewer" },
           "POST /api/v1/bots/:name/actions": { action: "stop" },
+          "POST /api/v1/templates/:name/bots": { name: "x" },
         };
         // PUT upserts by name inside the caller's own workspace: it creates A's "bee", never touches B's (checked below)
-        if (r.method === "PUT" && r.path === "/api/v1/secrets/:name") continue;
+        if (r.method === "PUT" && (r.path === "/api/v1/secrets/:name" || r.path === "/api/v1/templates/:name")) continue;
         if (r.method !== "GET") init.json = validBodies[`${r.method} ${r.path}`];
         const q = r.path === "/api/v1/bots/:name/diff" ? "?from=1&to=1" : "";
         const res = await t.req(concrete(r.path) + q, init);

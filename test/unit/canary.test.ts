@@ -94,7 +94,9 @@ function makeCanaryApp() {
     if (init.cookie && !headers.has("origin")) headers.set("origin", "http://localhost");
     const res = await app.request(path, { ...init, headers, body }, undefined);
     const text = await res.text();
-    outputs.push({ what: `${what} (${res.status})`, text: text + JSON.stringify([...res.headers.entries()]) });
+    const hdrs: string[] = [];
+    res.headers.forEach((v, k) => hdrs.push(`${k}: ${v}`));
+    outputs.push({ what: `${what} (${res.status})`, text: `${text}\n${hdrs.join("\n")}` });
     return { res, text };
   };
   return { dataDir, store, logs, deps, app, req, outputs, reconciler, real };

@@ -211,6 +211,10 @@ describe("connectors", () => {
     expect(r.body).toMatchObject({ secret: "connector-team-chat", settings: { appTokenSecret: "connector-team-chat-app" }, env: ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"] });
     expect((await call("/api/v1/bots/gamma/connectors", { method: "POST", json: { connector: "team-chat" } })).status).toBe(200);
     expect(revisionOf("gamma").secretRefs).toEqual({ SLACK_BOT_TOKEN: { secret: "connector-team-chat" }, SLACK_APP_TOKEN: { secret: "connector-team-chat-app" } });
+    // one channel token serves one bot: the channel-safety policy refuses a second binding
+    const second = await call("/api/v1/bots/alpha/connectors", { method: "POST", json: { connector: "team-chat" } });
+    expect(second.status, JSON.stringify(second.body)).toBe(422);
+    expect(second.body.error.message).toContain("gamma");
     const test = await call("/api/v1/connectors/team-chat/test", { method: "POST" });
     expect(test.body).toMatchObject({ ok: true, details: { team: "Stand-in Team" } });
   });

@@ -396,3 +396,56 @@ describe("hosts API", () => {
     expect(await bad.text()).toContain("lowercase letters");
   });
 });
+
+describe("molthub host CLI", () => {
+  const fp = generateEd25519KeyPair().fingerprint;
+  function fakeClient() {
+    const calls: [string, string, unknown][] = [];
+    const host = { name: "nas", address: "10.0.0.5", port: 22, username: "molt", authKind: "generated", publicKey: "ssh-ed25519 AAAAC3 molthub@nas", fingerprint: null as string | null, seenFingerprint: fp, status: "untrusted", statusReason: "", os: null, init: null, doctor: null, lastSeenAt: null, bots: 0 };
+    const client = {
+      async call(method: string, path: string, body?: unknown) {
+        calls.push([method, path, body]);
+        if (path === "/api/v1/hosts" && method === "POST") return { host, publicKey: host.publicKey, probeError: null };
+        if (path.endsWith("/trust")) return { ...host, fingerprint: (body as { fingerprint: string }).fingerprint, status: "ok" };
+        if (path.endsWith("/doctor")) return { ...host, status: "degraded", doctor: { ts: 0, findings: [{ id: "linger", level: "error", message: "lingering is off", fix: "sudo loginctl enable-linger molt" }] } };
+        throw new Error(`unexpected ${method} ${path}`);
+      },
+    };
+    return { client: client as unknown as import("../../src/cli/client.ts").ApiClient, calls };
+  }
+  const quiet = async (f: () => Promise<number>) => {
+    const log = console.log;
+    const out: string[] = [];
+    console.log = (...a: unknown[]) => void out.push(a.join(" "));
+    try {
+      return { code: await f(), out: out.join("\n") };
+    } finally {
+      console.log = log;
+    }
+  };
+
+  it("host add --yes: prints the public key and the fingerprint, then pins what the host presents", async () => {
+    const { run } = await import("../../src/cli/hosts.ts");
+    const { client, calls } = fakeClient();
+    const r = await quiet(() => run(client, ["host", "add", "nas", "--address", "10.0.0.5", "--user", "molt", "--ssh-port", "2222", "--yes"]));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("ssh-ed25519 AAAAC3 molthub@nas");
+    expect(r.out).toContain(fp);
+    expect(calls).toEqual([
+      ["POST", "/api/v1/hosts", { name: "nas", address: "10.0.0.5", username: "molt", port: 2222 }],
+      ["POST", "/api/v1/hosts/nas/trust", { fingerprint: fp }],
+    ]);
+  });
+
+  it("host add --fingerprint pins the given one; doctor exits 1 on errors and prints the fix", async () => {
+    const { run } = await import("../../src/cli/hosts.ts");
+    const { client, calls } = fakeClient();
+    await quiet(() => run(client, ["host", "add", "nas", "--address", "10.0.0.5", "--user", "molt", "--fingerprint", "SHA256:given"]));
+    expect(calls[1]).toEqual(["POST", "/api/v1/hosts/nas/trust", { fingerprint: "SHA256:given" }]);
+    const d = await quiet(() => run(client, ["host", "doctor", "nas"]));
+    expect(d.code).toBe(1);
+    expect(d.out).toContain("FAIL  linger: lingering is off\n      → sudo loginctl enable-linger molt");
+    await expect(run(client, ["host", "trust", "nas"])).rejects.toThrow(/--fingerprint/);
+    await expect(run(client, ["host", "add", "nas"])).rejects.toThrow(/--address A --user U/);
+  });
+});

@@ -252,6 +252,9 @@ describe("master-key rotation", () => {
   it("re-wraps every data key and re-seals every other value; the new key opens everything, the old nothing", () => {
     const old = s.ctx.keyring;
     const oldFile = readFileSync(join(s.dir, "master.key"), "utf8");
+    // a value sealed by some other module, nested inside JSON: found by its key id and re-sealed in place
+    const nested = JSON.stringify({ extra: { sealed: old.seal("other-module", "nested-value-42", "conn-1") }, n: 1 });
+    s.store.sqlite.query("INSERT INTO connectors (id, workspace_id, name, type, settings, created_at, updated_at) VALUES ('conn-1', ?, 'ollama', 'ollama', ?, 1, 1)").run(s.ws, nested);
     const r = rotateMasterKey({ db: s.store.db, dataDir: s.dir, env: {} });
     expect(r.from).toBe(old.id);
     expect(r.secrets).toBe(2);
@@ -262,6 +265,10 @@ describe("master-key rotation", () => {
     const nk = loadKeyring(s.dir, {}, { create: false });
     expect(nk.id).toBe(r.to);
     assertAllOpen(s, nk);
+    expect(r.values["connectors.settings"]).toBe(1);
+    const settingsAfter = JSON.parse((s.store.sqlite.query("SELECT settings FROM connectors WHERE id = 'conn-1'").get() as { settings: string }).settings);
+    expect(settingsAfter.n).toBe(1);
+    expect(nk.open("other-module", settingsAfter.extra.sealed, "conn-1").toString()).toBe("nested-value-42");
     for (const row of s.store.db.select().from(secrets).all()) expect(row.masterKeyId).toBe(nk.id);
     expect(() => resolveSecretValues(s.store.db, old, s.ws, { A: { secret: "anthropic-key" } })).toThrow(/wrapped by master key/);
     expect(verifyAudit(s.store.db, old).ok).toBe(false);
