@@ -22,6 +22,8 @@ export const settingsSchema = z.strictObject({
   openclawDir: z.string().optional(),
   /** the Node binary (>= 24.16) that runs OpenClaw for the local provider */
   openclawNode: z.string().optional(),
+  /** a command (run without a shell) whose stdout is the base64 master key, e.g. "pass show molthub/master-key" */
+  masterKeyCommand: z.string().min(1).optional(),
   /** a resolv.conf bind-mounted for bots (e.g. a DNS sinkhole on offline hosts and in tests) */
   botResolvConf: z.string().optional(),
   /** Docker bots run a plain Node image with `openclawDir`'s install mounted read-only (offline setups, tests) */
@@ -59,6 +61,7 @@ const ENV: Record<keyof Settings, string> = {
   maxBodyBytes: "MOLTHUB_MAX_BODY_BYTES",
   openclawDir: "MOLTHUB_OPENCLAW_DIR",
   openclawNode: "MOLTHUB_OPENCLAW_NODE",
+  masterKeyCommand: "MOLTHUB_MASTER_KEY_COMMAND",
   botResolvConf: "MOLTHUB_BOT_RESOLV_CONF",
   dockerMountOpenclaw: "MOLTHUB_DOCKER_MOUNT_OPENCLAW",
   healthIntervalSeconds: "MOLTHUB_HEALTH_INTERVAL_SECONDS",

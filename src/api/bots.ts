@@ -123,7 +123,8 @@ export function botRoutes() {
     const q = c.req.valid("query");
     const row = ctx.db.select().from(botsTable).where(eq(botsTable.id, bot.id)).get()!;
     const ref = reconciler.ref(row);
-    const match = (l: string) => !q.filter || l.toLowerCase().includes(q.filter.toLowerCase());
+    // the filter sees the redacted line, so it cannot be used to confirm a guessed secret
+    const match = (l: string) => !q.filter || redactString(l).toLowerCase().includes(q.filter.toLowerCase());
     if (q.follow !== "true") {
       const ctl = new AbortController();
       const lines: string[] = [];

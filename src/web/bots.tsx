@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
+import { redactString } from "../secrets/redact.ts";
 import * as z from "zod";
 import { stringify as toYaml } from "yaml";
 import type { AppEnv } from "../server/deps.ts";
@@ -313,7 +314,8 @@ export function botPages() {
     const values = await readForm(c);
     const text = values.manifest ?? "";
     const mode = values.mode === "apply" ? "apply" : "dry-run";
-    const fail = (message: string, problems: ManifestProblem[], status: number, policy?: EvaluationResult) => listPage(c, { text, mode, error: { message, problems, policy } }, status);
+    // the text goes back into the box on an error: known secret values in it are redacted first
+    const fail = (message: string, problems: ManifestProblem[], status: number, policy?: EvaluationResult) => listPage(c, { text: redactString(text), mode, error: { message, problems, policy } }, status);
     if (!text.trim()) return fail("Paste a manifest first.", [], 400);
     if (text.length > MAX_MANIFEST_CHARS) return fail(`The text is longer than ${MAX_MANIFEST_CHARS} characters; apply fewer manifests at a time.`, [], 400);
     let docs: unknown[];

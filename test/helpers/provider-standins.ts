@@ -37,7 +37,7 @@ export function startProviderStandIn(opts: { delayMs?: number } = {}): StandIn {
     port: 0,
     async fetch(req) {
       const u = new URL(req.url);
-      state.requests.push({ method: req.method, path: u.pathname.replace(/\/bot[^/]+\//, "/bot<token>/"), headerNames: [...req.headers.keys()] });
+      state.requests.push({ method: req.method, path: u.pathname.replace(/\/bot[^/]+\//, "/bot<token>/"), headerNames: [...(req.headers as unknown as { keys(): IterableIterator<string> }).keys()] });
       if (state.delayMs) await Bun.sleep(state.delayMs);
       const p = u.pathname;
       if (req.method === "GET" && p === "/v1/models") {

@@ -179,7 +179,27 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       await client.close();
     }
 
-    // the host restarts: the unit comes back by itself, the same forward reconnects
+    const waitReady = async (url: string) => {
+      let r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
+      for (let i = 0; i < 120 && !r?.ok; i++) {
+        await sleep(500);
+        r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
+      }
+      return r;
+    };
+    const unitStatus = () =>
+      host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]).stdout;
+
+    // a clean restart through the provider (stop honours its deadline, start enables again)
+    await provider.stop(bot, { deadlineMs: 20_000 }, signal);
+    expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
+    await provider.start(bot, signal);
+    const afterRestart = await waitReady(ep.httpUrl);
+    if (!afterRestart?.ok) throw new Error(`not ready after stop/start: ${JSON.stringify(afterRestart)}\n${unitStatus()}`);
+
+    // the host restarts: the unit comes back by itself (enabled + linger), the same forward reconnects.
+    // The gateway is stopped cleanly first, as a host's shutdown does (docker restart's 10 s grace may cut it short).
+    host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "stop", "molthub-helper.service"]);
     await host.restart();
     let back = await provider.observe(bot, signal).catch(() => null);
     for (let i = 0; i < 120 && !back?.running; i++) {

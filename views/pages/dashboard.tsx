@@ -105,8 +105,13 @@ export function DashboardPage(props: { data: DashboardData }) {
                 <a href="/settings/tokens">Create an API token</a> for the <code>molthub</code> CLI or your automation.
               </li>
               <li>
-                <a href="/secrets">Store your provider keys as secrets</a>, then <a href="/bots/new">create a bot</a> — it runs as a
-                local process or a Docker container and stays as declared.
+                <a href="/connectors">Add your provider keys as connectors</a> (or <a href="/secrets">secrets</a>), then{" "}
+                <a href="/templates">create a bot from a template</a> — it runs as a local process, a Docker container or a
+                systemd unit on one of your <a href="/hosts">hosts</a>, and stays as declared.
+              </li>
+              <li>
+                Share settings across bots with <a href="/profiles">profiles</a> and <a href="/overlays">overlays</a>;{" "}
+                <a href="/policies">policy packs</a> refuse unsafe configurations before anything is applied.
               </li>
               <li>
                 Read the <a href="/api/docs">API reference</a>: everything in this UI is also available over the JSON API.
@@ -116,7 +121,7 @@ export function DashboardPage(props: { data: DashboardData }) {
               </li>
             </ol>
             <p class="muted small">
-              Fleets, SSH hosts, templates, policies and change sets are not available in this version yet; their
+              Fleets and change sets are not available in this version yet; their
               sections in the menu say what they will manage. The project's <code>docs/</code> folder describes the architecture and
               operations.
             </p>
