@@ -26,10 +26,10 @@ export function plistPath(home: string, bot: string): string {
 /** Characters XML 1.0 cannot carry at all (even escaped). */
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
-/** Escape text for an XML element; refuses characters XML cannot represent. */
+/** Escape text for an XML element (a CR as &#13;, which parsers would otherwise turn into LF); refuses characters XML cannot represent. */
 export function xmlEscape(s: string): string {
   if (XML_FORBIDDEN.test(s)) throw new Error(`a value for the plist contains a control character XML cannot carry: ${JSON.stringify(s)}`);
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;").replace(/\r/g, "&#13;");
 }
 
 export interface PlistInput {

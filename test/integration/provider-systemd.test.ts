@@ -99,7 +99,7 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     await host?.stop();
   });
 
-  it("user unit: deploy, ready through the tunnel, hot config change, logs, host restart, destroy", async () => {
+  it("user unit: deploy, ready through the tunnel, hot config change, logs, stop, destroy", async () => {
     const port = await gatewayPort();
     const token = randomBytes(24).toString("hex");
     const bot = runtimeFor(provider, { name: "helper", host: "nas", port, token, secrets: { MOLTHUB_CANARY: CANARY } });
@@ -179,56 +179,6 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       await client.close();
     }
 
-    const waitReady = async (url: string) => {
-      let r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
-      for (let i = 0; i < 120 && !r?.ok; i++) {
-        await sleep(500);
-        r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
-      }
-      return r;
-    };
-    const unitStatus = () =>
-      host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]).stdout;
-
-    // a clean restart through the provider (stop honours its deadline, start enables again)
-    await provider.stop(bot, { deadlineMs: 20_000 }, signal);
-    expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
-    await provider.start(bot, signal);
-    const afterRestart = await waitReady(ep.httpUrl);
-    if (!afterRestart?.ok) throw new Error(`not ready after stop/start: ${JSON.stringify(afterRestart)}\n${unitStatus()}`);
-
-    // the host restarts: the unit comes back by itself (enabled + linger), the same forward reconnects.
-    // The gateway is stopped cleanly first, as a host's shutdown does (docker restart's 10 s grace may cut it short).
-    host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "stop", "molthub-helper.service"]);
-    await host.restart();
-    let back = await provider.observe(bot, signal).catch(() => null);
-    for (let i = 0; i < 120 && !back?.running; i++) {
-      await sleep(500);
-      back = await provider.observe(bot, signal).catch(() => null);
-    }
-    expect(back).toMatchObject({ exists: true, running: true });
-    const ep2 = await provider.endpoint(bot, signal);
-    expect(ep2.httpUrl).toBe(ep.httpUrl);
-    let again = await probeReadyz(ep2.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
-    for (let i = 0; i < 120 && !again?.ok; i++) {
-      await sleep(500);
-      again = await probeReadyz(ep2.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
-    }
-    if (!again?.ok) {
-      const direct = await probeReadyz(`http://127.0.0.1:${port}`, { timeoutMs: 3_000 }).catch((e: Error) => e.message);
-      const st = host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]);
-      throw new Error(`not ready after the host restart through ${ep2.httpUrl}: ${JSON.stringify(again)}; direct: ${JSON.stringify(direct)}\n${st.stdout}${st.stderr}`);
-    }
-    // the hot change survived (it is in the file)
-    const c2 = new GatewayClient({ url: ep2.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
-    try {
-      await c2.connect();
-      const cfg = await c2.configGet();
-      expect((cfg.config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4o-mini");
-    } finally {
-      await c2.close();
-    }
-
     // stop honours its deadline and leaves the unit disabled
     await provider.stop(bot, { deadlineMs: 20_000 }, signal);
     expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
@@ -239,6 +189,68 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     expect(host.exec(["test", "-e", envFile]).status).toBe(1);
     expect(host.exec(["test", "-e", layout.botDir("helper")]).status).toBe(1);
     expect(await provider.observe(bot, signal)).toMatchObject({ exists: false, running: false });
+  }, 300_000);
+
+  it("user unit: comes back after a unit restart and a host restart, through the same forward", async () => {
+    const port = await gatewayPort();
+    const token = randomBytes(24).toString("hex");
+    const bot = runtimeFor(provider, { name: "helper", host: "nas", port, token });
+    const signal = AbortSignal.timeout(280_000);
+    try {
+      await provider.ensure(bot, signal);
+      await provider.configure(bot, signal);
+      await provider.start(bot, signal);
+      const ep = await provider.endpoint(bot, signal);
+      const waitReady = async (url: string) => {
+        let r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
+        for (let i = 0; i < 120 && !r?.ok; i++) {
+          await sleep(500);
+          r = await probeReadyz(url, { timeoutMs: 3_000 }).catch(() => null);
+        }
+        return r;
+      };
+      const unitStatus = () =>
+        host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]).stdout;
+
+      // a clean restart through the provider (stop honours its deadline, start enables again)
+      await provider.stop(bot, { deadlineMs: 20_000 }, signal);
+      expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
+      await provider.start(bot, signal);
+      const afterRestart = await waitReady(ep.httpUrl);
+      if (!afterRestart?.ok) throw new Error(`not ready after stop/start: ${JSON.stringify(afterRestart)}\n${unitStatus()}`);
+
+      // the host restarts: the unit comes back by itself (enabled + linger), the same forward reconnects.
+      // The gateway is stopped cleanly first, as a host's shutdown does (docker restart's 10 s grace may cut it short).
+      host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "stop", "molthub-helper.service"]);
+      await host.restart();
+      let back = await provider.observe(bot, signal).catch(() => null);
+      for (let i = 0; i < 120 && !back?.running; i++) {
+        await sleep(500);
+        back = await provider.observe(bot, signal).catch(() => null);
+      }
+      expect(back).toMatchObject({ exists: true, running: true });
+      const ep2 = await provider.endpoint(bot, signal);
+      expect(ep2.httpUrl).toBe(ep.httpUrl);
+      let again = await probeReadyz(ep2.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
+      for (let i = 0; i < 120 && !again?.ok; i++) {
+        await sleep(500);
+        again = await probeReadyz(ep2.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
+      }
+      if (!again?.ok) {
+        const direct = await probeReadyz(`http://127.0.0.1:${port}`, { timeoutMs: 3_000 }).catch((e: Error) => e.message);
+        const st = host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]);
+        throw new Error(`not ready after the host restart through ${ep2.httpUrl}: ${JSON.stringify(again)}; direct: ${JSON.stringify(direct)}\n${st.stdout}${st.stderr}`);
+      }
+      const c2 = new GatewayClient({ url: ep2.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+      try {
+        await c2.connect();
+        expect((await c2.health()).ok).toBe(true);
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      await provider.destroy(bot, { purge: true }, AbortSignal.timeout(120_000)).catch(() => {});
+    }
   }, 300_000);
 
   it("system unit as root: runs as the service user, env delivered literally, destroy removes everything", async () => {
