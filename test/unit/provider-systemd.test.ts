@@ -349,3 +349,48 @@ describe("provider steps against a recording pool", () => {
     expect(() => assertSafePath("relative/path", "home")).toThrow(/cannot be used on the host/);
   });
 });
+
+describe("local forward (src/ssh/forward.ts)", () => {
+  it("pipes each local connection through a fresh channel; a failed channel closes only that socket; close() stops listening", async () => {
+    const { createServer, connect } = await import("node:net");
+    const { startLocalForward } = await import("../../src/ssh/forward.ts");
+    const echo = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+    const echoPort = (echo.address() as { port: number }).port;
+    let opens = 0;
+    let fail = false;
+    const errors: string[] = [];
+    const fwd = await startLocalForward({
+      target: "echo",
+      onError: (e) => errors.push(e.message),
+      open: async () => {
+        opens++;
+        if (fail) throw new Error("channel refused");
+        return connect({ host: "127.0.0.1", port: echoPort });
+      },
+    });
+    const roundTrip = (msg: string) =>
+      new Promise<string>((resolve, reject) => {
+        const c = connect({ host: "127.0.0.1", port: fwd.port }, () => c.write(msg));
+        let got = "";
+        c.on("data", (b) => {
+          got += b.toString();
+          if (got.length >= msg.length) (c.end(), resolve(got));
+        });
+        c.on("close", () => resolve(got));
+        c.on("error", reject);
+      });
+    expect(await roundTrip("hello")).toBe("hello");
+    expect(await roundTrip("again")).toBe("again");
+    expect(opens).toBe(2);
+    fail = true;
+    expect(await roundTrip("x")).toBe("");
+    expect(errors).toEqual(["channel refused"]);
+    fail = false;
+    expect(await roundTrip("back")).toBe("back");
+    await fwd.close();
+    expect(fwd.closed).toBe(true);
+    await expect(roundTrip("closed")).rejects.toThrow(/ECONNREFUSED/);
+    await new Promise<void>((r) => echo.close(() => r()));
+  });
+});

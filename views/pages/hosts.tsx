@@ -416,7 +416,7 @@ export function HostPage(props: { data: HostPageData }) {
           {bots.length ? (
             <p class="muted">Delete or move the bots on this host first.</p>
           ) : (
-            <form method="post" action={`/hosts/${h.name}/delete`} class="stack danger-form" data-confirm={`Delete the host ${h.name}? Its key is deleted with it.`}>
+            <form method="post" action={`/hosts/${h.name}/delete`} class="stack" data-confirm={`Delete the host ${h.name}? Its key is deleted with it.`}>
               <div class="form-actions">
                 <button type="submit" class="btn-danger">
                   Delete host

@@ -457,7 +457,7 @@ export function PackPage(props: { data: PackPageData }) {
           <PackEditor editor={d.editor} title="Edit this pack" id="editor" lead="Saving replaces the pack; its own mode applies again." />
           <section class="card section danger-zone" aria-labelledby="delete-h">
             <h2 id="delete-h">Delete</h2>
-            <form method="post" action={`/policies/${p.id}/delete`} class="stack danger-form" data-confirm={`Delete the pack ${p.name}? Its rules stop being checked.`}>
+            <form method="post" action={`/policies/${p.id}/delete`} class="stack" data-confirm={`Delete the pack ${p.name}? Its rules stop being checked.`}>
               <div class="form-actions">
                 <button type="submit" class="btn-danger">
                   Delete pack
