@@ -7,6 +7,7 @@ import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { applyManifest, botAction, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots, type ApplyResult, type BotAction } from "../services/bots.ts";
 import { listSecrets, putSecret } from "../services/secrets.ts";
+import { listHosts } from "../services/hosts.ts";
 import { authorize, ServiceError, type ServiceContext } from "../services/context.ts";
 import { ManifestError, NAME_RE, parseManifests, VERSION_RE } from "../domain/manifest.ts";
 import { imagePinProblem } from "../../providers/docker/spec.ts";
@@ -158,13 +159,21 @@ function readState(values: Record<string, string>): WizardState {
   return s;
 }
 
-function validateTarget(s: WizardState, taken: string[]): Record<string, string> {
+type WizardHost = { name: string; init: string | null; status: string };
+
+/** Hosts a bot can target: the key is confirmed (a host awaiting confirmation or with a changed key is not offered). */
+function wizardHosts(ctx: ServiceContext): WizardHost[] {
+  return listHosts(ctx).filter((h) => h.fingerprint && h.status !== "key_mismatch").map((h) => ({ name: h.name, init: h.init, status: h.status }));
+}
+
+function validateTarget(s: WizardState, taken: string[], hostNames: string[] = []): Record<string, string> {
   const e: Record<string, string> = {};
   if (!s.name) e.name = "give the bot a name";
   else if (!NAME_RE.test(s.name)) e.name = "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit";
   else if (taken.includes(s.name)) e.name = `a bot named ${s.name} exists already; pick another name`;
-  if (s.provider !== "local" && s.provider !== "docker") e.provider = "pick where the bot runs";
-  if (s.provider === "local" && !VERSION_RE.test(s.version)) e.version = "an OpenClaw version like 2026.9.6";
+  if (s.provider !== "local" && s.provider !== "docker" && s.provider !== "host") e.provider = "pick where the bot runs";
+  if ((s.provider === "local" || s.provider === "host") && !VERSION_RE.test(s.version)) e.version = "an OpenClaw version like 2026.9.6";
+  if (s.provider === "host" && !hostNames.includes(s.host)) e.host = hostNames.length ? "pick one of your hosts" : "add a host under Hosts and confirm its key first";
   if (s.provider === "docker") {
     const problem = imagePinProblem(s.image);
     if (problem) e.image = problem;
@@ -194,13 +203,16 @@ function secretRef(env: string) {
 }
 
 /** The Bot manifest the wizard's choices describe. Secrets appear only as env-var references. */
-function buildManifest(s: WizardState): Record<string, unknown> {
+function buildManifest(s: WizardState, hosts: WizardHost[] = []): Record<string, unknown> {
+  const hostInit = hosts.find((h) => h.name === s.host)?.init;
   const labels = parseLabels(s.labels).labels;
   const metadata: Record<string, unknown> = { name: s.name };
   if (s.fleet) metadata.fleet = s.fleet;
   if (s.environment) metadata.environment = s.environment;
   if (Object.keys(labels).length) metadata.labels = labels;
-  const target = s.provider === "docker" ? { provider: "docker", image: s.image, network: s.network || "host" } : { provider: "local", version: s.version };
+  const target = s.provider === "docker" ? { provider: "docker", image: s.image, network: s.network || "host" }
+    : s.provider === "host" ? { provider: hostInit === "launchd" ? "launchd" : "systemd", host: s.host, version: s.version }
+    : { provider: "local", version: s.version };
   // The provider's key reaches the gateway as its standard env var (spec.secrets below). No
   // models.providers entry: the gateway fills that entry's model list itself, and a config that names the
   // provider there would then be a patch that removes the gateway's entries (refused as drift).
@@ -224,7 +236,7 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
   state.refs = Object.fromEntries(needs.filter((n) => state.refs[n.env]).map((n) => [n.env, state.refs[n.env]!]));
   let review = opts.review;
   if (step === 4 && !review) {
-    const manifest = buildManifest(state);
+    const manifest = buildManifest(state, wizardHosts(ctx));
     const r = dryRun(ctx, manifest, { createOnly: true });
     review = { yaml: yaml(manifest), changes: r.ok ? r.value.changes : [], error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") }, policy: r.ok ? r.value.policy : blockedPolicy(r.error) };
     if (!r.ok && status === 200) status = r.error.status;
@@ -236,6 +248,7 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
     form: opts.form ?? emptyForm(),
     needs,
     secrets: listSecrets(ctx).map((s) => s.name),
+    hosts: step === 1 ? wizardHosts(ctx) : undefined,
     unknownProvider: step === 3 && p && !(p in PROVIDER_KEYS) ? p : undefined,
     review,
   };
@@ -376,7 +389,7 @@ export function botPages() {
 
     // each step re-checks the earlier ones: the hidden fields came back from the browser
     const taken = listBots(ctx).map((b) => b.name);
-    const targetErrors = validateTarget(state, taken);
+    const targetErrors = validateTarget(state, taken, wizardHosts(ctx).map((h) => h.name));
     if (Object.keys(targetErrors).length) return wizardPage(c, { step: 1, state, form: invalid(targetErrors) }, 400);
     if (step === 1) return wizardPage(c, { step: 2, state });
 
@@ -396,7 +409,7 @@ export function botPages() {
       return wizardPage(c, { step: 3, state, form: invalid(Object.fromEntries(missing.map((n) => [`ref_${n.env}`, "pick a stored secret, or enter a value to store a new one"]))) }, 400);
     }
     if (values.go !== "deploy") return wizardPage(c, { step: 4, state });
-    const manifest = buildManifest(state);
+    const manifest = buildManifest(state, wizardHosts(ctx));
     // create-only: a bot that took the name since step 1 is refused, never updated
     const r = await attempt(() => applyManifest(ctx, manifest, { source: "ui", createOnly: true }));
     if (!r.ok) {

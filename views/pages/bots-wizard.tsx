@@ -14,7 +14,7 @@ export const STEPS = ["Target", "Model & channels", "Secrets", "Review", "Deploy
 export type WizardStep = 1 | 2 | 3 | 4;
 
 export const STEP_FIELDS = {
-  1: ["name", "provider", "version", "image", "network", "fleet", "environment", "labels"],
+  1: ["name", "provider", "host", "version", "image", "network", "fleet", "environment", "labels"],
   2: ["model", "telegram", "discord", "slack", "dmPolicy", "allowFrom"],
 } as const;
 export type WizardField = (typeof STEP_FIELDS)[1][number] | (typeof STEP_FIELDS)[2][number];
@@ -32,6 +32,7 @@ export function defaultWizardState(): WizardState {
   return {
     name: "",
     provider: "local",
+    host: "",
     version: DEFAULT_VERSION,
     image: DEFAULT_IMAGE,
     network: "host",
@@ -78,6 +79,8 @@ export interface WizardData {
   /** the model's provider when Molthub does not know which key it needs */
   unknownProvider?: string;
   review?: { yaml: string; changes: PathChange[]; error?: { message: string; problems: ManifestProblem[] }; policy?: EvaluationResult };
+  /** registered hosts whose key is confirmed (targets for systemd/launchd bots) */
+  hosts?: { name: string; init: string | null; status: string }[];
 }
 
 function Stepper(props: { step: WizardStep }) {
@@ -166,7 +169,7 @@ function Checkbox(props: { name: string; checked: boolean; label: string; hint?:
   );
 }
 
-function StepTarget(props: { state: WizardState; form: FormState }) {
+function StepTarget(props: { state: WizardState; form: FormState; hosts: { name: string; init: string | null; status: string }[] }) {
   const s = props.state;
   const f: FormState = { ...props.form, values: { ...s, ...props.form.values } as unknown as Record<string, string> };
   return (
@@ -186,10 +189,26 @@ function StepTarget(props: { state: WizardState; form: FormState }) {
         <div class="choices">
           <Radio name="provider" value="local" id="p-local" checked={s.provider !== "docker"} label="This machine" hint="A process next to Molthub, with the OpenClaw version below installed from npm." />
           <Radio name="provider" value="docker" id="p-docker" checked={s.provider === "docker"} label="Docker" hint="A hardened container from a pinned image on this machine's Docker engine." />
+          <Radio name="provider" value="host" id="p-host" checked={s.provider === "host"} label="A host over SSH" hint="A systemd unit (or a macOS LaunchAgent) on one of your hosts, reached through a pinned SSH connection." />
         </div>
         {props.form.errors.provider && <p class="field-error">{props.form.errors.provider}</p>}
+        <div class="target-host">
+          {props.hosts.length ? (
+            <SelectField
+              label="Host"
+              name="host"
+              form={f}
+              value={s.host}
+              options={props.hosts.map((h) => ({ value: h.name, label: `${h.name} — ${h.init === "launchd" ? "launchd" : "systemd"}${h.status === "ok" ? "" : ` (${h.status})`}` }))}
+            />
+          ) : (
+            <p class="muted small">
+              No host with a confirmed key yet: <a href="/hosts">add one under Hosts</a> first.
+            </p>
+          )}
+        </div>
         <div class="target-local">
-          <Field label="OpenClaw version" name="version" form={f} maxlength={40} hint="A release like 2026.9.6. Used when the bot runs on this machine." />
+          <Field label="OpenClaw version" name="version" form={f} maxlength={40} hint="A release like 2026.9.6. Used when the bot runs on this machine or on a host." />
         </div>
         <div class="target-docker form-row">
           <Field label="Image" name="image" form={f} maxlength={300} hint="Pinned: a version tag or a digest, never :latest. Used with Docker." />
@@ -366,7 +385,7 @@ export function WizardPage(props: { data: WizardData }) {
         <input type="hidden" name="step" value={String(d.step)} />
         <Carried step={d.step} state={d.state} />
         <div class="stack">
-          {d.step === 1 && <StepTarget state={d.state} form={d.form} />}
+          {d.step === 1 && <StepTarget state={d.state} form={d.form} hosts={d.hosts ?? []} />}
           {d.step === 2 && <StepModel state={d.state} form={d.form} />}
           {d.step === 3 && <StepSecrets data={d} />}
           {d.step === 4 && <StepReview data={d} />}
