@@ -159,6 +159,37 @@ export function remoteBotLayout(layout: RemoteLayout, bot: string): BotLayout {
   return { stateDir: dir, configPath: `${dir}/openclaw.json`, envFile: layout.envFile(bot), logFile: `${dir}/logs/gateway.log` };
 }
 
+// ------------------------------------------------------------------------------------------------ npm stand-in
+
+/**
+ * Molthub's dir of stand-ins on a host (`<base>/fallback-bin`), searched LAST on a gateway's PATH.
+ *
+ * Why: when a configured model needs an OpenClaw plugin that is not bundled (e.g. `openai/*` models want
+ * `@openclaw/codex`), every gateway START runs a "repair missing configured plugin installs" step that spawns
+ * `npm view …`. A failing npm (offline, no registry) is a warning and the gateway starts degraded — but when there is
+ * no `npm` at all, the spawn fails with ENOENT, which OpenClaw 2026.9.6 treats as a failed *startup state
+ * migration* and exits 78 ("requires state migration … Command failed during launch or output capture (ENOENT)").
+ * A hot `config.patch` does not run that step, so the bot worked until its first restart (host reboot, crash).
+ * Hosts where OpenClaw was pre-placed (no Node/npm of the system) hit it every time; the local provider never
+ * does because the appliance's own PATH has npm. The stand-in makes "no npm" look like "npm failed"; a real npm
+ * anywhere earlier on the PATH always wins.
+ */
+export function fallbackBinDir(layout: RemoteLayout): string {
+  const dir = `${layout.base}/fallback-bin`;
+  assertSafePath(dir, "fallback bin dir");
+  return dir;
+}
+
+/** The `npm` stand-in: says why on stderr and exits 1, like an npm that cannot reach its registry. */
+export const NPM_FALLBACK_SCRIPT = [
+  "#!/bin/sh",
+  "# Managed by Molthub: stands in for npm on a host without it, so OpenClaw's plugin repair fails cleanly",
+  "# (a warning) instead of refusing to start. Installing npm on the host makes this unused.",
+  `echo "npm is not installed on this host (Molthub's stand-in was called: npm $1); install npm here to let OpenClaw fetch plugins" >&2`,
+  "exit 1",
+  "",
+].join("\n");
+
 // ------------------------------------------------------------------------------------------------ errors
 
 /** Any error of a remote step as a ProviderError that says what to do. */
@@ -352,6 +383,17 @@ export abstract class RemoteServiceProvider implements Provider {
     await this.write(ctx, staged, content, mode, signal);
     await this.must(ctx, ["chown", `${owner}:${owner}`, "--", staged], signal, `chown of ${staged}`);
     await this.must(ctx, ["mv", "-f", "--", staged, path], signal, `renaming ${staged}`);
+  }
+
+  /**
+   * Places the npm stand-in (see fallbackBinDir) for a service manager whose PATH lists that dir last. It belongs to
+   * the login account (root for system units), so the gateway's service user cannot rewrite it.
+   */
+  protected async installNpmFallback(ctx: HostCtx, signal: AbortSignal): Promise<string> {
+    const dir = fallbackBinDir(ctx.layout);
+    await this.must(ctx, ["mkdir", "-p", "-m", "0755", "--", dir], signal, "creating Molthub's fallback bin dir");
+    if ((await this.read(ctx, `${dir}/npm`, signal)) !== NPM_FALLBACK_SCRIPT) await this.write(ctx, `${dir}/npm`, NPM_FALLBACK_SCRIPT, 0o755, signal);
+    return dir;
   }
 
   protected async read(ctx: HostCtx, path: string, signal: AbortSignal): Promise<string | null> {

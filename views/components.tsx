@@ -51,6 +51,31 @@ export function FormMessage(props: { form: FormState; fields?: string[] }) {
   );
 }
 
+/** One problem found in a manifest, named by document and path. */
+export interface ManifestProblem {
+  doc: string;
+  path: string;
+  message: string;
+}
+
+/** A failed check's message with the problems under it, path by path (and by document where there are several). */
+export function ProblemList(props: { title: string; problems: { doc?: string; path: string; message: string }[] }) {
+  return (
+    <Alert kind="error" title={props.title}>
+      {props.problems.length > 0 && (
+        <ul class="problems">
+          {props.problems.map((p) => (
+            <li>
+              {p.doc && <span class="muted">{p.doc}: </span>}
+              <code>{p.path}</code> — {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Alert>
+  );
+}
+
 interface FieldProps {
   label: string;
   name: string;
@@ -170,6 +195,86 @@ export function PageHead(props: { title: string; lead?: Child; children?: Child 
       </div>
       {props.children}
     </div>
+  );
+}
+
+/** One labelled figure in a `stats` row of a detail page, with an optional note under it. */
+export function Stat(props: { label: Child; note?: Child; children?: Child }) {
+  return (
+    <div class="stat">
+      <span class="stat-label">{props.label}</span>
+      <span class="stat-value-sm">{props.children}</span>
+      {props.note !== undefined && <span class="stat-note">{props.note}</span>}
+    </div>
+  );
+}
+
+/** A breadcrumb trail: each step links to a page above this one; the last names this page. */
+export function Crumbs(props: { trail: { href: string; label: Child }[]; here: Child }) {
+  return (
+    <nav class="crumbs" aria-label="Breadcrumb">
+      {props.trail.map((c) => (
+        <>
+          <a href={c.href}>{c.label}</a> <span aria-hidden="true">/</span>{" "}
+        </>
+      ))}
+      <span aria-current="page">{props.here}</span>
+    </nav>
+  );
+}
+
+/**
+ * A form that edits one YAML (or JSON) document, with Preview and Save buttons that submit `mode`. The form's
+ * hidden inputs go in `children`.
+ */
+export function DocumentEditorForm(props: {
+  action: string;
+  id: string;
+  name: string;
+  label: string;
+  text: string;
+  hint: Child;
+  /** The hint's id; `${id}-hint` unless given. */
+  hintId?: string;
+  rows?: number;
+  placeholder?: string;
+  invalid?: boolean;
+  saveLabel?: string;
+  children?: Child;
+}) {
+  const hintId = props.hintId ?? `${props.id}-hint`;
+  return (
+    <form method="post" action={props.action} class="stack">
+      {props.children}
+      <div class="field">
+        <label for={props.id}>{props.label}</label>
+        <textarea
+          id={props.id}
+          name={props.name}
+          class="code-input"
+          rows={props.rows ?? 16}
+          spellcheck={false}
+          autocomplete="off"
+          required
+          placeholder={props.placeholder}
+          aria-invalid={props.invalid ? "true" : undefined}
+          aria-describedby={hintId}
+        >
+          {props.text}
+        </textarea>
+        <p class="hint" id={hintId}>
+          {props.hint}
+        </p>
+      </div>
+      <div class="form-actions">
+        <button type="submit" name="mode" value="preview">
+          Preview
+        </button>
+        <button type="submit" name="mode" value="save" class="btn-primary">
+          {props.saveLabel ?? "Save"}
+        </button>
+      </div>
+    </form>
   );
 }
 

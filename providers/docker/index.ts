@@ -14,27 +14,33 @@
  * Test/offline mode (`openclawMount`): any plain Node image runs OpenClaw from an npm install mounted read-only
  * at /app/node_modules (`node /app/node_modules/openclaw/openclaw.mjs gateway run`).
  *
+ * Remote engines (`spec.target.host`, with `hosts`): the Docker engine of a registered SSH host, reached through a
+ * pool forward to its /var/run/docker.sock (engine.ts). The bot's state dir, env file and config are then written
+ * on that host over SFTP (under `<remote base>/docker`), bind mounts and `resolvConf`/`openclawMount` paths are
+ * the host's, and the endpoint of a host-network container is a pool forward to its loopback port (the exec relay
+ * still serves bridge containers, through the same engine API).
+ *
  * @example
  * const docker = new DockerProvider({ rootDir: "/var/lib/molthub/bots" });
  * await docker.ensure(bot, signal); await docker.configure(bot, signal); await docker.start(bot, signal);
  * const ep = await docker.endpoint(bot, signal); // ws://127.0.0.1:<port>
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { relative, resolve, sep } from "node:path";
 import Dockerode from "dockerode";
 import { VERSION_RE } from "../../src/domain/manifest.ts";
 import { layoutFor, renderEnvFile, type BotLayout } from "../../src/domain/openclaw-config.ts";
+import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { LocalForward } from "../../src/ssh/forward.ts";
 import { abortable, ProviderError, type BotRef, type BotRuntime, type Endpoint, type ObservedState, type Provider, type ProviderCapabilities } from "../provider.ts";
-import { containerLogs, followFile } from "./logs.ts";
+import { assertSafePath, toProviderError, type RemotePool } from "../ssh-common.ts";
+import { defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
+import { containerLogs } from "./logs.ts";
 import { startExecRelay } from "./relay.ts";
 import {
   assertPathSegment,
   buildContainerSpec,
   containerName,
-  CONTAINER_GID,
   CONTAINER_STATE_DIR,
-  CONTAINER_UID,
   imagePinProblem,
   LABELS,
   openclawEntry,
@@ -46,6 +52,7 @@ import { FrameDemuxer } from "./stream.ts";
 
 export { buildContainerSpec, containerName, imagePinProblem, parseImageRef, parseMemory, LABELS } from "./spec.ts";
 export { startExecRelay, RELAY_PROGRAM } from "./relay.ts";
+export { defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
 
 export interface DockerProviderLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -75,6 +82,28 @@ export interface DockerProviderOptions {
   /** grace before SIGKILL when start()/destroy() must stop a container themselves; default 30 s */
   stopTimeoutMs?: number;
   logger?: DockerProviderLogger;
+  /** registered SSH hosts: enables `spec.target.host` (that host's Docker engine, over the shared pool) */
+  hosts?: HostAccess;
+  /** a remote host's state root (default `<remote base>/docker`: /var/lib/molthub/docker as root, ~/.molthub/docker otherwise) */
+  remoteRootDir?: (host: HostInfo) => string;
+  /** the Docker socket on remote hosts (default /var/run/docker.sock) */
+  remoteSocketPath?: string;
+  /** makes a remote engine's client from its forward (default: dockerode over HTTP to the forward's loopback port) */
+  remoteEngine?: RemoteEngineFactory;
+  /** deadline of one SSH command or SFTP transfer on a remote host; default 30 s */
+  remoteCommandTimeoutMs?: number;
+}
+
+/** One Docker engine and the disk its bind mounts resolve on. */
+interface Engine {
+  docker: Dockerode;
+  files: EngineFiles;
+  /** state root on the engine's machine */
+  rootDir: string;
+  /** for messages: "the local Docker engine", "the Docker engine on host nas" */
+  name: string;
+  /** set for the engine of a registered host */
+  host?: HostInfo;
 }
 
 type ContainerInfo = Dockerode.ContainerInspectInfo;
@@ -88,24 +117,6 @@ function messageOf(e: unknown): string {
   return (err?.json?.message ?? err?.message ?? String(e)).trim();
 }
 
-/** Atomic write (temp file + rename) with a mode and optionally an owner. */
-function writeFileAtomic(path: string, content: string, mode: number, owner?: { uid: number; gid: number }): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    writeFileSync(tmp, content, { mode, flag: "wx" });
-    chmodSync(tmp, mode);
-    if (owner) chownSync(tmp, owner.uid, owner.gid);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-}
-
 export class DockerProvider implements Provider {
   readonly kind = "docker" as const;
   readonly capabilities: ProviderCapabilities = { validate: false, logs: true, followLogs: true, survivesControlPlane: true };
@@ -114,11 +125,65 @@ export class DockerProvider implements Provider {
   private readonly rootDir: string;
   private readonly log: DockerProviderLogger;
   private readonly versions = new Map<string, string>();
+  private readonly local: Engine;
+  /** remote engines by pool id (created on first use) */
+  private readonly remotes?: RemoteEngines;
+  /** remote files per pool id (caches the login's uid) */
+  private readonly remoteDisks = new Map<string, EngineFiles>();
+  /** one SSH forward per remote host-network bot (by bot id), kept until destroy */
+  private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
 
   constructor(private readonly opts: DockerProviderOptions) {
     this.docker = opts.docker ?? new Dockerode();
     this.rootDir = resolve(opts.rootDir);
     this.log = opts.logger ?? quiet;
+    this.local = { docker: this.docker, files: localFiles(this.log), rootDir: this.rootDir, name: "the local Docker engine" };
+    if (opts.hosts) this.remotes = new RemoteEngines(opts.hosts.pool as RemotePool, { socketPath: opts.remoteSocketPath, factory: opts.remoteEngine });
+  }
+
+  // ------------------------------------------------------------------------------------------ engines
+
+  /** The bot's engine: the local one, or (with `spec.target.host`) the registered host's, reached over SSH. */
+  private async engine(bot: BotRef): Promise<Engine> {
+    const target = this.target(bot);
+    if (!target.host) return this.local;
+    const hosts = this.opts.hosts;
+    if (!hosts || !this.remotes) {
+      throw new ProviderError(`bot ${bot.name} targets the Docker engine of host ${target.host}, and this appliance was started without the host registry; drop spec.target.host to use the local engine`, "invalid_config", [{ path: "spec.target.host", message: "no host registry" }]);
+    }
+    let host: HostInfo;
+    try {
+      host = await hosts.get(bot.workspaceId, target.host);
+    } catch (e) {
+      throw toProviderError(e, `host ${target.host}`);
+    }
+    const rootDir = (this.opts.remoteRootDir ?? defaultRemoteRoot)(host);
+    try {
+      assertSafePath(rootDir, `Docker state root on ${host.name}`);
+    } catch (e) {
+      throw new ProviderError((e as Error).message, "invalid_config");
+    }
+    let files = this.remoteDisks.get(host.poolId);
+    if (!files) {
+      files = remoteFiles({ pool: hosts.pool as RemotePool, host, log: this.log, timeoutMs: this.opts.remoteCommandTimeoutMs });
+      this.remoteDisks.set(host.poolId, files);
+    }
+    return { docker: await this.remotes.get(host), files, rootDir, name: `the Docker engine on host ${host.name}`, host };
+  }
+
+  /**
+   * Close every SSH forward this provider opened (remote engines and bot endpoints); appliance shutdown. A later
+   * call opens them again.
+   */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.forwards.keys()].map((id) => this.closeForward(id)));
+    this.remoteDisks.clear();
+    await this.remotes?.closeAll();
+  }
+
+  /** Hosts (pool ids) whose engine forward is open, and the bots with an endpoint forward. */
+  openForwards(): { engines: string[]; endpoints: string[] } {
+    return { engines: this.remotes?.open() ?? [], endpoints: [...this.forwards.keys()] };
   }
 
   // ------------------------------------------------------------------------------------------ layout
@@ -128,22 +193,27 @@ export class DockerProvider implements Provider {
     return layoutFor(CONTAINER_STATE_DIR);
   }
 
-  /** The bot's state dir on the Docker host. */
+  /** The bot's state dir on the (local) Docker host. */
   hostDir(bot: Pick<BotRef, "workspaceId" | "name">): string {
+    return this.dirOn(this.local, bot);
+  }
+
+  /** The bot's state dir on the machine of `eng`. */
+  private dirOn(eng: Engine, bot: Pick<BotRef, "workspaceId" | "name">): string {
     try {
       assertPathSegment("workspace id", bot.workspaceId);
       assertPathSegment("bot name", bot.name);
     } catch (e) {
       throw new ProviderError((e as Error).message, "invalid_config");
     }
-    return join(this.rootDir, bot.workspaceId, bot.name);
+    return eng.files.join(eng.rootDir, bot.workspaceId, bot.name);
   }
 
   /** A container path under the state dir mapped to the host dir (e.g. the log file). */
-  private hostPath(bot: BotRef, containerPath: string): string {
+  private hostPath(eng: Engine, bot: BotRef, containerPath: string): string {
     const rel = relative(CONTAINER_STATE_DIR, containerPath);
     if (rel.startsWith("..") || rel.startsWith(sep)) throw new ProviderError(`${containerPath} is outside the state dir ${CONTAINER_STATE_DIR}`, "invalid_config");
-    return join(this.hostDir(bot), rel);
+    return eng.files.join(this.dirOn(eng, bot), rel);
   }
 
   // ------------------------------------------------------------------------------------------ ensure
@@ -151,45 +221,48 @@ export class DockerProvider implements Provider {
   async ensure(bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const target = this.target(bot);
     this.assertPinned(target.image);
-    await this.ping(signal);
+    const eng = await this.engine(bot);
+    await this.ping(eng, signal);
+    const on = eng.host ? ` on host ${eng.host.name}` : "";
     if (this.opts.openclawMount) {
-      const entry = join(this.opts.openclawMount.hostNodeModulesDir, "openclaw", "openclaw.mjs");
-      if (!existsSync(entry)) {
-        throw new ProviderError(`no OpenClaw install at ${this.opts.openclawMount.hostNodeModulesDir} (missing openclaw/openclaw.mjs); install it there or drop openclawMount to use the official image`, "not_found");
+      const entry = eng.files.join(this.opts.openclawMount.hostNodeModulesDir, "openclaw", "openclaw.mjs");
+      if (!(await eng.files.exists(entry, signal))) {
+        throw new ProviderError(`no OpenClaw install at ${this.opts.openclawMount.hostNodeModulesDir}${on} (missing openclaw/openclaw.mjs); install it there or drop openclawMount to use the official image`, "not_found");
       }
     }
-    if (this.opts.resolvConf && !existsSync(this.opts.resolvConf)) {
-      throw new ProviderError(`the resolv.conf to mount (${this.opts.resolvConf}) does not exist`, "invalid_config");
+    if (this.opts.resolvConf && !(await eng.files.exists(this.opts.resolvConf, signal))) {
+      throw new ProviderError(`the resolv.conf to mount (${this.opts.resolvConf}) does not exist${on}`, "invalid_config");
     }
-    const present = await abortable(this.docker.getImage(target.image).inspect(), signal).then(() => true, (e) => {
+    const present = await abortable(eng.docker.getImage(target.image).inspect(), signal).then(() => true, (e) => {
+      if (e instanceof ProviderError) throw e;
       if (statusOf(e) === 404) return false;
-      throw new ProviderError(`could not inspect image ${target.image}: ${messageOf(e)}`, "unreachable");
+      throw new ProviderError(`could not inspect image ${target.image}${on}: ${messageOf(e)}`, "unreachable");
     });
     if (present) return;
-    this.log.info("pulling image", { image: target.image });
+    this.log.info("pulling image", { image: target.image, ...(eng.host ? { host: eng.host.name } : {}) });
     try {
-      await this.pull(target.image, signal);
+      await this.pull(eng.docker, target.image, signal);
     } catch (e) {
       if (signal.aborted) throw e;
-      throw new ProviderError(`image ${target.image} is not available locally and could not be pulled: ${messageOf(e)}; load it with docker load (docker save on a machine that has it) or make its registry reachable`, "not_found");
+      throw new ProviderError(`image ${target.image} is not available ${eng.host ? `on host ${eng.host.name}` : "locally"} and could not be pulled: ${messageOf(e)}; load it with docker load (docker save on a machine that has it) or make its registry reachable`, "not_found");
     }
   }
 
-  private async pull(image: string, signal: AbortSignal): Promise<void> {
+  private async pull(docker: Dockerode, image: string, signal: AbortSignal): Promise<void> {
     const timeoutMs = this.opts.pullTimeoutMs ?? 600_000;
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => ctl.abort(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     try {
-      const stream = (await abortable(this.docker.pull(image, { abortSignal: ctl.signal }), ctl.signal)) as NodeJS.ReadableStream;
+      const stream = (await abortable(docker.pull(image, { abortSignal: ctl.signal }), ctl.signal)) as NodeJS.ReadableStream;
       const events = await abortable(
-        new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((res, rej) => this.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; errorDetail?: { message?: string } }[]) => (err ? rej(err) : res(out)))),
+        new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; errorDetail?: { message?: string } }[]) => (err ? rej(err) : res(out)))),
         ctl.signal,
       );
       const failed = events.find((ev) => ev.error || ev.errorDetail);
       if (failed) throw new Error(failed.errorDetail?.message ?? failed.error ?? "pull failed");
-      await this.docker.getImage(image).inspect();
+      await docker.getImage(image).inspect();
     } catch (e) {
       if (ctl.signal.aborted && !signal.aborted) throw new Error(String((ctl.signal.reason as Error)?.message ?? "pull timed out"));
       throw e;
@@ -207,31 +280,22 @@ export class DockerProvider implements Provider {
     for (const [k, v] of Object.entries(bot.env)) {
       if (/[\r\n\0]/.test(v) || /[=\s]/.test(k)) throw new ProviderError(`the environment entry ${k} cannot be written to an env file (line break, NUL or bad name)`, "invalid_config");
     }
-    const dir = this.hostDir(bot);
+    const eng = await this.engine(bot);
+    const dir = this.dirOn(eng, bot);
     const layout = this.layout(bot);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-    const owner = this.containerOwner();
-    if (owner) chownSync(dir, owner.uid, owner.gid);
-    writeFileAtomic(this.hostPath(bot, layout.configPath), `${JSON.stringify(bot.config, null, 2)}\n`, 0o600, owner);
+    // uid/gid 1000 when we may chown (root); otherwise the files stay ours (rootless setups map ids themselves)
+    const owner = await eng.files.containerOwner(signal);
+    await eng.files.ensurePrivateDir(dir, owner, signal);
+    await eng.files.writeAtomic(this.hostPath(eng, bot, layout.configPath), `${JSON.stringify(bot.config, null, 2)}\n`, 0o600, owner, signal);
     // The env file stays owned by the appliance: the container gets its values through the API, not the file.
-    writeFileAtomic(this.hostPath(bot, layout.envFile), renderEnvFile(bot.env), 0o600);
+    await eng.files.writeAtomic(this.hostPath(eng, bot, layout.envFile), renderEnvFile(bot.env), 0o600, undefined, signal);
   }
 
-  /** uid/gid 1000 when we may chown (root); otherwise the files stay ours (rootless setups map ids themselves). */
-  private containerOwner(): { uid: number; gid: number } | undefined {
-    if (process.getuid?.() === 0) return { uid: CONTAINER_UID, gid: CONTAINER_GID };
-    if (process.getuid?.() !== CONTAINER_UID) this.log.warn("not running as root: the bot's state dir is not chowned to uid 1000, the gateway may be unable to write it");
-    return undefined;
-  }
-
-  private readEnvFile(bot: BotRef): Record<string, string> {
-    const path = this.hostPath(bot, this.layout(bot).envFile);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch {
-      throw new ProviderError(`the env file ${path} is missing; configure() must run before start()`, "not_found");
+  private async readEnvFile(eng: Engine, bot: BotRef, signal: AbortSignal): Promise<Record<string, string>> {
+    const path = this.hostPath(eng, bot, this.layout(bot).envFile);
+    const text = await eng.files.readText(path, signal);
+    if (text === null) {
+      throw new ProviderError(`the env file ${path}${eng.host ? ` on host ${eng.host.name}` : ""} is missing; configure() must run before start()`, "not_found");
     }
     try {
       return parseEnvFile(text);
@@ -245,22 +309,24 @@ export class DockerProvider implements Provider {
   async start(bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const target = this.target(bot);
     this.assertPinned(target.image);
+    const eng = await this.engine(bot);
+    const docker = eng.docker;
     const spec = buildContainerSpec({
       bot: { ...bot, target },
       configHash: bot.configHash,
-      env: this.readEnvFile(bot),
-      hostStateDir: this.hostDir(bot),
+      env: await this.readEnvFile(eng, bot, signal),
+      hostStateDir: this.dirOn(eng, bot),
       resolvConf: this.opts.resolvConf,
       openclawMount: this.opts.openclawMount,
       readonlyRootfs: this.opts.readonlyRootfs,
     });
-    let info = await this.inspectOwned(bot, signal);
+    let info = await this.inspectOwned(eng, bot, signal);
     if (info && info.Config.Labels?.[LABELS.specHash] !== spec.Labels![LABELS.specHash]) {
       // image, resources, network or environment changed: the container must be replaced (config changes are
       // hot-applied over RPC and never get here)
       this.log.info("recreating the container: its image, resources or environment changed", { bot: bot.name, container: info.Id.slice(0, 12) });
-      await this.stopContainer(info, this.opts.stopTimeoutMs ?? 30_000, signal);
-      await abortable(this.docker.getContainer(info.Id).remove({ v: true }), signal).catch((e) => {
+      await this.stopContainer(eng, info, this.opts.stopTimeoutMs ?? 30_000, signal);
+      await abortable(docker.getContainer(info.Id).remove({ v: true }), signal).catch((e) => {
         if (statusOf(e) !== 404) throw new ProviderError(`could not remove the old container ${spec.name}: ${messageOf(e)}`);
       });
       info = null;
@@ -268,17 +334,18 @@ export class DockerProvider implements Provider {
     let id = info?.Id;
     if (!id) {
       try {
-        const created = await abortable(this.docker.createContainer(spec), signal);
+        const created = await abortable(docker.createContainer(spec), signal);
         id = created.id;
       } catch (e) {
         if (statusOf(e) === 409) throw new ProviderError(`a container named ${spec.name} already exists (created concurrently or not Molthub's); retry, or remove it if it is not a bot`, "failed");
-        if (statusOf(e) === 404) throw new ProviderError(`image ${target.image} is not on the Docker host; run ensure (or docker load it)`, "not_found");
+        if (e instanceof ProviderError) throw e;
+        if (statusOf(e) === 404) throw new ProviderError(`image ${target.image} is not on the Docker host${eng.host ? ` ${eng.host.name}` : ""}; run ensure (or docker load it)`, "not_found");
         throw new ProviderError(`could not create container ${spec.name}: ${messageOf(e)}`, "failed");
       }
     }
     if (info?.State.Running) return;
     try {
-      await abortable(this.docker.getContainer(id).start(), signal);
+      await abortable(docker.getContainer(id).start(), signal);
     } catch (e) {
       if (statusOf(e) === 304) return; // already started
       throw new ProviderError(`could not start container ${spec.name}: ${messageOf(e)}`, "failed");
@@ -286,17 +353,18 @@ export class DockerProvider implements Provider {
   }
 
   async stop(bot: BotRef, opts: { deadlineMs: number }, signal: AbortSignal): Promise<void> {
-    const info = await this.inspectOwned(bot, signal);
+    const eng = await this.engine(bot);
+    const info = await this.inspectOwned(eng, bot, signal);
     if (!info) return;
-    await this.stopContainer(info, opts.deadlineMs, signal);
+    await this.stopContainer(eng, info, opts.deadlineMs, signal);
   }
 
   /** SIGTERM, then Docker's own SIGKILL after `deadlineMs`. Idempotent. */
-  private async stopContainer(info: ContainerInfo, deadlineMs: number, signal: AbortSignal): Promise<void> {
+  private async stopContainer(eng: Engine, info: ContainerInfo, deadlineMs: number, signal: AbortSignal): Promise<void> {
     if (!info.State.Running && !info.State.Restarting && !info.State.Paused) return;
     const t = Math.max(0, Math.ceil(deadlineMs / 1000));
     try {
-      await abortable(this.docker.getContainer(info.Id).stop({ t }), signal);
+      await abortable(eng.docker.getContainer(info.Id).stop({ t }), signal);
     } catch (e) {
       const status = statusOf(e);
       if (status === 304 || status === 404) return;
@@ -307,8 +375,9 @@ export class DockerProvider implements Provider {
   // ------------------------------------------------------------------------------------------ observe
 
   async observe(bot: BotRef, signal: AbortSignal): Promise<ObservedState> {
+    const eng = await this.engine(bot);
     const name = containerName(bot);
-    const info = await this.inspect(name, signal);
+    const info = await this.inspect(eng, name, signal);
     if (!info) return { exists: false, running: false };
     if (!this.owns(info, bot)) {
       return { exists: false, running: false, detail: `a container named ${name} exists but is not Molthub's container for this bot; rename or remove it` };
@@ -321,24 +390,24 @@ export class DockerProvider implements Provider {
       containerId: info.Id,
       exitCode: finished ? st.ExitCode : undefined,
       detail: st.Restarting ? "restarting" : st.Status,
-      openclawVersion: await this.openclawVersion(info, signal),
+      openclawVersion: await this.openclawVersion(eng, info, signal),
     };
   }
 
   /** From the image's OCI version label, else `openclaw --version` in the running container; cached per image. */
-  private async openclawVersion(info: ContainerInfo, signal: AbortSignal): Promise<string | undefined> {
+  private async openclawVersion(eng: Engine, info: ContainerInfo, signal: AbortSignal): Promise<string | undefined> {
     const key = versionCacheKey(info.Image, this.opts.openclawMount);
     const cached = this.versions.get(key);
     if (cached) return cached;
     try {
       let version: string | undefined;
       if (!this.opts.openclawMount) {
-        const image = await abortable(this.docker.getImage(info.Image).inspect(), signal);
+        const image = await abortable(eng.docker.getImage(info.Image).inspect(), signal);
         const label = image.Config?.Labels?.["org.opencontainers.image.version"];
         if (label && VERSION_RE.test(label)) version = label;
       }
       if (!version && info.State.Running) {
-        const out = await this.execOutput(info.Id, [...openclawEntry(this.opts.openclawMount), "--version"], 30_000, signal);
+        const out = await this.execOutput(eng, info.Id, [...openclawEntry(this.opts.openclawMount), "--version"], 30_000, signal);
         version = /\b(\d{4}\.\d{1,2}\.\d{1,2}(?:-[0-9A-Za-z.]+)?)\b/.exec(out)?.[1];
       }
       if (version) this.versions.set(key, version);
@@ -350,8 +419,8 @@ export class DockerProvider implements Provider {
   }
 
   /** Runs a command in the container and returns its stdout+stderr (bounded by `timeoutMs`). */
-  private async execOutput(containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<string> {
-    const exec = await abortable(this.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }), signal);
+  private async execOutput(eng: Engine, containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<string> {
+    const exec = await abortable(eng.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }), signal);
     const stream = await abortable(exec.start({ hijack: true, stdin: false }), signal);
     const chunks: Buffer[] = [];
     const demux = new FrameDemuxer((_k, p) => chunks.push(Buffer.from(p)));
@@ -375,64 +444,107 @@ export class DockerProvider implements Provider {
   // ------------------------------------------------------------------------------------------ logs
 
   async *logs(bot: BotRef, opts: { follow: boolean; tail?: number }, signal: AbortSignal): AsyncIterable<string> {
-    const file = this.hostPath(bot, this.layout(bot).logFile);
-    if (existsSync(file)) {
-      yield* followFile(file, opts, signal);
+    const eng = await this.engine(bot);
+    const file = this.hostPath(eng, bot, this.layout(bot).logFile);
+    if (await eng.files.exists(file, signal)) {
+      yield* eng.files.followLog(file, opts, signal);
       return;
     }
-    const info = await this.inspectOwned(bot, signal);
+    const info = await this.inspectOwned(eng, bot, signal);
     if (!info) throw new ProviderError(`bot ${bot.name} has no container and no log file yet`, "not_found");
-    yield* containerLogs(this.docker.getContainer(info.Id), opts, signal);
+    yield* containerLogs(eng.docker.getContainer(info.Id), opts, signal);
   }
 
   // ------------------------------------------------------------------------------------------ destroy
 
   async destroy(bot: BotRef, opts: { purge: boolean }, signal: AbortSignal): Promise<void> {
+    const eng = await this.engine(bot);
     // by label as well as by name: a leftover from an interrupted recreate still carries the bot id
     const listed = await abortable(
-      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`, `${LABELS.botId}=${bot.id}`] } }),
+      eng.docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`, `${LABELS.botId}=${bot.id}`] } }),
       signal,
     ).catch((e) => {
-      throw new ProviderError(`cannot reach the Docker engine: ${messageOf(e)}`, "unreachable");
+      if (e instanceof ProviderError) throw e;
+      throw new ProviderError(`cannot reach ${eng.name}: ${messageOf(e)}`, "unreachable");
     });
     const ids = new Set(listed.map((c) => c.Id));
-    const named = await this.inspect(containerName(bot), signal);
+    const named = await this.inspect(eng, containerName(bot), signal);
     if (named && this.owns(named, bot)) ids.add(named.Id);
     else if (named) this.log.warn("leaving a container that has this bot's name but is not Molthub's", { container: named.Id.slice(0, 12) });
     for (const id of ids) {
-      const info = await this.inspect(id, signal);
+      const info = await this.inspect(eng, id, signal);
       if (!info || !this.owns(info, bot)) continue;
-      await this.stopContainer(info, this.opts.stopTimeoutMs ?? 30_000, signal);
-      await abortable(this.docker.getContainer(id).remove({ v: true, force: true }), signal).catch((e) => {
+      await this.stopContainer(eng, info, this.opts.stopTimeoutMs ?? 30_000, signal);
+      await abortable(eng.docker.getContainer(id).remove({ v: true, force: true }), signal).catch((e) => {
+        if (e instanceof ProviderError) throw e;
         if (statusOf(e) !== 404) throw new ProviderError(`could not remove container ${id.slice(0, 12)}: ${messageOf(e)}`, "failed");
       });
     }
-    if (opts.purge) this.purgeHostDir(bot);
-  }
-
-  /** Removes `<rootDir>/<workspaceId>/<name>` after checking it is that exact leaf and not a symlink. */
-  private purgeHostDir(bot: BotRef): void {
-    const dir = this.hostDir(bot);
-    if (!existsSync(dir)) return;
-    const st = lstatSync(dir);
-    if (st.isSymbolicLink() || !st.isDirectory()) throw new ProviderError(`refusing to purge ${dir}: it is not a plain directory`, "failed");
-    const real = realpathSync(dir);
-    const root = realpathSync(this.rootDir);
-    if (dirname(dirname(real)) !== root) throw new ProviderError(`refusing to purge ${dir}: it resolves outside ${root}`, "failed");
-    rmSync(dir, { recursive: true, force: true });
+    await this.closeForward(bot.id);
+    // removes `<rootDir>/<workspaceId>/<name>` after checking it is that exact leaf and not a symlink
+    if (opts.purge) await eng.files.purgeDir(this.dirOn(eng, bot), eng.rootDir, signal);
   }
 
   // ------------------------------------------------------------------------------------------ endpoint
 
   async endpoint(bot: BotRef, signal: AbortSignal): Promise<Endpoint> {
-    const info = await this.inspectOwned(bot, signal);
+    const eng = await this.engine(bot);
+    const info = await this.inspectOwned(eng, bot, signal);
     if (!info) throw new ProviderError(`bot ${bot.name} has no container (${containerName(bot)}); start it first`, "not_found");
     const mode = info.HostConfig.NetworkMode;
     if ((this.opts.relay ?? "auto") === "auto" && mode === "host") {
+      if (eng.host) return this.remoteEndpoint(eng.host, bot);
       return { wsUrl: `ws://127.0.0.1:${bot.port}`, httpUrl: `http://127.0.0.1:${bot.port}`, close: async () => {} };
     }
-    const relay = await startExecRelay({ container: this.docker.getContainer(info.Id), targetPort: bot.port, logger: this.log });
+    // works for a remote engine too: each relayed connection is an exec through the engine API
+    const relay = await startExecRelay({ container: eng.docker.getContainer(info.Id), targetPort: bot.port, logger: this.log });
     return { wsUrl: `ws://127.0.0.1:${relay.port}`, httpUrl: `http://127.0.0.1:${relay.port}`, close: () => relay.close() };
+  }
+
+  /**
+   * A host-network container on a remote engine listens on the host's loopback: reach it through a pool forward
+   * (`direct-tcpip` to 127.0.0.1:<port> there), so the gateway sees a loopback client. One forward per bot, reused
+   * (the endpoint's close() keeps it), closed by destroy() and closeAll().
+   */
+  private async remoteEndpoint(host: HostInfo, bot: BotRef): Promise<Endpoint> {
+    if (!Number.isInteger(bot.port) || bot.port <= 0 || bot.port > 65535) throw new ProviderError(`invalid gateway port ${String(bot.port)}`, "invalid_config");
+    const key = `${host.poolId}\0${bot.port}`;
+    let cur = this.forwards.get(bot.id);
+    if (cur && cur.key !== key) {
+      await this.closeForward(bot.id);
+      cur = undefined;
+    }
+    if (cur) {
+      const f = await cur.fwd.catch(() => null);
+      if (!f || f.closed) {
+        if (this.forwards.get(bot.id) === cur) this.forwards.delete(bot.id);
+        cur = undefined;
+      }
+    }
+    if (!cur) {
+      const fwd = this.opts.hosts!.pool.forward(host.poolId, { host: "127.0.0.1", port: bot.port });
+      const entry = { key, fwd };
+      cur = entry;
+      this.forwards.set(bot.id, entry);
+      fwd.catch(() => {
+        if (this.forwards.get(bot.id) === entry) this.forwards.delete(bot.id);
+      });
+    }
+    let f: LocalForward;
+    try {
+      f = await cur.fwd;
+    } catch (e) {
+      throw toProviderError(e, `forwarding to ${bot.name} on ${host.name}`);
+    }
+    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
+  }
+
+  private async closeForward(botId: string): Promise<void> {
+    const cur = this.forwards.get(botId);
+    if (!cur) return;
+    this.forwards.delete(botId);
+    const f = await cur.fwd.catch(() => null);
+    await f?.close();
   }
 
   // ------------------------------------------------------------------------------------------ helpers
@@ -448,13 +560,45 @@ export class DockerProvider implements Provider {
     if (problem) throw new ProviderError(`image not pinned: ${problem}`, "invalid_config", [{ path: "spec.target.image", message: problem }]);
   }
 
-  private async ping(signal: AbortSignal): Promise<void> {
+  private async ping(eng: Engine, signal: AbortSignal): Promise<void> {
     try {
-      await abortable(this.docker.ping(), signal);
+      await abortable(eng.docker.ping(), signal);
     } catch (e) {
       if (e instanceof ProviderError) throw e;
+      if (eng.host) throw await this.explainRemoteEngine(eng.host, e, signal);
       throw new ProviderError(`cannot reach the Docker engine: ${messageOf(e)}; is dockerd running and is its socket readable by Molthub?`, "unreachable");
     }
+  }
+
+  /**
+   * Why a remote engine did not answer, in words that say what to do: the SSH connection itself (unreachable, key
+   * changed), no socket, a login user without access to it, or sshd refusing to forward to a unix socket.
+   */
+  private async explainRemoteEngine(host: HostInfo, cause: unknown, signal: AbortSignal): Promise<ProviderError> {
+    const pool = this.opts.hosts!.pool as RemotePool;
+    const sock = this.remotes!.socketPath;
+    const timeoutMs = this.opts.remoteCommandTimeoutMs ?? 30_000;
+    try {
+      const exists = await pool.exec(host.poolId, ["test", "-S", sock], { timeoutMs, signal });
+      if (exists.code !== 0) {
+        return new ProviderError(`there is no Docker socket at ${sock} on host ${host.name}: install Docker there and start dockerd (\`systemctl enable --now docker\`)`, "unreachable");
+      }
+      if (!host.isRoot) {
+        const rw = await pool.exec(host.poolId, ["test", "-r", sock, "-a", "-w", sock], { timeoutMs, signal });
+        if (rw.code !== 0) {
+          return new ProviderError(
+            `${host.username} on host ${host.name} may not use the Docker socket ${sock}: add it to the docker group (\`sudo usermod -aG docker ${host.username}\`) or register the host with user root`,
+            "unreachable",
+          );
+        }
+      }
+    } catch (e) {
+      return toProviderError(e, `the Docker engine on host ${host.name}`);
+    }
+    return new ProviderError(
+      `cannot reach the Docker engine on host ${host.name} through SSH (${messageOf(cause)}): check that dockerd runs there and that its sshd allows forwarding to unix sockets (AllowStreamLocalForwarding yes, DisableForwarding no)`,
+      "unreachable",
+    );
   }
 
   private owns(info: ContainerInfo, bot: BotRef): boolean {
@@ -463,9 +607,9 @@ export class DockerProvider implements Provider {
   }
 
   /** null when no such container. */
-  private async inspect(nameOrId: string, signal: AbortSignal): Promise<ContainerInfo | null> {
+  private async inspect(eng: Engine, nameOrId: string, signal: AbortSignal): Promise<ContainerInfo | null> {
     try {
-      return await abortable(this.docker.getContainer(nameOrId).inspect(), signal);
+      return await abortable(eng.docker.getContainer(nameOrId).inspect(), signal);
     } catch (e) {
       if (statusOf(e) === 404) return null;
       if (e instanceof ProviderError) throw e;
@@ -474,9 +618,9 @@ export class DockerProvider implements Provider {
   }
 
   /** The bot's container, null when there is none; refuses a foreign container that took the name. */
-  private async inspectOwned(bot: BotRef, signal: AbortSignal): Promise<ContainerInfo | null> {
+  private async inspectOwned(eng: Engine, bot: BotRef, signal: AbortSignal): Promise<ContainerInfo | null> {
     const name = containerName(bot);
-    const info = await this.inspect(name, signal);
+    const info = await this.inspect(eng, name, signal);
     if (info && !this.owns(info, bot)) {
       throw new ProviderError(`a container named ${name} exists but is not Molthub's container for bot ${bot.name} (its labels differ); rename or remove it, Molthub will not touch it`, "failed");
     }

@@ -82,8 +82,14 @@ export class SystemdProvider extends RemoteServiceProvider {
   protected async installService(ctx: HostCtx, bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const scope = this.scope(ctx);
     const p = this.paths(ctx, bot);
-    const text = renderUnit({ scope, bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, runAs: this.runAs(ctx), timeoutStopSec: this.sopts.timeoutStopSec });
     await this.checkOwnership(ctx, bot, signal);
+    // an npm that fails cleanly, last on the unit's PATH: without any npm, OpenClaw's start-up plugin repair
+    // (an openai/* model wants @openclaw/codex) exits 78 on every restart — see fallbackBinDir in ssh-common
+    const fallback = await this.installNpmFallback(ctx, signal);
+    const text = renderUnit({
+      scope, bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, runAs: this.runAs(ctx),
+      timeoutStopSec: this.sopts.timeoutStopSec, fallbackBinDir: fallback,
+    });
     await this.must(ctx, ["mkdir", "-p", "--", unitDir(scope, ctx.info.home)], signal, "creating the unit dir");
     await this.write(ctx, unitPath(scope, ctx.info.home, bot.name), text, 0o644, signal);
     await this.must(ctx, systemctl(scope, "daemon-reload"), signal, "systemctl daemon-reload", { timeoutMs: 60_000 });

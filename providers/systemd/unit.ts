@@ -23,6 +23,8 @@ export interface UnitInput {
   runAs?: string;
   /** default 330 s, like OpenClaw's own unit */
   timeoutStopSec?: number;
+  /** Molthub's stand-in dir (npm that fails cleanly), searched LAST on the gateway's PATH — see ssh-common */
+  fallbackBinDir?: string;
 }
 
 export const SERVICE_USER = "molthub";
@@ -49,10 +51,16 @@ export function ownerMarker(botId: string): string {
   return `X-Molthub-Bot-Id=${botId}`;
 }
 
-/** PATH for the gateway: the directory of its Node first, then the usual system dirs. */
-export function gatewayPath(nodeBin: string): string {
+/**
+ * PATH for the gateway: the directory of its Node first, then the usual system dirs, then (when given) Molthub's
+ * fallback dir, so a real `npm` of the host always wins over the stand-in.
+ */
+export function gatewayPath(nodeBin: string, fallbackBinDir?: string): string {
   assertSafePath(nodeBin, "node binary");
-  return `${nodeBin.slice(0, nodeBin.lastIndexOf("/"))}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
+  if (fallbackBinDir !== undefined) assertSafePath(fallbackBinDir, "fallback bin dir");
+  const dirs = [nodeBin.slice(0, nodeBin.lastIndexOf("/")), "/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"];
+  if (fallbackBinDir) dirs.push(fallbackBinDir);
+  return dirs.join(":");
 }
 
 export function renderUnit(u: UnitInput): string {
@@ -85,8 +93,9 @@ export function renderUnit(u: UnitInput): string {
     `EnvironmentFile=${u.envFile}`,
     `Environment=HOME=${u.botDir}/home`,
     `Environment=TMPDIR=${u.botDir}/tmp`,
-    // the version's own Node first: OpenClaw spawns `node` for some of its own steps (state migrations)
-    `Environment=PATH=${gatewayPath(u.nodeBin)}`,
+    // the version's own Node first: OpenClaw spawns `node` for some of its own steps (state migrations);
+    // Molthub's npm stand-in last (OpenClaw's startup plugin repair must find *an* npm: see ssh-common)
+    `Environment=PATH=${gatewayPath(u.nodeBin, u.fallbackBinDir)}`,
     `ExecStart=${u.nodeBin} ${u.entry} gateway run --port ${u.bot.port}`,
     "Restart=always",
     "RestartSec=5",

@@ -232,19 +232,27 @@ export class DbHostAccess implements HostAccess {
       facts = { home, platform, uid: /^\d+$/.test(uid) ? Number(uid) : null };
     }
     this.facts.set(row.id, facts);
-    const current = this.row(row.id) ?? row;
-    return {
-      poolId: row.id,
-      name: row.name,
-      address: row.address,
-      port: row.port,
-      username: row.username,
-      isRoot: facts.uid !== null ? facts.uid === 0 : row.username === "root",
-      os: current.os,
-      init: current.init,
-      home: facts.home,
-      platform: facts.platform,
-    };
+    return hostInfo(this.row(row.id) ?? row, facts);
+  }
+
+  /**
+   * The last known info of a host, synchronously and without the network: one indexed read of the host row, the
+   * facts cached by get()/rememberFacts() or else those of its last doctor run. undefined when the host is unknown
+   * or its home/platform were never learned (then layout() asks get() in the background and retries).
+   * Only paths are derived from it: trust and key checks stay with get(), which every remote call goes through.
+   */
+  lookup(workspaceId: string, hostName: string): HostInfo | undefined {
+    let row: HostRow | undefined;
+    try {
+      row = this.db.select().from(hosts).where(and(eq(hosts.workspaceId, workspaceId), eq(hosts.name, hostName))).get();
+    } catch (e) {
+      this.logger.debug("host lookup failed", { host: hostName, err: (e as Error).message });
+      return undefined;
+    }
+    if (!row) return undefined;
+    const facts = this.facts.get(row.id) ?? factsFromDoctor(row);
+    if (!facts) return undefined;
+    return hostInfo(row, facts);
   }
 
   // ---------- recording outcomes ----------
@@ -343,6 +351,21 @@ export class DbHostAccess implements HostAccess {
       if (e.code === "unreachable" || (e.code === "timeout" && !this.pool.stats(id).connected)) return this.recordStatus(row, "unreachable", e.message);
     }
   }
+}
+
+function hostInfo(row: HostRow, facts: Facts): HostInfo {
+  return {
+    poolId: row.id,
+    name: row.name,
+    address: row.address,
+    port: row.port,
+    username: row.username,
+    isRoot: facts.uid !== null ? facts.uid === 0 : row.username === "root",
+    os: row.os,
+    init: row.init,
+    home: facts.home,
+    platform: facts.platform,
+  };
 }
 
 function factsFromDoctor(row: HostRow): Facts | undefined {

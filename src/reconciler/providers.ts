@@ -80,6 +80,26 @@ function remoteProvider(kind: "systemd" | "launchd", logger: Logger, hosts: Host
 }
 
 /**
+ * The Docker provider: the local engine, and (with the host registry) the engines of registered hosts over SSH
+ * (`spec.target: { provider: docker, host: nas, image }`). `closeAll()` closes its SSH forwards (shutdown).
+ */
+function dockerProvider(settings: Settings, logger: Logger, rootDir: string, hosts: HostAccess | undefined): Provider & { closeAll(): Promise<void> } {
+  let instance: import("../../providers/docker/index.ts").DockerProvider | undefined;
+  const p = lazyProvider("docker", { validate: false, logs: true, followLogs: true, survivesControlPlane: true },
+    () => layoutFor(DOCKER_STATE_DIR),
+    async () => {
+      const { DockerProvider } = await import("../../providers/docker/index.ts");
+      return (instance = new DockerProvider({
+        rootDir, resolvConf: settings.botResolvConf,
+        openclawMount: settings.dockerMountOpenclaw && settings.openclawDir ? { hostNodeModulesDir: join(settings.openclawDir, "..") } : undefined,
+        logger: logger.child({ provider: "docker" }),
+        hosts,
+      }));
+    });
+  return Object.assign(p, { closeAll: async () => instance?.closeAll() });
+}
+
+/**
  * The providers this appliance offers, configured from settings. Adding a target kind is adding a
  * folder under providers/ and a line here. `extras.hosts` (the host registry) enables the SSH targets:
  * systemd, launchd and Docker engines on registered hosts.
@@ -92,16 +112,7 @@ export function createProviders(settings: Settings, logger: Logger, extras: { ho
       rootDir: join(root, "local"), openclawDir: settings.openclawDir, nodeBin: settings.openclawNode,
       installDir: join(settings.dataDir, "openclaw"), resolvConf: settings.botResolvConf, logger: logger.child({ provider: "local" }),
     }),
-    docker: lazyProvider("docker", { validate: false, logs: true, followLogs: true, survivesControlPlane: true },
-      () => layoutFor(DOCKER_STATE_DIR),
-      async () => {
-        const { DockerProvider } = await import("../../providers/docker/index.ts");
-        return new DockerProvider({
-          rootDir: dockerRoot, resolvConf: settings.botResolvConf,
-          openclawMount: settings.dockerMountOpenclaw && settings.openclawDir ? { hostNodeModulesDir: join(settings.openclawDir, "..") } : undefined,
-          logger: logger.child({ provider: "docker" }),
-        });
-      }),
+    docker: dockerProvider(settings, logger, dockerRoot, extras.hosts),
     systemd: remoteProvider("systemd", logger, extras.hosts),
     launchd: remoteProvider("launchd", logger, extras.hosts),
   };

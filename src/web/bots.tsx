@@ -11,8 +11,8 @@ import { listHosts } from "../services/hosts.ts";
 import { authorize, ServiceError, type ServiceContext } from "../services/context.ts";
 import { ManifestError, NAME_RE, parseManifests, VERSION_RE } from "../domain/manifest.ts";
 import { imagePinProblem } from "../../providers/docker/spec.ts";
-import { emptyForm, type FormState } from "../../views/components.tsx";
-import { BotPage, BotsListPage, DiffPage, RevisionPage, type ApplyState, type ManifestProblem } from "../../views/pages/bots.tsx";
+import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
+import { BotPage, BotsListPage, DiffPage, RevisionPage, type ApplyState } from "../../views/pages/bots.tsx";
 import {
   defaultWizardState,
   WIZARD_FIELDS,

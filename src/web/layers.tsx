@@ -19,7 +19,7 @@ import {
   type LayerChangeResult,
   type StoredKind,
 } from "../services/layers.ts";
-import type { ManifestProblem } from "../../views/pages/bots.tsx";
+import type { ManifestProblem } from "../../views/components.tsx";
 import { KIND_TEXT, LayerPage, LayersListPage, ResolvedPage, type EditorState } from "../../views/pages/layers.tsx";
 import { attempt, parseForm, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";

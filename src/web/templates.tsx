@@ -8,9 +8,8 @@ import { parseTemplates, TemplateError, targetFor } from "../domain/templates/in
 import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../services/templates.ts";
 import { listSecrets, putSecret } from "../services/secrets.ts";
 import { ServiceError } from "../services/context.ts";
-import { emptyForm, type FormState } from "../../views/components.tsx";
+import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
 import { TEMPLATE_EXAMPLE, TemplateEditorPage, TemplatePage, TemplatesListPage, type EditorData, type TemplatePageData } from "../../views/pages/templates.tsx";
-import type { ManifestProblem } from "../../views/pages/bots.tsx";
 import { attempt, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 

@@ -21,6 +21,8 @@ import { issueSetupToken } from "../../src/services/auth.ts";
 import { Reconciler } from "../../src/reconciler/reconciler.ts";
 import { LocalProvider } from "../../providers/local/index.ts";
 import { ProviderError, type BotRef, type BotRuntime, type Provider } from "../../providers/provider.ts";
+import { PASSWORD } from "../helpers/app.ts";
+import { FORM_CONTENT_TYPE, HTML, SAME_ORIGIN } from "../helpers/web.ts";
 
 const root = mkdtempSync(join(tmpdir(), "molthub-canary-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -31,9 +33,7 @@ const CANARY_API = canary("api");
 const CANARY_UI = canary("ui");
 const CANARY_WIZ = canary("wizard");
 const CANARIES = [CANARY_API, CANARY_UI, CANARY_WIZ];
-const PASSWORD = "correct horse battery";
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const FORM = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded" };
+const FORM = { ...SAME_ORIGIN, ...FORM_CONTENT_TYPE };
 
 /** The local provider, except that installing fails with an error quoting the bot's API key (a careless npm/registry message). */
 class LeakyProvider implements Provider {

@@ -6,11 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
+import { assertPageRules, flashText, get as getPage, post as postForm } from "../helpers/web.ts";
 import { startProviderStandIn, VALID, type StandIn } from "../helpers/provider-standins.ts";
 
 type T = ReturnType<typeof makeTestApp>;
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
 const NEW_TOKEN = "sk-openai-rotated-canary-0123456789";
 
 let t: T;
@@ -20,35 +19,19 @@ let viewer = "";
 const pages: string[] = [];
 
 async function get(path: string, cookie = owner) {
-  const res = await t.req(path, { cookie, headers: HTML });
+  const res = await getPage(t, path, cookie);
   const body = await res.text();
   pages.push(body);
   return { status: res.status, body };
 }
 
 async function post(path: string, fields: Record<string, string>, cookie = owner) {
-  const res = await t.req(path, { method: "POST", cookie, headers: { ...HTML, "content-type": "application/x-www-form-urlencoded", ...SAME_ORIGIN }, body: new URLSearchParams(fields).toString() });
+  const res = await postForm(t, path, fields, cookie);
   const body = await res.text();
   pages.push(body);
-  const flash = res.headers.getSetCookie().find((s) => s.startsWith("molthub_flash=") && !/max-age=0/i.test(s));
-  const flashText = flash ? (JSON.parse(Buffer.from(decodeURIComponent(flash.split(";")[0]!.split("=")[1]!), "base64url").toString()) as { text: string }).text : "";
-  if (flashText) pages.push(flashText);
-  return { status: res.status, body, location: res.headers.get("location"), flash: flashText };
-}
-
-function assertPageRules(body: string, path: string) {
-  expect(body, path).toMatch(/^<!doctype html>/i);
-  expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
-  expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  expect(/\son[a-z]+=/i.test(body), `inline event handler on ${path}`).toBe(false);
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) {
-    expect(tag, `form without method on ${path}`).toMatch(/\bmethod="(get|post)"/);
-    expect(tag, `form without action on ${path}`).toMatch(/\baction="\/[^"]*"/);
-  }
-  for (const m of body.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"[^>]*>/g)) {
-    if (/type="hidden"/.test(m[0])) continue;
-    expect(body, `${path}: label for #${m[2]}`).toContain(`for="${m[2]}"`);
-  }
+  const flash = flashText(res);
+  if (flash) pages.push(flash);
+  return { status: res.status, body, location: res.headers.get("location"), flash };
 }
 
 beforeAll(async () => {

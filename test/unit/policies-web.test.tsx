@@ -5,34 +5,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
+import { assertLabelled, get, post, withFlash } from "../helpers/web.ts";
 import { policyPacks } from "../../src/db/schema.ts";
 
-type T = ReturnType<typeof makeTestApp>;
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
-
-function get(t: T, path: string, cookie: string) {
-  return t.req(path, { cookie, headers: HTML });
-}
-
-function post(t: T, path: string, fields: Record<string, string>, cookie: string) {
-  return t.req(path, { method: "POST", cookie, headers: { ...HTML, ...SAME_ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
-}
-
-function withFlash(cookie: string, res: Response): string {
-  const flash = res.headers.getSetCookie().find((s) => s.startsWith("molthub_flash=") && !/max-age=0/i.test(s));
-  return flash ? `${cookie}; ${flash.split(";")[0]}` : cookie;
-}
-
+/** The shared page rules, except that every form on these pages must post. */
 function assertPageRules(body: string, path: string) {
   expect(body, path).toMatch(/^<!doctype html>/i);
   expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
   expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
   for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) expect(tag, path).toMatch(/\bmethod="post".*\baction="\/[^"]*"|\baction="\/[^"]*".*\bmethod="post"/);
-  for (const m of body.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"[^>]*>/g)) {
-    if (/type="hidden"/.test(m[0])) continue;
-    expect(body, `${path}: label for #${m[2]}`).toContain(`for="${m[2]}"`);
-  }
+  assertLabelled(body, path);
 }
 
 const unescape = (s: string) => s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");

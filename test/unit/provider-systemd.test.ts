@@ -242,6 +242,7 @@ describe("provider steps against a recording pool", () => {
       "loginctl show-user -p Linger --value -- molt",
       `mkdir -p -m 0700 -- ${DIR} ${DIR}/logs ${DIR}/home ${DIR}/tmp`,
       `chmod 0700 -- ${DIR} ${DIR}/logs ${DIR}/home ${DIR}/tmp`,
+      "mkdir -p -m 0755 -- /home/molt/.molthub/fallback-bin",
       "mkdir -p -- /home/molt/.config/systemd/user",
       "systemctl --user daemon-reload",
       "systemctl --user reset-failed -- molthub-helper.service",
@@ -250,6 +251,9 @@ describe("provider steps against a recording pool", () => {
     ]);
     expect(pool.files.get(`${DIR}/openclaw.json`)).toEqual({ data: '{\n  "gateway": {\n    "port": 18800\n  }\n}\n', mode: 0o600 });
     expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.mode).toBe(0o644);
+    // the npm stand-in (OpenClaw's start-up plugin repair must find an npm), searched last on the unit's PATH
+    expect(pool.files.get("/home/molt/.molthub/fallback-bin/npm")).toMatchObject({ mode: 0o755, data: expect.stringMatching(/^#!\/bin\/sh\n[^]*exit 1\n$/) });
+    expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.data).toContain(":/sbin:/home/molt/.molthub/fallback-bin\n");
     expect(await provider.observe(b, signal)).toEqual({ exists: true, running: true, pid: 77, exitCode: undefined, openclawVersion: "2026.9.6", detail: "active/running" });
     // one forward per bot, reused
     const e1 = await provider.endpoint(b, signal);
@@ -288,6 +292,7 @@ describe("provider steps against a recording pool", () => {
       `chown molthub:molthub -- ${d} ${d}/logs ${d}/home ${d}/tmp`,
       `chown molthub:molthub -- ${d}/openclaw.json.molthub-new`,
       `mv -f -- ${d}/openclaw.json.molthub-new ${d}/openclaw.json`,
+      "mkdir -p -m 0755 -- /var/lib/molthub/fallback-bin",
       "mkdir -p -- /etc/systemd/system",
       "systemctl daemon-reload",
     ]);

@@ -2,37 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { asc, eq } from "drizzle-orm";
 import { makeTestApp } from "../helpers/app.ts";
+import { assertPageRules, get, post } from "../helpers/web.ts";
 import { botRevisions, bots, templates } from "../../src/db/schema.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
 const CANARY = "987654321:CANARYtokenVALUEdoNotLeak0123456789ab";
-
-function get(t: T, path: string, cookie?: string) {
-  return t.req(path, { cookie, headers: HTML });
-}
-
-function post(t: T, path: string, fields: Record<string, string>, cookie?: string) {
-  return t.req(path, { method: "POST", cookie, headers: { ...HTML, "content-type": "application/x-www-form-urlencoded", ...SAME_ORIGIN }, body: new URLSearchParams(fields).toString() });
-}
-
-/** CSP-safe markup, forms that work without JS, every control labelled. */
-function assertPageRules(body: string, path: string) {
-  expect(body, path).toMatch(/^<!doctype html>/i);
-  expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
-  expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  expect(/\son[a-z]+=/i.test(body), `inline event handler on ${path}`).toBe(false);
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) {
-    expect(tag, `form without method on ${path}`).toMatch(/\bmethod="(get|post)"/);
-    expect(tag, `form without action on ${path}`).toMatch(/\baction="\/[^"]*"/);
-  }
-  for (const m of body.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"[^>]*>/g)) {
-    if (/type="hidden"/.test(m[0])) continue;
-    expect(body, `${path}: label for #${m[2]}`).toContain(`for="${m[2]}"`);
-  }
-}
 
 async function page(t: T, path: string, cookie: string, status = 200) {
   const res = await get(t, path, cookie);

@@ -1,47 +1,9 @@
 /** @jsxImportSource hono/jsx */
 import { describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
+import { applyBot, assertPageRules, CROSS_SITE, get, post, withFlash } from "../helpers/web.ts";
 
 type T = ReturnType<typeof makeTestApp>;
-
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
-const CROSS_SITE = { origin: "http://evil.example", host: "localhost", "sec-fetch-site": "cross-site" };
-
-function get(t: T, path: string, cookie?: string, headers: Record<string, string> = {}) {
-  return t.req(path, { cookie, headers: { ...HTML, ...headers } });
-}
-
-/** A form POST the way a browser sends it from one of our pages. */
-function post(t: T, path: string, fields: Record<string, string>, cookie?: string, headers: Record<string, string> = SAME_ORIGIN) {
-  return t.req(path, {
-    method: "POST",
-    cookie,
-    headers: { ...HTML, "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-function withFlash(cookie: string, res: Response): string {
-  const flash = res.headers.getSetCookie().find((s) => s.startsWith("molthub_flash=") && !/max-age=0/i.test(s));
-  return flash ? `${cookie}; ${flash.split(";")[0]}` : cookie;
-}
-
-/** The same rules web-pages.test.tsx holds every page to: CSP-safe markup, forms without JS, labels. */
-function assertPageRules(body: string, path: string) {
-  expect(body, path).toMatch(/^<!doctype html>/i);
-  expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
-  expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  expect(/\son[a-z]+=/i.test(body), `inline event handler on ${path}`).toBe(false);
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) {
-    expect(tag, `form without method on ${path}`).toMatch(/\bmethod="(get|post)"/);
-    expect(tag, `form without action on ${path}`).toMatch(/\baction="\/[^"]*"/);
-  }
-  for (const m of body.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"[^>]*>/g)) {
-    if (/type="hidden"/.test(m[0])) continue;
-    expect(body, `${path}: label for #${m[2]}`).toContain(`for="${m[2]}"`);
-  }
-}
 
 function manifest(name: string, model = "anthropic/claude-sonnet-4-5", extra = "") {
   return `apiVersion: molthub/v1
@@ -64,12 +26,6 @@ function liveList(html: string): string {
 async function owner(t: T) {
   const { cookie } = await t.setupOwner();
   return cookie;
-}
-
-async function applyBot(t: T, cookie: string, text: string) {
-  const res = await post(t, "/bots/apply", { manifest: text, mode: "apply" }, cookie);
-  expect(res.status, await res.clone().text()).toBe(303);
-  return res;
 }
 
 describe("bots pages", () => {

@@ -1,40 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
-
-type T = ReturnType<typeof makeTestApp>;
-
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
-
-function get(t: T, path: string, cookie?: string) {
-  return t.req(path, { cookie, headers: HTML });
-}
-
-function post(t: T, path: string, fields: Record<string, string>, cookie?: string) {
-  return t.req(path, { method: "POST", cookie, headers: { ...HTML, "content-type": "application/x-www-form-urlencoded", ...SAME_ORIGIN }, body: new URLSearchParams(fields).toString() });
-}
-
-function withFlash(cookie: string, res: Response): string {
-  const flash = res.headers.getSetCookie().find((s) => s.startsWith("molthub_flash=") && !/max-age=0/i.test(s));
-  return flash ? `${cookie}; ${flash.split(";")[0]}` : cookie;
-}
-
-/** The rules every page follows: CSP-safe markup, forms without JS, labelled fields. */
-function assertPageRules(body: string, path: string) {
-  expect(body, path).toMatch(/^<!doctype html>/i);
-  expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
-  expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  expect(/\son[a-z]+=/i.test(body), `inline event handler on ${path}`).toBe(false);
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) {
-    expect(tag, `form without method on ${path}`).toMatch(/\bmethod="(get|post)"/);
-    expect(tag, `form without action on ${path}`).toMatch(/\baction="\/[^"]*"/);
-  }
-  for (const m of body.matchAll(/<(input|select|textarea)\b[^>]*\bid="([^"]+)"[^>]*>/g)) {
-    if (/type="hidden"/.test(m[0])) continue;
-    expect(body, `${path}: label for #${m[2]}`).toContain(`for="${m[2]}"`);
-  }
-}
+import { applyBot, assertPageRules, get, post, withFlash } from "../helpers/web.ts";
 
 const PROFILE = `apiVersion: molthub/v1
 kind: Profile
@@ -53,11 +20,6 @@ metadata: { name: ${name}, environment: prod }
 spec:
   target: { provider: local, version: 2026.9.6 }
 ${extra}`;
-
-async function applyBot(t: T, cookie: string, text: string) {
-  const res = await post(t, "/bots/apply", { manifest: text, mode: "apply" }, cookie);
-  expect(res.status, await res.clone().text()).toBe(303);
-}
 
 describe("profile, overlay and resolved-config pages", () => {
   it("create a profile with a preview, attach a bot, see the resolved config with provenance", async () => {

@@ -2,40 +2,10 @@
 import { describe, expect, it } from "vitest";
 import * as OTPAuth from "otpauth";
 import { makeTestApp, PASSWORD } from "../helpers/app.ts";
+import { assertFormsWorkWithoutJs, assertNoInlineCode, cookieFrom, get, post, withFlash } from "../helpers/web.ts";
 import { issueSetupToken } from "../../src/services/auth.ts";
 import { setOpenApiProvider } from "../../src/web/index.tsx";
 import { assetUrl } from "../../src/web/assets.ts";
-
-type T = ReturnType<typeof makeTestApp>;
-
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const SAME_ORIGIN = { origin: "http://localhost", host: "localhost", "sec-fetch-site": "same-origin" };
-
-function get(t: T, path: string, cookie?: string, headers: Record<string, string> = {}) {
-  return t.req(path, { cookie, headers: { ...HTML, ...headers } });
-}
-
-/** A form POST the way a browser sends it from one of our pages. */
-function post(t: T, path: string, fields: Record<string, string>, cookie?: string, headers: Record<string, string> = SAME_ORIGIN) {
-  return t.req(path, {
-    method: "POST",
-    cookie,
-    headers: { ...HTML, "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-function cookieFrom(res: Response, name: string): string | undefined {
-  const all = res.headers.getSetCookie();
-  const c = all.find((s) => s.startsWith(`${name}=`) && !/max-age=0/i.test(s));
-  return c?.split(";")[0];
-}
-
-/** Adds the flash cookie a redirect set, the way a browser would carry it to the next page. */
-function withFlash(cookie: string, res: Response): string {
-  const flash = cookieFrom(res, "molthub_flash");
-  return flash ? `${cookie}; ${flash}` : cookie;
-}
 
 const NAV_PAGES: [string, string][] = [
   ["/", "Welcome"],
@@ -58,21 +28,6 @@ const NAV_PAGES: [string, string][] = [
   ["/settings/instance", "Audit retention"],
   ["/api/docs", "API reference"],
 ];
-
-function assertNoInlineCode(body: string, path: string) {
-  // CSP allows scripts and styles from 'self' only: no inline <script> and no style attributes
-  const inlineScripts = body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [];
-  expect(inlineScripts, `inline <script> on ${path}`).toEqual([]);
-  expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  expect(/\son[a-z]+=/i.test(body), `inline event handler on ${path}`).toBe(false);
-}
-
-function assertFormsWorkWithoutJs(body: string, path: string) {
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) {
-    expect(tag, `form without method on ${path}`).toMatch(/\bmethod="(get|post)"/);
-    expect(tag, `form without action on ${path}`).toMatch(/\baction="\/[^"]*"/);
-  }
-}
 
 describe("web pages", () => {
   it("sends anonymous visitors to the sign-in page, and back afterwards", async () => {

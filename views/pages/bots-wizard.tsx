@@ -2,8 +2,8 @@
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../src/domain/policy.ts";
 import { PolicyResults } from "./policies.tsx";
-import { Alert, Field, FormMessage, PageHead, SelectField, type FormState } from "../components.tsx";
-import { ChangesTable, ProblemList, type ManifestProblem } from "./bots.tsx";
+import { Alert, Crumbs, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../components.tsx";
+import { ChangesTable } from "./bots.tsx";
 import { BUILTIN_TEMPLATES } from "../../src/domain/templates/builtins.ts";
 
 /**
@@ -371,9 +371,7 @@ export function WizardPage(props: { data: WizardData }) {
   const fields = d.step === 1 ? [...STEP_FIELDS[1]] : d.step === 2 ? [...STEP_FIELDS[2]] : d.step === 3 ? Object.keys(d.form.errors).filter((k) => k !== "(form)") : [];
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/bots">Bots</a> <span aria-hidden="true">/</span> <span aria-current="page">New bot</span>
-      </nav>
+      <Crumbs trail={[{ href: "/bots", label: "Bots" }]} here="New bot" />
       <PageHead title="New bot" lead="Five short steps from a name to a running OpenClaw gateway." />
       <Stepper step={d.step} />
       {d.step === 1 && <StartFromTemplate />}

@@ -4,7 +4,7 @@ import type { BotView } from "../../src/services/bots.ts";
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../src/domain/policy.ts";
 import { PolicyResults } from "./policies.tsx";
-import { Alert, BoxIcon, EmptyState, PageHead, Time } from "../components.tsx";
+import { Alert, BoxIcon, Crumbs, EmptyState, PageHead, ProblemList, Stat, Time, type ManifestProblem } from "../components.tsx";
 
 /** Operators and above run bots; viewers only look. */
 export function canOperate(role: Role | null | undefined): boolean {
@@ -129,30 +129,6 @@ export function ChangesTable(props: { changes: PathChange[]; caption: string; em
         </tbody>
       </table>
     </div>
-  );
-}
-
-/** One problem found in a manifest, named by document and path. */
-export interface ManifestProblem {
-  doc: string;
-  path: string;
-  message: string;
-}
-
-export function ProblemList(props: { title: string; problems: ManifestProblem[] }) {
-  return (
-    <Alert kind="error" title={props.title}>
-      {props.problems.length > 0 && (
-        <ul class="problems">
-          {props.problems.map((p) => (
-            <li>
-              {p.doc && <span class="muted">{p.doc}: </span>}
-              <code>{p.path}</code> — {p.message}
-            </li>
-          ))}
-        </ul>
-      )}
-    </Alert>
   );
 }
 
@@ -680,9 +656,7 @@ export function BotPage(props: { data: BotPageData }) {
   const op = canOperate(d.role);
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/bots">Bots</a> <span aria-hidden="true">/</span> <span aria-current="page">{b.name}</span>
-      </nav>
+      <Crumbs trail={[{ href: "/bots", label: "Bots" }]} here={b.name} />
       <PageHead title={b.name} lead={d.description ?? `An OpenClaw gateway on ${b.provider === "local" ? "this machine" : `${b.provider} (${b.host})`}.`}>
         {op ? <BotActions bot={b} /> : undefined}
       </PageHead>
@@ -709,19 +683,12 @@ export function BotPage(props: { data: BotPageData }) {
               </span>
             )}
           </div>
-          <div class="stat">
-            <span class="stat-label">Revision live / desired</span>
-            <span class="stat-value-sm">
-              <Revisions bot={b} />
-            </span>
-            <span class="stat-note">drift policy: {b.drift}</span>
-          </div>
-          <div class="stat">
-            <span class="stat-label">Target</span>
-            <span class="stat-value-sm">
-              <Target bot={b} />
-            </span>
-          </div>
+          <Stat label="Revision live / desired" note={<>drift policy: {b.drift}</>}>
+            <Revisions bot={b} />
+          </Stat>
+          <Stat label="Target">
+            <Target bot={b} />
+          </Stat>
           <div class="stat">
             <span class="stat-label">Fleet / environment</span>
             <span class="stat-value-sm">
@@ -795,13 +762,9 @@ export interface DiffPageData {
   manifest: PathChange[];
 }
 
-function BotCrumbs(props: { name: string; here: string }) {
-  return (
-    <nav class="crumbs" aria-label="Breadcrumb">
-      <a href="/bots">Bots</a> <span aria-hidden="true">/</span> <a href={`/bots/${props.name}`}>{props.name}</a> <span aria-hidden="true">/</span>{" "}
-      <span aria-current="page">{props.here}</span>
-    </nav>
-  );
+/** The breadcrumb of a page below one bot's page. */
+export function BotCrumbs(props: { name: string; here: string }) {
+  return <Crumbs trail={[{ href: "/bots", label: "Bots" }, { href: `/bots/${props.name}`, label: props.name }]} here={props.here} />;
 }
 
 export function DiffPage(props: { data: DiffPageData }) {

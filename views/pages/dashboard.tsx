@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../src/services/context.ts";
 import type { AuditEntryView } from "../../src/services/audit.ts";
-import { EmptyState, PageHead, RoleBadge, Time } from "../components.tsx";
+import { EmptyState, PageHead, RoleBadge, Stat, Time } from "../components.tsx";
 import { AuditRows } from "./audit.tsx";
 
 export interface DashboardData {
@@ -50,12 +50,9 @@ export function DashboardPage(props: { data: DashboardData }) {
             </span>
             <span class="stat-note">in the last 24 hours</span>
           </a>
-          <div class="stat">
-            <span class="stat-label">Workspace created</span>
-            <span class="stat-value-sm">
-              <Time ms={d.workspace.createdAt} />
-            </span>
-          </div>
+          <Stat label="Workspace created">
+            <Time ms={d.workspace.createdAt} />
+          </Stat>
         </div>
 
         <div class="grid-dash">

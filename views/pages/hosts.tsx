@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { roleRank, type Role } from "../../src/services/context.ts";
 import type { HostEventView, HostView } from "../../src/services/hosts.ts";
-import { Alert, EmptyState, Field, FormMessage, PageHead, Time, type FormState } from "../components.tsx";
+import { Alert, EmptyState, Field, FormMessage, PageHead, Stat, Time, type FormState } from "../components.tsx";
 
 export const canAdminHosts = (role: Role | null | undefined) => roleRank(role) >= roleRank("admin");
 export const canOperateHosts = (role: Role | null | undefined) => roleRank(role) >= roleRank("operator");
@@ -348,24 +348,12 @@ export function HostPage(props: { data: HostPageData }) {
         </Alert>
       )}
       <div class="stats">
-        <div class="stat">
-          <span class="stat-label">OS</span>
-          <span class="stat-value-sm">{h.os ?? "—"}</span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Init</span>
-          <span class="stat-value-sm">{h.init ?? "—"}</span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Last seen</span>
-          <span class="stat-value-sm">
-            <Time ms={h.lastSeenAt} empty="never" />
-          </span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Bots</span>
-          <span class="stat-value-sm">{bots.length}</span>
-        </div>
+        <Stat label="OS">{h.os ?? "—"}</Stat>
+        <Stat label="Init">{h.init ?? "—"}</Stat>
+        <Stat label="Last seen">
+          <Time ms={h.lastSeenAt} empty="never" />
+        </Stat>
+        <Stat label="Bots">{bots.length}</Stat>
       </div>
       <KeyCard host={h} role={role} />
       <section class="card section" aria-labelledby="doctor-h">

@@ -3,8 +3,8 @@ import { stringify as toYaml } from "yaml";
 import type { Role } from "../../src/services/context.ts";
 import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig, StoredKind } from "../../src/services/layers.ts";
 import type { LayerRef } from "../../src/domain/layers.ts";
-import { Alert, EmptyState, PageHead, Time } from "../components.tsx";
-import { canOperate, ChangesTable, ProblemList, Value, type ManifestProblem } from "./bots.tsx";
+import { Alert, Crumbs, DocumentEditorForm, EmptyState, PageHead, ProblemList, Stat, Time, type ManifestProblem } from "../components.tsx";
+import { BotCrumbs, canOperate, ChangesTable, Value } from "./bots.tsx";
 
 // ---------- shared pieces ----------
 
@@ -91,37 +91,22 @@ function Editor(props: { kind: StoredKind; editor: EditorState; title: string; p
       </p>
       {e.error && <ProblemList title={e.error.message} problems={e.error.problems} />}
       {e.result && <BlastRadius result={e.result} />}
-      <form method="post" action={`${t.path}/apply`} class="stack">
-        <div class="field">
-          <label for={`${props.id}-doc`}>{t.Title} (YAML or JSON)</label>
-          <textarea
-            id={`${props.id}-doc`}
-            name="document"
-            class="code-input"
-            rows={16}
-            spellcheck={false}
-            autocomplete="off"
-            required
-            placeholder={props.placeholder}
-            aria-invalid={e.error ? "true" : undefined}
-            aria-describedby={`${props.id}-hint`}
-          >
-            {e.text}
-          </textarea>
-          <p class="hint" id={`${props.id}-hint`}>
+      <DocumentEditorForm
+        action={`${t.path}/apply`}
+        id={`${props.id}-doc`}
+        hintId={`${props.id}-hint`}
+        name="document"
+        label={`${t.Title} (YAML or JSON)`}
+        text={e.text}
+        placeholder={props.placeholder}
+        invalid={!!e.error}
+        hint={
+          <>
             Values may not set what Molthub manages (gateway.port, gateway.bind, gateway.auth, gateway.mode, logging.file). Secrets stay references; never
             paste a secret value here. See the <a href="/api/docs">API reference</a> for the document's fields.
-          </p>
-        </div>
-        <div class="form-actions">
-          <button type="submit" name="mode" value="preview">
-            Preview
-          </button>
-          <button type="submit" name="mode" value="save" class="btn-primary">
-            Save
-          </button>
-        </div>
-      </form>
+          </>
+        }
+      />
     </section>
   );
 }
@@ -282,9 +267,7 @@ export function LayerPage(props: { data: LayerPageData }) {
   const strategies = Object.entries(l.document.spec.strategies ?? {});
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href={t.path}>{t.Titles}</a> <span aria-hidden="true">/</span> <span aria-current="page">{l.name}</span>
-      </nav>
+      <Crumbs trail={[{ href: t.path, label: t.Titles }]} here={l.name} />
       <PageHead title={l.name} lead={l.description ?? `A${l.kind === "overlay" ? "n" : ""} ${t.one}.`}>
         {op && l.kind === "overlay" && (
           <form method="post" action={`/overlays/${l.name}/${l.enabled ? "disable" : "enable"}`} class="inline-form">
@@ -297,32 +280,16 @@ export function LayerPage(props: { data: LayerPageData }) {
       {d.error && <Alert kind="error">{d.error}</Alert>}
 
       <div class="stats">
-        <div class="stat">
-          <span class="stat-label">Priority</span>
-          <span class="stat-value-sm">{l.priority}</span>
-          <span class="stat-note">higher applies later and wins</span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Version</span>
-          <span class="stat-value-sm">v{l.version}</span>
-          <span class="stat-note">
-            updated <Time ms={l.updatedAt} />
-          </span>
-        </div>
+        <Stat label="Priority" note="higher applies later and wins">{l.priority}</Stat>
+        <Stat label="Version" note={<>updated <Time ms={l.updatedAt} /></>}>v{l.version}</Stat>
         {l.kind === "overlay" && (
-          <div class="stat">
-            <span class="stat-label">State</span>
-            <span class="stat-value-sm">
-              <StateBadge item={l} />
-            </span>
-          </div>
+          <Stat label="State">
+            <StateBadge item={l} />
+          </Stat>
         )}
-        <div class="stat">
-          <span class="stat-label">{l.kind === "profile" ? "Used by" : "Applies now to"}</span>
-          <span class="stat-value-sm">
-            {l.bots.length} bot{l.bots.length === 1 ? "" : "s"}
-          </span>
-        </div>
+        <Stat label={l.kind === "profile" ? "Used by" : "Applies now to"}>
+          {l.bots.length} bot{l.bots.length === 1 ? "" : "s"}
+        </Stat>
       </div>
 
       <div class="grid-2 section">
@@ -457,10 +424,7 @@ export function ResolvedPage(props: { data: ResolvedConfig }) {
   const paths = Object.keys(r.provenance).sort();
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/bots">Bots</a> <span aria-hidden="true">/</span> <a href={`/bots/${r.bot}`}>{r.bot}</a> <span aria-hidden="true">/</span>{" "}
-        <span aria-current="page">resolved config</span>
-      </nav>
+      <BotCrumbs name={r.bot} here="resolved config" />
       <PageHead
         title="Resolved config"
         lead={`Every value of ${r.bot}'s configuration as its layers resolve now, the layer that set it and what it overrode. Secrets appear only as references.`}

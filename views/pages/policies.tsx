@@ -2,7 +2,7 @@
 import type { Role } from "../../src/services/context.ts";
 import type { BotFindings, ExceptionView, PackDetail, PackView } from "../../src/services/policies.ts";
 import type { EvaluationResult, Violation } from "../../src/domain/policy.ts";
-import { Alert, EmptyState, Field, FormMessage, PageHead, SelectField, Time, type FormState } from "../components.tsx";
+import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, Stat, Time, type FormState } from "../components.tsx";
 import { roleRank } from "../../src/services/context.ts";
 
 function isAdmin(role: Role | null): boolean {
@@ -117,39 +117,23 @@ function PackEditor(props: { editor: EditorState; title: string; id: string; lea
     <section class="card section" aria-labelledby={`${props.id}-h`} id={props.id}>
       <h2 id={`${props.id}-h`}>{props.title}</h2>
       <p class="card-sub">{props.lead}</p>
-      {e.error && (
-        <Alert kind="error" title={e.error.message}>
-          {e.error.problems.length > 0 && (
-            <ul class="problems">
-              {e.error.problems.map((p) => (
-                <li>
-                  <code>{p.path}</code> — {p.message}
-                </li>
-              ))}
-            </ul>
-          )}
-        </Alert>
-      )}
-      <form method="post" action="/policies" class="stack">
-        <div class="field">
-          <label for="f-pack">Pack (YAML or JSON)</label>
-          <textarea id="f-pack" name="pack" class="code-input" rows={16} spellcheck={false} autocomplete="off" required placeholder={EXAMPLE_PACK} aria-invalid={e.error ? "true" : undefined} aria-describedby="f-pack-hint">
-            {e.text}
-          </textarea>
-          <p class="hint" id="f-pack-hint">
+      {e.error && <ProblemList title={e.error.message} problems={e.error.problems} />}
+      <DocumentEditorForm
+        action="/policies"
+        id="f-pack"
+        name="pack"
+        label="Pack (YAML or JSON)"
+        text={e.text}
+        placeholder={EXAMPLE_PACK}
+        invalid={!!e.error}
+        saveLabel="Save pack"
+        hint={
+          <>
             Rule types: required, forbidden, allowedValues, pattern, range, jsonSchema, builtin. Paths are dotted; <code>*</code> matches every key (e.g.{" "}
             <code>channels.*.dmPolicy</code>).
-          </p>
-        </div>
-        <div class="form-actions">
-          <button type="submit" name="mode" value="preview">
-            Preview
-          </button>
-          <button type="submit" name="mode" value="save" class="btn-primary">
-            Save pack
-          </button>
-        </div>
-      </form>
+          </>
+        }
+      />
     </section>
   );
 }
@@ -374,28 +358,16 @@ export function PackPage(props: { data: PackPageData }) {
   const admin = isAdmin(d.role);
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/policies">Policies</a> <span aria-hidden="true">/</span> <span aria-current="page">{p.name}</span>
-      </nav>
+      <Crumbs trail={[{ href: "/policies", label: "Policies" }]} here={p.name} />
       <PageHead title={p.name} lead={p.description || undefined}>
         {admin && <PackToggle pack={p} />}
       </PageHead>
       <div class="stats">
-        <div class="stat">
-          <span class="stat-label">Mode</span>
-          <span class="stat-value-sm">
-            <ModeBadge pack={p} />
-          </span>
-          <span class="stat-note">{p.mode !== p.defaultMode ? `pack default: ${p.defaultMode}` : p.builtin ? "built-in pack" : "custom pack"}</span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Scope</span>
-          <span class="stat-value-sm">{scopeText(p.scope)}</span>
-        </div>
-        <div class="stat">
-          <span class="stat-label">Rules</span>
-          <span class="stat-value-sm">{p.ruleCount}</span>
-        </div>
+        <Stat label="Mode" note={p.mode !== p.defaultMode ? `pack default: ${p.defaultMode}` : p.builtin ? "built-in pack" : "custom pack"}>
+          <ModeBadge pack={p} />
+        </Stat>
+        <Stat label="Scope">{scopeText(p.scope)}</Stat>
+        <Stat label="Rules">{p.ruleCount}</Stat>
       </div>
 
       <section class="section" aria-labelledby="rules-h">

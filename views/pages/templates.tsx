@@ -3,8 +3,8 @@ import { roleRank, type Role } from "../../src/services/context.ts";
 import type { TemplateSummary } from "../../src/services/templates.ts";
 import type { BlastEntry } from "../../src/services/bots.ts";
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
-import { Alert, EmptyState, Field, FormMessage, PageHead, SelectField, type FormState } from "../components.tsx";
-import { ChangesTable, ProblemList, type ManifestProblem } from "./bots.tsx";
+import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../components.tsx";
+import { ChangesTable } from "./bots.tsx";
 
 /**
  * Templates: the list (cards), one template (inputs, values, secrets, bots using it, and the form that creates
@@ -153,9 +153,7 @@ export function TemplatePage(props: { data: TemplatePageData }) {
   const fields = ["bot_name", "provider", "version", "image", "fleet", "environment", "labels", ...t.inputs.flatMap((i) => [`in_${i.name}`, `newname_${i.name}`, `value_${i.name}`])];
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/templates">Templates</a> <span aria-hidden="true">/</span> <span aria-current="page">{t.name}</span>
-      </nav>
+      <Crumbs trail={[{ href: "/templates", label: "Templates" }]} here={t.name} />
       <PageHead title={t.title} lead={t.description}>
         {!t.builtin && isAdmin(d.role) && (
           <a class="btn" href={`/templates/${t.name}/edit`}>
@@ -392,15 +390,7 @@ export function TemplateEditorPage(props: { data: EditorData }) {
   const title = d.name ? `Edit ${d.name}` : "New template";
   return (
     <>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/templates">Templates</a> <span aria-hidden="true">/</span>{" "}
-        {d.name && (
-          <>
-            <a href={`/templates/${d.name}`}>{d.name}</a> <span aria-hidden="true">/</span>{" "}
-          </>
-        )}
-        <span aria-current="page">{d.name ? "Edit" : "New"}</span>
-      </nav>
+      <Crumbs trail={[{ href: "/templates", label: "Templates" }, ...(d.name ? [{ href: `/templates/${d.name}`, label: d.name }] : [])]} here={d.name ? "Edit" : "New"} />
       <PageHead title={title} lead="A template in YAML (or JSON). Preview checks it and shows which bots it would change, path by path; nothing is stored until you save." />
       {!isAdmin(d.role) ? (
         <Alert kind="info">Only admins and owners can change templates.</Alert>
@@ -412,27 +402,22 @@ export function TemplateEditorPage(props: { data: EditorData }) {
               <BlastTable blast={d.preview.blast} />
             </Alert>
           )}
-          <form method="post" action="/templates/editor" class="stack">
-            {d.name && <input type="hidden" name="original" value={d.name} />}
-            <div class="field">
-              <label for="f-text">Template (YAML or JSON)</label>
-              <textarea id="f-text" name="text" class="code-input" rows={24} spellcheck={false} autocomplete="off" required aria-describedby="f-text-hint">
-                {d.text}
-              </textarea>
-              <p class="hint" id="f-text-hint">
+          <DocumentEditorForm
+            action="/templates/editor"
+            id="f-text"
+            name="text"
+            label="Template (YAML or JSON)"
+            text={d.text}
+            rows={24}
+            hint={
+              <>
                 Placeholders: <code>{"{{ inputs.NAME }}"}</code> (a whole value keeps the input's type; <code>{"{{ inputs.NAME | list }}"}</code> splits text into a
                 list). Secret inputs name stored secrets and are used under <code>spec.secrets</code>; the config refers to them with a SecretRef.
-              </p>
-            </div>
-            <div class="form-actions">
-              <button type="submit" name="mode" value="preview">
-                Preview
-              </button>
-              <button type="submit" name="mode" value="save" class="btn-primary">
-                Save
-              </button>
-            </div>
-          </form>
+              </>
+            }
+          >
+            {d.name && <input type="hidden" name="original" value={d.name} />}
+          </DocumentEditorForm>
         </section>
       )}
     </>
