@@ -12,8 +12,10 @@
  *   CURRENT pooled connection, so the client follows the pool's reconnects, and host-key pinning is the pool's.
  *   docker-modem's own SSH transport is not used: it has no host-key pinning.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { Agent } from "node:http";
 import { dirname, join, posix } from "node:path";
 import Dockerode from "dockerode";
 import { remoteLayout, type HostInfo } from "../../src/hosts/access.ts";
@@ -234,8 +236,29 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
 /** Makes the dockerode client of a remote engine from its local forward (tests substitute a fake). */
 export type RemoteEngineFactory = (forward: LocalForward, host: HostInfo) => Dockerode;
 
-/** Plain HTTP to the forward's loopback port: the bytes go to the host's Docker socket inside the SSH channel. */
-export const defaultRemoteEngine: RemoteEngineFactory = (forward) => new Dockerode({ protocol: "http", host: "127.0.0.1", port: forward.port });
+/**
+ * Plain HTTP to the forward's loopback port: the bytes go to the host's Docker socket inside the SSH channel.
+ * No keep-alive: a pooled HTTP connection would stay piped to the channel of a dropped SSH connection and fail the
+ * next request (ECONNRESET); a fresh connection per request opens its channel on the pool's current connection.
+ */
+export const defaultRemoteEngine: RemoteEngineFactory = (forward) => {
+  // docker-modem passes `agent` to http.request; @types/dockerode does not list it
+  const opts: Dockerode.DockerOptions & { agent: Agent } = forward.path
+    ? { socketPath: forward.path, agent: new Agent({ keepAlive: false }) }
+    : { protocol: "http", host: "127.0.0.1", port: forward.port, agent: new Agent({ keepAlive: false }) };
+  return new Dockerode(opts);
+};
+
+let privateDir: string | undefined;
+/** A 0700 directory of this process for the engine sockets (created once, removed at exit). */
+function engineSocketDir(): string {
+  if (!privateDir) {
+    privateDir = mkdtempSync(join(tmpdir(), "molthub-engines-")); // mkdtemp makes it 0700
+    const dir = privateDir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return privateDir;
+}
 
 export const DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock";
 
@@ -268,7 +291,10 @@ export class RemoteEngines {
         continue;
       }
       const p = (async () => {
-        const forward = await this.pool.forward(host.poolId, { socketPath: this.socketPath });
+        // a unix socket only this user can open: the engine is root-equivalent on the host, so no loopback port
+        // a fresh name per forward: a closing forward removes its own socket file, never a newer one's
+        const listenPath = join(engineSocketDir(), `${createHash("sha256").update(host.poolId).digest("hex").slice(0, 12)}-${randomBytes(4).toString("hex")}.sock`);
+        const forward = await this.pool.forward(host.poolId, { socketPath: this.socketPath }, { listenPath });
         try {
           return { forward, docker: (this.opts.factory ?? defaultRemoteEngine)(forward, host) };
         } catch (e) {

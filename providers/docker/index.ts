@@ -52,7 +52,7 @@ import { FrameDemuxer } from "./stream.ts";
 
 export { buildContainerSpec, containerName, imagePinProblem, parseImageRef, parseMemory, LABELS } from "./spec.ts";
 export { startExecRelay, RELAY_PROGRAM } from "./relay.ts";
-export { defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
+export { defaultRemoteEngine, defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
 
 export interface DockerProviderLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -128,7 +128,7 @@ export class DockerProvider implements Provider {
   private readonly local: Engine;
   /** remote engines by pool id (created on first use) */
   private readonly remotes?: RemoteEngines;
-  /** remote files per pool id (caches the login's uid) */
+  /** remote files per host login (caches the login's uid) */
   private readonly remoteDisks = new Map<string, EngineFiles>();
   /** one SSH forward per remote host-network bot (by bot id), kept until destroy */
   private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
@@ -163,10 +163,12 @@ export class DockerProvider implements Provider {
     } catch (e) {
       throw new ProviderError((e as Error).message, "invalid_config");
     }
-    let files = this.remoteDisks.get(host.poolId);
+    // keyed by the login too: a host re-registered with another user gets a fresh uid check
+    const diskKey = `${host.poolId}\0${host.username}\0${host.home}`;
+    let files = this.remoteDisks.get(diskKey);
     if (!files) {
       files = remoteFiles({ pool: hosts.pool as RemotePool, host, log: this.log, timeoutMs: this.opts.remoteCommandTimeoutMs });
-      this.remoteDisks.set(host.poolId, files);
+      this.remoteDisks.set(diskKey, files);
     }
     return { docker: await this.remotes.get(host), files, rootDir, name: `the Docker engine on host ${host.name}`, host };
   }

@@ -120,6 +120,11 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
       logger.info("shutting down", { reason });
       clearInterval(retention);
       await deps.runtime?.reconciler.stop();
+      // SSH forwards of remote providers (gateway endpoints, remote Docker engines), then the pool itself
+      for (const p of Object.values(deps.runtime?.providers ?? {})) {
+        const closeAll = (p as { closeAll?: () => Promise<void> } | undefined)?.closeAll;
+        if (closeAll) await Promise.race([closeAll.call(p).catch(() => {}), Bun.sleep(2000)]);
+      }
       hosts.close();
       // let in-flight requests finish (bounded), then close whatever is left (SSE streams)
       await Promise.race([server.stop(false), Bun.sleep(3000)]);

@@ -10,12 +10,15 @@
  * - The listener binds 127.0.0.1 only; nothing else on the network can use it.
  * - `close()` stops listening and destroys the sockets and channels in flight.
  */
+import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
 export interface LocalForward {
-  /** the local port on 127.0.0.1 */
+  /** the local port on 127.0.0.1 (0 when listening on a unix socket) */
   readonly port: number;
+  /** the local unix socket, when the forward listens on one */
+  readonly path?: string;
   /** what the forward reaches, for messages (`127.0.0.1:18800 on nas`) */
   readonly target: string;
   /** local connections currently piped */
@@ -30,6 +33,11 @@ export interface ForwardOptions {
   target: string;
   /** errors opening a channel (unreachable host, refused port); the local socket is closed either way */
   onError?: (err: Error) => void;
+  /**
+   * Listen on this unix socket (made 0600) instead of a 127.0.0.1 port: only this user can connect, which matters
+   * when the target is root-equivalent (a Docker engine socket). Its directory should be private (0700).
+   */
+  listenPath?: string;
 }
 
 export async function startLocalForward(opts: ForwardOptions): Promise<LocalForward> {
@@ -68,16 +76,27 @@ export async function startLocalForward(opts: ForwardOptions): Promise<LocalForw
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    const ready = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (opts.listenPath) {
+      rmSync(opts.listenPath, { force: true }); // a stale socket from an earlier run
+      const old = process.umask(0o177); // created 0600 from the start, not chmod-ed after a window
+      try {
+        server.listen(opts.listenPath, ready);
+      } finally {
+        process.umask(old);
+      }
+    } else server.listen(0, "127.0.0.1", ready);
   });
   server.unref(); // a forward never keeps the process alive by itself
   const addr = server.address();
   const port = addr && typeof addr === "object" ? addr.port : 0;
+  if (opts.listenPath) chmodSync(opts.listenPath, 0o600);
   return {
     port,
+    path: opts.listenPath,
     target: opts.target,
     get active() {
       return sockets.size;

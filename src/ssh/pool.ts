@@ -666,7 +666,7 @@ export class SshPool {
    * connection opens a channel on the host's current pooled connection (reconnecting when needed), so the forward
    * outlives reconnects. Forward channels do not take exec slots (sshd's MaxSessions counts sessions only).
    */
-  async forward(id: string, target: ForwardTarget, opts: { timeoutMs?: number } = {}): Promise<LocalForward> {
+  async forward(id: string, target: ForwardTarget, opts: { timeoutMs?: number; listenPath?: string } = {}): Promise<LocalForward> {
     this.state(id); // unknown host: fail now, not on the first connection
     const host = target.host ?? "127.0.0.1";
     if (target.socketPath === undefined && (!Number.isInteger(target.port) || target.port! <= 0 || target.port! > 65535)) {
@@ -675,6 +675,7 @@ export class SshPool {
     const what = target.socketPath !== undefined ? `${target.socketPath} on ${id}` : `${host}:${target.port} on ${id}`;
     return startLocalForward({
       target: what,
+      listenPath: opts.listenPath,
       onError: (e) => this.log("ssh.forward_error", { host: id, target: what, message: e.message }),
       open: () => this.openForwardChannel(id, target, what, opts.timeoutMs ?? Math.min(this.defaultTimeoutMs, 30_000)),
     });

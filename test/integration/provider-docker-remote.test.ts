@@ -10,7 +10,7 @@
  * The provider gets a local engine that throws on any use, so everything below provably goes through the host:
  * ensure (ping + image over the forwarded socket) → configure (dir, env file, config written over SSH/SFTP on the
  * host, chowned to uid 1000 there) → start (host network, binds of the host's paths) → ready through the SSH port
- * forward → `health` RPC → logs tailed over SSH → destroy (purge) removes the container, the state dir and the
+ * forward → `health` RPC → the SSH connection dropped: engine and forward reconnect → the exec relay (bridge bots' path) through the remote engine API → logs tailed over SSH → destroy (purge) removes the container, the state dir and the
  * endpoint forward → closeAll closes the engine forward. A non-root login without the docker group gets an
  * error that says how to fix it.
  *
@@ -108,7 +108,11 @@ describeWithComponent(`docker provider on a remote engine over SSH, real OpenCla
       pool.setHost(id, { host: "127.0.0.1", port: host.port, username: user, privateKey: key.privateKey, hostKey: { mode: "pinned", fingerprint: host.fingerprint }, keepaliveIntervalMs: 2_000, readyTimeoutMs: 5_000 });
       infos.push({ poolId: id, name: id, address: "127.0.0.1", port: host.port, username: user, isRoot: user === "root", os: "debian", init: "systemd", home, platform: "linux-x64" });
     }
-    provider = new DockerProvider({
+    provider = makeProvider();
+  }, 150_000);
+
+  function makeProvider(extra: Partial<ConstructorParameters<typeof DockerProvider>[0]> = {}): DockerProvider {
+    return new DockerProvider({
       docker: localEngineUntouchable,
       rootDir: localRoot,
       hosts: hostAccess(pool, infos),
@@ -116,8 +120,9 @@ describeWithComponent(`docker provider on a remote engine over SSH, real OpenCla
       resolvConf: fx.resolvConf,
       openclawMount: { hostNodeModulesDir: fx.openclawNodeModules },
       stopTimeoutMs: 15_000,
+      ...extra,
     });
-  }, 150_000);
+  }
 
   afterAll(async () => {
     const leftovers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workspace}=${workspaceId}`] } }).catch(() => []);
@@ -207,6 +212,24 @@ describeWithComponent(`docker provider on a remote engine over SSH, real OpenCla
       expect((await client.health()).ok).toBe(true);
     } finally {
       await client.close();
+    }
+
+    // the SSH connection drops: the engine client and the gateway forward both reconnect through the pool
+    const connects = pool.stats("nas").connects;
+    pool.disconnect("nas");
+    expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: true });
+    expect(await probeReadyz(ep.httpUrl, { timeoutMs: 10_000 })).toMatchObject({ ok: true, status: 200 });
+    expect(pool.stats("nas").connects).toBe(connects + 1);
+
+    // the exec relay (what bridge-network bots use) also works through the remote engine's API
+    const relayed = makeProvider({ relay: "always" });
+    const rep = await relayed.endpoint(bot, signal);
+    try {
+      expect(rep.wsUrl).not.toBe(ep.wsUrl);
+      expect(await probeReadyz(rep.httpUrl, { timeoutMs: 15_000 })).toMatchObject({ ok: true, status: 200 });
+    } finally {
+      await rep.close();
+      await relayed.closeAll();
     }
 
     // the gateway's log file on the host, tailed over SSH
