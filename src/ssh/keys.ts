@@ -2,7 +2,7 @@
  * The appliance's SSH identity: an ed25519 key pair. The private key is in OpenSSH format (what ssh2 and OpenSSH
  * read); the public key is one `authorized_keys` line. Keep the private key in the secret store: never log it.
  */
-import { utils } from "ssh2";
+import { ssh2 } from "./lib.ts";
 import { fingerprintOfPublicKeyLine } from "./hostkey.ts";
 
 export interface SshKeyPair {
@@ -20,8 +20,8 @@ export function generateEd25519KeyPair(comment = "molthub"): SshKeyPair {
   // ssh2's generator now and then (≈1 in 150 under Bun) writes a key its own parser rejects as malformed;
   // only hand out keys that read back, so a stored key always works later.
   for (let attempt = 0; attempt < 20; attempt++) {
-    const { private: privateKey, public: publicKey } = utils.generateKeyPairSync("ed25519", { comment });
-    if (utils.parseKey(privateKey) instanceof Error) continue;
+    const { private: privateKey, public: publicKey } = ssh2().utils.generateKeyPairSync("ed25519", { comment });
+    if (ssh2().utils.parseKey(privateKey) instanceof Error) continue;
     const line = publicKey.trim();
     return { privateKey, publicKey: line, fingerprint: fingerprintOfPublicKeyLine(line) };
   }
@@ -30,7 +30,7 @@ export function generateEd25519KeyPair(comment = "molthub"): SshKeyPair {
 
 /** The authorized_keys line for a private key in OpenSSH format (or an Error message if it cannot be parsed). */
 export function publicKeyLineOf(privateKey: string | Buffer, comment = "molthub"): string {
-  const parsed = utils.parseKey(privateKey);
+  const parsed = ssh2().utils.parseKey(privateKey);
   if (parsed instanceof Error) throw new Error(`cannot parse the private key: ${parsed.message}`);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   return `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}`;

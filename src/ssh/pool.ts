@@ -11,7 +11,8 @@
  * - The private key is only handed to ssh2; it never appears in errors, logs or `stats()`.
  */
 import { randomBytes } from "node:crypto";
-import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import { ssh2 } from "./lib.ts";
 import { buildRemoteCommand } from "./quote.ts";
 import { startLocalForward, type LocalForward } from "./forward.ts";
 import { decideHostKey, fingerprintSha256, HostKeyMismatchError, HostKeyNotPinnedError, type HostKeyPolicy, keyTypeOf, normalizeFingerprint } from "./hostkey.ts";
@@ -253,7 +254,7 @@ export class SshPool {
   private connect(id: string, st: HostState): Conn {
     const cfg = st.cfg;
     const port = cfg.port ?? DEFAULTS.port;
-    const client = new Client();
+    const client: Client = new (ssh2().Client)();
     let keyRefusal: Error | undefined;
     let handedKey = false;
     const conn: Conn = { client, closed: false, active: 0, waiters: [], onLost: new Set(), ready: Promise.resolve() };
@@ -736,7 +737,7 @@ export async function probeHostKey(
   target: { host: string; port?: number; readyTimeoutMs?: number },
 ): Promise<{ fingerprint: string; keyType: string; publicKey: string }> {
   const port = target.port ?? DEFAULTS.port;
-  const client = new Client();
+  const client: Client = new (ssh2().Client)();
   return new Promise((resolve, reject) => {
     let seen: { fingerprint: string; keyType: string; publicKey: string } | undefined;
     let settled = false;
