@@ -88,7 +88,7 @@ export class SystemdProvider extends RemoteServiceProvider {
     const fallback = await this.installNpmFallback(ctx, signal);
     const text = renderUnit({
       scope, bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, runAs: this.runAs(ctx),
-      timeoutStopSec: this.sopts.timeoutStopSec, fallbackBinDir: undefined && fallback,
+      timeoutStopSec: this.sopts.timeoutStopSec, fallbackBinDir: fallback,
     });
     await this.must(ctx, ["mkdir", "-p", "--", unitDir(scope, ctx.info.home)], signal, "creating the unit dir");
     await this.write(ctx, unitPath(scope, ctx.info.home, bot.name), text, 0o644, signal);

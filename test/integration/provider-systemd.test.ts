@@ -4,9 +4,10 @@
  * container's resolv.conf is the sinkhole) and bound to 127.0.0.1 (host network: the port is picked free here).
  *
  * User unit (login molt, lingering): ensure → validate → configure → start → ready through the SSH forward
- * (/readyz 200, `health` RPC) → hot config.patch verified → journal/log lines streamed in follow mode → the host
- * container restarted → the unit comes back by itself (enabled + linger + Restart=always) and the SAME forward
- * reconnects → destroy(purge) removes unit, env file and state.
+ * (/readyz 200, `health` RPC) → hot config.patch verified → journal/log lines streamed in follow mode → destroy(purge)
+ * removes unit, env file and state. Restarts (with an openai/* model patched in, which makes every later start run
+ * OpenClaw's plugin repair): stop/start, then the host container restarted → the unit comes back by itself (enabled +
+ * linger + Restart=always, never exiting 78) and the SAME forward reconnects.
  * System unit (login root): runs as the service user `molthub`, the env file reaches the process literally
  * (checked in /proc/<pid>/environ), destroy removes it all.
  *
@@ -212,6 +213,19 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       const unitStatus = () =>
         host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]).stdout;
 
+      // a hot change to an openai/* model first: from then on every start of the gateway runs OpenClaw's plugin
+      // repair for @openclaw/codex, which exited 78 on this npm-less host before the unit got Molthub's npm stand-in
+      const first = await waitReady(ep.httpUrl);
+      if (!first?.ok) throw new Error(`not ready after start: ${JSON.stringify(first)}\n${unitStatus()}`);
+      const c1 = new GatewayClient({ url: ep.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+      try {
+        await c1.connect();
+        expect((await c1.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "molthub restart test" })).ok).toBe(true);
+      } finally {
+        await c1.close();
+      }
+      const since = Math.floor(Date.now() / 1000);
+
       // a clean restart through the provider (stop honours its deadline, start enables again)
       await provider.stop(bot, { deadlineMs: 20_000 }, signal);
       expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
@@ -245,9 +259,15 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       try {
         await c2.connect();
         expect((await c2.health()).ok).toBe(true);
+        expect(((await c2.configGet()).config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4o-mini");
       } finally {
         await c2.close();
       }
+      // neither restart exited 78 ("requires state migration"): the plugin repair met the npm stand-in instead
+      // (the whole container journal: as root, `--user-unit` also matches _UID=0 and finds nothing)
+      const journal = host.exec(["journalctl", "--no-pager", "-o", "cat", "--since", `@${since}`]).stdout;
+      expect(journal).not.toMatch(/status=78|requires state migration/);
+      expect(journal).toMatch(/npm is not installed on this host \(Molthub's stand-in/);
     } finally {
       await provider.destroy(bot, { purge: true }, AbortSignal.timeout(120_000)).catch(() => {});
     }
