@@ -68,7 +68,9 @@ export class LaunchdProvider extends RemoteServiceProvider {
   protected async installService(ctx: HostCtx, bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const p = this.paths(ctx, bot);
     const path = plistPath(ctx.info.home, bot.name);
-    const text = renderPlist({ bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, exitTimeOut: this.lopts.exitTimeOut });
+    // the same npm stand-in as systemd units get, last on the PATH (OpenClaw exits 78 at start when npm is missing)
+    const fallbackBinDir = await this.installNpmFallback(ctx, signal);
+    const text = renderPlist({ bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, exitTimeOut: this.lopts.exitTimeOut, fallbackBinDir });
     const existing = await this.read(ctx, path, signal);
     if (existing !== null && !existing.includes(`<string>${bot.id}</string>`)) {
       throw new ProviderError(`${path} on ${ctx.info.name} exists but is not Molthub's LaunchAgent for bot ${bot.name}; rename the bot or remove that file`, "failed");

@@ -40,11 +40,14 @@ export interface PlistInput {
   entry: string;
   /** seconds launchd waits after SIGTERM before SIGKILL (default 30) */
   exitTimeOut?: number;
+  /** Molthub's stand-ins (a failing npm), searched last: see fallbackBinDir in providers/ssh-common.ts */
+  fallbackBinDir?: string;
 }
 
 export function programArguments(p: PlistInput): string[] {
   assertPort(p.bot.port);
   for (const [what, v] of [["env file", p.envFile], ["node binary", p.nodeBin], ["OpenClaw entry", p.entry]] as const) assertSafePath(v, what);
+  if (p.fallbackBinDir !== undefined) assertSafePath(p.fallbackBinDir, "fallback bin dir");
   return ["/bin/sh", "-c", WRAPPER_SCRIPT, p.envFile, p.nodeBin, p.entry, "gateway", "run", "--port", String(p.bot.port)];
 }
 
@@ -77,7 +80,7 @@ export function plistEntries(p: PlistInput): [string, PlistValue][] {
     ["ProgramArguments", programArguments(p)],
     ["WorkingDirectory", p.botDir],
     // not secret: where the gateway keeps its own files; the env file adds the rest
-    ["EnvironmentVariables", { HOME: `${p.botDir}/home`, TMPDIR: `${p.botDir}/tmp`, PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/usr/bin:/bin:/usr/sbin:/sbin`, MOLTHUB_BOT_ID: p.bot.id }],
+    ["EnvironmentVariables", { HOME: `${p.botDir}/home`, TMPDIR: `${p.botDir}/tmp`, PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin${p.fallbackBinDir ? `:${p.fallbackBinDir}` : ""}`, MOLTHUB_BOT_ID: p.bot.id }],
     ["RunAtLoad", true],
     ["KeepAlive", true],
     ["ThrottleInterval", 5],

@@ -297,9 +297,9 @@ export function diagnose(f: HostFacts, hostName: string): Finding[] {
     if (f.nodeOnPath && nodeSuitable(f.nodeOnPath.version)) out.push({ id: "node", level: "ok", message: `Node ${f.nodeOnPath.version} on PATH (${f.nodeOnPath.path})`, fix: "" });
     else out.push({ id: "node", level: "error", message: f.nodeOnPath ? `Node ${f.nodeOnPath.version} on PATH is too old; OpenClaw 2026.x needs Node ≥ ${need}` : `no Node found (none beside OpenClaw, none on PATH); OpenClaw 2026.x needs Node ≥ ${need}`, fix: installHint });
   }
-  // npm (only needed to install)
+  // npm: installs OpenClaw, and gateways use it to fetch some provider plugins at start (without it they start without them)
   if (f.npm) out.push({ id: "npm", level: "ok", message: `npm at ${f.npm}: OpenClaw can be installed from the registry`, fix: "" });
-  else if (complete.length) out.push({ id: "npm", level: "ok", message: "npm is not installed: not needed for the OpenClaw already here; installing other versions needs npm or a pre-placed prefix", fix: "" });
+  else if (complete.length) out.push({ id: "npm", level: "ok", message: "npm is not installed: not needed for the OpenClaw already here (gateways start without the provider plugins they would fetch, e.g. for openai/* models); installing other versions needs npm or a pre-placed prefix", fix: "" });
   else out.push({ id: "npm", level: "warn", message: "npm is not installed: Molthub cannot install OpenClaw on this host by itself", fix: `install Node.js with npm on the host, or pre-place OpenClaw at ${layout.openclawPrefix("VERSION")}` });
   // ports
   const busy: number[] = [];
