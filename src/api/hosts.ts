@@ -22,7 +22,7 @@ const HostSchema = z.object({
 const EventSchema = z.object({ id: z.number(), ts: z.number(), level: z.enum(["info", "warn", "error"]), type: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()) }).openapi("HostEvent");
 const AddSchema = z.object({
   name: z.string().openapi({ example: "nas" }),
-  address: z.string().openapi({ example: "192.168.1.20" }),
+  address: z.string().openapi({ example: "nas.lan" }),
   port: z.number().int().optional().openapi({ example: 22 }),
   username: z.string().openapi({ example: "molt" }),
   privateKey: z.string().optional().openapi({ description: "an unencrypted OpenSSH/PEM private key; omit to let the appliance generate an ed25519 key" }),

@@ -101,7 +101,7 @@ describe("connection tests against the stand-ins", () => {
     expect(CONNECTOR_TYPE_DEFS.anthropic.fragment({})).toEqual({ models: { providers: { anthropic: { apiKey: ref("ANTHROPIC_API_KEY") } } } });
     expect(CONNECTOR_TYPE_DEFS.openai.fragment({ baseUrl: "https://llm.internal.example" })).toEqual({ models: { providers: { openai: { apiKey: ref("OPENAI_API_KEY"), baseUrl: "https://llm.internal.example/v1" } } } });
     expect(CONNECTOR_TYPE_DEFS.openrouter.fragment({ baseUrl: "https://openrouter.ai" })).toEqual({ models: { providers: { openrouter: { apiKey: ref("OPENROUTER_API_KEY") } } } });
-    expect(CONNECTOR_TYPE_DEFS.ollama.fragment({ baseUrl: "http://10.0.0.5:11434" })).toEqual({ models: { providers: { ollama: { baseUrl: "http://10.0.0.5:11434", api: "ollama" } } } });
+    expect(CONNECTOR_TYPE_DEFS.ollama.fragment({ baseUrl: "http://ollama.lan:11434" })).toEqual({ models: { providers: { ollama: { baseUrl: "http://ollama.lan:11434", api: "ollama" } } } });
     expect(CONNECTOR_TYPE_DEFS.telegram.fragment({})).toEqual({ channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN") } } });
     expect(CONNECTOR_TYPE_DEFS.telegram.fragment({ baseUrl: "http://127.0.0.1:8081" })).toEqual({ channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN"), apiRoot: "http://127.0.0.1:8081" } } });
     expect(CONNECTOR_TYPE_DEFS.discord.fragment({})).toEqual({ channels: { discord: { token: ref("DISCORD_BOT_TOKEN") } } });

@@ -165,13 +165,13 @@ describe("host doctor: parsing and findings", () => {
   });
 
   it("connection problems become one finding naming cause and fix", async () => {
-    const h = { name: "nas", address: "10.0.0.5", port: 22, username: "molt" };
-    const mm = connectionFinding(new HostKeyMismatchError("10.0.0.5", 22, "SHA256:old", "SHA256:new"), h, 30_000);
+    const h = { name: "nas", address: "nas.lan", port: 22, username: "molt" };
+    const mm = connectionFinding(new HostKeyMismatchError("nas.lan", 22, "SHA256:old", "SHA256:new"), h, 30_000);
     expect(mm.message).toContain("pinned SHA256:old, the host now presents SHA256:new");
     expect(mm.fix).toContain("molthub host trust nas --fingerprint SHA256:new");
-    expect(connectionFinding(new SshError("auth_failed", "x"), h, 30_000)).toMatchObject({ message: "molt@10.0.0.5:22 refused the appliance's key (wrong user, or the key is not in authorized_keys)" });
-    expect(connectionFinding(new SshError("timeout", "x"), h, 30_000).message).toBe("molt@10.0.0.5:22 did not answer within 30 s");
-    expect(connectionFinding(new SshError("unreachable", "cannot reach 10.0.0.5:22 (ECONNREFUSED): check that"), h, 30_000)).toMatchObject({ message: "cannot reach 10.0.0.5:22 (ECONNREFUSED)", fix: expect.stringContaining("sshd runs") });
+    expect(connectionFinding(new SshError("auth_failed", "x"), h, 30_000)).toMatchObject({ message: "molt@nas.lan:22 refused the appliance's key (wrong user, or the key is not in authorized_keys)" });
+    expect(connectionFinding(new SshError("timeout", "x"), h, 30_000).message).toBe("molt@nas.lan:22 did not answer within 30 s");
+    expect(connectionFinding(new SshError("unreachable", "cannot reach nas.lan:22 (ECONNREFUSED): check that"), h, 30_000)).toMatchObject({ message: "cannot reach nas.lan:22 (ECONNREFUSED)", fix: expect.stringContaining("sshd runs") });
 
     const r = await runDoctor(async () => { throw new SshError("auth_failed", "no"); }, h);
     expect(r.facts).toBeNull();
@@ -244,7 +244,7 @@ describe("hosts service", () => {
 
   it("add: a generated ed25519 key (public key returned, private key sealed), audited; untrusted until confirmed", async () => {
     const { t, ctx } = await setup();
-    const r = addHost(ctx("admin"), { name: "nas", address: "192.168.1.20", username: "molt" });
+    const r = addHost(ctx("admin"), { name: "nas", address: "nas.lan", username: "molt" });
     expect(r.publicKey).toMatch(/^ssh-ed25519 AAAA\S+ molthub@nas$/);
     expect(r.host).toMatchObject({ name: "nas", port: 22, status: "untrusted", fingerprint: null, authKind: "generated", publicKey: r.publicKey });
     expect(JSON.stringify(r)).not.toMatch(/PRIVATE KEY|privateKeyEnc/);
@@ -401,7 +401,7 @@ describe("molthub host CLI", () => {
   const fp = generateEd25519KeyPair().fingerprint;
   function fakeClient() {
     const calls: [string, string, unknown][] = [];
-    const host = { name: "nas", address: "10.0.0.5", port: 22, username: "molt", authKind: "generated", publicKey: "ssh-ed25519 AAAAC3 molthub@nas", fingerprint: null as string | null, seenFingerprint: fp, status: "untrusted", statusReason: "", os: null, init: null, doctor: null, lastSeenAt: null, bots: 0 };
+    const host = { name: "nas", address: "nas.lan", port: 22, username: "molt", authKind: "generated", publicKey: "ssh-ed25519 AAAAC3 molthub@nas", fingerprint: null as string | null, seenFingerprint: fp, status: "untrusted", statusReason: "", os: null, init: null, doctor: null, lastSeenAt: null, bots: 0 };
     const client = {
       async call(method: string, path: string, body?: unknown) {
         calls.push([method, path, body]);
@@ -427,12 +427,12 @@ describe("molthub host CLI", () => {
   it("host add --yes: prints the public key and the fingerprint, then pins what the host presents", async () => {
     const { run } = await import("../../src/cli/hosts.ts");
     const { client, calls } = fakeClient();
-    const r = await quiet(() => run(client, ["host", "add", "nas", "--address", "10.0.0.5", "--user", "molt", "--ssh-port", "2222", "--yes"]));
+    const r = await quiet(() => run(client, ["host", "add", "nas", "--address", "nas.lan", "--user", "molt", "--ssh-port", "2222", "--yes"]));
     expect(r.code).toBe(0);
     expect(r.out).toContain("ssh-ed25519 AAAAC3 molthub@nas");
     expect(r.out).toContain(fp);
     expect(calls).toEqual([
-      ["POST", "/api/v1/hosts", { name: "nas", address: "10.0.0.5", username: "molt", port: 2222 }],
+      ["POST", "/api/v1/hosts", { name: "nas", address: "nas.lan", username: "molt", port: 2222 }],
       ["POST", "/api/v1/hosts/nas/trust", { fingerprint: fp }],
     ]);
   });
@@ -440,7 +440,7 @@ describe("molthub host CLI", () => {
   it("host add --fingerprint pins the given one; doctor exits 1 on errors and prints the fix", async () => {
     const { run } = await import("../../src/cli/hosts.ts");
     const { client, calls } = fakeClient();
-    await quiet(() => run(client, ["host", "add", "nas", "--address", "10.0.0.5", "--user", "molt", "--fingerprint", "SHA256:given"]));
+    await quiet(() => run(client, ["host", "add", "nas", "--address", "nas.lan", "--user", "molt", "--fingerprint", "SHA256:given"]));
     expect(calls[1]).toEqual(["POST", "/api/v1/hosts/nas/trust", { fingerprint: "SHA256:given" }]);
     const d = await quiet(() => run(client, ["host", "doctor", "nas"]));
     expect(d.code).toBe(1);
