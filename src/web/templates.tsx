@@ -1,13 +1,15 @@
 /** @jsxImportSource hono/jsx */
+import { listHosts } from "../services/hosts.ts";
 import { Hono } from "hono";
 import { stringify as toYaml } from "yaml";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 import { parseTemplates, TemplateError, targetFor } from "../domain/templates/index.ts";
+import { DEFAULT_OPENCLAW_VERSION } from "../domain/templates/render.ts";
 import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../services/templates.ts";
 import { listSecrets, putSecret } from "../services/secrets.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError, type ServiceContext } from "../services/context.ts";
 import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
 import { TEMPLATE_EXAMPLE, TemplateEditorPage, TemplatePage, TemplatesListPage, type EditorData, type TemplatePageData } from "../../views/pages/templates.tsx";
 import { attempt, readForm, sentence } from "./forms.ts";
@@ -44,11 +46,17 @@ function templatePage(c: WebContext, name: string, opts: { form?: FormState; pro
     secretsYaml: Object.keys(g.template.spec.secrets).length ? yaml(g.template.spec.secrets) : "",
     targetText: target.provider === "docker" ? `docker, ${String(target.image)}` : `local, OpenClaw ${String(target.version)}`,
     secrets: listSecrets(ctx).map((s) => s.name),
+    hosts: hostTargetsOf(ctx),
     form: opts.form ?? emptyForm(),
     problems: opts.problems,
     preview: opts.preview,
   };
   return renderPage(c, `${g.title} · Templates`, <TemplatePage data={data} />, status);
+}
+
+/** Registered hosts a bot can run on: their key is confirmed and has not changed since. */
+function hostTargetsOf(ctx: ServiceContext): { name: string; init: string | null }[] {
+  return listHosts(ctx).filter((h) => h.fingerprint && h.status !== "key_mismatch").map((h) => ({ name: h.name, init: h.init }));
 }
 
 function editorPage(c: WebContext, data: Omit<EditorData, "role">, status = 200) {
@@ -161,7 +169,9 @@ export function templatesPages() {
     const labels = parseLabels(values.labels ?? "");
     if (labels.error) errors.labels = labels.error;
     const provider = values.provider ?? "";
-    if (provider !== "" && provider !== "local" && provider !== "docker") errors.provider = "local or docker";
+    const hostTargets = hostTargetsOf(ctx);
+    const onHost = provider.startsWith("host:") ? hostTargets.find((h) => `host:${h.name}` === provider) : undefined;
+    if (provider !== "" && provider !== "local" && provider !== "docker" && !onHost) errors.provider = "pick where the bot runs";
     if (Object.keys(errors).length) return invalid();
 
     // secret inputs: a typed value is stored first (write-only), then the bot names it
@@ -192,7 +202,8 @@ export function templatesPages() {
     if (Object.keys(errors).length) return invalid();
 
     const target: Record<string, string> = {};
-    if (provider) target.provider = provider;
+    if (onHost) Object.assign(target, { provider: onHost.init === "launchd" ? "launchd" : "systemd", host: onHost.name, version: DEFAULT_OPENCLAW_VERSION });
+    else if (provider) target.provider = provider;
     if ((values.version ?? "").trim() && provider !== "docker") target.version = values.version!.trim();
     if ((values.image ?? "").trim() && provider === "docker") target.image = values.image!.trim();
     const preview = values.mode === "preview";

@@ -97,6 +97,8 @@ export interface TemplatePageData {
   targetText: string;
   /** names of stored secrets, for secret inputs */
   secrets: string[];
+  /** hosts with a confirmed key (systemd or launchd targets) */
+  hosts: { name: string; init: string | null }[];
   form: FormState;
   /** a create error with its per-path problems */
   problems?: ManifestProblem[];
@@ -161,7 +163,7 @@ export function TemplatePage(props: { data: TemplatePageData }) {
           </a>
         )}
       </PageHead>
-      <div class="grid-2">
+      <div class="stack">
         <section class="card" aria-labelledby="tpl-about-h">
           <h2 id="tpl-about-h" class="card-title">
             About
@@ -280,9 +282,10 @@ export function TemplatePage(props: { data: TemplatePageData }) {
                       { value: "", label: `template default (${d.targetText})` },
                       { value: "local", label: "local — a process on this machine" },
                       { value: "docker", label: "docker — a hardened container" },
+                      ...d.hosts.map((h) => ({ value: `host:${h.name}`, label: `${h.init === "launchd" ? "launchd" : "systemd"} on ${h.name} — over SSH` })),
                     ]}
                   />
-                  <Field label="OpenClaw version" name="version" form={d.form} optional maxlength={40} hint="For local, e.g. 2026.9.6." />
+                  <Field label="OpenClaw version" name="version" form={d.form} optional maxlength={40} hint="For local or a host, e.g. 2026.9.6." />
                   <Field label="Image" name="image" form={d.form} optional maxlength={300} hint="For docker: a pinned tag or digest." />
                 </div>
                 <div class="form-row">
