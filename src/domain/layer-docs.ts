@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { stringify as toYaml } from "yaml";
 import { getPath, NAME_RE, parseManifests, RESERVED_OPENCLAW_PATHS } from "./manifest.ts";
+import { zodIssues } from "./documents.ts";
 import { validateLayer, type Layer } from "./layers.ts";
 import { canonicalJson } from "./openclaw-config.ts";
 
@@ -124,15 +125,7 @@ function plural(n: number, word: string): string {
 export function validateLayerDoc(input: unknown, expect: { kind?: StoredKind; name?: string } = {}): LayerDoc {
   const r = layerDocSchema.safeParse(input);
   const issues: DocIssue[] = [];
-  if (!r.success) {
-    for (const i of r.error.issues) {
-      if (i.code === "unrecognized_keys") {
-        for (const k of (i as unknown as { keys: string[] }).keys) issues.push({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" });
-      } else {
-        issues.push({ path: i.path.join(".") || "(document)", message: i.message });
-      }
-    }
-  }
+  if (!r.success) issues.push(...zodIssues(r.error));
   for (const i of crossIssues(input)) if (!issues.some((x) => x.path === i.path)) issues.push(i);
   const raw = input as { kind?: unknown; metadata?: { name?: unknown } } | null;
   if (expect.kind && raw && typeof raw === "object" && (raw.kind === "Profile" || raw.kind === "Overlay") && KIND_OF_DOC[raw.kind] !== expect.kind) {

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { canonicalJson } from "./openclaw-config.ts";
+import { zodIssues } from "./documents.ts";
 
 /**
  * Layered resolution of a bot's `openclaw` object: template → profiles → overlays → bot.
@@ -347,10 +348,6 @@ export class LayerError extends Error {
 export function validateLayer(input: unknown): Layer {
   const r = layerSchema.safeParse(input);
   if (r.success) return r.data as Layer;
-  const issues = r.error.issues.flatMap((i) =>
-    i.code === "unrecognized_keys"
-      ? (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }))
-      : [{ path: i.path.join(".") || "(layer)", message: i.message }],
-  );
+  const issues = zodIssues(r.error, { root: "(layer)" });
   throw new LayerError(`the layer is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`, issues);
 }

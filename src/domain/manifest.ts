@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { parse as parseYaml } from "yaml";
+import { parseDocuments, zodIssues } from "./documents.ts";
 
 /**
  * The Bot manifest: the public contract for declaring a bot (YAML or JSON).
@@ -78,6 +79,11 @@ export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;
 export type Target = Manifest["spec"]["target"];
 
+/** The registered host a bot runs on; "local" for this machine (a local bot, or a Docker bot on the local engine). */
+export function targetHost(m: Manifest): string {
+  return ("host" in m.spec.target && m.spec.target.host) || "local";
+}
+
 export function getPath(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
   for (const k of path.split(".")) {
@@ -103,33 +109,13 @@ export class ManifestError extends Error {
 export function validateManifest(input: unknown, source?: string): Manifest {
   const r = manifestSchema.safeParse(input);
   if (r.success) return r.data;
-  const issues = r.error.issues.flatMap((i): ManifestIssue[] => {
-    if (i.code === "unrecognized_keys") return (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }));
-    return [{ path: i.path.join(".") || "(document)", message: i.message }];
-  });
+  const issues = zodIssues(r.error);
   throw new ManifestError(`${source ? source + ": " : ""}the manifest is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues, source);
 }
 
 /** Parses YAML (one or more documents, `---` separated) or JSON text into manifest objects. */
 export function parseManifests(text: string, source = "manifest"): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try {
-      const v = JSON.parse(trimmed);
-      return Array.isArray(v) ? v : [v];
-    } catch (e) {
-      throw new ManifestError(`${source}: not valid JSON: ${(e as Error).message}`, [{ path: "(document)", message: (e as Error).message }], source);
-    }
-  }
-  const docs = parseAllDocuments(trimmed);
-  const list = Array.isArray(docs) ? docs : [docs];
-  const out: unknown[] = [];
-  for (const d of list) {
-    if (d.errors.length) throw new ManifestError(`${source}: not valid YAML: ${d.errors[0]!.message}`, d.errors.map((e) => ({ path: "(document)", message: e.message })), source);
-    const v = d.toJS();
-    if (v !== null && v !== undefined) out.push(v);
-  }
-  return out;
+  return parseDocuments(text, source, (message, issues) => new ManifestError(message, issues, source));
 }
 
 export { parseYaml };

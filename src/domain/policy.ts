@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { parse as parseYaml } from "yaml";
-import type { Manifest } from "./manifest.ts";
+import { zodIssues } from "./documents.ts";
+import { targetHost, type Manifest } from "./manifest.ts";
 import { allocatePort, canonicalJson, PORT_SPACING } from "./openclaw-config.ts";
 
 /**
@@ -299,18 +300,11 @@ export class PolicyError extends Error {
   }
 }
 
-function zodIssues(err: z.ZodError, prefix: (string | number)[]): PolicyIssue[] {
-  return err.issues.flatMap((i): PolicyIssue[] => {
-    if (i.code === "unrecognized_keys") return (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...prefix, ...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }));
-    return [{ path: [...prefix, ...i.path].join(".") || "(document)", message: i.message }];
-  });
-}
-
 /** Validates one pack object; every wrong path is listed in the PolicyError. */
 export function validatePack(input: unknown, source?: string): PolicyPack {
   const issues: PolicyIssue[] = [];
   const r = packSchema.safeParse(input);
-  if (!r.success) issues.push(...zodIssues(r.error, []));
+  if (!r.success) issues.push(...zodIssues(r.error));
   const rawRules = isObject(input) && Array.isArray(input.rules) ? input.rules : [];
   const rules: Rule[] = [];
   const seen = new Set<string>();
@@ -326,7 +320,7 @@ export function validatePack(input: unknown, source?: string): PolicyPack {
     }
     const pr = ruleSchemas[type as RuleType].safeParse(raw);
     if (!pr.success) {
-      issues.push(...zodIssues(pr.error, ["rules", i]));
+      issues.push(...zodIssues(pr.error, { prefix: ["rules", i] }));
       return;
     }
     if (seen.has(pr.data.id)) issues.push({ path: `rules.${i}.id`, message: `duplicate rule id "${pr.data.id}"` });
@@ -548,11 +542,6 @@ function describeIdentity(id: string): string {
   return `the same secret reference (${id.slice(4)})`;
 }
 
-function hostOf(m: Manifest): string {
-  const t = m.spec.target as { host?: string };
-  return t.host ?? "local";
-}
-
 export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
   "gateway-auth": {
     description: "The gateway requires authentication (token or password)",
@@ -679,7 +668,7 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config, manifest, fleet }) {
       const port = getAtPath(config, "gateway.port");
       if (typeof port !== "number" || !fleet?.length) return [];
-      const host = hostOf(manifest);
+      const host = targetHost(manifest);
       const sameHost = fleet.filter((p) => (p.host ?? "local") === host);
       const close = sameHost.filter((p) => Math.abs(p.port - port) < PORT_SPACING);
       if (!close.length) return [];

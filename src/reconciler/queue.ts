@@ -50,7 +50,7 @@ export function recoverInterrupted(db: Db, now: number): number {
     for (const j of running) {
       tx.update(jobs).set({ state: "interrupted", finishedAt: now, error: "the appliance stopped during this job" }).where(eq(jobs.id, j.id)).run();
       const bot = tx.select({ deleting: bots.deleting }).from(bots).where(eq(bots.id, j.botId)).get();
-      if (bot) enqueue(tx, j.botId, bot.deleting ? "delete" : j.kind === "delete" ? "delete" : "reconcile", { now });
+      if (bot) enqueue(tx, j.botId, bot.deleting || j.kind === "delete" ? "delete" : "reconcile", { now });
     }
     return running.length;
   }, { behavior: "immediate" });

@@ -5,7 +5,7 @@ import type { Db } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus } from "../services/events.ts";
-import type { Manifest } from "../domain/manifest.ts";
+import { getPath, RESERVED_OPENCLAW_PATHS, type Manifest } from "../domain/manifest.ts";
 import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
 import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, renderEnvFile, unredact, withoutGatewayOwned, type PathChange } from "../domain/openclaw-config.ts";
@@ -172,14 +172,13 @@ export class Reconciler {
     return p;
   }
 
-  ref(bot: BotRow): BotRef {
-    const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
+  ref(bot: BotRow, rev = latestRevision(this.db, bot.id, bot.desiredRevision)): BotRef {
     return { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
   }
 
   private runtime(bot: BotRow, provider: Provider): { rt: BotRuntime; manifest: Manifest; envHash: string } {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
-    const ref: BotRef = { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
+    const ref = this.ref(bot, rev);
     const layout = provider.layout(ref);
     const config = generateConfig(rev.effective, { port: bot.port, layout });
     const token = this.keyring.open("gateway-token", bot.gatewayTokenEnc, bot.id).toString();
@@ -529,10 +528,9 @@ export class Reconciler {
     const own = latestRevision(this.db, bot.id, bot.desiredRevision).manifest;
     const liveValues = unredact(structuredClone(live), desired) as Record<string, unknown>;
     const openclaw = structuredClone(own.spec.openclaw);
-    const owned = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
     for (const c of changes) {
-      if (owned.some((o) => c.path === o || c.path.startsWith(o + "."))) continue;
-      setOrDelete(openclaw, c.path.split("."), getIn(liveValues, c.path.split(".")));
+      if (RESERVED_OPENCLAW_PATHS.some((o) => c.path === o || c.path.startsWith(o + "."))) continue;
+      setOrDelete(openclaw, c.path.split("."), getPath(liveValues, c.path));
     }
     const ctx: ServiceContext = { db: this.db, keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId, role: "owner" }, events: this.opts.events, now: this.now };
     try {
@@ -544,15 +542,6 @@ export class Reconciler {
       this.setStatus(bot, "degraded", "drift that cannot be adopted; revert it or change the bot's layers");
     }
   }
-}
-
-function getIn(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const k of path) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
 }
 
 /** Sets `path` to `value` in `obj` (creating objects on the way), or deletes it when `value` is undefined. */

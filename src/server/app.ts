@@ -12,6 +12,7 @@ import { ServiceError } from "../services/context.ts";
 import { resolveApiToken, resolveSession, SESSION_COOKIE } from "../services/auth.ts";
 import { isBusyError } from "../db/client.ts";
 import { redactString } from "../secrets/redact.ts";
+import { zodIssues } from "../domain/documents.ts";
 import { authRoutes } from "../api/auth.ts";
 import { workspaceRoutes } from "../api/workspaces.ts";
 import { tokenRoutes } from "../api/tokens.ts";
@@ -27,12 +28,7 @@ import { secretsRoutes } from "../api/secrets.ts";
 import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
 
 function zodDetails(err: ZodError): { path: string; message: string }[] {
-  return err.issues.flatMap((i) => {
-    if (i.code === "unrecognized_keys") {
-      return (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it" }));
-    }
-    return [{ path: i.path.join(".") || "(body)", message: i.message }];
-  });
+  return zodIssues(err, { root: "(body)", unknown: "unknown field; remove it" });
 }
 
 function errorBody(code: string, message: string, details?: unknown) {

@@ -50,7 +50,7 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     const m = migrate(store);
     if (m.applied.length) logger.info("store migrated", { applied: m.applied, backup: m.backup ?? null });
     // the master key, verified against the store (a wrong or missing key refuses the start); see docs/secrets.md
-    const vault = openVault({ db: store.db, dataDir: settings.dataDir, command: (settings as { masterKeyCommand?: string }).masterKeyCommand, pidFile: true });
+    const vault = openVault({ db: store.db, dataDir: settings.dataDir, command: settings.masterKeyCommand, pidFile: true });
     for (const n of vault.notes) logger.info(`vault: ${n}`);
     for (const w of vault.warnings) logger.warn(`vault: ${w}`);
     const keyring = vault.keyring;

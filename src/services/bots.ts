@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { and, desc, eq, ne } from "drizzle-orm";
 import { botEvents, botRevisions, bots, healthSnapshots, jobs } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
-import { validateManifest, type Manifest } from "../domain/manifest.ts";
+import { targetHost, validateManifest, type Manifest } from "../domain/manifest.ts";
 import { allocatePort, canonicalJson, diffConfig, type PathChange } from "../domain/openclaw-config.ts";
 import { recordAudit } from "./audit.ts";
 import { authorize, ServiceError, type ServiceContext } from "./context.ts";
@@ -108,20 +108,24 @@ function revisionExtras(r: RenderedBot) {
   return { secretRefs: JSON.stringify(r.secretRefs), provenance: JSON.stringify(r.resolution.provenance), resolved: JSON.stringify(r.resolution.value) };
 }
 
+/** Validates a manifest from a request; a bad one is an invalid_request listing every wrong path. */
+export function manifestInput(input: unknown): Manifest {
+  try {
+    return validateManifest(input);
+  } catch (e) {
+    const err = e as { message: string; issues?: { path: string; message: string }[] };
+    throw new ServiceError("invalid_request", err.message, err.issues);
+  }
+}
+
 /**
  * Applies a manifest: validate → authorize → check secrets → store an immutable revision and the audit
  * entry in one transaction → queue a reconcile. Applying the same manifest twice changes nothing.
  */
 export function applyManifest(ctx: ServiceContext, input: unknown, opts: { dryRun?: boolean; source?: "apply" | "ui" | "adopt"; createOnly?: boolean } = {}): ApplyResult {
   const ws = authorize(ctx, "operator");
-  let m: Manifest;
-  try {
-    m = validateManifest(input);
-  } catch (e) {
-    const err = e as { message: string; issues?: { path: string; message: string }[] };
-    throw new ServiceError("invalid_request", err.message, err.issues);
-  }
-  const host = "host" in m.spec.target && m.spec.target.host ? m.spec.target.host : "local";
+  const m = manifestInput(input);
+  const host = targetHost(m);
   const run = (tx: Tx): ApplyResult => {
     const now = ctx.now();
     const existing = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name))).get();

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { botEvents, bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
 import type { Db, Tx } from "../db/client.ts";
 import type { Manifest } from "../domain/manifest.ts";
+import { zodIssues } from "../domain/documents.ts";
 import {
   CONNECTOR_NAME_MAX,
   CONNECTOR_TYPE_DEFS,
@@ -23,7 +24,7 @@ import type { Layer } from "../domain/layers.ts";
 import { REDACTED, registerSecret } from "../secrets/redact.ts";
 import { enqueue } from "../reconciler/queue.ts";
 import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import { deleteSecret, missingSecrets, putSecret, resolveSecretValues } from "./secrets.ts";
 import type { Contribution } from "./render.ts";
@@ -107,21 +108,6 @@ function findRow(tx: Tx, ws: string, name: string): Row {
   return r;
 }
 
-/** Runs `fn` in a transaction; with `dryRun` everything it wrote is rolled back and its result returned. */
-function inTx<T>(ctx: ServiceContext, dryRun: boolean, fn: (tx: Tx) => T): T {
-  let result: T | undefined;
-  const marker = new Error("dry run");
-  try {
-    ctx.db.transaction((tx) => {
-      result = fn(tx);
-      if (dryRun) throw marker;
-    }, { behavior: "immediate" });
-  } catch (e) {
-    if (e !== marker) throw e;
-  }
-  return result as T;
-}
-
 /** A context whose service calls join the caller's transaction (drizzle nests them as savepoints). */
 function within(ctx: ServiceContext, tx: Tx): ServiceContext {
   return { ...ctx, db: tx as unknown as Db };
@@ -167,9 +153,7 @@ export type CreateConnectorInput = z.input<typeof CreateInput>;
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const issues = r.error.issues.flatMap((i): Issue[] => i.code === "unrecognized_keys"
-    ? (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it" }))
-    : [{ path: i.path.join(".") || "(body)", message: i.message }]);
+  const issues = zodIssues(r.error, { root: "(body)", unknown: "unknown field; remove it" });
   throw new ServiceError("invalid_request", `the connector request has ${issues.length} problem${issues.length > 1 ? "s" : ""}; see details`, issues);
 }
 
@@ -256,7 +240,7 @@ export function updateConnector(ctx: ServiceContext, name: string, input: unknow
   if (def.second && !settings.appTokenSecret) issues.push({ path: "settings.appTokenSecret", message: "Slack socket mode needs the app token; name its secret" });
   for (const m of missingSecrets(ctx.db, ws, settings.appTokenSecret ? [settings.appTokenSecret] : [])) issues.push({ path: "settings.appTokenSecret", message: `secret ${m} does not exist; store it first` });
   if (issues.length) throw new ServiceError("invalid_request", `the settings are invalid (${issues.length} problem${issues.length > 1 ? "s" : ""}); see details`, issues);
-  return inTx(ctx, !!opts.dryRun, (tx) => {
+  return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const now = ctx.now();
     tx.update(connectors).set({ settings: JSON.stringify(settings), updatedAt: now }).where(eq(connectors.id, row.id)).run();
     const blast = rerenderBots(tx, ctx, { write: !opts.dryRun, reason: `connector ${name} changed`, only: (m) => !!m.spec.connectors?.includes(name) });

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Db, Tx } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { EventBus } from "./events.ts";
 
@@ -53,6 +53,29 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
   busy: 503,
 };
+
+class DryRunRollback extends Error {
+  constructor(readonly result: unknown) {
+    super("rolled back (dry run)");
+  }
+}
+
+/**
+ * Runs `fn` in one immediate transaction. With `dryRun` everything it wrote is rolled back and its result is
+ * returned anyway (a preview of the change: blast radius, findings).
+ */
+export function inTransaction<T>(ctx: Pick<ServiceContext, "db">, dryRun: boolean, fn: (tx: Tx) => T): T {
+  try {
+    return ctx.db.transaction((tx) => {
+      const r = fn(tx);
+      if (dryRun) throw new DryRunRollback(r);
+      return r;
+    }, { behavior: "immediate" });
+  } catch (e) {
+    if (e instanceof DryRunRollback) return e.result as T;
+    throw e;
+  }
+}
 
 /** An error a service raises on purpose; the HTTP layer maps it to `{"error":{code,message,details}}`. */
 export class ServiceError extends Error {

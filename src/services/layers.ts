@@ -31,7 +31,7 @@ import {
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import { REDACTED, isSecretKey, redactString } from "../secrets/redact.ts";
 import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import type { Contribution } from "./render.ts";
 import { templateContribution } from "./templates.ts";
@@ -199,12 +199,6 @@ export interface LayerChangeResult {
   unchanged: string[];
 }
 
-class Rollback extends Error {
-  constructor(readonly result: LayerChangeResult) {
-    super("rolled back (dry run)");
-  }
-}
-
 /** A refusal that names every bot that would break and each of its paths. */
 function refusal(kind: StoredKind, name: string, verb: string, failed: BlastEntry[]): ServiceError {
   const allPolicy = failed.every((f) => f.error?.code === "policy_blocked");
@@ -278,7 +272,7 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
       bots: blast.filter((b) => b.action === "updated"),
       unchanged: blast.filter((b) => b.action === "unchanged").map((b) => b.bot),
     };
-    if (dryRun) throw new Rollback(result);
+    if (dryRun) return result;
     recordAudit(tx, ctx, {
       action: opts.audit ?? `${kind}.${action === "created" ? "create" : action === "deleted" ? "delete" : "update"}`,
       resourceType: kind, resourceId: id,
@@ -286,12 +280,7 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
     });
     return result;
   };
-  try {
-    return ctx.db.transaction(run, { behavior: "immediate" });
-  } catch (e) {
-    if (e instanceof Rollback) return e.result;
-    throw e;
-  }
+  return inTransaction(ctx, dryRun, run);
 }
 
 /**

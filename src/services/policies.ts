@@ -3,7 +3,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { stringify as toYaml } from "yaml";
 import { bots, policyExceptions, policyPacks, workspaces } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
-import { NAME_RE, validateManifest, type Manifest } from "../domain/manifest.ts";
+import { NAME_RE, targetHost, type Manifest } from "../domain/manifest.ts";
 import { allocatePort, canonicalJson } from "../domain/openclaw-config.ts";
 import {
   BUILTIN_CHECKS,
@@ -26,8 +26,8 @@ import {
 import { BUILTIN_PACKS, builtinPack } from "../domain/policy-packs/index.ts";
 import { redactString } from "../secrets/redact.ts";
 import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
-import { latestRevision } from "./bots.ts";
+import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
+import { latestRevision, manifestInput } from "./bots.ts";
 import { renderBot } from "./render.ts";
 
 /**
@@ -251,26 +251,6 @@ export interface PackChange {
   violating: BotFindings[];
 }
 
-class Rollback extends Error {
-  constructor(readonly result: unknown) {
-    super("rollback");
-  }
-}
-
-/** Runs `fn` in a transaction; with dryRun the transaction is rolled back and `fn`'s result returned anyway. */
-function inTx<T>(ctx: ServiceContext, dryRun: boolean, fn: (tx: Tx) => T): T {
-  try {
-    return ctx.db.transaction((tx) => {
-      const r = fn(tx);
-      if (dryRun) throw new Rollback(r);
-      return r;
-    }, { behavior: "immediate" });
-  } catch (e) {
-    if (e instanceof Rollback) return e.result as T;
-    throw e;
-  }
-}
-
 function invalidPack(e: PolicyError): ServiceError {
   const first = e.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("; ");
   return new ServiceError("invalid_request", `${e.message}: ${first}${e.issues.length > 3 ? "; …" : ""}. Fix the pack and send it again; nothing was saved`, e.issues);
@@ -295,7 +275,7 @@ export function putPack(ctx: ServiceContext, input: unknown, opts: { expectId?: 
   if (builtinPack(pack.id)) {
     throw new ServiceError("invalid_request", `${pack.id} is a built-in pack; give your pack another id (built-ins can only be enabled, disabled or switched to advisory)`, [{ path: "id", message: "taken by a built-in pack" }]);
   }
-  return inTx(ctx, !!opts.dryRun, (tx) => {
+  return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const now = ctx.now();
     const existing = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, pack.id))).get();
     const spec = JSON.stringify(pack);
@@ -323,7 +303,7 @@ export function setPackState(ctx: ServiceContext, id: string, change: { enabled:
   if (change.mode !== undefined && change.mode !== "enforce" && change.mode !== "advisory") {
     throw new ServiceError("invalid_request", "mode is enforce or advisory", [{ path: "mode", message: "enforce or advisory" }]);
   }
-  return inTx(ctx, false, (tx) => {
+  return inTransaction(ctx, false, (tx) => {
     const now = ctx.now();
     const state = findState(tx, ws, id);
     const row = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).get();
@@ -341,7 +321,7 @@ export function setPackState(ctx: ServiceContext, id: string, change: { enabled:
 
 export function deletePack(ctx: ServiceContext, id: string): PackChange {
   const ws = authorize(ctx, "admin");
-  return inTx(ctx, false, (tx) => {
+  return inTransaction(ctx, false, (tx) => {
     const state = findState(tx, ws, id);
     if (state.builtin) throw new ServiceError("invalid_request", `${id} is a built-in pack and cannot be deleted; disable it instead (molthub policy disable ${id})`, [{ path: "id", message: "built-in" }]);
     tx.delete(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).run();
@@ -461,16 +441,10 @@ export interface PolicyCheck extends EvaluationResult {
  */
 export function checkManifest(ctx: ServiceContext, input: unknown): PolicyCheck {
   const ws = authorize(ctx, "operator");
-  let m: Manifest;
-  try {
-    m = validateManifest(input);
-  } catch (e) {
-    const err = e as { message: string; issues?: { path: string; message: string }[] };
-    throw new ServiceError("invalid_request", err.message, err.issues);
-  }
+  const m = manifestInput(input);
   const tx = ctx.db;
   const existing = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false))).get();
-  const host = existing?.host ?? ("host" in m.spec.target && m.spec.target.host ? m.spec.target.host : "local");
+  const host = existing?.host ?? targetHost(m);
   const port = existing?.port ?? allocatePort(tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port));
   const now = ctx.now();
   const r = renderBot(tx, ws, m, { port, now: new Date(now) });

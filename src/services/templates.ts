@@ -15,7 +15,7 @@ import {
   type Template,
 } from "../domain/templates/index.ts";
 import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import type { Contribution } from "./render.ts";
 
@@ -162,12 +162,6 @@ export interface PutTemplateResult {
   blast: BlastEntry[];
 }
 
-class DryRunDone extends Error {
-  constructor(readonly result: PutTemplateResult) {
-    super("dry run");
-  }
-}
-
 /**
  * Creates or updates a user template. An update re-renders every bot made from it (the blast radius); when
  * any of them would fail (an input the new version requires, a policy, a missing secret), nothing is saved.
@@ -210,7 +204,7 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
       dryRun: !!opts.dryRun,
       blast,
     };
-    if (opts.dryRun) throw new DryRunDone(result);
+    if (opts.dryRun) return result;
     if (failed.length) {
       throw new ServiceError("conflict", `the change to template ${name} would break ${failed.map((b) => b.bot).join(", ")}; nothing was saved — fix the template or those bots first`,
         failed.flatMap((b) => (b.error?.issues.length ? b.error.issues : [{ path: "(bot)", message: b.error?.message ?? "fails" }]).map((i) => ({ path: `bots.${b.bot}.${i.path}`, message: i.message }))));
@@ -221,12 +215,7 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
     });
     return result;
   };
-  try {
-    return ctx.db.transaction(run, { behavior: "immediate" });
-  } catch (e) {
-    if (e instanceof DryRunDone) return e.result;
-    throw e;
-  }
+  return inTransaction(ctx, !!opts.dryRun, run);
 }
 
 /** Deletes a user template; refused for built-ins and while bots are made from it. */

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { parseAllDocuments } from "yaml";
+import { parseDocuments, zodIssues } from "../documents.ts";
 import { ENV_KEY_RE, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE, getPath } from "../manifest.ts";
 
 /**
@@ -181,10 +181,7 @@ export function validateTemplate(input: unknown, source?: string): Template {
   const r = templateSchema.safeParse(input);
   const prefix = source ? `${source}: ` : "";
   if (!r.success) {
-    const issues = r.error.issues.flatMap((i): TemplateIssue[] => {
-      if (i.code === "unrecognized_keys") return (i as unknown as { keys: string[] }).keys.map((k) => ({ path: [...i.path, k].join("."), message: "unknown field; remove it or check its spelling" }));
-      return [{ path: i.path.join(".") || "(document)", message: i.message }];
-    });
+    const issues = zodIssues(r.error);
     throw new TemplateError(`${prefix}the template is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues);
   }
   const issues = semanticIssues(r.data);
@@ -194,21 +191,5 @@ export function validateTemplate(input: unknown, source?: string): Template {
 
 /** Parses YAML (`---` separated documents allowed) or JSON text into template objects (not yet validated). */
 export function parseTemplates(text: string, source = "template"): unknown[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try {
-      const v = JSON.parse(trimmed);
-      return Array.isArray(v) ? v : [v];
-    } catch (e) {
-      throw new TemplateError(`${source}: not valid JSON: ${(e as Error).message}`, [{ path: "(document)", message: (e as Error).message }]);
-    }
-  }
-  const out: unknown[] = [];
-  const docs = parseAllDocuments(trimmed);
-  for (const d of Array.isArray(docs) ? docs : [docs]) {
-    if (d.errors.length) throw new TemplateError(`${source}: not valid YAML: ${d.errors[0]!.message}`, d.errors.map((e) => ({ path: "(document)", message: e.message })));
-    const v = d.toJS();
-    if (v !== null && v !== undefined) out.push(v);
-  }
-  return out;
+  return parseDocuments(text, source, (message, issues) => new TemplateError(message, issues));
 }
