@@ -24,6 +24,7 @@ import type { ExecResult, SshPool } from "../src/ssh/pool.ts";
 import { SshError } from "../src/ssh/pool.ts";
 import { ShellQuoteError } from "../src/ssh/quote.ts";
 import { scrubSecrets } from "./local/child-env.ts";
+import { lastLines } from "./local/command.ts";
 import {
   ProviderError,
   type BotRef,
@@ -204,9 +205,7 @@ export function toProviderError(e: unknown, what: string): ProviderError {
   return new ProviderError(`${what}: ${(e as Error)?.message ?? String(e)}`, "failed");
 }
 
-export function lastLines(text: string, n: number): string {
-  return text.trimEnd().split("\n").slice(-n).join("\n");
-}
+export { lastLines };
 
 const validateOutputSchema = z.object({
   valid: z.boolean(),
@@ -243,6 +242,67 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 export { sleep };
 
+// ------------------------------------------------------------------------------------------------ endpoint forwards
+
+/**
+ * One SSH port forward per bot (by bot id) to the gateway's loopback port on its host, so the gateway sees a
+ * loopback client: reused while the bot's pool id and port stay the same (an endpoint's close() keeps it), opened
+ * again once it closed, closed by close() (destroy) and closeAll() (appliance shutdown). Used by the remote service
+ * providers and by the Docker provider for host-network containers on a remote engine.
+ */
+export class BotForwards {
+  private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
+
+  /** the bots (ids) with a forward */
+  ids(): string[] {
+    return [...this.forwards.keys()];
+  }
+
+  /** ws/http URLs on the local end of the bot's forward; a failure is a ProviderError naming the bot and host. */
+  async endpoint(pool: Pick<RemotePool, "forward">, bot: BotRef, poolId: string, hostName: string): Promise<Endpoint> {
+    const key = `${poolId}\0${bot.port}`;
+    let cur = this.forwards.get(bot.id);
+    if (cur && cur.key !== key) {
+      await this.close(bot.id);
+      cur = undefined;
+    }
+    if (cur) {
+      const f = await cur.fwd.catch(() => null);
+      if (!f || f.closed) {
+        if (this.forwards.get(bot.id) === cur) this.forwards.delete(bot.id);
+        cur = undefined;
+      }
+    }
+    if (!cur) {
+      const entry = { key, fwd: pool.forward(poolId, { host: "127.0.0.1", port: bot.port }) };
+      cur = entry;
+      this.forwards.set(bot.id, entry);
+      entry.fwd.catch(() => {
+        if (this.forwards.get(bot.id) === entry) this.forwards.delete(bot.id);
+      });
+    }
+    let f: LocalForward;
+    try {
+      f = await cur.fwd;
+    } catch (e) {
+      throw toProviderError(e, `forwarding to ${bot.name} on ${hostName}`);
+    }
+    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
+  }
+
+  async close(botId: string): Promise<void> {
+    const cur = this.forwards.get(botId);
+    if (!cur) return;
+    this.forwards.delete(botId);
+    const f = await cur.fwd.catch(() => null);
+    await f?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.ids().map((id) => this.close(id)));
+  }
+}
+
 // ------------------------------------------------------------------------------------------------ base provider
 
 /**
@@ -261,7 +321,7 @@ export abstract class RemoteServiceProvider implements Provider {
   private readonly seen = new Map<string, HostInfo>();
   private readonly warming = new Set<string>();
   /** one SSH forward per bot (by bot id) */
-  private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
+  private readonly forwards = new BotForwards();
 
   constructor(protected readonly opts: RemoteProviderOptions) {
     this.hosts = opts.hosts;
@@ -541,7 +601,7 @@ export abstract class RemoteServiceProvider implements Provider {
       if (!p.botDir.startsWith(bots) || p.botDir.slice(bots.length) !== bot.name) throw new ProviderError(`refusing to purge ${p.botDir}: not a bot dir under ${bots}`, "failed");
       await this.must(ctx, ["rm", "-rf", "--", p.botDir], signal, "purging the bot dir", { timeoutMs: 120_000 });
     }
-    await this.closeForward(bot.id);
+    await this.forwards.close(bot.id);
     this.log.info("bot removed", { bot: bot.name, host: ctx.info.name, purge: opts.purge });
   }
 
@@ -553,44 +613,12 @@ export abstract class RemoteServiceProvider implements Provider {
     assertPort(bot.port);
     const ctx = await this.ctx(bot);
     if (signal.aborted) throw new ProviderError("cancelled", "timeout");
-    const key = `${ctx.poolId}\0${bot.port}`;
-    let cur = this.forwards.get(bot.id);
-    if (cur && cur.key !== key) {
-      await this.closeForward(bot.id);
-      cur = undefined;
-    }
-    if (cur) {
-      const f = await cur.fwd.catch(() => null);
-      if (!f || f.closed) {
-        this.forwards.delete(bot.id);
-        cur = undefined;
-      }
-    }
-    if (!cur) {
-      const fwd = this.pool.forward(ctx.poolId, { host: "127.0.0.1", port: bot.port });
-      cur = { key, fwd };
-      this.forwards.set(bot.id, cur);
-      fwd.catch(() => this.forwards.delete(bot.id));
-    }
-    let f: LocalForward;
-    try {
-      f = await cur.fwd;
-    } catch (e) {
-      throw toProviderError(e, `forwarding to ${bot.name} on ${ctx.info.name}`);
-    }
-    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
+    return this.forwards.endpoint(this.pool, bot, ctx.poolId, ctx.info.name);
   }
 
   /** Close every forward (appliance shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.forwards.keys()].map((id) => this.closeForward(id)));
-  }
-
-  private async closeForward(botId: string): Promise<void> {
-    const cur = this.forwards.get(botId);
-    this.forwards.delete(botId);
-    const f = await cur?.fwd.catch(() => null);
-    await f?.close();
+    await this.forwards.closeAll();
   }
 
   /** /healthz answers through the tunnel. */

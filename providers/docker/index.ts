@@ -30,9 +30,8 @@ import Dockerode from "dockerode";
 import { VERSION_RE } from "../../src/domain/manifest.ts";
 import { layoutFor, renderEnvFile, type BotLayout } from "../../src/domain/openclaw-config.ts";
 import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
-import type { LocalForward } from "../../src/ssh/forward.ts";
 import { abortable, ProviderError, type BotRef, type BotRuntime, type Endpoint, type ObservedState, type Provider, type ProviderCapabilities } from "../provider.ts";
-import { assertSafePath, toProviderError, type RemotePool } from "../ssh-common.ts";
+import { assertPort, assertSafePath, BotForwards, toProviderError, type RemotePool } from "../ssh-common.ts";
 import { defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
 import { containerLogs } from "./logs.ts";
 import { startExecRelay } from "./relay.ts";
@@ -131,7 +130,7 @@ export class DockerProvider implements Provider {
   /** remote files per host login (caches the login's uid) */
   private readonly remoteDisks = new Map<string, EngineFiles>();
   /** one SSH forward per remote host-network bot (by bot id), kept until destroy */
-  private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
+  private readonly forwards = new BotForwards();
 
   constructor(private readonly opts: DockerProviderOptions) {
     this.docker = opts.docker ?? new Dockerode();
@@ -178,14 +177,14 @@ export class DockerProvider implements Provider {
    * call opens them again.
    */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.forwards.keys()].map((id) => this.closeForward(id)));
+    await this.forwards.closeAll();
     this.remoteDisks.clear();
     await this.remotes?.closeAll();
   }
 
   /** Hosts (pool ids) whose engine forward is open, and the bots with an endpoint forward. */
   openForwards(): { engines: string[]; endpoints: string[] } {
-    return { engines: this.remotes?.open() ?? [], endpoints: [...this.forwards.keys()] };
+    return { engines: this.remotes?.open() ?? [], endpoints: this.forwards.ids() };
   }
 
   // ------------------------------------------------------------------------------------------ layout
@@ -482,7 +481,7 @@ export class DockerProvider implements Provider {
         if (statusOf(e) !== 404) throw new ProviderError(`could not remove container ${id.slice(0, 12)}: ${messageOf(e)}`, "failed");
       });
     }
-    await this.closeForward(bot.id);
+    await this.forwards.close(bot.id);
     // removes `<rootDir>/<workspaceId>/<name>` after checking it is that exact leaf and not a symlink
     if (opts.purge) await eng.files.purgeDir(this.dirOn(eng, bot), eng.rootDir, signal);
   }
@@ -509,44 +508,8 @@ export class DockerProvider implements Provider {
    * (the endpoint's close() keeps it), closed by destroy() and closeAll().
    */
   private async remoteEndpoint(host: HostInfo, bot: BotRef): Promise<Endpoint> {
-    if (!Number.isInteger(bot.port) || bot.port <= 0 || bot.port > 65535) throw new ProviderError(`invalid gateway port ${String(bot.port)}`, "invalid_config");
-    const key = `${host.poolId}\0${bot.port}`;
-    let cur = this.forwards.get(bot.id);
-    if (cur && cur.key !== key) {
-      await this.closeForward(bot.id);
-      cur = undefined;
-    }
-    if (cur) {
-      const f = await cur.fwd.catch(() => null);
-      if (!f || f.closed) {
-        if (this.forwards.get(bot.id) === cur) this.forwards.delete(bot.id);
-        cur = undefined;
-      }
-    }
-    if (!cur) {
-      const fwd = this.opts.hosts!.pool.forward(host.poolId, { host: "127.0.0.1", port: bot.port });
-      const entry = { key, fwd };
-      cur = entry;
-      this.forwards.set(bot.id, entry);
-      fwd.catch(() => {
-        if (this.forwards.get(bot.id) === entry) this.forwards.delete(bot.id);
-      });
-    }
-    let f: LocalForward;
-    try {
-      f = await cur.fwd;
-    } catch (e) {
-      throw toProviderError(e, `forwarding to ${bot.name} on ${host.name}`);
-    }
-    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
-  }
-
-  private async closeForward(botId: string): Promise<void> {
-    const cur = this.forwards.get(botId);
-    if (!cur) return;
-    this.forwards.delete(botId);
-    const f = await cur.fwd.catch(() => null);
-    await f?.close();
+    assertPort(bot.port);
+    return this.forwards.endpoint(this.opts.hosts!.pool, bot, host.poolId, host.name);
   }
 
   // ------------------------------------------------------------------------------------------ helpers

@@ -63,7 +63,7 @@ export class GatewayError extends Error {
 
   /** Builds an error from a gateway `error` shape, adding what the operator can do about it. */
   static fromShape(method: string, shape: ErrorShape, scrub: (text: string) => string = (t) => t): GatewayError {
-    const detailCode = readDetailCode(shape.details);
+    const detailCode = readDetailString(shape.details, "code");
     const serverMessage = scrub(shape.message || "(no message)");
     const retryable = shape.retryable ?? shape.code === "UNAVAILABLE";
     const hint = hintFor(shape, detailCode);
@@ -82,14 +82,6 @@ export class GatewayError extends Error {
 
 export function isGatewayError(error: unknown): error is GatewayError {
   return error instanceof GatewayError;
-}
-
-function readDetailCode(details: unknown): string | undefined {
-  if (details && typeof details === "object" && !Array.isArray(details)) {
-    const code = (details as Record<string, unknown>).code;
-    if (typeof code === "string" && code) return code;
-  }
-  return undefined;
 }
 
 function readDetailString(details: unknown, key: string): string | undefined {

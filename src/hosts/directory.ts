@@ -54,15 +54,20 @@ export class HostPool extends SshPool {
     }
   }
 
-  override async exec(id: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  /** The outcome of one call, reported. */
+  private async reported<T>(id: string, call: Promise<T>): Promise<T> {
     try {
-      const r = await super.exec(id, argv, opts);
+      const r = await call;
       this.report(id, { ok: true });
       return r;
     } catch (e) {
       this.report(id, { ok: false, error: e });
       throw e;
     }
+  }
+
+  override exec(id: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.reported(id, super.exec(id, argv, opts));
   }
 
   override async *execStream(id: string, argv: readonly string[], opts: ExecStreamOptions = {}): AsyncGenerator<string, void, undefined> {
@@ -79,25 +84,12 @@ export class HostPool extends SshPool {
     }
   }
 
-  override async sftpWrite(id: string, path: string, data: string | Buffer, mode = 0o600, opts: SftpOptions = {}): Promise<void> {
-    try {
-      await super.sftpWrite(id, path, data, mode, opts);
-      this.report(id, { ok: true });
-    } catch (e) {
-      this.report(id, { ok: false, error: e });
-      throw e;
-    }
+  override sftpWrite(id: string, path: string, data: string | Buffer, mode = 0o600, opts: SftpOptions = {}): Promise<void> {
+    return this.reported(id, super.sftpWrite(id, path, data, mode, opts));
   }
 
-  override async sftpRead(id: string, path: string, opts: SftpOptions = {}): Promise<Buffer> {
-    try {
-      const b = await super.sftpRead(id, path, opts);
-      this.report(id, { ok: true });
-      return b;
-    } catch (e) {
-      this.report(id, { ok: false, error: e });
-      throw e;
-    }
+  override sftpRead(id: string, path: string, opts: SftpOptions = {}): Promise<Buffer> {
+    return this.reported(id, super.sftpRead(id, path, opts));
   }
 }
 
@@ -170,8 +162,12 @@ export class DbHostAccess implements HostAccess {
     return this.db.select().from(hosts).where(eq(hosts.id, id)).get();
   }
 
+  private rowNamed(ws: string, name: string): HostRow | undefined {
+    return this.db.select().from(hosts).where(and(eq(hosts.workspaceId, ws), eq(hosts.name, name))).get();
+  }
+
   findRow(ws: string, name: string): HostRow {
-    const r = this.db.select().from(hosts).where(and(eq(hosts.workspaceId, ws), eq(hosts.name, name))).get();
+    const r = this.rowNamed(ws, name);
     if (!r) throw new ServiceError("not_found", `no host named ${name} in this workspace; add it first: molthub host add ${name} --address ADDRESS --user USER`);
     return r;
   }
@@ -232,7 +228,8 @@ export class DbHostAccess implements HostAccess {
       facts = { home, platform, uid: /^\d+$/.test(uid) ? Number(uid) : null };
     }
     this.facts.set(row.id, facts);
-    return hostInfo(this.row(row.id) ?? row, facts);
+    // the pool only records status / last seen on the row, which HostInfo does not carry: no re-read
+    return hostInfo(row, facts);
   }
 
   /**
@@ -244,7 +241,7 @@ export class DbHostAccess implements HostAccess {
   lookup(workspaceId: string, hostName: string): HostInfo | undefined {
     let row: HostRow | undefined;
     try {
-      row = this.db.select().from(hosts).where(and(eq(hosts.workspaceId, workspaceId), eq(hosts.name, hostName))).get();
+      row = this.rowNamed(workspaceId, hostName);
     } catch (e) {
       this.logger.debug("host lookup failed", { host: hostName, err: (e as Error).message });
       return undefined;

@@ -101,6 +101,11 @@ function findHost(db: ServiceContext["db"], ws: string, name: string): HostRow {
   return r;
 }
 
+/** The host as it is stored now (after a call the pool may have recorded a status for), with its bot count. */
+function viewNow(db: ServiceContext["db"], ws: string, name: string): HostView {
+  return hostView(findHost(db, ws, name), botsOn(db, ws, name).length);
+}
+
 // ---------- verbs ----------
 
 export interface AddHostResult {
@@ -185,7 +190,7 @@ export async function probeHost(ctx: ServiceContext, access: DbHostAccess, name:
       if (seen !== row.seenFingerprint) tx.insert(hostEvents).values({ hostId: row.id, ts: now, level: "info", type: "probe", message: `the host presents ${seen}`, data: JSON.stringify({ fingerprint: seen }) }).run();
     }, { behavior: "immediate" });
   }
-  return hostView(findHost(ctx.db, ws, name), botsOn(ctx.db, ws, name).length);
+  return viewNow(ctx.db, ws, name);
 }
 
 /**
@@ -231,7 +236,7 @@ export async function trustHost(ctx: ServiceContext, access: DbHostAccess, name:
   } catch {
     // recorded by the access (auth_failed / unreachable / key_mismatch); the pin stays
   }
-  return hostView(findHost(ctx.db, ws, name), botsOn(ctx.db, ws, name).length);
+  return viewNow(ctx.db, ws, name);
 }
 
 /** Runs the doctor, stores the result (and os/init), sets the status. Refused for hosts with an unconfirmed or changed key. */
@@ -273,7 +278,7 @@ export async function doctorHost(ctx: ServiceContext, access: DbHostAccess, name
     }).run();
     recordAudit(tx, ctx, { action: "host.doctor", resourceType: "host", resourceId: row.id, summary: { name, errors: errors.map((f) => f.id) } });
   }, { behavior: "immediate" });
-  return hostView(findHost(ctx.db, ws, name), botsOn(ctx.db, ws, name).length);
+  return viewNow(ctx.db, ws, name);
 }
 
 export interface InstallOutcome {
@@ -300,11 +305,11 @@ export async function installOpenClaw(ctx: ServiceContext, access: DbHostAccess,
     const result = await installOnHost((argv, o) => access.pool.exec(row.id, argv, o), { ...info, name }, version, opts);
     event("info", "install", result.outcome === "present" ? `OpenClaw ${version} is already installed in ${result.prefix} (Node ${result.nodeVersion ?? "?"}); nothing to do` : `installed OpenClaw ${version} with Node ${result.nodeVersion} into ${result.prefix}`,
       { version, outcome: result.outcome, prefix: result.prefix }, { outcome: result.outcome });
-    return { host: hostView(findHost(ctx.db, ws, name), botsOn(ctx.db, ws, name).length), result, finding: null };
+    return { host: viewNow(ctx.db, ws, name), result, finding: null };
   } catch (e) {
     const finding: Finding = e instanceof InstallError ? e.finding : { id: "install", level: "error", message: `install failed: ${(e as Error).message}`, fix: "check the host's status and run the doctor" };
     event("error", "install", `install of OpenClaw ${version} failed: ${finding.message}`, { version, finding }, { outcome: "failed", message: finding.message });
-    return { host: hostView(findHost(ctx.db, ws, name), botsOn(ctx.db, ws, name).length), result: null, finding };
+    return { host: viewNow(ctx.db, ws, name), result: null, finding };
   }
 }
 
