@@ -89,13 +89,36 @@ interface FieldProps {
   [attr: string]: unknown;
 }
 
+/** The ids of a field's hint and error, for its aria-describedby. */
+function describedByOf(id: string, hint: Child | undefined, error: string | undefined): string | undefined {
+  return [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+}
+
+/** A field's hint and error under its control, with the ids `describedByOf` names. */
+function FieldNotes(props: { id: string; hint?: Child; error?: string }) {
+  return (
+    <>
+      {props.hint && (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {props.error && (
+        <p class="field-error" id={`${props.id}-error`}>
+          {props.error}
+        </p>
+      )}
+    </>
+  );
+}
+
 /** A labelled input with its hint and error wired up through aria-describedby. */
 export function Field(props: FieldProps) {
   const { label, name, form, type = "text", value, hint, required, optional, id: givenId, ...rest } = props;
   const id = givenId ?? `f-${name}`;
   const error = form?.errors[name];
   const shown = type === "password" ? undefined : (value ?? form?.values[name]);
-  const describedBy = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  const describedBy = describedByOf(id, hint, error);
   return (
     <div class="field">
       <label for={id}>
@@ -112,16 +135,7 @@ export function Field(props: FieldProps) {
         aria-describedby={describedBy}
         {...rest}
       />
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
@@ -139,7 +153,7 @@ export function SelectField(props: {
   const id = props.id ?? `f-${props.name}`;
   const error = props.form?.errors[props.name];
   const selected = props.value ?? props.form?.values[props.name];
-  const describedBy = [props.hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  const describedBy = describedByOf(id, props.hint, error);
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
@@ -150,16 +164,7 @@ export function SelectField(props: {
           </option>
         ))}
       </select>
-      {props.hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldNotes id={id} hint={props.hint} error={error} />
     </div>
   );
 }

@@ -3,14 +3,13 @@ import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { body, errorResponses, json } from "./schemas.ts";
+import { body, DryRunQuery, errorResponses, json, NameParam } from "./schemas.ts";
 import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
 import { authorize, ServiceError } from "../services/context.ts";
 import { redactString } from "../secrets/redact.ts";
 import { bots as botsTable } from "../db/schema.ts";
 import { eq } from "drizzle-orm";
 
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
 const BotSchema = z.object({
   id: z.string(), name: z.string(), fleet: z.string().nullable(), environment: z.string().nullable(), labels: z.record(z.string(), z.string()),
   provider: z.string(), host: z.string(), port: z.number(), status: z.string(), statusReason: z.string(), desiredState: z.string(),
@@ -26,7 +25,7 @@ export function botRoutes() {
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/apply", tags: ["bots"],
     summary: "Apply a Bot manifest (create or update): validated, stored as a new immutable revision, then reconciled. dryRun=true only reports the changes",
-    request: { query: z.object({ dryRun: z.enum(["true", "false"]).optional() }), body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" }) } }, required: true } },
+    request: { query: DryRunQuery, ...body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" })) },
     responses: { 200: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "Conflict") },
   }), (c) => {
     const r = applyManifest(ctxOf(c), c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
@@ -36,7 +35,7 @@ export function botRoutes() {
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots", tags: ["bots"], summary: "Create a bot from a manifest; 409 when the name is taken (apply updates instead)",
-    request: { body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" }) } }, required: true } },
+    request: body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" })),
     responses: { 201: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "The name is taken") },
   }), (c) => {
     const r = applyManifest(ctxOf(c), c.req.valid("json"), { createOnly: true });

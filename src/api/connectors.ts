@@ -2,11 +2,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { errorResponses, json } from "./schemas.ts";
+import { body, DryRunQuery, errorResponses, json, NameParam } from "./schemas.ts";
 import { CONNECTOR_TYPES } from "../domain/connectors.ts";
 import { createConnector, deleteConnector, getConnector, listConnectors, listRollouts, rotateConnector, setBinding, testConnector, updateConnector } from "../services/connectors.ts";
-
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
 
 const ConnectorSchema = z.object({
   name: z.string(), type: z.enum(CONNECTOR_TYPES), label: z.string(), category: z.enum(["llm", "channel"]),
@@ -25,7 +23,6 @@ const RotateResultSchema = z.object({
   bots: z.array(z.object({ bot: z.string(), env: z.array(z.string()), bound: z.boolean(), method: z.enum(["restart", "next start"]) })),
 }).openapi("ConnectorRotation");
 const RolloutSchema = z.object({ bot: z.string(), secret: z.string(), version: z.number(), state: z.enum(["pending", "delivered", "failed"]), method: z.string().nullable(), message: z.string(), updatedAt: z.number() }).openapi("SecretRollout");
-const DryRun = z.object({ dryRun: z.enum(["true", "false"]).optional() });
 
 // Bodies are checked by the service after the connector is found (so another workspace's name is a 404 even
 // with an empty body), and every wrong field is listed in the 400's details.
@@ -55,7 +52,7 @@ export function connectorsRoutes() {
 
   app.openapi(apiRoute("admin", {
     method: "post", path: "/api/v1/connectors", tags: ["connectors"], summary: "Create a connector; a given value is stored in the vault (write-only)",
-    request: { body: { content: { "application/json": { schema: CreateBody } }, required: true } },
+    request: body(CreateBody),
     responses: { 201: json(ConnectorSchema), ...errorResponses, 409: json(z.any(), "The name is taken") },
   }), (c) => c.json(createConnector(ctxOf(c), c.req.valid("json")), 201));
 
@@ -68,7 +65,7 @@ export function connectorsRoutes() {
   app.openapi(apiRoute("admin", {
     method: "patch", path: "/api/v1/connectors/{name}", tags: ["connectors"],
     summary: "Change a connector's settings; bound bots get new revisions (dryRun=true: only the blast radius). Refused when a bound bot would fail",
-    request: { params: NameParam, query: DryRun, body: { content: { "application/json": { schema: UpdateBody } }, required: false } },
+    request: { params: NameParam, query: DryRunQuery, ...body(UpdateBody, { required: false }) },
     responses: { 200: json(z.object({ connector: ConnectorSchema, bots: z.array(BlastSchema), dryRun: z.boolean() })), ...errorResponses, 409: json(z.any(), "A bound bot would fail") },
   }), (c) => {
     const r = updateConnector(ctxOf(c), c.req.valid("param").name, c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
@@ -91,7 +88,7 @@ export function connectorsRoutes() {
   app.openapi(apiRoute("admin", {
     method: "post", path: "/api/v1/connectors/{name}/rotate", tags: ["connectors"],
     summary: "Rotate the credential: a new secret version, rolled out to every bot that uses it (a gateway restart each); dryRun=true: the blast radius only",
-    request: { params: NameParam, query: DryRun, body: { content: { "application/json": { schema: RotateBody } }, required: false } },
+    request: { params: NameParam, query: DryRunQuery, ...body(RotateBody, { required: false }) },
     responses: { 200: json(RotateResultSchema), ...errorResponses },
   }), (c) => {
     const r = rotateConnector(ctxOf(c), c.req.valid("param").name, c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
@@ -107,7 +104,7 @@ export function connectorsRoutes() {
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/{name}/connectors", tags: ["connectors"], summary: "Bind a connector to a bot (a new revision of the bot)",
-    request: { params: NameParam, body: { content: { "application/json": { schema: BindBody } }, required: false } },
+    request: { params: NameParam, ...body(BindBody, { required: false }) },
     responses: { 200: json(z.object({ action: z.string(), revision: z.number() }).passthrough()), ...errorResponses },
   }), (c) => {
     const body = c.req.valid("json") as { connector?: unknown };

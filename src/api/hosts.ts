@@ -2,12 +2,11 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { errorResponses, json } from "./schemas.ts";
+import { body, errorResponses, json, NameParam } from "./schemas.ts";
 import { hostAccessFor } from "../hosts/directory.ts";
 import { addHost, deleteHost, doctorHost, getHost, hostEventsList, installOpenClaw, listHosts, probeHost, trustHost } from "../services/hosts.ts";
 import type { Context } from "hono";
 
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
 const FindingSchema = z.object({ id: z.string(), level: z.enum(["ok", "warn", "error"]), message: z.string(), fix: z.string() }).openapi("HostFinding");
 const HostSchema = z.object({
   id: z.string(), name: z.string(), address: z.string(), port: z.number(), username: z.string(), authKind: z.enum(["generated", "uploaded"]),
@@ -61,7 +60,7 @@ export function hostsRoutes() {
   app.openapi(apiRoute("admin", {
     method: "post", path: "/api/v1/hosts", tags: ["hosts"],
     summary: "Register a host (generated ed25519 key unless privateKey is given), then probe its host key. Confirm the returned seenFingerprint with POST …/trust",
-    request: { body: { content: { "application/json": { schema: looseBody(AddSchema) } }, required: true } },
+    request: body(looseBody(AddSchema)),
     responses: { 201: json(z.object({ host: HostSchema, publicKey: z.string(), probeError: z.string().nullable() }), "Added"), ...errorResponses, 409: json(z.any(), "The name is taken") },
   }), async (c) => {
     const ctx = ctxOf(c);
@@ -101,7 +100,7 @@ export function hostsRoutes() {
   app.openapi(apiRoute("admin", {
     method: "post", path: "/api/v1/hosts/{name}/trust", tags: ["hosts"],
     summary: "Pin the SHA256 fingerprint you confirmed on the host; it must equal what the host presents now. Also the explicit, audited re-trust after a key change",
-    request: { params: NameParam, body: { content: { "application/json": { schema: looseBody(z.object({ fingerprint: z.string().openapi({ example: "SHA256:…" }) })) } }, required: true } },
+    request: { params: NameParam, ...body(looseBody(z.object({ fingerprint: z.string().openapi({ example: "SHA256:…" }) }))) },
     responses: { 200: json(HostSchema), ...errorResponses, 409: json(z.any(), "The host presents another key, or cannot be reached") },
   }), async (c) => c.json(await trustHost(ctxOf(c), accessOf(c), c.req.valid("param").name, (await bodyOf(c)).fingerprint), 200));
 
@@ -114,7 +113,7 @@ export function hostsRoutes() {
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/hosts/{name}/install", tags: ["hosts"],
     summary: "Install OpenClaw VERSION with a suitable Node into a versioned dir on the host (npm on the host); an existing install is detected and kept",
-    request: { params: NameParam, body: { content: { "application/json": { schema: looseBody(z.object({ version: z.string().openapi({ example: "2026.9.6" }) })) } }, required: true } },
+    request: { params: NameParam, ...body(looseBody(z.object({ version: z.string().openapi({ example: "2026.9.6" }) }))) },
     responses: { 200: json(z.object({ host: HostSchema, result: z.unknown().nullable(), finding: FindingSchema.nullable() })), ...errorResponses, 409: json(z.any(), "The host's key is not confirmed or changed") },
   }), async (c) => c.json(await installOpenClaw(ctxOf(c), accessOf(c), c.req.valid("param").name, (await bodyOf(c)).version), 200));
 

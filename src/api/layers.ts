@@ -2,7 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { errorResponses, json } from "./schemas.ts";
+import { body, errorResponses, json } from "./schemas.ts";
 import {
   applyLayer,
   attachProfile,
@@ -69,7 +69,7 @@ export function layersRoutes() {
     app.openapi(apiRoute("operator", {
       method: "put", path: `/api/v1/${plural}/{name}`, tags,
       summary: `Create or update a ${kind} from a molthub/v1 ${doc} document. The bots it reaches get new revisions in the same transaction; if any would break, nothing is saved. dryRun=true previews the blast radius`,
-      request: { params: NameParam, query: DryRun, body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: `a molthub/v1 ${doc} document` }) } }, required: false } },
+      request: { params: NameParam, query: DryRun, ...body(z.record(z.string(), z.unknown()).openapi({ description: `a molthub/v1 ${doc} document` }), { required: false }) },
       responses: { 200: json(ChangeResultSchema), ...errorResponses, ...conflict },
     }), async (c) => {
       const body = await c.req.json().catch(() => undefined);
@@ -106,7 +106,7 @@ export function layersRoutes() {
     method: "post", path: "/api/v1/bots/{name}/profiles", tags: ["profiles"], summary: "Attach a profile to a bot (a new revision of the bot; dryRun=true previews)",
     request: {
       params: NameParam, query: DryRun,
-      body: { content: { "application/json": { schema: z.object({ profile: z.string() }).openapi({ description: "{ profile: NAME }" }) } }, required: false },
+      ...body(z.object({ profile: z.string() }).openapi({ description: "{ profile: NAME }" }), { required: false }),
     },
     responses: { 200: json(ApplyResultSchema), ...errorResponses, ...conflict },
   }), async (c) => {

@@ -2,7 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { errorResponses, IdParam, json } from "./schemas.ts";
+import { body, DryRunQuery, errorResponses, IdParam, json, NameParam } from "./schemas.ts";
 import { ServiceError } from "../services/context.ts";
 import { botPolicy, checkManifest, createException, deletePack, getPack, listExceptions, listPacks, putPack, revokeException, setPackState } from "../services/policies.ts";
 
@@ -24,8 +24,6 @@ const ExceptionSchema = z.object({
   state: z.enum(["active", "expired", "revoked"]),
 }).openapi("PolicyException");
 const PackBody = z.record(z.string(), z.unknown()).openapi({ description: "a policy pack as JSON ({id, name, description?, scope?, mode?, rules}), or {\"text\": \"<the pack as YAML or JSON>\"}" });
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
-const optionalJson = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: false } });
 
 export function policiesRoutes() {
   const app = new OpenAPIHono<AppEnv>();
@@ -38,7 +36,7 @@ export function policiesRoutes() {
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/policies/evaluate", tags: ["policies"],
     summary: "Dry run: render a Bot manifest through its layers and evaluate the policy packs; saves nothing. blocked=true means an apply would be refused",
-    request: { body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" }) } }, required: true } },
+    request: body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" })),
     responses: { 200: json(EvaluationSchema.extend({ name: z.string(), action: z.enum(["create", "update"]) })), ...errorResponses },
   }), (c) => c.json(checkManifest(ctxOf(c), c.req.valid("json")), 200));
 
@@ -51,7 +49,7 @@ export function policiesRoutes() {
   app.openapi(apiRoute("admin", {
     method: "put", path: "/api/v1/policies/{id}", tags: ["policies"],
     summary: "Create or replace a custom pack. A bad pack (unknown rule type, bad regex, bad JSON Schema) is refused with every wrong path, nothing saved. dryRun=true only reports which bots would violate",
-    request: { params: IdParam, query: z.object({ dryRun: z.enum(["true", "false"]).optional() }), ...optionalJson(PackBody) },
+    request: { params: IdParam, query: DryRunQuery, ...body(PackBody, { required: false }) },
     responses: { 200: json(ChangeSchema), ...errorResponses },
   }), (c) => {
     const id = c.req.valid("param").id;
@@ -76,7 +74,7 @@ export function policiesRoutes() {
     app.openapi(apiRoute("admin", {
       method: "post", path: `/api/v1/policies/{id}/${verb}`, tags: ["policies"],
       summary: verb === "enable" ? "Turn a pack on; {mode: enforce|advisory} also sets the mode it runs in" : "Turn a pack off (built-in or custom)",
-      request: { params: IdParam, ...optionalJson(z.strictObject({ mode: z.enum(["enforce", "advisory"]).optional() })) },
+      request: { params: IdParam, ...body(z.strictObject({ mode: z.enum(["enforce", "advisory"]).optional() }), { required: false }) },
       responses: { 200: json(ChangeSchema), ...errorResponses },
     }), (c) => c.json(setPackState(ctxOf(c), c.req.valid("param").id, { enabled: verb === "enable", mode: c.req.valid("json").mode }), 200));
   }

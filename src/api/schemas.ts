@@ -19,6 +19,10 @@ export const errorResponses = {
 };
 
 export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
+/** `{name}` in the path of a named resource (bot, host, secret, connector, template, pack). */
+export const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
+/** `?dryRun=true`: report what would change and store nothing. */
+export const DryRunQuery = z.object({ dryRun: z.enum(["true", "false"]).optional() });
 
 export const OkSchema = z.object({ ok: z.literal(true) }).openapi("Ok");
 
@@ -26,6 +30,7 @@ export function json<T extends z.ZodType>(schema: T, description = "OK") {
   return { description, content: { "application/json": { schema } } };
 }
 
-export function body<T extends z.ZodType>(schema: T) {
-  return { body: { content: { "application/json": { schema } }, required: true } };
+/** A JSON request body; `required: false` lets a call send none. */
+export function body<T extends z.ZodType>(schema: T, opts: { required?: boolean } = {}) {
+  return { body: { content: { "application/json": { schema } }, required: opts.required ?? true } };
 }

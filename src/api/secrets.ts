@@ -2,10 +2,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { body, errorResponses, json } from "./schemas.ts";
+import { body, errorResponses, json, NameParam } from "./schemas.ts";
 import { deleteSecret, getSecret, listSecrets, putSecret, MAX_DESCRIPTION, MAX_SECRET_BYTES } from "../services/secrets.ts";
 
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
 const SecretSchema = z.object({
   name: z.string(),
   version: z.number().int(),

@@ -2,11 +2,8 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { body, errorResponses, json, OkSchema } from "./schemas.ts";
+import { body, DryRunQuery, errorResponses, json, NameParam, OkSchema } from "./schemas.ts";
 import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../services/templates.ts";
-
-const NameParam = z.object({ name: z.string().min(1).max(63).openapi({ param: { name: "name", in: "path" } }) });
-const DryRun = z.object({ dryRun: z.enum(["true", "false"]).optional() });
 
 const InputSchema = z.object({
   name: z.string(), label: z.string(), description: z.string().optional(), type: z.enum(["string", "number", "boolean", "enum", "secret"]),
@@ -54,7 +51,7 @@ export function templatesRoutes() {
   app.openapi(apiRoute("admin", {
     method: "put", path: "/api/v1/templates/{name}", tags: ["templates"],
     summary: "Create or update a user template (molthub/v1 Template). An update re-renders the bots made from it and is refused when any would fail; dryRun=true only reports that blast radius",
-    request: { params: NameParam, query: DryRun, body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Template" }) } }, required: true } },
+    request: { params: NameParam, query: DryRunQuery, ...body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Template" })) },
     responses: {
       200: json(z.object({ template: SummarySchema, action: z.enum(["created", "updated", "unchanged"]), version: z.number(), dryRun: z.boolean(), blast: z.array(BlastSchema) })),
       ...errorResponses, 409: json(z.any(), "A built-in's name, or the change would break bots"),

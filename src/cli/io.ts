@@ -42,10 +42,13 @@ export class CliError extends Error {
   }
 }
 
+/** Rows of cells (the first is the header) as lines, each column padded to its widest cell. */
+export function tableLines(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "-" : String(r[c]))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
-  console.log(line(columns.map((c) => c.toUpperCase())));
-  for (const r of cells) console.log(line(r));
+  for (const line of tableLines([columns.map((c) => c.toUpperCase()), ...cells])) console.log(line);
 }

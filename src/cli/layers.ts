@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { stringify as toYaml } from "yaml";
 import type { ApiClient } from "./client.ts";
-import { CliError } from "./io.ts";
+import { CliError, tableLines } from "./io.ts";
 import { readManifestFiles } from "./bots.ts";
+import { getPath } from "../domain/manifest.ts";
 import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig } from "../services/layers.ts";
 
 /**
@@ -86,20 +87,6 @@ export function formatBlast(r: LayerChangeResult): string[] {
   return lines;
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
-}
-
-function leafValue(v: unknown, path: string): unknown {
-  let cur = v;
-  for (const k of path.split(".")) {
-    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
 /** Every resolved path with its value, the layer that set it and what it overrode. */
 export function formatResolved(r: ResolvedConfig): string[] {
   const lines = [`bot/${r.bot} (desired revision ${r.revision}); layers in order: ${r.layers.map((l) => `${l.kind} ${l.name}${l.kind === "profile" || l.kind === "overlay" ? ` (priority ${l.priority})` : ""}`).join(" → ")}`];
@@ -112,9 +99,9 @@ export function formatResolved(r: ResolvedConfig): string[] {
   for (const p of paths) {
     const e = r.provenance[p]!;
     const overrode = (e.overrode ?? []).map((o) => `${o.layer.kind} ${o.layer.name}: ${show(o.value)}`).join("; ");
-    rows.push([p, show(leafValue(r.value, p)), `${e.layer.kind} ${e.layer.name}`, overrode ? `overrode ${overrode}` : ""]);
+    rows.push([p, show(getPath(r.value, p)), `${e.layer.kind} ${e.layer.name}`, overrode ? `overrode ${overrode}` : ""]);
   }
-  return [...lines, ...table(rows)];
+  return [...lines, ...tableLines(rows)];
 }
 
 function summaryRows(items: LayerSummary[], kind: "profile" | "overlay"): string[] {
@@ -125,7 +112,7 @@ function summaryRows(items: LayerSummary[], kind: "profile" | "overlay"): string
     const state = !i.enabled ? "disabled" : i.active ? "active" : "outside window";
     return [i.name, String(i.priority), String(i.version), state, i.selector ? JSON.stringify(i.selector) : "all bots", bots];
   });
-  return table([head, ...rows]);
+  return tableLines([head, ...rows]);
 }
 
 const enc = encodeURIComponent;

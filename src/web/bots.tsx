@@ -24,7 +24,7 @@ import {
   type WizardStep,
 } from "../../views/pages/bots-wizard.tsx";
 import { canOperate } from "../../views/pages/bots.tsx";
-import { attempt, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 import { blockedPolicy } from "./policies.tsx";
 import type { EvaluationResult } from "../domain/policy.ts";
@@ -35,13 +35,6 @@ const MAX_DOCUMENTS = 50;
 
 function poke(c: WebContext): void {
   c.get("deps").runtime?.reconciler.poke();
-}
-
-/** Bot names come from the URL; anything that cannot be a bot name is simply not found. */
-function botName(c: WebContext): string {
-  const name = c.req.param("name") ?? "";
-  if (!NAME_RE.test(name)) throw new ServiceError("not_found", `no bot named ${name.slice(0, 80)}`);
-  return name;
 }
 
 function yaml(v: unknown): string {
@@ -305,7 +298,6 @@ function storeSecrets(ctx: ServiceContext, state: WizardState, values: Record<st
 
 const ActionForm = z.strictObject({ action: z.enum(["start", "stop", "restart", "pause", "resume"], { error: "pick an action" }) });
 const DeleteForm = z.strictObject({ purge: z.literal("on").optional() });
-const EmptyForm = z.strictObject({});
 const RevisionNumber = z.coerce.number().int().min(1).max(1_000_000);
 
 const ACTION_DONE: Record<BotAction, string> = {
@@ -423,10 +415,10 @@ export function botPages() {
   });
 
   // ----- one bot -----
-  app.get("/bots/:name", (c) => botPage(c, botName(c)));
+  app.get("/bots/:name", (c) => botPage(c, nameParam(c, "bot")));
 
   app.post("/bots/:name/actions", async (c) => {
-    const name = botName(c);
+    const name = nameParam(c, "bot");
     const parsed = parseForm(ActionForm, await readForm(c));
     if (!parsed.ok) return botPage(c, name, { error: "Pick one of the actions and try again." }, 400);
     const r = await attempt(() => botAction(ctxOf(c), name, parsed.data.action));
@@ -436,9 +428,9 @@ export function botPages() {
   });
 
   app.post("/bots/:name/delete", async (c) => {
-    const name = botName(c);
+    const name = nameParam(c, "bot");
     const parsed = parseForm(DeleteForm, await readForm(c));
-    if (!parsed.ok) return botPage(c, name, { error: "That request could not be used; reload the page and try again." }, 400);
+    if (!parsed.ok) return botPage(c, name, { error: STALE_REQUEST }, 400);
     const purge = parsed.data.purge === "on";
     const r = await attempt(() => deleteBot(ctxOf(c), name, { purge }));
     if (!r.ok) return botPage(c, name, { error: sentence(r.error.message) }, r.error.status);
@@ -447,7 +439,7 @@ export function botPages() {
   });
 
   app.get("/bots/:name/diff", (c) => {
-    const name = botName(c);
+    const name = nameParam(c, "bot");
     const ctx = ctxOf(c);
     const from = RevisionNumber.safeParse(c.req.query("from"));
     const to = RevisionNumber.safeParse(c.req.query("to"));
@@ -458,7 +450,7 @@ export function botPages() {
   });
 
   app.get("/bots/:name/revisions/:revision", (c) => {
-    const name = botName(c);
+    const name = nameParam(c, "bot");
     const rev = RevisionNumber.safeParse(c.req.param("revision"));
     if (!rev.success) throw new ServiceError("not_found", "no such revision");
     const r = getRevision(ctxOf(c), name, rev.data);

@@ -9,7 +9,7 @@ import { createConnector, deleteConnector, getConnector, listConnectors, listRol
 import { isConnectorName } from "../domain/connectors.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";
 import { ConnectorPage, ConnectorsListPage } from "../../views/pages/connectors.tsx";
-import { attempt, formFromError, keepValues, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, formFromError, keepValues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 // The forms' own shape; the service checks the values again (and lists every wrong field).
@@ -28,14 +28,7 @@ const RotateForm = z.strictObject({
   confirm: z.literal("yes", { error: "tick the box to confirm the rotation" }),
 });
 const BotForm = z.strictObject({ bot: z.string({ error: "pick a bot" }).max(63) });
-const EmptyForm = z.strictObject({});
-
-/** Connector names come from the URL; anything that cannot be one is simply not found. */
-function connectorName(c: WebContext): string {
-  const name = c.req.param("name") ?? "";
-  if (!isConnectorName(name)) throw new ServiceError("not_found", `no connector named ${name.slice(0, 80)}`);
-  return name;
-}
+const connectorName = (c: WebContext) => nameParam(c, "connector", isConnectorName);
 
 function poke(c: WebContext): void {
   c.get("deps").runtime?.reconciler.poke();
@@ -91,7 +84,7 @@ export function connectorsPages() {
 
   app.post("/connectors/:name/test", async (c) => {
     const name = connectorName(c);
-    if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: "That request could not be used; reload the page and try again." }, 400);
+    if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: STALE_REQUEST }, 400);
     const r = await attempt(() => testConnector(ctxOf(c), name));
     if (!r.ok) return detailPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     return redirectWith(c, `/connectors/${name}`, { kind: r.value.ok ? "ok" : "error", text: `Connection test: ${sentence(r.value.message)}` });
@@ -142,7 +135,7 @@ export function connectorsPages() {
 
   app.post("/connectors/:name/delete", async (c) => {
     const name = connectorName(c);
-    if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: "That request could not be used; reload the page and try again." }, 400);
+    if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: STALE_REQUEST }, 400);
     const r = await attempt(() => deleteConnector(ctxOf(c), name));
     if (!r.ok) return detailPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     const kept = r.value.secretsKept.length ? ` The secret${r.value.secretsKept.length > 1 ? "s" : ""} ${r.value.secretsKept.join(", ")} stay${r.value.secretsKept.length > 1 ? "" : "s"} in the vault.` : "";

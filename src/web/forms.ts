@@ -1,7 +1,21 @@
-import type { z } from "zod";
+import * as z from "zod";
 import { ServiceError } from "../services/context.ts";
+import { NAME_RE } from "../domain/manifest.ts";
 import type { FormState } from "../../views/components.tsx";
 import type { WebContext } from "./render.tsx";
+
+/** The body of a button-only form (delete, revoke, …): any field in it means a stale or forged page. */
+export const EmptyForm = z.strictObject({});
+
+/** What a page says when a button-only form does not parse. */
+export const STALE_REQUEST = "That request could not be used; reload the page and try again.";
+
+/** A name from the URL (`:name`); anything that cannot be one is simply not found. */
+export function nameParam(c: WebContext, kind: string, valid: (name: string) => boolean = (n) => NAME_RE.test(n)): string {
+  const name = c.req.param("name") ?? "";
+  if (!valid(name)) throw new ServiceError("not_found", `no ${kind} named ${name.slice(0, 80)}`);
+  return name;
+}
 
 /** Field names whose values are never sent back to the browser. */
 const SECRET_FIELDS = /password|secret|token|code/i;

@@ -3,21 +3,12 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
-import { NAME_RE } from "../domain/manifest.ts";
 import { hostAccessFor } from "../hosts/directory.ts";
 import { addHost, deleteHost, doctorHost, getHost, listHosts, probeHost, trustHost } from "../services/hosts.ts";
-import { ServiceError } from "../services/context.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";
 import { HostPage, HostsListPage } from "../../views/pages/hosts.tsx";
-import { attempt, formFromError, readForm, sentence } from "./forms.ts";
+import { attempt, formFromError, nameParam, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
-
-/** Host names come from the URL; anything that cannot be a host name is simply not found. */
-function hostName(c: WebContext): string {
-  const name = c.req.param("name") ?? "";
-  if (!NAME_RE.test(name)) throw new ServiceError("not_found", `no host named ${name.slice(0, 80)}`);
-  return name;
-}
 
 const access = (c: WebContext) => hostAccessFor(c.get("deps"));
 
@@ -63,10 +54,10 @@ export function hostsPages() {
       : { kind: "warn", text: `Added ${name}, but its host key could not be read: ${probed.error.message}` });
   });
 
-  app.get("/hosts/:name", (c) => hostPage(c, hostName(c)));
+  app.get("/hosts/:name", (c) => hostPage(c, nameParam(c, "host")));
 
   app.post("/hosts/:name/trust", async (c) => {
-    const name = hostName(c);
+    const name = nameParam(c, "host");
     const values = await readForm(c);
     const r = await attempt(() => trustHost(ctxOf(c), access(c), name, (values.fingerprint ?? "").trim()));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
@@ -77,7 +68,7 @@ export function hostsPages() {
   });
 
   app.post("/hosts/:name/probe", async (c) => {
-    const name = hostName(c);
+    const name = nameParam(c, "host");
     await readForm(c);
     const r = await attempt(() => probeHost(ctxOf(c), access(c), name));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
@@ -85,7 +76,7 @@ export function hostsPages() {
   });
 
   app.post("/hosts/:name/doctor", async (c) => {
-    const name = hostName(c);
+    const name = nameParam(c, "host");
     await readForm(c);
     const r = await attempt(() => doctorHost(ctxOf(c), access(c), name));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
@@ -94,7 +85,7 @@ export function hostsPages() {
   });
 
   app.post("/hosts/:name/delete", async (c) => {
-    const name = hostName(c);
+    const name = nameParam(c, "host");
     await readForm(c);
     const r = await attempt(() => deleteHost(ctxOf(c), access(c), name));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);

@@ -21,7 +21,7 @@ import {
 } from "../services/layers.ts";
 import type { ManifestProblem } from "../../views/components.tsx";
 import { KIND_TEXT, LayerPage, LayersListPage, ResolvedPage, type EditorState } from "../../views/pages/layers.tsx";
-import { attempt, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const MAX_DOCUMENT_CHARS = 256_000;
@@ -29,12 +29,6 @@ const MAX_DOCUMENT_CHARS = 256_000;
 function poke(c: WebContext, r: { dryRun?: boolean; bots?: unknown[] } = {}): void {
   if (r.dryRun || (r.bots && r.bots.length === 0)) return;
   c.get("deps").runtime?.reconciler.poke();
-}
-
-function nameParam(c: WebContext, kind: string): string {
-  const name = c.req.param("name") ?? "";
-  if (!NAME_RE.test(name)) throw new ServiceError("not_found", `no ${kind} named ${name.slice(0, 80)}`);
-  return name;
 }
 
 function problemsOf(err: ServiceError | LayerDocError): ManifestProblem[] {
@@ -79,7 +73,6 @@ function savedText(r: LayerChangeResult): string {
 }
 
 const BotForm = z.strictObject({ bot: z.string({ error: "pick a bot" }).regex(NAME_RE, "pick a bot") });
-const EmptyForm = z.strictObject({});
 
 /** Profiles, overlays and the resolved-config view of a bot. */
 export function layersPages() {
@@ -126,7 +119,7 @@ export function layersPages() {
 
     app.post(`${base}/:name/delete`, async (c) => {
       const name = nameParam(c, kind);
-      if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, kind, name, { error: "That request could not be used; reload the page and try again." }, 400);
+      if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, kind, name, { error: STALE_REQUEST }, 400);
       const r = await attempt(() => deleteLayer(ctxOf(c), kind, name));
       if (!r.ok) return detailPage(c, kind, name, { error: sentence(r.error.message) }, r.error.status);
       poke(c, r.value);
@@ -137,7 +130,7 @@ export function layersPages() {
   for (const verb of ["enable", "disable"] as const) {
     app.post(`/overlays/:name/${verb}`, async (c) => {
       const name = nameParam(c, "overlay");
-      if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, "overlay", name, { error: "That request could not be used; reload the page and try again." }, 400);
+      if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, "overlay", name, { error: STALE_REQUEST }, 400);
       const r = await attempt(() => setOverlayEnabled(ctxOf(c), name, verb === "enable"));
       if (!r.ok) return detailPage(c, "overlay", name, { error: sentence(r.error.message) }, r.error.status);
       poke(c, r.value);

@@ -10,7 +10,7 @@ import { createException, deletePack, getPack, knownRuleIds, listExceptions, lis
 import type { EvaluationResult } from "../domain/policy.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";
 import { PackPage, PoliciesPage, type EditorState } from "../../views/pages/policies.tsx";
-import { attempt, formFromError, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, formFromError, parseForm, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const PACK_ID_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -18,7 +18,6 @@ const MAX_PACK_CHARS = 128_000;
 
 const PackForm = z.strictObject({ pack: z.string({ error: "paste a pack" }).max(MAX_PACK_CHARS, `at most ${MAX_PACK_CHARS} characters`), mode: z.enum(["preview", "save"]).optional() });
 const ModeForm = z.strictObject({ mode: z.enum(["enforce", "advisory"]).optional() });
-const EmptyForm = z.strictObject({});
 const ExceptionForm = z.strictObject({
   ruleId: z.string().max(100).optional(),
   botName: z.string().max(63).optional(),

@@ -9,7 +9,7 @@ import { NAME_RE } from "../domain/manifest.ts";
 import { redactString } from "../secrets/redact.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";
 import { SecretsPage } from "../../views/pages/secrets.tsx";
-import { attempt, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const SecretForm = z.strictObject({
@@ -17,7 +17,6 @@ const SecretForm = z.strictObject({
   value: z.string({ error: "enter the value" }).min(1, "enter the value").max(MAX_SECRET_BYTES, `at most ${MAX_SECRET_BYTES} characters`),
   description: z.string().trim().max(MAX_DESCRIPTION, `at most ${MAX_DESCRIPTION} characters`).optional(),
 });
-const EmptyForm = z.strictObject({});
 
 function secretsPage(c: WebContext, opts: { form?: FormState; rowError?: string } = {}, status = 200) {
   const data = { secrets: listSecrets(ctxOf(c)), role: c.get("actor")!.role, form: opts.form ?? emptyForm(), rowError: opts.rowError };
@@ -55,7 +54,7 @@ export function secretsPages() {
   app.post("/secrets/:name/delete", async (c) => {
     const name = c.req.param("name");
     const values = await readForm(c);
-    if (!parseForm(EmptyForm, values).ok || !NAME_RE.test(name)) return secretsPage(c, { rowError: "That request could not be used; reload the page and try again." }, 400);
+    if (!parseForm(EmptyForm, values).ok || !NAME_RE.test(name)) return secretsPage(c, { rowError: STALE_REQUEST }, 400);
     const r = await attempt(() => deleteSecret(ctxOf(c), name));
     if (!r.ok) return secretsPage(c, { rowError: sentence(r.error.message) }, r.error.status);
     return redirectWith(c, "/secrets", { kind: "ok", text: `Deleted the secret ${name}.` });

@@ -21,7 +21,7 @@ import {
   type TokensData,
   type TotpState,
 } from "../../views/pages/settings.tsx";
-import { attempt, formFromError, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, formFromError, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const Role = z.enum(ROLES, { error: "pick a role" });
@@ -47,7 +47,6 @@ const AddMemberForm = z.strictObject({
   password: z.string().max(1000, "at most 1000 characters").optional(),
 });
 const RoleForm = z.strictObject({ role: Role });
-const EmptyForm = z.strictObject({});
 
 const TokenForm = z.strictObject({
   name: z.string({ error: "give the token a name" }).trim().min(1, "give the token a name").max(100, "at most 100 characters"),
@@ -195,7 +194,7 @@ export function settingsPages() {
     const userId = c.req.param("userId");
     const values = await readForm(c);
     const parsed = parseForm(EmptyForm, values);
-    if (!parsed.ok || !Id.safeParse(userId).success) return membersPage(c, { rowError: "That request could not be used; reload the page and try again." }, 400);
+    if (!parsed.ok || !Id.safeParse(userId).success) return membersPage(c, { rowError: STALE_REQUEST }, 400);
     const r = await attempt(() => removeMember(ctxOf(c), userId));
     if (!r.ok) return membersPage(c, { rowError: sentence(r.error.message) }, r.error.status);
     if (userId === c.get("actor")!.userId) return redirectWith(c, "/", { kind: "ok", text: "You left the workspace." });
@@ -219,7 +218,7 @@ export function settingsPages() {
   app.post("/settings/tokens/:id/revoke", async (c) => {
     const id = c.req.param("id");
     const values = await readForm(c);
-    if (!parseForm(EmptyForm, values).ok || !Id.safeParse(id).success) return tokensPage(c, { rowError: "That request could not be used; reload the page and try again." }, 400);
+    if (!parseForm(EmptyForm, values).ok || !Id.safeParse(id).success) return tokensPage(c, { rowError: STALE_REQUEST }, 400);
     const r = await attempt(() => revokeToken(ctxOf(c), id));
     if (!r.ok) return tokensPage(c, { rowError: sentence(r.error.message) }, r.error.status);
     return redirectWith(c, "/settings/tokens", { kind: "ok", text: "Token revoked. Anything that used it is refused from now on." });

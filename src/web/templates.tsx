@@ -12,7 +12,7 @@ import { listSecrets, putSecret } from "../services/secrets.ts";
 import { ServiceError, type ServiceContext } from "../services/context.ts";
 import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
 import { TEMPLATE_EXAMPLE, TemplateEditorPage, TemplatePage, TemplatesListPage, type EditorData, type TemplatePageData } from "../../views/pages/templates.tsx";
-import { attempt, readForm, sentence } from "./forms.ts";
+import { attempt, nameParam, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const MAX_TEMPLATE_CHARS = 128_000;
@@ -20,12 +20,6 @@ const LABEL_KEY_RE = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i;
 
 function yaml(v: unknown): string {
   return toYaml(v, { lineWidth: 0 });
-}
-
-function templateName(c: WebContext): string {
-  const name = c.req.param("name") ?? "";
-  if (!NAME_RE.test(name)) throw new ServiceError("not_found", `no template named ${name.slice(0, 80)}`);
-  return name;
 }
 
 function problemsOf(err: ServiceError | TemplateError): ManifestProblem[] {
@@ -144,17 +138,17 @@ export function templatesPages() {
   });
 
   // ----- one template -----
-  app.get("/templates/:name", (c) => templatePage(c, templateName(c)));
+  app.get("/templates/:name", (c) => templatePage(c, nameParam(c, "template")));
 
   app.get("/templates/:name/edit", (c) => {
-    const name = templateName(c);
+    const name = nameParam(c, "template");
     const g = getTemplate(ctxOf(c), name);
     if (g.builtin) return redirectWith(c, `/templates/new?from=${name}`, { kind: "info", text: `${name} is built in and read-only; here is a copy to save under your own name.` });
     return editorPage(c, { name, text: yaml(g.template) });
   });
 
   app.post("/templates/:name/bots", async (c) => {
-    const name = templateName(c);
+    const name = nameParam(c, "template");
     const ctx = ctxOf(c);
     const values = await readForm(c);
     const g = getTemplate(ctx, name);
@@ -224,7 +218,7 @@ export function templatesPages() {
   });
 
   app.post("/templates/:name/delete", async (c) => {
-    const name = templateName(c);
+    const name = nameParam(c, "template");
     await readForm(c);
     const r = await attempt(() => deleteTemplate(ctxOf(c), name));
     if (!r.ok) return redirectWith(c, `/templates/${name}`, { kind: "error", text: sentence(r.error.message) });

@@ -169,9 +169,14 @@ function Checkbox(props: { name: string; checked: boolean; label: string; hint?:
   );
 }
 
+/** A step's form: the carried state, with what was just typed (and refused) over it. */
+function stepForm(state: WizardState, form: FormState): FormState {
+  return { ...form, values: { ...state, ...form.values } as unknown as Record<string, string> };
+}
+
 function StepTarget(props: { state: WizardState; form: FormState; hosts: { name: string; init: string | null; status: string }[] }) {
   const s = props.state;
-  const f: FormState = { ...props.form, values: { ...s, ...props.form.values } as unknown as Record<string, string> };
+  const f = stepForm(s, props.form);
   return (
     <>
       <Field
@@ -235,7 +240,7 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: { name:
 
 function StepModel(props: { state: WizardState; form: FormState }) {
   const s = props.state;
-  const f: FormState = { ...props.form, values: { ...s, ...props.form.values } as unknown as Record<string, string> };
+  const f = stepForm(s, props.form);
   return (
     <>
       <Field

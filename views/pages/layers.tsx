@@ -3,6 +3,7 @@ import { stringify as toYaml } from "yaml";
 import type { Role } from "../../src/services/context.ts";
 import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig, StoredKind } from "../../src/services/layers.ts";
 import type { LayerRef } from "../../src/domain/layers.ts";
+import { getPath } from "../../src/domain/manifest.ts";
 import { Alert, Crumbs, DocumentEditorForm, EmptyState, PageHead, ProblemList, Stat, Time, type ManifestProblem } from "../components.tsx";
 import { BotCrumbs, canOperate, ChangesTable, Value } from "./bots.tsx";
 
@@ -410,15 +411,6 @@ export function LayerPage(props: { data: LayerPageData }) {
 
 // ---------- the resolved view of one bot ----------
 
-function leaf(v: unknown, path: string): unknown {
-  let cur = v;
-  for (const k of path.split(".")) {
-    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
 export function ResolvedPage(props: { data: ResolvedConfig }) {
   const r = props.data;
   const paths = Object.keys(r.provenance).sort();
@@ -484,7 +476,7 @@ export function ResolvedPage(props: { data: ResolvedConfig }) {
                         <code>{p}</code>
                       </td>
                       <td>
-                        <Value v={leaf(r.value, p)} />
+                        <Value v={getPath(r.value, p)} />
                       </td>
                       <td>
                         <LayerLink layer={e.layer} />
