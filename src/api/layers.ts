@@ -2,7 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { body, errorResponses, json } from "./schemas.ts";
+import { body, errorResponses, json, BlastEntrySchema } from "./schemas.ts";
 import {
   applyLayer,
   attachProfile,
@@ -21,9 +21,7 @@ const NameParam = z.object({ name: z.string().min(1).max(100).openapi({ param: {
 const DryRun = z.object({ dryRun: z.enum(["true", "false"]).optional().openapi({ description: "true: compute the blast radius and store nothing" }) });
 
 const ChangeSchema = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() });
-const BlastEntrySchema = z.object({
-  bot: z.string(), action: z.enum(["updated", "unchanged", "failed"]), revision: z.number(), changes: z.array(ChangeSchema),
-}).openapi("BlastEntry");
+
 const ChangeResultSchema = z.object({
   kind: z.enum(["profile", "overlay"]), name: z.string(), action: z.enum(["created", "updated", "unchanged", "deleted"]), version: z.number(), dryRun: z.boolean(),
   bots: z.array(BlastEntrySchema).openapi({ description: "the blast radius: each bot whose config changes, its diff and its new revision" }),

@@ -34,3 +34,10 @@ export function json<T extends z.ZodType>(schema: T, description = "OK") {
 export function body<T extends z.ZodType>(schema: T, opts: { required?: boolean } = {}) {
   return { body: { content: { "application/json": { schema } }, required: opts.required ?? true } };
 }
+
+/** One bot in the blast radius of a shared-configuration change (templates, profiles, overlays, connectors). */
+export const BlastEntrySchema = z.object({
+  bot: z.string(), action: z.enum(["updated", "unchanged", "failed"]), revision: z.number(),
+  changes: z.array(z.object({ path: z.string(), from: z.unknown(), to: z.unknown() })),
+  error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }).optional(),
+}).openapi("BlastEntry");

@@ -2,7 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
-import { body, DryRunQuery, errorResponses, json, NameParam, OkSchema } from "./schemas.ts";
+import { body, DryRunQuery, errorResponses, json, NameParam, OkSchema, BlastEntrySchema } from "./schemas.ts";
 import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../services/templates.ts";
 
 const InputSchema = z.object({
@@ -16,10 +16,7 @@ const SummarySchema = z.object({
 }).openapi("TemplateSummary");
 
 const ChangeSchema = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() });
-const BlastSchema = z.object({
-  bot: z.string(), action: z.enum(["updated", "unchanged", "failed"]), revision: z.number(), changes: z.array(ChangeSchema),
-  error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.object({ path: z.string(), message: z.string() })) }).optional(),
-}).openapi("BlastEntry");
+
 
 const scalar = z.union([z.string().max(10_000), z.number(), z.boolean()]);
 const CreateBotBody = z.strictObject({
@@ -53,7 +50,7 @@ export function templatesRoutes() {
     summary: "Create or update a user template (molthub/v1 Template). An update re-renders the bots made from it and is refused when any would fail; dryRun=true only reports that blast radius",
     request: { params: NameParam, query: DryRunQuery, ...body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Template" })) },
     responses: {
-      200: json(z.object({ template: SummarySchema, action: z.enum(["created", "updated", "unchanged"]), version: z.number(), dryRun: z.boolean(), blast: z.array(BlastSchema) })),
+      200: json(z.object({ template: SummarySchema, action: z.enum(["created", "updated", "unchanged"]), version: z.number(), dryRun: z.boolean(), blast: z.array(BlastEntrySchema) })),
       ...errorResponses, 409: json(z.any(), "A built-in's name, or the change would break bots"),
     },
   }), (c) => {
