@@ -12,9 +12,9 @@ import { openStore, migrate } from "../src/db/client.ts";
 import { loadKeyring } from "../src/secrets/keyring.ts";
 import { addUserOffline } from "../src/services/auth.ts";
 import { createToken } from "../src/services/tokens.ts";
-import { recordAudit } from "../src/services/audit.ts";
-import { EventBus } from "../src/services/events.ts";
-import type { ServiceContext } from "../src/services/context.ts";
+import { recordAudit } from "../src/core/audit.ts";
+import { EventBus } from "../src/core/events.ts";
+import type { ServiceContext } from "../src/core/context.ts";
 
 const repo = join(import.meta.dir, "..");
 const bin = process.env.MOLTHUB_BUILD_OUT ?? join(repo, "dist/molthub");

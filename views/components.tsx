@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import type { Role } from "../src/services/context.ts";
+import type { Role } from "../src/core/context.ts";
 
 /** What a form shows again after a failed submit: the typed values (never passwords), field errors and a message. */
 export interface FormState {

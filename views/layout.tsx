@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import type { Role } from "../src/services/context.ts";
+import type { Role } from "../src/core/context.ts";
 import type { WorkspaceView } from "../src/services/workspaces.ts";
 import { Alert, BrandMark, type Flash } from "./components.tsx";
 

@@ -4,8 +4,9 @@ import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { errorResponses, json } from "./schemas.ts";
-import { CSV_HEADER, exportAudit, listAudit, toCsvRow, verifyAudit } from "../services/audit.ts";
-import { authorize } from "../services/context.ts";
+import { CSV_HEADER, exportAudit, listAudit, toCsvRow } from "../services/audit.ts";
+import { verifyAudit } from "../core/audit.ts";
+import { authorize } from "../core/context.ts";
 
 const time = z.union([z.coerce.number().int(), z.iso.datetime({ offset: true })]).transform((v) => (typeof v === "number" ? v : Date.parse(v)));
 

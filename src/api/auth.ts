@@ -6,7 +6,7 @@ import { apiRoute } from "./route.ts";
 import { body, errorResponses, json, OkSchema, RoleSchema } from "./schemas.ts";
 import { changePassword, completeSetup, confirmTotp, disableTotp, enrollTotp, login, logout, SESSION_COOKIE, setupPending, verifySecondFactor } from "../services/auth.ts";
 import { listMyWorkspaces } from "../services/workspaces.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import type { Context } from "hono";
 
 const Email = z.email().max(200);

@@ -4,7 +4,7 @@ import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { errorResponses } from "./schemas.ts";
-import { authorize } from "../services/context.ts";
+import { authorize } from "../core/context.ts";
 
 /** Live updates for the current workspace as server-sent events; authorized before the stream opens. */
 export function eventRoutes() {

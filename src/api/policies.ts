@@ -3,7 +3,7 @@ import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { body, DryRunQuery, errorResponses, IdParam, json, NameParam } from "./schemas.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { botPolicy, checkManifest, createException, deletePack, getPack, listExceptions, listPacks, putPack, revokeException, setPackState } from "../services/policies.ts";
 
 const ViolationSchema = z.object({

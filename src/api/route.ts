@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import type { Role } from "../services/context.ts";
+import type { Role } from "../core/context.ts";
 import { requireAccess } from "../server/access.ts";
 
 /**

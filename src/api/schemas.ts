@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ROLES } from "../services/context.ts";
+import { ROLES } from "../core/context.ts";
 
 export const RoleSchema = z.enum(ROLES).openapi("Role");
 

@@ -3,7 +3,13 @@ import { extname, join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { parseManifests, ManifestError } from "../domain/manifest.ts";
 import type { ApiClient } from "./client.ts";
+import { printFindings } from "./findings.ts";
 import { CliError, printTable, readSecret } from "./io.ts";
+
+function nameOf(doc: unknown): string {
+  const name = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  return typeof name === "string" ? name : "?";
+}
 
 interface Bot { name: string; provider: string; host: string; port: number; status: string; statusReason: string; desiredRevision: number; appliedRevision: number | null; fleet: string | null; environment: string | null }
 interface Change { path: string; from: unknown; to: unknown }
@@ -58,8 +64,9 @@ export async function apply(client: ApiClient, path: string, dryRun: boolean): P
     } catch (e) {
       failed++;
       console.error(`${source}: ${(e as Error).message}`);
-      // a policy refusal: show each violation with its fix (merge patch), from the dry-run endpoint
-      if ((e as Error).message.includes(": blocked by policy — ")) await (await import("./policies.ts")).explainBlocked(client, doc);
+      // a policy refusal: show each violation with its fix (merge patch)
+      const policy = e instanceof CliError ? e.api?.policy : undefined;
+      if (policy) printFindings(`bot/${nameOf(doc)}`, policy, (l) => console.error(l));
     }
   }
   return failed ? 1 : 0;

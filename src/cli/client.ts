@@ -1,4 +1,11 @@
+import type { Evaluation } from "./findings.ts";
 import { CliError } from "./io.ts";
+
+interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: { path: string; message: string }[] | { issues: { path: string; message: string }[]; policy: Evaluation };
+}
 
 export interface ClientOptions {
   server?: string;
@@ -98,10 +105,13 @@ export class ApiClient {
       throw new CliError(`${method} ${path}: the server answered ${res.status} with something that is not JSON`);
     }
     if (!res.ok) {
-      const err = (parsed as { error?: { code: string; message: string; details?: { path: string; message: string }[] } }).error;
-      const details = Array.isArray(err?.details) ? "\n" + err!.details.map((d) => `  ${d.path}: ${d.message}`).join("\n") : "";
+      const err = (parsed as { error?: ApiErrorBody }).error;
+      // `details` is the list of issues, or {issues, policy} when a policy refused the change
+      const policy = err?.details && !Array.isArray(err.details) ? err.details.policy : undefined;
+      const issues = Array.isArray(err?.details) ? err.details : [];
+      const details = issues.length ? "\n" + issues.map((d) => `  ${d.path}: ${d.message}`).join("\n") : "";
       const hint = res.status === 401 && !this.opts.token ? " (pass --token or set MOLTHUB_TOKEN)" : "";
-      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${hint}${details}`);
+      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${hint}${details}`, 1, { code: err?.code ?? `http_${res.status}`, policy });
     }
     return parsed as T;
   }

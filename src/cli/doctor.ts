@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { openStore, migrationStatus } from "../db/client.ts";
 import { loadKeyring } from "../secrets/keyring.ts";
 import { checkKey } from "../secrets/vault.ts";
-import { verifyAudit } from "../services/audit.ts";
+import { verifyAudit } from "../core/audit.ts";
 
 export interface Finding {
   check: string;

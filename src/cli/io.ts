@@ -1,3 +1,4 @@
+import type { Evaluation } from "./findings.ts";
 /** Reads a secret: the first line of stdin when piped, or a prompt without echo on a terminal. */
 export async function readSecret(promptText: string): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -35,9 +36,17 @@ export async function readSecret(promptText: string): Promise<string> {
   });
 }
 
+/**
+ * A failed command. From the API it keeps the server's error code and the policy findings, so commands branch on
+ * the code, never on the message.
+ */
 export class CliError extends Error {
   override name = "CliError";
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    readonly api?: { code: string; policy?: Evaluation },
+  ) {
     super(message);
   }
 }

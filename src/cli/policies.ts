@@ -4,10 +4,8 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { ApiClient } from "./client.ts";
 import { CliError, printTable } from "./io.ts";
 import { readManifestFiles } from "./bots.ts";
+import { blocking, type Evaluation, type Excepted, printFindings, type Violation } from "./findings.ts";
 
-interface Violation { packId: string; ruleId: string; severity: "error" | "warning"; mode: "enforce" | "advisory"; path: string; message: string; fix?: Record<string, unknown> }
-interface Excepted extends Violation { exception: { reason: string; expiresAt: string; botName?: string } }
-interface Evaluation { blocked: boolean; violations: Violation[]; excepted: Excepted[] }
 interface Findings extends Evaluation { bot: string; revision: number }
 interface Pack { id: string; name: string; description: string; builtin: boolean; enabled: boolean; mode: string; defaultMode: string; scope: Record<string, unknown> | null; ruleCount: number; violating?: string[]; blocking?: string[] }
 interface Change { pack: Pack | null; action: string; dryRun: boolean; violating: Findings[] }
@@ -22,10 +20,6 @@ export const USAGE = `Policies
   policy except --rule R [--bot B] --reason "…" --expires 2026-12-31
   policy exceptions [-o json]  |  policy revoke ID`;
 
-function blocking(v: Violation): boolean {
-  return v.mode === "enforce" && v.severity === "error";
-}
-
 function scopeText(s: Record<string, unknown> | null): string {
   if (!s) return "all bots";
   const parts: string[] = [];
@@ -36,32 +30,11 @@ function scopeText(s: Record<string, unknown> | null): string {
   return parts.join(" ") || "all bots";
 }
 
-/** Violations (blocking first), warnings, and waived findings, each with its fix as a merge patch. */
-export function printFindings(title: string, e: Evaluation, write: (line: string) => void = (l) => console.log(l)): void {
-  write(`${title}: ${e.blocked ? "BLOCKED by policy" : e.violations.length ? "passes, with warnings" : "passes"}`);
-  const sorted = [...e.violations].sort((a, b) => Number(blocking(b)) - Number(blocking(a)));
-  for (const v of sorted) {
-    write(`  ${blocking(v) ? "✗" : "!"} ${v.packId}/${v.ruleId}${v.path ? ` at ${v.path}` : ""}: ${v.message}${blocking(v) ? "" : ` (${v.mode === "advisory" ? "advisory" : "warning"})`}`);
-    if (v.fix) write(`      fix (merge patch): ${JSON.stringify(v.fix)}`);
-  }
-  for (const v of e.excepted) write(`  ~ ${v.packId}/${v.ruleId}${v.path ? ` at ${v.path}` : ""}: waived until ${v.exception.expiresAt.slice(0, 10)} (${v.exception.reason})`);
-}
-
 function printReport(violating: Findings[]): void {
   if (!violating.length) return void console.log("no bot violates a policy now");
   const blocked = violating.filter((f) => f.blocked);
   console.log(`${violating.length} bot${violating.length === 1 ? "" : "s"} with findings${blocked.length ? `; ${blocked.length} blocked (the reconciler will not apply their current revision): ${blocked.map((f) => f.bot).join(", ")}` : ""}`);
   for (const f of violating) printFindings(`  bot/${f.bot} (revision ${f.revision})`, f);
-}
-
-/** After `molthub apply` was refused by policy: asks the dry-run endpoint and prints the violations with their fixes. */
-export async function explainBlocked(client: ApiClient, doc: unknown): Promise<void> {
-  try {
-    const r = await client.call<Evaluation & { name: string }>("POST", "/api/v1/policies/evaluate", doc);
-    printFindings(`bot/${r.name}`, r, (l) => console.error(l));
-  } catch {
-    // the refusal itself was already printed
-  }
 }
 
 function out(v: unknown, format: string | undefined): boolean {

@@ -12,6 +12,19 @@ export interface DocumentIssue {
 }
 
 /**
+ * The base of every domain error about a document or an input (manifest, layer, template, policy pack):
+ * a message and each wrong path. The service layer turns any of them into one `invalid_request`.
+ */
+export class DocumentError extends Error {
+  constructor(
+    message: string,
+    readonly issues: DocumentIssue[],
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Every zod issue as a dotted path and a message; an unknown key is listed at its own path.
  * `prefix` is put before each path, `root` names an issue on the whole value, `unknown` is the unknown-key message.
  */

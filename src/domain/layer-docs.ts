@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { stringify as toYaml } from "yaml";
 import { getPath, NAME_RE, parseManifests, RESERVED_OPENCLAW_PATHS } from "./manifest.ts";
-import { zodIssues } from "./documents.ts";
+import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
 import { validateLayer, type Layer } from "./layers.ts";
 import { canonicalJson } from "./openclaw-config.ts";
 
@@ -102,16 +102,10 @@ function crossIssues(raw: unknown): DocIssue[] {
 
 export type LayerDoc = z.output<typeof layerDocSchema>;
 
-export interface DocIssue {
-  path: string;
-  message: string;
-}
+export type DocIssue = DocumentIssue;
 
-export class LayerDocError extends Error {
+export class LayerDocError extends DocumentError {
   override name = "LayerDocError";
-  constructor(message: string, readonly issues: DocIssue[]) {
-    super(message);
-  }
 }
 
 function plural(n: number, word: string): string {

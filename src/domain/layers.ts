@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { canonicalJson } from "./openclaw-config.ts";
-import { zodIssues } from "./documents.ts";
+import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
 
 /**
  * Layered resolution of a bot's `openclaw` object: template → profiles → overlays → bot.
@@ -337,11 +337,8 @@ export const layerSchema = z.strictObject({
   if (l.window?.from && l.window.to && Date.parse(l.window.from) >= Date.parse(l.window.to)) ctx.addIssue({ code: "custom", path: ["window", "to"], message: "must be after window.from" });
 });
 
-export class LayerError extends Error {
+export class LayerError extends DocumentError {
   override name = "LayerError";
-  constructor(message: string, readonly issues: { path: string; message: string }[]) {
-    super(message);
-  }
 }
 
 /** Validates a layer read from storage or an API body; every wrong path is listed. */

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { parse as parseYaml } from "yaml";
-import { parseDocuments, zodIssues } from "./documents.ts";
+import { DocumentError, type DocumentIssue, parseDocuments, zodIssues } from "./documents.ts";
 
 /**
  * The Bot manifest: the public contract for declaring a bot (YAML or JSON).
@@ -93,15 +93,12 @@ export function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
-export interface ManifestIssue {
-  path: string;
-  message: string;
-}
+export type ManifestIssue = DocumentIssue;
 
-export class ManifestError extends Error {
+export class ManifestError extends DocumentError {
   override name = "ManifestError";
-  constructor(message: string, readonly issues: ManifestIssue[], readonly source?: string) {
-    super(message);
+  constructor(message: string, issues: DocumentIssue[], readonly source?: string) {
+    super(message, issues);
   }
 }
 

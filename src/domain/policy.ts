@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { parse as parseYaml } from "yaml";
-import { zodIssues } from "./documents.ts";
+import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
 import { targetHost, type Manifest } from "./manifest.ts";
 import { allocatePort, canonicalJson, PORT_SPACING } from "./openclaw-config.ts";
 
@@ -288,15 +288,12 @@ export interface PolicyPack {
 }
 export type PolicyPackInput = Omit<z.input<typeof packSchema>, "rules"> & { rules: RuleInput[] };
 
-export interface PolicyIssue {
-  path: string;
-  message: string;
-}
+export type PolicyIssue = DocumentIssue;
 
-export class PolicyError extends Error {
+export class PolicyError extends DocumentError {
   override name = "PolicyError";
-  constructor(message: string, readonly issues: PolicyIssue[], readonly source?: string) {
-    super(message);
+  constructor(message: string, issues: DocumentIssue[], readonly source?: string) {
+    super(message, issues);
   }
 }
 

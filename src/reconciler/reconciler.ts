@@ -4,7 +4,7 @@ import { botEvents, bots, healthSnapshots, jobs } from "../db/schema.ts";
 import type { Db } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { Logger } from "../log.ts";
-import type { EventBus } from "../services/events.ts";
+import type { EventBus } from "../core/events.ts";
 import { getPath, RESERVED_OPENCLAW_PATHS, type Manifest } from "../domain/manifest.ts";
 import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
@@ -17,8 +17,8 @@ import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } f
 import { latestRevision, applyManifest, type BotRow } from "../services/bots.ts";
 import { resolveSecretValues } from "../services/secrets.ts";
 import { evaluateBotPolicy } from "../services/policies.ts";
-import { recordAudit } from "../services/audit.ts";
-import { systemActor, type ServiceContext } from "../services/context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { systemActor, type ServiceContext } from "../core/context.ts";
 import { redactString } from "../secrets/redact.ts";
 // connectors: per-bot delivery of rotated secrets (secret_rollouts)
 import { rolloutCutoff, settleRollouts } from "../services/connectors.ts";

@@ -6,8 +6,9 @@ import { auditCheckpoints, bots, hosts, secrets, settings, users } from "../db/s
 import type { Db, Tx } from "../db/client.ts";
 import { Keyring, KeyError, keySource, loadKeyring, readKeyFile, sealedKeyId, type KeySourceOptions } from "./keyring.ts";
 import { registerSecret } from "./redact.ts";
-import { recordAudit } from "../services/audit.ts";
-import { ServiceError, systemActor, type Actor } from "../services/context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { ServiceError } from "../core/errors.ts";
+import { systemActor, type Actor } from "../core/context.ts";
 
 /**
  * The secrets vault: envelope encryption over the appliance master key.

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./deps.ts";
 import type { RouteAccess } from "../api/route.ts";
-import { roleRank, ServiceError, type Role } from "../services/context.ts";
+import { roleRank, type Role } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 
 /**
  * The edge check every API route gets through `apiRoute`: signed in (unless public), not a token on a

@@ -8,7 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { getConnInfo } from "hono/bun";
 import type { ZodError } from "zod";
 import type { AppDeps, AppEnv } from "./deps.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { resolveApiToken, resolveSession, SESSION_COOKIE } from "../services/auth.ts";
 import { isBusyError } from "../db/client.ts";
 import { redactString } from "../secrets/redact.ts";

@@ -2,8 +2,8 @@ import type { Store } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { Settings } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { EventBus } from "../services/events.ts";
-import type { Actor, ServiceContext } from "../services/context.ts";
+import type { EventBus } from "../core/events.ts";
+import type { Actor, ServiceContext } from "../core/context.ts";
 
 /** Everything the HTTP layer needs, built once at start (or per test). */
 export interface AppDeps {

@@ -4,8 +4,9 @@ import * as OTPAuth from "otpauth";
 import { apiTokens, loginAttempts, memberships, sessions, setupTokens, users, workspaces } from "../db/schema.ts";
 import type { Db, Tx } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
-import { recordAudit } from "./audit.ts";
-import { requireUser, ServiceError, roleRank, type Actor, type Role, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { requireUser, roleRank, type Actor, type Role, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 
 export const SESSION_COOKIE = "molthub_session";
 const SETUP_TTL_MS = 60 * 60 * 1000;

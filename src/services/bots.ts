@@ -4,8 +4,9 @@ import { botEvents, botRevisions, bots, healthSnapshots, jobs } from "../db/sche
 import type { Tx } from "../db/client.ts";
 import { targetHost, validateManifest, type Manifest } from "../domain/manifest.ts";
 import { allocatePort, canonicalJson, diffConfig, type PathChange } from "../domain/openclaw-config.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { missingSecrets } from "./secrets.ts";
 import { enqueue, type JobKind } from "../reconciler/queue.ts";
 import { enforcePolicy, renderBot, type RenderedBot } from "./render.ts";

@@ -23,8 +23,10 @@ import {
 import type { Layer } from "../domain/layers.ts";
 import { REDACTED, registerSecret } from "../secrets/redact.ts";
 import { enqueue } from "../reconciler/queue.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { inTransaction } from "../core/transaction.ts";
+import { ServiceError } from "../core/errors.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import { deleteSecret, missingSecrets, putSecret, resolveSecretValues } from "./secrets.ts";
 import type { Contribution } from "./render.ts";

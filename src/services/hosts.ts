@@ -19,8 +19,9 @@ import { registerSecret } from "../secrets/redact.ts";
 import { normalizeFingerprint } from "../ssh/hostkey.ts";
 import { generateEd25519KeyPair, publicKeyLineOf } from "../ssh/keys.ts";
 import { probeHostKey } from "../ssh/pool.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 
 export interface HostView {
   id: string;

@@ -30,8 +30,10 @@ import {
 } from "../domain/layer-docs.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import { REDACTED, isSecretKey, redactString } from "../secrets/redact.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { inTransaction } from "../core/transaction.ts";
+import { ServiceError } from "../core/errors.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import type { Contribution } from "./render.ts";
 import { templateContribution } from "./templates.ts";

@@ -25,8 +25,10 @@ import {
 } from "../domain/policy.ts";
 import { BUILTIN_PACKS, builtinPack } from "../domain/policy-packs/index.ts";
 import { redactString } from "../secrets/redact.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { inTransaction } from "../core/transaction.ts";
+import { ServiceError } from "../core/errors.ts";
 import { latestRevision, manifestInput } from "./bots.ts";
 import { renderBot } from "./render.ts";
 

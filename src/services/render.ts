@@ -3,7 +3,7 @@ import { RESERVED_OPENCLAW_PATHS, getPath, type Manifest } from "../domain/manif
 import { resolveLayers, type Layer, type Resolution } from "../domain/layers.ts";
 import { configHash, generateConfig, layoutFor } from "../domain/openclaw-config.ts";
 import type { EvaluationResult } from "../domain/policy.ts";
-import { ServiceError } from "./context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { templateContribution } from "./templates.ts";
 import { layerContribution } from "./layers.ts";
 import { connectorContribution } from "./connectors.ts";

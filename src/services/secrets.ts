@@ -5,8 +5,9 @@ import type { Tx } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import { openSecretValue, sealSecretValue } from "../secrets/vault.ts";
 import { registerSecret } from "../secrets/redact.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 
 /**

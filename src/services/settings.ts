@@ -1,6 +1,6 @@
 import { settings } from "../db/schema.ts";
-import { getRetentionDays, pruneAudit, recordAudit } from "./audit.ts";
-import { authorize, type ServiceContext } from "./context.ts";
+import { getRetentionDays, pruneAudit, recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
 
 export interface InstanceSettings {
   auditRetentionDays: number;

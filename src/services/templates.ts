@@ -14,8 +14,10 @@ import {
   type FromTemplateOptions,
   type Template,
 } from "../domain/templates/index.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, inTransaction, ServiceError, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { inTransaction } from "../core/transaction.ts";
+import { ServiceError } from "../core/errors.ts";
 import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
 import type { Contribution } from "./render.ts";
 

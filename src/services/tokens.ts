@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { apiTokens } from "../db/schema.ts";
-import { recordAudit } from "./audit.ts";
+import { recordAudit } from "../core/audit.ts";
 import { secretToken, sha256 } from "./auth.ts";
-import { authorize, roleRank, ServiceError, type Role, type ServiceContext } from "./context.ts";
+import { authorize, roleRank, type Role, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 
 export interface TokenView {
   id: string;

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { memberships, sessions, users, workspaces, apiTokens } from "../db/schema.ts";
-import { recordAudit } from "./audit.ts";
-import { authorize, requireUser, roleRank, ServiceError, type Role, type ServiceContext } from "./context.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, requireUser, roleRank, type Role, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { checkPasswordStrength, hashPassword } from "./auth.ts";
 
 export interface WorkspaceView {

@@ -8,7 +8,8 @@ import { ctxOf } from "../server/deps.ts";
 import { applyManifest, botAction, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots, type ApplyResult, type BotAction } from "../services/bots.ts";
 import { listSecrets, putSecret } from "../services/secrets.ts";
 import { listHosts } from "../services/hosts.ts";
-import { authorize, ServiceError, type ServiceContext } from "../services/context.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { ManifestError, NAME_RE, parseManifests, VERSION_RE } from "../domain/manifest.ts";
 import { imagePinProblem } from "../../providers/docker/spec.ts";
 import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
@@ -24,7 +25,7 @@ import {
   type WizardStep,
 } from "../../views/pages/bots-wizard.tsx";
 import { canOperate } from "../../views/pages/bots.tsx";
-import { attempt, EmptyForm, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
+import { attempt, EmptyForm, fieldIssues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 import { blockedPolicy } from "./policies.tsx";
 import type { EvaluationResult } from "../domain/policy.ts";
@@ -43,8 +44,7 @@ function yaml(v: unknown): string {
 
 /** The problems a refused apply reports: one per path, named by document when there are several. */
 function problemsOf(err: ServiceError | ManifestError, doc: string): ManifestProblem[] {
-  const list = err instanceof ManifestError ? err.issues : Array.isArray(err.details) ? (err.details as { path?: unknown; message?: unknown }[]) : [];
-  const out = list.filter((d) => typeof d?.path === "string" && typeof d.message === "string").map((d) => ({ doc, path: d.path as string, message: d.message as string }));
+  const out = fieldIssues(err).map((d) => ({ doc, path: d.path, message: d.message }));
   return out.length ? out : [{ doc, path: "(document)", message: err.message }];
 }
 

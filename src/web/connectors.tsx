@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { listBots } from "../services/bots.ts";
 import { createConnector, deleteConnector, getConnector, listConnectors, listRollouts, rotateConnector, setBinding, testConnector, updateConnector } from "../services/connectors.ts";
 import { isConnectorName } from "../domain/connectors.ts";

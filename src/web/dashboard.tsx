@@ -5,7 +5,7 @@ import { ctxOf } from "../server/deps.ts";
 import { listAudit } from "../services/audit.ts";
 import { listTokens } from "../services/tokens.ts";
 import { getCurrentWorkspace, listMembers } from "../services/workspaces.ts";
-import { roleRank } from "../services/context.ts";
+import { roleRank } from "../core/context.ts";
 import { DashboardPage, NoWorkspacePage } from "../../views/pages/dashboard.tsx";
 import { SECTIONS, SectionPage } from "../../views/pages/sections.tsx";
 import { renderPage, signedIn } from "./render.tsx";

@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { ServiceError } from "../services/context.ts";
+import { type Issue, ServiceError } from "../core/errors.ts";
+import { DocumentError } from "../domain/documents.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 import type { FormState } from "../../views/components.tsx";
 import type { WebContext } from "./render.tsx";
@@ -63,14 +64,19 @@ export function parseForm<S extends z.ZodType>(schema: S, values: Record<string,
   return { ok: false, form: { values: keepValues(values, opts.keep), errors, message: "Some fields need attention." } };
 }
 
+/**
+ * The per-path problems of a refused call. A policy refusal's findings are shown in the policy panel beside the
+ * form, not as field problems, so they are left out here.
+ */
+export function fieldIssues(err: ServiceError | DocumentError): Issue[] {
+  if (err instanceof DocumentError) return err.issues;
+  return err.policy ? [] : err.issues;
+}
+
 /** Turns a refused service call into the form state: its message, and its per-field details. */
 export function formFromError(err: ServiceError, values: Record<string, string>, opts: { keep?: string[] } = {}): FormState {
   const errors: Record<string, string> = {};
-  if (Array.isArray(err.details)) {
-    for (const d of err.details as { path?: unknown; message?: unknown }[]) {
-      if (typeof d?.path === "string" && typeof d.message === "string") errors[d.path] ??= d.message;
-    }
-  }
+  for (const d of fieldIssues(err)) errors[d.path] ??= d.message;
   return { values: keepValues(values, opts.keep), errors, message: sentence(err.message) };
 }
 

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../server/deps.ts";
-import { ServiceError } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { ErrorPage } from "../../views/pages/error.tsx";
 import { staticRoutes } from "./assets.ts";
 import { authPages } from "./auth.tsx";

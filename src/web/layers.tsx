@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
-import { ServiceError } from "../services/context.ts";
+import { type Issue, ServiceError } from "../core/errors.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 import { docYaml, exampleDoc, LayerDocError, parseLayerDocs } from "../domain/layer-docs.ts";
 import { listBots } from "../services/bots.ts";
@@ -21,7 +21,7 @@ import {
 } from "../services/layers.ts";
 import type { ManifestProblem } from "../../views/components.tsx";
 import { KIND_TEXT, LayerPage, LayersListPage, ResolvedPage, type EditorState } from "../../views/pages/layers.tsx";
-import { attempt, EmptyForm, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
+import { attempt, EmptyForm, fieldIssues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const MAX_DOCUMENT_CHARS = 256_000;
@@ -32,10 +32,7 @@ function poke(c: WebContext, r: { dryRun?: boolean; bots?: unknown[] } = {}): vo
 }
 
 function problemsOf(err: ServiceError | LayerDocError): ManifestProblem[] {
-  const list = err instanceof LayerDocError ? err.issues : Array.isArray(err.details) ? (err.details as { path?: unknown; message?: unknown }[]) : [];
-  const out = list
-    .filter((d) => typeof d?.path === "string" && typeof d.message === "string")
-    .map((d) => ({ doc: typeof (d as { bot?: unknown }).bot === "string" ? `bot ${(d as { bot: string }).bot}` : "", path: d.path as string, message: d.message as string }));
+  const out = fieldIssues(err).map((d: Issue) => ({ doc: d.bot ? `bot ${d.bot}` : "", path: d.path, message: d.message }));
   return out.length ? out : [{ doc: "", path: "(document)", message: err.message }];
 }
 

@@ -5,12 +5,13 @@ import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { bots } from "../db/schema.ts";
-import { authorize, ServiceError } from "../services/context.ts";
+import { authorize } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import { createException, deletePack, getPack, knownRuleIds, listExceptions, listPacks, putPack, revokeException, setPackState, type BotFindings } from "../services/policies.ts";
 import type { EvaluationResult } from "../domain/policy.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";
 import { PackPage, PoliciesPage, type EditorState } from "../../views/pages/policies.tsx";
-import { attempt, EmptyForm, formFromError, parseForm, readForm, sentence } from "./forms.ts";
+import { attempt, EmptyForm, fieldIssues, formFromError, parseForm, readForm, sentence } from "./forms.ts";
 import { redirectWith, renderPage, signedIn, type WebContext } from "./render.tsx";
 
 const PACK_ID_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -38,7 +39,7 @@ function summary(violating: BotFindings[]): string {
 }
 
 function editorError(err: ServiceError, text: string): EditorState {
-  const problems = Array.isArray(err.details) ? (err.details as { path?: unknown; message?: unknown }[]).filter((d) => typeof d?.path === "string" && typeof d.message === "string").map((d) => ({ path: d.path as string, message: d.message as string })) : [];
+  const problems = fieldIssues(err).map((d) => ({ path: d.path, message: d.message }));
   const message = problems.length > 1 ? `The pack has ${problems.length} problems; nothing was saved.` : sentence(err.message);
   return { text, error: { message, problems } };
 }
@@ -131,5 +132,5 @@ export function policiesPages() {
 /** The findings a `policy_blocked` refusal carries (for showing them on the form that was refused). */
 export function blockedPolicy(err: ServiceError): EvaluationResult | undefined {
   if (err.code !== "policy_blocked") return undefined;
-  return (err.details as { policy?: EvaluationResult } | undefined)?.policy;
+  return err.policy;
 }

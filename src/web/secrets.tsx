@@ -4,7 +4,7 @@ import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { deleteSecret, listSecrets, putSecret, MAX_DESCRIPTION, MAX_SECRET_BYTES } from "../services/secrets.ts";
-import { roleRank } from "../services/context.ts";
+import { roleRank } from "../core/context.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 import { redactString } from "../secrets/redact.ts";
 import { emptyForm, type FormState } from "../../views/components.tsx";

@@ -4,7 +4,7 @@ import * as z from "zod";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { changePassword, confirmTotp, disableTotp, enrollTotp } from "../services/auth.ts";
-import { ROLES } from "../services/context.ts";
+import { ROLES } from "../core/context.ts";
 import { getSettings, updateSettings } from "../services/settings.ts";
 import { createToken, listTokens, revokeToken } from "../services/tokens.ts";
 import { addMember, createWorkspace, getCurrentWorkspace, listMembers, listMyWorkspaces, removeMember, renameWorkspace, switchWorkspace, updateMemberRole } from "../services/workspaces.ts";

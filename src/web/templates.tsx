@@ -9,7 +9,8 @@ import { parseTemplates, TemplateError, targetFor } from "../domain/templates/in
 import { DEFAULT_OPENCLAW_VERSION } from "../domain/templates/render.ts";
 import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../services/templates.ts";
 import { listSecrets, putSecret } from "../services/secrets.ts";
-import { ServiceError, type ServiceContext } from "../services/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import { type ServiceContext } from "../core/context.ts";
 import { emptyForm, type FormState, type ManifestProblem } from "../../views/components.tsx";
 import { TEMPLATE_EXAMPLE, TemplateEditorPage, TemplatePage, TemplatesListPage, type EditorData, type TemplatePageData } from "../../views/pages/templates.tsx";
 import { attempt, nameParam, readForm, sentence } from "./forms.ts";
@@ -23,9 +24,8 @@ function yaml(v: unknown): string {
 }
 
 function problemsOf(err: ServiceError | TemplateError): ManifestProblem[] {
-  const list = err instanceof TemplateError ? err.issues : Array.isArray(err.details) ? (err.details as { path?: unknown; message?: unknown }[])
-    : Array.isArray((err.details as { issues?: unknown } | undefined)?.issues) ? ((err.details as { issues: { path?: unknown; message?: unknown }[] }).issues) : [];
-  const out = list.filter((d) => typeof d?.path === "string" && typeof d.message === "string").map((d) => ({ doc: "", path: d.path as string, message: d.message as string }));
+  // a template's refusal lists policy findings as problems too: the template page has no policy panel
+  const out = err.issues.map((d) => ({ doc: "", path: d.path, message: d.message }));
   return out.length ? out : [{ doc: "", path: "(document)", message: err.message }];
 }
 

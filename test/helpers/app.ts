@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, migrate } from "../../src/db/client.ts";
 import { Keyring } from "../../src/secrets/keyring.ts";
-import { EventBus } from "../../src/services/events.ts";
+import { EventBus } from "../../src/core/events.ts";
 import { createLogger } from "../../src/log.ts";
 import { resolveSettings } from "../../src/config.ts";
 import { createApp } from "../../src/server/app.ts";
 import type { AppDeps } from "../../src/server/deps.ts";
 import { addUserOffline, issueSetupToken } from "../../src/services/auth.ts";
-import type { Role } from "../../src/services/context.ts";
+import type { Role } from "../../src/core/context.ts";
 
 export const PASSWORD = "correct horse battery";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
-import { verifyAudit, recordAudit, pruneAudit } from "../../src/services/audit.ts";
-import { systemActor } from "../../src/services/context.ts";
+import { verifyAudit, recordAudit, pruneAudit } from "../../src/core/audit.ts";
+import { systemActor } from "../../src/core/context.ts";
 
 type Entry = { id: number; action: string; actor: string; requestId: string | null; resourceType: string; summary: unknown };
 

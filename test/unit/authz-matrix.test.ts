@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
 import { routeRegistry, accessFor, type RouteAccess } from "../../src/api/route.ts";
-import { roleRank, ROLES, type Role } from "../../src/services/context.ts";
+import { roleRank, ROLES, type Role } from "../../src/core/context.ts";
 
 // Routes not made with apiRoute, and why.
 const EXTRA_PUBLIC = new Set(["GET /api/v1/openapi.json"]);

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { openStore, migrate } from "../../src/db/client.ts";
 import { openVault } from "../../src/secrets/vault.ts";
 import { forgetSecret } from "../../src/secrets/redact.ts";
-import { EventBus } from "../../src/services/events.ts";
+import { EventBus } from "../../src/core/events.ts";
 import { createLogger } from "../../src/log.ts";
 import { resolveSettings } from "../../src/config.ts";
 import { createApp } from "../../src/server/app.ts";

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { makeTestApp } from "../helpers/app.ts";
 import { serviceContext } from "../../src/server/deps.ts";
-import type { Role, ServiceContext } from "../../src/services/context.ts";
-import { ServiceError } from "../../src/services/context.ts";
+import type { Role, ServiceContext } from "../../src/core/context.ts";
+import { ServiceError } from "../../src/core/errors.ts";
 import { applyManifest, getBot } from "../../src/services/bots.ts";
 import { putSecret } from "../../src/services/secrets.ts";
 import {

@@ -15,10 +15,11 @@ import { checkKey, openVault, rotateMasterKey, runningServerPid, sealSecretValue
 import { deleteSecret, getSecret, listSecrets, putSecret, resolveSecretValues } from "../../src/services/secrets.ts";
 import { applyManifest } from "../../src/services/bots.ts";
 import { addUserOffline, enrollTotp } from "../../src/services/auth.ts";
-import { pruneAudit, verifyAudit } from "../../src/services/audit.ts";
+import { pruneAudit, verifyAudit } from "../../src/core/audit.ts";
 import { applianceIdentity } from "../../src/reconciler/identity.ts";
-import { EventBus } from "../../src/services/events.ts";
-import { ServiceError, systemActor, type ServiceContext } from "../../src/services/context.ts";
+import { EventBus } from "../../src/core/events.ts";
+import { ServiceError } from "../../src/core/errors.ts";
+import { systemActor, type ServiceContext } from "../../src/core/context.ts";
 import { redactString } from "../../src/secrets/redact.ts";
 import { serve } from "../../src/server/serve.ts";
 import { resolveSettings } from "../../src/config.ts";

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../src/services/context.ts";
+import { roleRank, type Role } from "../../src/core/context.ts";
 import type { BotView } from "../../src/services/bots.ts";
 import type { PathChange } from "../../src/domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../src/domain/policy.ts";

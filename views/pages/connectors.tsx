@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../src/services/context.ts";
+import { roleRank, type Role } from "../../src/core/context.ts";
 import type { ConnectorView, RolloutPlanEntry, RolloutView } from "../../src/services/connectors.ts";
 import { CONNECTOR_TYPE_DEFS, CONNECTOR_TYPES, CONNECTOR_NAME_MAX } from "../../src/domain/connectors.ts";
 import { Alert, EmptyState, Field, FormMessage, PageHead, SelectField, Time, type FormState } from "../components.tsx";

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import type { Role } from "../../src/services/context.ts";
+import type { Role } from "../../src/core/context.ts";
 import type { AuditEntryView } from "../../src/services/audit.ts";
 import { EmptyState, PageHead, RoleBadge, Stat, Time } from "../components.tsx";
 import { AuditRows } from "./audit.tsx";

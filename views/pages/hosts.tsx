@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../src/services/context.ts";
+import { roleRank, type Role } from "../../src/core/context.ts";
 import type { HostEventView, HostView } from "../../src/services/hosts.ts";
 import { Alert, EmptyState, Field, FormMessage, PageHead, Stat, Time, type FormState } from "../components.tsx";
 

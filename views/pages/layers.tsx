@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { stringify as toYaml } from "yaml";
-import type { Role } from "../../src/services/context.ts";
+import type { Role } from "../../src/core/context.ts";
 import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig, StoredKind } from "../../src/services/layers.ts";
 import type { LayerRef } from "../../src/domain/layers.ts";
 import { getPath } from "../../src/domain/manifest.ts";

@@ -1,9 +1,9 @@
 /** @jsxImportSource hono/jsx */
-import type { Role } from "../../src/services/context.ts";
+import type { Role } from "../../src/core/context.ts";
 import type { BotFindings, ExceptionView, PackDetail, PackView } from "../../src/services/policies.ts";
 import type { EvaluationResult, Violation } from "../../src/domain/policy.ts";
 import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, Stat, Time, type FormState } from "../components.tsx";
-import { roleRank } from "../../src/services/context.ts";
+import { roleRank } from "../../src/core/context.ts";
 
 function isAdmin(role: Role | null): boolean {
   return roleRank(role) >= roleRank("admin");

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../src/services/context.ts";
+import { roleRank, type Role } from "../../src/core/context.ts";
 import type { SecretView } from "../../src/services/secrets.ts";
 import { Alert, Field, FormMessage, PageHead, Time, type FormState } from "../components.tsx";
 

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
 import { MIN_PASSWORD } from "../../src/services/auth.ts";
-import { ROLES, roleRank, type Role } from "../../src/services/context.ts";
+import { ROLES, roleRank, type Role } from "../../src/core/context.ts";
 import type { MemberView } from "../../src/services/workspaces.ts";
 import type { TokenView } from "../../src/services/tokens.ts";
 import { Alert, Field, FormMessage, PageHead, RoleBadge, ROLE_LABEL, SelectField, Time, type FormState } from "../components.tsx";

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../src/services/context.ts";
+import { roleRank, type Role } from "../../src/core/context.ts";
 import type { TemplateSummary } from "../../src/services/templates.ts";
 import type { BlastEntry } from "../../src/services/bots.ts";
 import type { PathChange } from "../../src/domain/openclaw-config.ts";

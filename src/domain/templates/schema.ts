@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { parseDocuments, zodIssues } from "../documents.ts";
+import { DocumentError, type DocumentIssue, parseDocuments, zodIssues } from "../documents.ts";
 import { ENV_KEY_RE, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE, getPath } from "../manifest.ts";
 
 /**
@@ -70,16 +70,10 @@ export type TemplateInput = Template["spec"]["inputs"][number];
 export type TemplateTarget = z.output<typeof templateTargetSchema>;
 export type InputValue = string | number | boolean;
 
-export interface TemplateIssue {
-  path: string;
-  message: string;
-}
+export type TemplateIssue = DocumentIssue;
 
-export class TemplateError extends Error {
+export class TemplateError extends DocumentError {
   override name = "TemplateError";
-  constructor(message: string, readonly issues: TemplateIssue[]) {
-    super(message);
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

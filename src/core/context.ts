@@ -1,6 +1,7 @@
-import type { Db, Tx } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { EventBus } from "./events.ts";
+import { ServiceError } from "./errors.ts";
 
 export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
 export type Role = (typeof ROLES)[number];
@@ -27,70 +28,6 @@ export interface ServiceContext {
   events: EventBus;
   requestId?: string;
   now: () => number;
-}
-
-export type ErrorCode =
-  | "invalid_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "policy_blocked"
-  | "rate_limited"
-  | "busy"
-  | "payload_too_large"
-  | "internal";
-
-const STATUS: Record<ErrorCode, number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  policy_blocked: 422,
-  payload_too_large: 413,
-  rate_limited: 429,
-  internal: 500,
-  busy: 503,
-};
-
-class DryRunRollback extends Error {
-  constructor(readonly result: unknown) {
-    super("rolled back (dry run)");
-  }
-}
-
-/**
- * Runs `fn` in one immediate transaction. With `dryRun` everything it wrote is rolled back and its result is
- * returned anyway (a preview of the change: blast radius, findings).
- */
-export function inTransaction<T>(ctx: Pick<ServiceContext, "db">, dryRun: boolean, fn: (tx: Tx) => T): T {
-  try {
-    return ctx.db.transaction((tx) => {
-      const r = fn(tx);
-      if (dryRun) throw new DryRunRollback(r);
-      return r;
-    }, { behavior: "immediate" });
-  } catch (e) {
-    if (e instanceof DryRunRollback) return e.result as T;
-    throw e;
-  }
-}
-
-/** An error a service raises on purpose; the HTTP layer maps it to `{"error":{code,message,details}}`. */
-export class ServiceError extends Error {
-  override name = "ServiceError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-  get status(): number {
-    return STATUS[this.code];
-  }
 }
 
 /**
