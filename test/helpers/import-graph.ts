@@ -5,8 +5,11 @@ import ts from "typescript";
 const ROOT = resolve(import.meta.dirname, "../..");
 const TREES = ["src", "providers", "views"];
 
-/** file (repo-relative) → the repo-relative files it imports (static, dynamic, `export … from`, type-only). */
-export type ImportGraph = Map<string, string[]>;
+/** How a file depends on another: `static` runs at load, `type` is erased, `dynamic` loads on first use. */
+export type EdgeKind = "static" | "type" | "dynamic";
+
+/** file (repo-relative) → the repo-relative files it imports, each with the kind of import. */
+export type ImportGraph = Map<string, { to: string; kind: EdgeKind }[]>;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -16,17 +19,41 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Every import of a file, read with the compiler's own parser (so `import type`, `export … from` and `import()` all count). */
+function importsOf(abs: string): { spec: string; kind: EdgeKind }[] {
+  const src = ts.createSourceFile(abs, readFileSync(abs, "utf8"), ts.ScriptTarget.Latest, true, abs.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const out: { spec: string; kind: EdgeKind }[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
+      const c = n.importClause;
+      const typeOnly = !!c && (c.isTypeOnly || (!c.name && !!c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+      out.push({ spec: n.moduleSpecifier.text, kind: typeOnly ? "type" : "static" });
+    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+      out.push({ spec: n.moduleSpecifier.text, kind: n.isTypeOnly ? "type" : "static" });
+    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+      out.push({ spec: n.arguments[0].text, kind: "dynamic" });
+    } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
+      out.push({ spec: n.argument.literal.text, kind: "type" });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(src);
+  return out;
+}
+
 export function importGraph(root = ROOT): ImportGraph {
   const graph: ImportGraph = new Map();
   for (const abs of TREES.flatMap((t) => (existsSync(join(root, t)) ? sourceFiles(join(root, t)) : []))) {
-    // the compiler's own pre-processor finds every import form, including `import("…")` and `import type`
-    const { importedFiles } = ts.preProcessFile(readFileSync(abs, "utf8"), true, true);
-    const deps = importedFiles
-      .map((f) => f.fileName)
-      .filter((spec) => spec.startsWith("."))
-      .map((spec) => relative(root, resolve(dirname(abs), spec)))
-      .filter((p) => /\.tsx?$/.test(p));
-    graph.set(relative(root, abs), [...new Set(deps)]);
+    const deps = new Map<string, EdgeKind>();
+    for (const { spec, kind } of importsOf(abs)) {
+      if (!spec.startsWith(".")) continue;
+      const to = relative(root, resolve(dirname(abs), spec));
+      if (!/\.tsx?$/.test(to)) continue;
+      // the strongest kind wins: a file imported for a value and for a type is a static dependency
+      const prev = deps.get(to);
+      if (!prev || kind === "static" || (kind === "dynamic" && prev === "type")) deps.set(to, kind);
+    }
+    graph.set(relative(root, abs), [...deps].map(([to, kind]) => ({ to, kind })));
   }
   return graph;
 }
@@ -105,14 +132,18 @@ export function boundaryViolations(graph: ImportGraph, rules: Rule[]): string[] 
   for (const [file, deps] of graph) {
     for (const rule of rules) {
       if (!rule.from.test(file)) continue;
-      for (const dep of deps) if (rule.forbids(dep, file)) out.push(`${rule.name}: ${file} → ${dep}`);
+      for (const { to } of deps) if (rule.forbids(to, file)) out.push(`${rule.name}: ${file} → ${to}`);
     }
   }
   return out.sort();
 }
 
-/** The import cycles (Tarjan's strongly connected components), each as a closed path through its files. */
-export function findCycles(graph: ImportGraph): string[][] {
+/**
+ * The import cycles that make load order matter: static imports only (a type import is erased, a dynamic one
+ * loads on first use). Tarjan's strongly connected components, each as a closed path through its files.
+ */
+export function findCycles(full: ImportGraph): string[][] {
+  const graph = new Map([...full].map(([f, deps]) => [f, deps.filter((d) => d.kind === "static").map((d) => d.to)]));
   let index = 0;
   const idx = new Map<string, number>();
   const low = new Map<string, number>();
@@ -147,7 +178,7 @@ export function findCycles(graph: ImportGraph): string[][] {
 }
 
 /** A readable cycle through a component: follow edges inside it from its first file back to that file. */
-function closedPath(graph: ImportGraph, scc: string[]): string[] {
+function closedPath(graph: Map<string, string[]>, scc: string[]): string[] {
   const inside = new Set(scc);
   const start = [...scc].sort()[0]!;
   const path = [start];
