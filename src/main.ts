@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { BOT_ACTIONS } from "./domain/bot-actions.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
@@ -269,7 +270,7 @@ async function main(argv: string[]): Promise<number> {
     // each module re-reads the flags it needs from argv; `cmd` is passed first so one module can serve two groups
     return mod.run(client, [cmd, ...positionals, ...flagArgs(values)]);
   }
-  const clientCmds = ["apply", "diff", "get", "describe", "logs", "start", "stop", "restart", "pause", "resume", "delete", "export", "secret"];
+  const clientCmds = ["apply", "diff", "get", "describe", "logs", ...BOT_ACTIONS, "delete", "export", "secret"];
   if (clientCmds.includes(cmd)) {
     const args = cmd === "logs" ? argv.slice(1).map((a) => (a === "-f" ? "--follow" : a)) : argv.slice(1);
     const { values, positionals } = parse(args, { file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, follow: { type: "boolean" }, tail: { type: "string" }, purge: { type: "boolean" } });

@@ -1,3 +1,4 @@
+import { BOT_ACTIONS } from "../domain/bot-actions.ts";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../server/deps.ts";
@@ -89,7 +90,7 @@ export function botRoutes() {
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/{name}/actions", tags: ["bots"], summary: "start, stop, restart, pause (channels stop) or resume",
-    request: { params: NameParam, ...body(z.strictObject({ action: z.enum(["start", "stop", "restart", "pause", "resume"]) })) },
+    request: { params: NameParam, ...body(z.strictObject({ action: z.enum(BOT_ACTIONS) })) },
     responses: { 202: json(BotSchema, "Queued"), ...errorResponses },
   }), (c) => {
     const r = botAction(ctxOf(c), c.req.valid("param").name, c.req.valid("json").action);

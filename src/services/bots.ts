@@ -12,6 +12,7 @@ import { enqueue, type JobKind } from "../reconciler/queue.ts";
 import { enforcePolicy, renderBot, type RenderedBot } from "./render.ts";
 import type { EvaluationResult } from "../domain/policy.ts";
 import type { Provenance } from "../domain/layers.ts";
+import type { BotAction } from "../domain/bot-actions.ts";
 
 export type BotRow = typeof bots.$inferSelect;
 
@@ -216,7 +217,7 @@ export function getRevision(ctx: ServiceContext, name: string, revision: number)
   return { revision: r.revision, manifest: r.manifest, config: r.config, configHash: r.configHash, source: r.source, actor: r.actor, createdAt: r.createdAt };
 }
 
-export type BotAction = "start" | "stop" | "restart" | "pause" | "resume";
+export type { BotAction };
 
 /** Records the operator's intent and queues the job; the reconciler does the work. */
 export function botAction(ctx: ServiceContext, name: string, action: BotAction): BotView {

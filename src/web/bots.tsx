@@ -1,3 +1,4 @@
+import { BOT_ACTIONS } from "../domain/bot-actions.ts";
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import { redactString } from "../secrets/redact.ts";
@@ -296,7 +297,7 @@ function storeSecrets(ctx: ServiceContext, state: WizardState, values: Record<st
 
 // ---------- routes ----------
 
-const ActionForm = z.strictObject({ action: z.enum(["start", "stop", "restart", "pause", "resume"], { error: "pick an action" }) });
+const ActionForm = z.strictObject({ action: z.enum(BOT_ACTIONS, { error: "pick an action" }) });
 const DeleteForm = z.strictObject({ purge: z.literal("on").optional() });
 const RevisionNumber = z.coerce.number().int().min(1).max(1_000_000);
 
