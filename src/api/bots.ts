@@ -6,11 +6,8 @@ import { ctxOf } from "../server/deps.ts";
 import { apiRoute } from "./route.ts";
 import { body, DryRunQuery, errorResponses, json, NameParam } from "./schemas.ts";
 import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
-import { authorize } from "../core/context.ts";
-import { ServiceError } from "../core/errors.ts";
 import { redactString } from "../secrets/redact.ts";
-import { bots as botsTable } from "../db/schema.ts";
-import { eq } from "drizzle-orm";
+import { openBotLogs } from "../services/bot-logs.ts";
 
 const BotSchema = z.object({
   id: z.string(), name: z.string(), fleet: z.string().nullable(), environment: z.string().nullable(), labels: z.record(z.string(), z.string()),
@@ -113,25 +110,15 @@ export function botRoutes() {
     request: { params: NameParam, query: z.object({ follow: z.enum(["true", "false"]).optional(), tail: z.coerce.number().int().min(0).max(5000).optional(), filter: z.string().max(200).optional() }) },
     responses: { 200: { description: "text/plain lines, or text/event-stream with follow=true" }, ...errorResponses },
   }), async (c) => {
-    const ctx = ctxOf(c);
-    authorize(ctx, "viewer");
-    // (the service layer reads the bot; the row is needed for the provider's reference)
-    const { bot } = getBot(ctx, c.req.valid("param").name);
-    const rt = c.get("deps").runtime;
-    const reconciler = rt?.reconciler;
-    const provider = rt?.providers[bot.provider];
-    if (!reconciler || !provider) throw new ServiceError("conflict", `no ${bot.provider} provider is configured on this appliance`);
+    const log = openBotLogs(ctxOf(c), c.get("deps").runtime, c.req.valid("param").name);
     const q = c.req.valid("query");
-    const row = ctx.db.select().from(botsTable).where(eq(botsTable.id, bot.id)).get()!;
-    const ref = reconciler.ref(row);
-    // the filter sees the redacted line, so it cannot be used to confirm a guessed secret
-    const match = (l: string) => !q.filter || redactString(l).toLowerCase().includes(q.filter.toLowerCase());
+    const opts = { tail: q.tail ?? 200, filter: q.filter };
     if (q.follow !== "true") {
       const ctl = new AbortController();
       const lines: string[] = [];
       const timer = setTimeout(() => ctl.abort("timeout"), 10_000);
       try {
-        for await (const l of provider.logs(ref, { follow: false, tail: q.tail ?? 200 }, ctl.signal)) if (match(l)) lines.push(redactString(l));
+        for await (const l of log.lines({ ...opts, follow: false }, ctl.signal)) lines.push(l);
       } finally {
         clearTimeout(timer);
       }
@@ -141,9 +128,9 @@ export function botRoutes() {
       const ctl = new AbortController();
       s.onAbort(() => ctl.abort("client went away"));
       try {
-        for await (const l of provider.logs(ref, { follow: true, tail: q.tail ?? 200 }, ctl.signal)) {
+        for await (const l of log.lines({ ...opts, follow: true }, ctl.signal)) {
           if (s.aborted) break;
-          if (match(l)) await s.writeSSE({ event: "line", data: redactString(l) });
+          await s.writeSSE({ event: "line", data: l });
         }
       } catch (e) {
         if (!ctl.signal.aborted) await s.writeSSE({ event: "error", data: redactString((e as Error).message) });

@@ -1,10 +1,9 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
-import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
-import { bots } from "../db/schema.ts";
+import { listBots } from "../services/bots.ts";
 import { authorize } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
 import { createException, deletePack, getPack, knownRuleIds, listExceptions, listPacks, putPack, revokeException, setPackState, type BotFindings } from "../services/policies.ts";
@@ -55,7 +54,8 @@ function listPage(c: WebContext, opts: { editor?: EditorState; exceptionForm?: F
     exceptionForm: opts.exceptionForm ?? emptyForm(),
     preview: opts.preview,
     ruleIds: knownRuleIds(ctx.db, ws),
-    bots: ctx.db.select({ name: bots.name }).from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all().map((b) => b.name),
+    // a bot being deleted takes no new exception
+    bots: listBots(ctx).filter((b) => b.status !== "deleting").map((b) => b.name),
   };
   return renderPage(c, "Policies", <PoliciesPage data={data} />, status);
 }
