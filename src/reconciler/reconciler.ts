@@ -5,7 +5,7 @@ import type { Db } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus } from "../core/events.ts";
-import { getPath, RESERVED_OPENCLAW_PATHS, type Manifest } from "../domain/manifest.ts";
+import { getPath, RESERVED_OPENCLAW_PATHS, validateManifest, type Manifest } from "../domain/manifest.ts";
 import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
 import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, renderEnvFile, unredact, withoutGatewayOwned, type PathChange } from "../domain/openclaw-config.ts";
@@ -13,15 +13,17 @@ import { GatewayClient, isGatewayError } from "../gateway/client.ts";
 import { probeReadyz } from "../gateway/probe.ts";
 import type { DeviceIdentity } from "../gateway/identity.ts";
 import { applianceIdentity } from "./identity.ts";
-import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "./queue.ts";
-import { latestRevision, applyManifest, type BotRow } from "../services/bots.ts";
-import { resolveSecretValues } from "../services/secrets.ts";
-import { evaluateBotPolicy } from "../services/policies.ts";
+import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "../fleet/queue.ts";
 import { recordAudit } from "../core/audit.ts";
-import { systemActor, type ServiceContext } from "../core/context.ts";
-import { redactString } from "../secrets/redact.ts";
+import { systemActor } from "../core/context.ts";
+import { inTransaction } from "../core/transaction.ts";
+import { evaluateBotPolicy, policyRefusal } from "../fleet/policy.ts";
+import { applyRevision } from "../fleet/revisions.ts";
 // connectors: per-bot delivery of rotated secrets (secret_rollouts)
-import { rolloutCutoff, settleRollouts } from "../services/connectors.ts";
+import { rolloutCutoff, settleRollouts } from "../fleet/rollouts.ts";
+import { resolveSecretValues } from "../fleet/secrets.ts";
+import { type BotRow, latestRevision } from "../fleet/store.ts";
+import { redactString } from "../secrets/redact.ts";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -196,9 +198,8 @@ export class Reconciler {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
     const result = evaluateBotPolicy(this.db, bot.workspaceId, { manifest: rev.effective, config: rev.config, botId: bot.id, port: bot.port, host: bot.host, now: this.now() });
     if (!result.blocked) return;
-    const errs = result.violations.filter((v) => v.mode === "enforce" && v.severity === "error");
-    throw new StepError("policy", `revision ${bot.desiredRevision} is blocked by policy: ${errs.map((v) => `${v.packId}/${v.ruleId}${v.path ? ` at ${v.path}` : ""}: ${v.message}`).join("; ")}. Fix the bot or its layers, or add an exception`,
-      errs.map((v) => ({ path: v.path, message: `${v.packId}/${v.ruleId}: ${v.message}` })));
+    const refusal = policyRefusal(bot.name, result);
+    throw new StepError("policy", `revision ${bot.desiredRevision} is not applied: ${refusal.message}. Fix the bot or its layers, or add an exception`, refusal.issues);
   }
 
   private get keyring(): Keyring {
@@ -532,9 +533,11 @@ export class Reconciler {
       if (RESERVED_OPENCLAW_PATHS.some((o) => c.path === o || c.path.startsWith(o + "."))) continue;
       setOrDelete(openclaw, c.path.split("."), getPath(liveValues, c.path));
     }
-    const ctx: ServiceContext = { db: this.db, keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId, role: "owner" }, events: this.opts.events, now: this.now };
+    // the appliance itself adopts the change: a system actor, audited like any revision
+    const ctx = { keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId }, now: this.now };
     try {
-      const r = applyManifest(ctx, { ...own, spec: { ...own.spec, openclaw } }, { source: "adopt" });
+      const m = validateManifest({ ...own, spec: { ...own.spec, openclaw } });
+      const r = inTransaction({ db: this.db }, false, (tx) => applyRevision(tx, ctx, bot.workspaceId, m, { source: "adopt" }));
       this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
     } catch (e) {
       // a locked field, a conflict or a policy block: the change cannot be adopted; keep the bot flagged

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import * as OTPAuth from "otpauth";
 import { apiTokens, loginAttempts, memberships, sessions, setupTokens, users, workspaces } from "../db/schema.ts";
@@ -7,27 +7,12 @@ import type { Keyring } from "../secrets/keyring.ts";
 import { recordAudit } from "../core/audit.ts";
 import { requireUser, roleRank, type Actor, type Role, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
+import { checkPasswordStrength, hashPassword, secretToken, sha256 } from "../core/credentials.ts";
+
+export { MIN_PASSWORD } from "../core/credentials.ts";
 
 export const SESSION_COOKIE = "molthub_session";
 const SETUP_TTL_MS = 60 * 60 * 1000;
-export const MIN_PASSWORD = 10;
-
-export function sha256(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
-}
-
-function secretToken(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString("base64url")}`;
-}
-
-export function hashPassword(pw: string): Promise<string> {
-  return Bun.password.hash(pw, { algorithm: "argon2id" });
-}
-
-export function checkPasswordStrength(pw: string): void {
-  if (pw.length < MIN_PASSWORD) throw new ServiceError("invalid_request", `the password must have at least ${MIN_PASSWORD} characters`, [{ path: "password", message: `at least ${MIN_PASSWORD} characters` }]);
-}
-
 export function userCount(db: Tx): number {
   return db.select({ n: sql<number>`count(*)` }).from(users).get()!.n;
 }
@@ -330,11 +315,3 @@ export async function changePassword(ctx: ServiceContext, input: { currentPasswo
     return { sessionsRevoked: s.length, tokensRevoked: t.length };
   }, { behavior: "immediate" });
 }
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ba = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
-}
-
-export { secretToken };

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, lte, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import * as z from "zod";
-import { botEvents, bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
-import type { Db, Tx } from "../db/client.ts";
-import type { Manifest } from "../domain/manifest.ts";
+import { bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
+import type { Tx } from "../db/client.ts";
 import { zodIssues } from "../domain/documents.ts";
 import {
   CONNECTOR_NAME_MAX,
@@ -20,16 +19,18 @@ import {
   type TestCredentials,
   type TestResult,
 } from "../domain/connectors.ts";
-import type { Layer } from "../domain/layers.ts";
 import { REDACTED, registerSecret } from "../secrets/redact.ts";
-import { enqueue } from "../reconciler/queue.ts";
 import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { inTransaction } from "../core/transaction.ts";
 import { ServiceError } from "../core/errors.ts";
-import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
-import { deleteSecret, missingSecrets, putSecret, resolveSecretValues } from "./secrets.ts";
-import type { Contribution } from "./render.ts";
+import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
+import { rollOutSecrets, type RolloutPlanEntry } from "../fleet/rollouts.ts";
+import { missingSecrets, removeSecret, resolveSecretValues, writeSecret } from "../fleet/secrets.ts";
+import { type ConnectorRow as Row, connectorSettings as settingsOf, connectorType as typeOf } from "../fleet/sources.ts";
+import { desiredRevision, findBot, liveBots as workspaceBots } from "../fleet/store.ts";
+
+export type { RolloutPlanEntry } from "../fleet/rollouts.ts";
 
 /**
  * Connectors: shared credentials (LLM providers, chat channels) kept in the vault and bound to bots by name.
@@ -38,7 +39,6 @@ import type { Contribution } from "./render.ts";
  * rolls it out to every bot that uses the secret, tracked per bot in `secret_rollouts`.
  */
 
-type Row = typeof connectors.$inferSelect;
 type Issue = { path: string; message: string };
 
 export const TEST_TIMEOUT_MS = 10_000;
@@ -59,15 +59,6 @@ export interface ConnectorView {
   lastTest: { at: number; ok: boolean; message: string } | null;
   createdAt: number;
   updatedAt: number;
-}
-
-function settingsOf(r: Row): ConnectorSettings {
-  return JSON.parse(r.settings) as ConnectorSettings;
-}
-
-function typeOf(r: Row): ConnectorType {
-  if (!isConnectorType(r.type)) throw new ServiceError("internal", `connector ${r.name} has an unknown type ${r.type}`);
-  return r.type;
 }
 
 /** The secrets a connector reads: its credential and (slack) the app token. */
@@ -91,8 +82,7 @@ function view(r: Row, bound: string[]): ConnectorView {
 
 /** The workspace's live bots with their desired revision (manifest and delivered secret references). */
 function liveBots(tx: Tx, ws: string) {
-  return tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(asc(bots.name)).all()
-    .map((b) => ({ row: b, rev: latestRevision(tx, b.id, b.desiredRevision) }));
+  return workspaceBots(tx, ws).map(({ row, rev }) => ({ row, rev: rev() }));
 }
 
 /** connector name → the bots whose manifest binds it */
@@ -108,11 +98,6 @@ function findRow(tx: Tx, ws: string, name: string): Row {
   const r = isConnectorName(name) ? tx.select().from(connectors).where(and(eq(connectors.workspaceId, ws), eq(connectors.name, name))).get() : undefined;
   if (!r) throw new ServiceError("not_found", `no connector named ${name.slice(0, 80)}; list them with \`molthub connector list\``);
   return r;
-}
-
-/** A context whose service calls join the caller's transaction (drizzle nests them as savepoints). */
-function within(ctx: ServiceContext, tx: Tx): ServiceContext {
-  return { ...ctx, db: tx as unknown as Db };
 }
 
 function secretValueProblem(v: string): string | undefined {
@@ -199,10 +184,9 @@ export function createConnector(ctx: ServiceContext, input: unknown): ConnectorV
     if (tx.select({ id: connectors.id }).from(connectors).where(and(eq(connectors.workspaceId, ws), eq(connectors.name, inp.name))).get()) {
       throw new ServiceError("conflict", `a connector named ${inp.name} already exists; pick another name, or rotate its credential`, [{ path: "name", message: "taken" }]);
     }
-    const inner = within(ctx, tx);
     let secretName: string | null = inp.secret ?? null;
-    if (inp.value !== undefined) secretName = putSecret(inner, { name: ownedSecretName(inp.name), value: inp.value }).name;
-    if (inp.appToken !== undefined) settings.appTokenSecret = putSecret(inner, { name: ownedSecretName(inp.name, "appToken"), value: inp.appToken }).name;
+    if (inp.value !== undefined) secretName = writeSecret(tx, ctx, ws, { name: ownedSecretName(inp.name), value: inp.value }).name;
+    if (inp.appToken !== undefined) settings.appTokenSecret = writeSecret(tx, ctx, ws, { name: ownedSecretName(inp.name, "appToken"), value: inp.appToken }).name;
     const now = ctx.now();
     tx.insert(connectors).values({ id: randomUUID(), workspaceId: ws, name: inp.name, type, secretName, settings: JSON.stringify(settings), createdAt: now, updatedAt: now }).run();
     recordAudit(tx, ctx, { action: "connector.create", resourceType: "connector", resourceId: inp.name, summary: { name: inp.name, type, vault: [secretName, settings.appTokenSecret].filter(Boolean), baseUrl: settings.baseUrl ?? null } });
@@ -245,7 +229,7 @@ export function updateConnector(ctx: ServiceContext, name: string, input: unknow
   return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const now = ctx.now();
     tx.update(connectors).set({ settings: JSON.stringify(settings), updatedAt: now }).where(eq(connectors.id, row.id)).run();
-    const blast = rerenderBots(tx, ctx, { write: !opts.dryRun, reason: `connector ${name} changed`, only: (m) => !!m.spec.connectors?.includes(name) });
+    const blast = rerenderBots(tx, ctx, ws, { write: !opts.dryRun, reason: `connector ${name} changed`, only: (m) => !!m.spec.connectors?.includes(name) });
     const failed = blast.filter((b) => b.action === "failed");
     if (failed.length && !opts.dryRun) {
       throw new ServiceError("conflict", `the change would break ${failed.map((f) => f.bot).join(", ")}: ${failed.map((f) => f.error?.message).join("; ")}. Nothing was saved`,
@@ -341,16 +325,6 @@ export async function testConnector(ctx: ServiceContext, name: string, opts: Tes
 
 // ---------- rotation ----------
 
-export interface RolloutPlanEntry {
-  bot: string;
-  /** the env vars of the bot that take the new value */
-  env: string[];
-  /** bound through this connector (false: the bot's manifest references the secret itself) */
-  bound: boolean;
-  /** how the value reaches it: the gateway reads env SecretRefs at start, so a running bot restarts */
-  method: "restart" | "next start";
-}
-
 export interface RotateResult {
   connector: string;
   dryRun: boolean;
@@ -389,7 +363,6 @@ export function rotateConnector(ctx: ServiceContext, name: string, input: unknow
   // a dry run without values previews every secret of the connector
   const targets = given.length ? given : writes;
   const names = targets.map((t) => t.secret);
-  // a dry run only reads, so it needs no (write) transaction
   const run = (tx: Tx): RotateResult => {
     const now = ctx.now();
     const written = targets.map((t) => {
@@ -397,33 +370,16 @@ export function rotateConnector(ctx: ServiceContext, name: string, input: unknow
         const cur = tx.select({ version: secrets.version }).from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, t.secret))).get();
         return { secret: t.secret, version: (cur?.version ?? 0) + 1 };
       }
-      return { secret: t.secret, version: putSecret(within(ctx, tx), { name: t.secret, value: t.value }).version };
+      return { secret: t.secret, version: writeSecret(tx, ctx, ws, { name: t.secret, value: t.value }).version };
     });
-    const plan: RolloutPlanEntry[] = [];
-    for (const { row: b, rev } of liveBots(tx, ws)) {
-      const env = Object.entries(rev.secretRefs).filter(([, r]) => names.includes(r.secret)).map(([k]) => k).sort();
-      if (!env.length) continue;
-      const entry: RolloutPlanEntry = { bot: b.name, env, bound: !!rev.manifest.spec.connectors?.includes(name), method: b.desiredState === "stopped" ? "next start" : "restart" };
-      plan.push(entry);
-      if (opts.dryRun) continue;
-      for (const w of written) {
-        if (!env.some((k) => rev.secretRefs[k]?.secret === w.secret)) continue;
-        tx.insert(secretRollouts).values({
-          workspaceId: ws, secretName: w.secret, version: w.version, botId: b.id, state: "pending",
-          message: entry.method === "restart" ? "queued: the gateway restarts with the new value" : "the bot is stopped; it gets the new value when it starts",
-          updatedAt: now,
-        }).run();
-      }
-      tx.insert(botEvents).values({ botId: b.id, ts: now, level: "info", type: "secret.rotated", message: `connector ${name} rotated by ${ctx.actor.label}: ${env.join(", ")} ${entry.method === "restart" ? "will be delivered with a restart" : "is delivered when the bot starts"}` }).run();
-      if (entry.method === "restart") enqueue(tx, b.id, "reconcile", { now, requestId: ctx.requestId });
-    }
+    const plan = rollOutSecrets(tx, ctx, ws, { connector: name, secrets: written, dryRun: !!opts.dryRun });
     if (!opts.dryRun) {
       tx.update(connectors).set({ updatedAt: now }).where(eq(connectors.id, row.id)).run();
       recordAudit(tx, ctx, { action: "connector.rotate", resourceType: "connector", resourceId: name, summary: { name, versions: written.map((w) => `${w.secret} v${w.version}`), bots: plan.map((p) => p.bot) } });
     }
     return { connector: name, dryRun: !!opts.dryRun, secrets: written, bots: plan };
   };
-  return opts.dryRun ? run(ctx.db) : ctx.db.transaction(run, { behavior: "immediate" });
+  return inTransaction(ctx, !!opts.dryRun, run);
 }
 
 export interface RolloutView {
@@ -448,23 +404,6 @@ export function listRollouts(ctx: ServiceContext, name: string): RolloutView[] {
     .orderBy(desc(secretRollouts.version), asc(bots.name), asc(secretRollouts.secretName)).limit(500).all();
 }
 
-// ---------- delivery bookkeeping (called by the reconciler) ----------
-
-/**
- * The newest rollout row of a bot; read before the reconciler builds the env file, so that only rows whose
- * secret version was already stored then are settled by that pass (a rotation during the pass stays pending).
- */
-export function rolloutCutoff(db: Tx, botId: string): number {
-  return db.select({ id: secretRollouts.id }).from(secretRollouts).where(eq(secretRollouts.botId, botId)).orderBy(desc(secretRollouts.id)).limit(1).get()?.id ?? 0;
-}
-
-/** Marks a bot's open rollouts up to `cutoff` delivered (with the method used) or failed (with the reason). */
-export function settleRollouts(db: Tx, botId: string, cutoff: number, outcome: { state: "delivered" | "failed"; method?: string; message: string; now: number }): number {
-  if (!cutoff) return 0;
-  const open = and(eq(secretRollouts.botId, botId), lte(secretRollouts.id, cutoff), outcome.state === "delivered" ? ne(secretRollouts.state, "delivered") : eq(secretRollouts.state, "pending"));
-  return db.update(secretRollouts).set({ state: outcome.state, method: outcome.method ?? null, message: outcome.message.slice(0, 500), updatedAt: outcome.now }).where(open).returning({ id: secretRollouts.id }).all().length;
-}
-
 // ---------- delete ----------
 
 export function deleteConnector(ctx: ServiceContext, name: string): { deleted: string; secretsDeleted: string[]; secretsKept: string[] } {
@@ -481,7 +420,7 @@ export function deleteConnector(ctx: ServiceContext, name: string): { deleted: s
     const secretsDeleted = owned.filter((s) => !used.has(s));
     // the row first: the vault refuses to delete a secret a connector still keeps its credential in
     tx.delete(connectors).where(eq(connectors.id, row.id)).run();
-    for (const s of secretsDeleted) deleteSecret(within(ctx, tx), s);
+    for (const s of secretsDeleted) removeSecret(tx, ctx, ws, s);
     recordAudit(tx, ctx, { action: "connector.delete", resourceType: "connector", resourceId: name, summary: { name, vaultRemoved: secretsDeleted } });
     return { deleted: name, secretsDeleted, secretsKept: secretsOf(row).filter((s) => !secretsDeleted.includes(s)) };
   }, { behavior: "immediate" });
@@ -490,9 +429,8 @@ export function deleteConnector(ctx: ServiceContext, name: string): { deleted: s
 // ---------- bindings ----------
 
 function liveBot(tx: Tx, ws: string, bot: string) {
-  const b = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, bot), eq(bots.deleting, false))).get();
-  if (!b) throw new ServiceError("not_found", `no bot named ${bot.slice(0, 80)}`);
-  return { row: b, manifest: latestRevision(tx, b.id, b.desiredRevision).manifest };
+  const row = findBot(tx, ws, bot);
+  return { row, manifest: desiredRevision(tx, row).manifest };
 }
 
 /**
@@ -510,7 +448,7 @@ export function setBinding(ctx: ServiceContext, bot: string, connector: string, 
     const next = bind ? (current.includes(connector) ? current : [...current, connector]) : current.filter((c) => c !== connector);
     const spec: Record<string, unknown> = { ...manifest.spec, connectors: next };
     if (!next.length) delete spec.connectors;
-    const r = applyManifest(within(ctx, tx), { ...manifest, spec }, { source: "apply" });
+    const r = applyRevision(tx, ctx, ws, manifestInput({ ...manifest, spec }), { source: "apply" });
     if (r.action !== "unchanged") {
       recordAudit(tx, ctx, { action: bind ? "connector.bind" : "connector.unbind", resourceType: "connector", resourceId: connector, summary: { connector, bot, revision: r.revision } });
     }
@@ -518,38 +456,3 @@ export function setBinding(ctx: ServiceContext, bot: string, connector: string, 
   }, { behavior: "immediate" });
 }
 
-// ---------- render contribution ----------
-
-/**
- * Env vars and config fragments of the connectors bound to the bot: one layer of kind "connector" per
- * connector and its env var → secret references. A missing connector, or two connectors delivering one env
- * var, is a problem naming them.
- */
-export function connectorContribution(tx: Tx, ws: string, m: Manifest): Contribution {
-  const names = m.spec.connectors ?? [];
-  const out: Contribution = { layers: [], secrets: {}, problems: [] };
-  if (!names.length) return out;
-  const rows = new Map(tx.select().from(connectors).where(and(eq(connectors.workspaceId, ws), inArray(connectors.name, names))).all().map((r) => [r.name, r]));
-  const deliveredBy = new Map<string, string>();
-  names.forEach((name, i) => {
-    const r = rows.get(name);
-    if (!r || !isConnectorType(r.type)) {
-      out.problems.push({ path: `spec.connectors.${i}`, message: `connector ${name} does not exist; create it first (molthub connector add ${name} --type TYPE) or remove it from the bot` });
-      return;
-    }
-    const def = CONNECTOR_TYPE_DEFS[r.type];
-    const settings = settingsOf(r);
-    for (const [env, ref] of Object.entries(connectorEnv(def, r.secretName, settings))) {
-      const other = deliveredBy.get(env);
-      if (other) {
-        out.problems.push({ path: `spec.connectors.${i}`, message: `connectors ${other} and ${name} both deliver ${env}; bind only one of them` });
-        continue;
-      }
-      deliveredBy.set(env, name);
-      out.secrets[env] = ref;
-    }
-    const layer: Layer = { kind: "connector", id: `connector:${name}`, name, priority: 0, values: def.fragment(settings) };
-    out.layers.push(layer);
-  });
-  return out;
-}

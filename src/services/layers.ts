@@ -4,40 +4,25 @@ import type { Tx } from "../db/client.ts";
 import { bots, layers as layersTable } from "../db/schema.ts";
 import { NAME_RE, type Manifest } from "../domain/manifest.ts";
 import {
-  applicableOverlays,
   isActive,
   resolveLayers,
   selectorMatches,
   sortLayers,
   type BotIdentity,
-  type Layer,
   type LayerConflict,
   type LayerKind,
   type Provenance,
 } from "../domain/layers.ts";
-import {
-  DOC_OF_KIND,
-  fromStored,
-  LayerDocError,
-  layerId,
-  sameDoc,
-  toLayer,
-  toStored,
-  validateLayerDoc,
-  type LayerDoc,
-  type StoredKind,
-  type StoredSpec,
-} from "../domain/layer-docs.ts";
+import { DOC_OF_KIND, LayerDocError, sameDoc, toLayer, toStored, validateLayerDoc, type LayerDoc, type StoredKind } from "../domain/layer-docs.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import { REDACTED, isSecretKey, redactString } from "../secrets/redact.ts";
 import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { inTransaction } from "../core/transaction.ts";
 import { ServiceError } from "../core/errors.ts";
-import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
-import type { Contribution } from "./render.ts";
-import { templateContribution } from "./templates.ts";
-import { connectorContribution } from "./connectors.ts";
+import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
+import { findLayerRow as findRow, gatherLayers, identityOf, type LayerRow as Row, layerRowDoc as rowDoc } from "../fleet/sources.ts";
+import { desiredRevision, findAnyBot, findBot, liveBots } from "../fleet/store.ts";
 
 /**
  * Profiles (shared defaults a bot opts into by name) and overlays (targeted by a selector and an optional
@@ -46,64 +31,12 @@ import { connectorContribution } from "./connectors.ts";
  * missing secret) is refused with nothing saved.
  */
 
-type Row = typeof layersTable.$inferSelect;
-
 export type { StoredKind } from "../domain/layer-docs.ts";
-
-function identityOf(m: Manifest): BotIdentity {
-  return { name: m.metadata.name, fleet: m.metadata.fleet, environment: m.metadata.environment, labels: m.metadata.labels };
-}
-
-function rowDoc(row: Row): LayerDoc {
-  return fromStored(row.kind, row.name, JSON.parse(row.spec) as StoredSpec);
-}
-
-/** A stored row as a resolver layer; a row that no longer validates is reported, not used. */
-function rowLayer(row: Row, id?: string): { layer?: Layer; problem?: string } {
-  try {
-    const doc = validateLayerDoc(rowDoc(row), { kind: row.kind });
-    return { layer: toLayer(doc, id ?? layerId(row.kind, row.name)) };
-  } catch (e) {
-    const issues = e instanceof LayerDocError ? e.issues.map((i) => `${i.path}: ${i.message}`).join("; ") : (e as Error).message;
-    return { problem: `${row.kind} ${row.name} is stored in a form that is no longer valid (${issues}); apply it again` };
-  }
-}
-
-function findRow(tx: Tx, ws: string, kind: StoredKind, name: string): Row | undefined {
-  return tx.select().from(layersTable).where(and(eq(layersTable.workspaceId, ws), eq(layersTable.kind, kind), eq(layersTable.name, name))).get();
-}
 
 function mustFind(tx: Tx, ws: string, kind: StoredKind, name: string): Row {
   const row = NAME_RE.test(name) ? findRow(tx, ws, kind, name) : undefined;
   if (!row) throw new ServiceError("not_found", `no ${kind} named ${name.slice(0, 80)}`);
   return row;
-}
-
-/**
- * The bot's profiles (in the order it lists them: priority decides, and among equal priorities the one
- * listed later wins) and the overlays whose selector and window match it at `now`.
- */
-export function layerContribution(tx: Tx, ws: string, m: Manifest, now: Date): Contribution {
-  const problems: Contribution["problems"] = [];
-  const layers: Layer[] = [];
-  for (const [i, name] of (m.spec.profiles ?? []).entries()) {
-    const row = findRow(tx, ws, "profile", name);
-    if (!row) {
-      problems.push({ path: "spec.profiles", message: `profile ${name} does not exist` });
-      continue;
-    }
-    const r = rowLayer(row, layerId("profile", name, i));
-    if (r.problem) problems.push({ path: "spec.profiles", message: r.problem });
-    else layers.push(r.layer!);
-  }
-  const overlays: Layer[] = [];
-  for (const row of tx.select().from(layersTable).where(and(eq(layersTable.workspaceId, ws), eq(layersTable.kind, "overlay"))).all()) {
-    const r = rowLayer(row);
-    if (r.problem) problems.push({ path: "(overlays)", message: r.problem });
-    else overlays.push(r.layer!);
-  }
-  layers.push(...applicableOverlays(overlays, identityOf(m), now));
-  return { layers, secrets: {}, problems };
 }
 
 // ---------- reading ----------
@@ -139,9 +72,8 @@ interface BotInfo {
 }
 
 function workspaceBots(tx: Tx, ws: string): BotInfo[] {
-  return tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all().map((b) => {
-    let m: Manifest | undefined;
-    const manifest = () => (m ??= latestRevision(tx, b.id, b.desiredRevision).manifest);
+  return liveBots(tx, ws).map(({ row: b, rev }) => {
+    const manifest = () => rev().manifest;
     return {
       name: b.name,
       identity: { name: b.name, fleet: b.fleet ?? undefined, environment: b.environment ?? undefined, labels: JSON.parse(b.labels) as Record<string, string> },
@@ -266,7 +198,7 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
       action = "created";
     }
     const reason = next === null ? `${kind} ${name} deleted` : `${kind} ${name} v${version}`;
-    const blast = rerenderBots(tx, ctx, { write: !dryRun, reason, only: reach(kind, name, before, next) });
+    const blast = rerenderBots(tx, ctx, ws, { write: !dryRun, reason, only: reach(kind, name, before, next) });
     const failed = blast.filter((b) => b.action === "failed");
     if (failed.length) throw refusal(kind, name, next === null ? "deleting" : "saving", failed);
     const result: LayerChangeResult = {
@@ -334,12 +266,9 @@ export function setOverlayEnabled(ctx: ServiceContext, name: string, enabled: bo
 
 // ---------- attaching profiles to bots ----------
 
-function desiredManifest(ctx: ServiceContext, ws: string, botName: string): Manifest {
-  const b = NAME_RE.test(botName)
-    ? ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, botName), eq(bots.deleting, false))).get()
-    : undefined;
-  if (!b) throw new ServiceError("not_found", `no bot named ${botName.slice(0, 80)}`);
-  return latestRevision(ctx.db, b.id, b.desiredRevision).manifest;
+function desiredManifest(tx: Tx, ws: string, botName: string): Manifest {
+  if (!NAME_RE.test(botName)) throw new ServiceError("not_found", `no bot named ${botName.slice(0, 80)}`);
+  return desiredRevision(tx, findBot(tx, ws, botName)).manifest;
 }
 
 function withProfiles(m: Manifest, profiles: string[]): Manifest {
@@ -355,22 +284,26 @@ function withProfiles(m: Manifest, profiles: string[]): Manifest {
  */
 export function attachProfile(ctx: ServiceContext, botName: string, profile: unknown, opts: { dryRun?: boolean; source?: "apply" | "ui" } = {}): ApplyResult {
   const ws = authorize(ctx, "operator");
-  const m = desiredManifest(ctx, ws, botName);
-  if (typeof profile !== "string" || !profile) throw new ServiceError("invalid_request", "name the profile to attach", [{ path: "profile", message: "required" }]);
-  mustFind(ctx.db, ws, "profile", profile);
-  const list = m.spec.profiles ?? [];
-  if (list.includes(profile)) throw new ServiceError("conflict", `bot ${botName} already uses profile ${profile}`, [{ path: "profile", message: "already attached" }]);
-  if (list.length >= 20) throw new ServiceError("invalid_request", `bot ${botName} already has 20 profiles, the most it can have; detach one first`, [{ path: "profile", message: "too many profiles" }]);
-  return applyManifest(ctx, withProfiles(m, [...list, profile]), { dryRun: opts.dryRun, source: opts.source ?? "apply" });
+  return inTransaction(ctx, !!opts.dryRun, (tx) => {
+    const m = desiredManifest(tx, ws, botName);
+    if (typeof profile !== "string" || !profile) throw new ServiceError("invalid_request", "name the profile to attach", [{ path: "profile", message: "required" }]);
+    mustFind(tx, ws, "profile", profile);
+    const list = m.spec.profiles ?? [];
+    if (list.includes(profile)) throw new ServiceError("conflict", `bot ${botName} already uses profile ${profile}`, [{ path: "profile", message: "already attached" }]);
+    if (list.length >= 20) throw new ServiceError("invalid_request", `bot ${botName} already has 20 profiles, the most it can have; detach one first`, [{ path: "profile", message: "too many profiles" }]);
+    return applyRevision(tx, ctx, ws, manifestInput(withProfiles(m, [...list, profile])), { source: opts.source ?? "apply" });
+  });
 }
 
 /** Removes a profile from a bot's `spec.profiles` and applies the bot's manifest. */
 export function detachProfile(ctx: ServiceContext, botName: string, profile: string, opts: { dryRun?: boolean; source?: "apply" | "ui" } = {}): ApplyResult {
   const ws = authorize(ctx, "operator");
-  const m = desiredManifest(ctx, ws, botName);
-  const list = m.spec.profiles ?? [];
-  if (!list.includes(profile)) throw new ServiceError("not_found", `bot ${botName} does not use profile ${profile.slice(0, 80)}`);
-  return applyManifest(ctx, withProfiles(m, list.filter((p) => p !== profile)), { dryRun: opts.dryRun, source: opts.source ?? "apply" });
+  return inTransaction(ctx, !!opts.dryRun, (tx) => {
+    const m = desiredManifest(tx, ws, botName);
+    const list = m.spec.profiles ?? [];
+    if (!list.includes(profile)) throw new ServiceError("not_found", `bot ${botName} does not use profile ${profile.slice(0, 80)}`);
+    return applyRevision(tx, ctx, ws, manifestInput(withProfiles(m, list.filter((p) => p !== profile))), { source: opts.source ?? "apply" });
+  });
 }
 
 // ---------- the resolved view ----------
@@ -427,16 +360,13 @@ function redactProvenance(p: Record<string, Provenance>): Record<string, Provena
  */
 export function resolvedConfig(ctx: ServiceContext, botName: string): ResolvedConfig {
   const ws = authorize(ctx, "viewer");
-  const b = NAME_RE.test(botName)
-    ? ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, botName))).get()
-    : undefined;
-  if (!b) throw new ServiceError("not_found", `no bot named ${botName.slice(0, 80)}`);
-  const rev = latestRevision(ctx.db, b.id, b.desiredRevision);
+  if (!NAME_RE.test(botName)) throw new ServiceError("not_found", `no bot named ${botName.slice(0, 80)}`);
+  const b = findAnyBot(ctx.db, ws, botName);
+  const rev = desiredRevision(ctx.db, b);
   const m = rev.manifest;
   const now = new Date(ctx.now());
-  const parts = [templateContribution(ctx.db, ws, m), connectorContribution(ctx.db, ws, m), layerContribution(ctx.db, ws, m, now)];
-  const botLayer: Layer = { kind: "bot", id: `bot:${m.metadata.name}`, name: m.metadata.name, priority: 0, values: m.spec.openclaw };
-  const all = [...parts.flatMap((p) => p.layers), botLayer];
+  const gathered = gatherLayers(ctx.db, ws, m, now);
+  const all = gathered.layers;
   const resolution = resolveLayers(all, now);
   const storedValue = rev.resolved ? (JSON.parse(rev.resolved) as unknown) : m.spec.openclaw;
   return {
@@ -445,7 +375,7 @@ export function resolvedConfig(ctx: ServiceContext, botName: string): ResolvedCo
     value: redactValues(resolution.value),
     provenance: redactProvenance(resolution.provenance),
     conflicts: resolution.conflicts.map((c) => ({ ...c, message: redactString(c.message) })),
-    problems: parts.flatMap((p) => p.problems),
+    problems: gathered.problems,
     layers: sortLayers(all.filter((l) => isActive(l, now))).map((l) => ({ kind: l.kind, id: l.id, name: l.name, priority: l.priority })),
     stored: { revision: rev.revision, provenance: redactProvenance(rev.provenance), upToDate: canonicalJson(storedValue) === canonicalJson(resolution.value) },
   };

@@ -1,161 +1,42 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, eq } from "drizzle-orm";
 import { stringify as toYaml } from "yaml";
-import { bots, policyExceptions, policyPacks, workspaces } from "../db/schema.ts";
+import { bots, policyExceptions, policyPacks } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
-import { NAME_RE, targetHost, type Manifest } from "../domain/manifest.ts";
-import { allocatePort, canonicalJson } from "../domain/openclaw-config.ts";
+import { NAME_RE, targetHost } from "../domain/manifest.ts";
+import { canonicalJson } from "../domain/openclaw-config.ts";
 import {
-  BUILTIN_CHECKS,
-  CREDENTIAL_KEY_RE,
-  evaluate,
-  getAtPath,
-  looksLikeSecret,
   parsePack,
   PolicyError,
   validatePack,
   type EvaluationResult,
   type ExceptedViolation,
-  type FleetPeer,
-  type PolicyException,
   type PolicyPack,
-  type PolicySubject,
   type Rule,
   type Violation,
 } from "../domain/policy.ts";
-import { BUILTIN_PACKS, builtinPack } from "../domain/policy-packs/index.ts";
-import { redactString } from "../secrets/redact.ts";
+import { builtinPack } from "../domain/policy-packs/index.ts";
 import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { inTransaction } from "../core/transaction.ts";
 import { ServiceError } from "../core/errors.ts";
-import { latestRevision, manifestInput } from "./bots.ts";
-import { renderBot } from "./render.ts";
+import { type BotFindings, evaluateBotPolicy, fleetFindings, knownRuleIds as ruleIds, type PackState, packStates } from "../fleet/policy.ts";
+import { renderBot } from "../fleet/render.ts";
+import { allocateBotPort, manifestInput } from "../fleet/revisions.ts";
+import { desiredRevision, findBot } from "../fleet/store.ts";
+
+export type { BotFindings } from "../fleet/policy.ts";
 
 /**
  * Policy packs of a workspace: the built-in packs (on and enforcing unless a row says otherwise), the
- * workspace's custom packs (stored as validated data), and time-boxed exceptions. `evaluateBotPolicy` is what
- * every write path (apply, layer and template changes) and the reconciler call; the verbs below manage the
- * packs and exceptions and report, after each change, which bots now violate.
+ * workspace's custom packs (stored as validated data), and time-boxed exceptions. The evaluation itself lives in
+ * fleet/policy.ts (every write path and the reconciler use it); these verbs manage the packs and exceptions and
+ * report, after each change, which bots now violate.
  */
-
-export interface BotPolicyInput {
-  manifest: Manifest;
-  config: Record<string, unknown>;
-  /** absent for a bot not created yet */
-  botId?: string;
-  port: number;
-  host: string;
-  /** ms; the clock exceptions expire against (the service context's clock). Default: now */
-  now?: number;
-}
 
 /** Longest an exception may last. */
 export const MAX_EXCEPTION_DAYS = 366;
 const DAY = 86_400_000;
-
-/** Exception ids that waive a built-in check besides the rule's own id (e.g. allowLanBind). */
-export const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) => (c.exceptionAlias ? [c.exceptionAlias] : []));
-
-// ---------- loading ----------
-
-interface PackState {
-  pack: PolicyPack;
-  builtin: boolean;
-  enabled: boolean;
-  /** the mode in force: the row's override, else the pack's own */
-  mode: "enforce" | "advisory";
-  updatedAt: number | null;
-}
-
-function packStates(tx: Tx, ws: string): PackState[] {
-  const rows = tx.select().from(policyPacks).where(eq(policyPacks.workspaceId, ws)).all();
-  const byId = new Map(rows.map((r) => [r.packId, r]));
-  const out: PackState[] = BUILTIN_PACKS.map((p) => {
-    const r = byId.get(p.id);
-    return { pack: p, builtin: true, enabled: r?.enabled ?? true, mode: r?.mode ?? p.mode, updatedAt: r?.updatedAt ?? null };
-  });
-  for (const r of rows.filter((x) => !x.builtin && x.spec).sort((a, b) => (a.packId < b.packId ? -1 : 1))) {
-    const pack = JSON.parse(r.spec!) as PolicyPack;
-    out.push({ pack, builtin: false, enabled: r.enabled, mode: r.mode ?? pack.mode, updatedAt: r.updatedAt });
-  }
-  return out;
-}
-
-function activePacks(tx: Tx, ws: string): PolicyPack[] {
-  return packStates(tx, ws).filter((s) => s.enabled).map((s) => ({ ...s.pack, mode: s.mode }));
-}
-
-function activeExceptions(tx: Tx, ws: string, now: number): PolicyException[] {
-  return tx.select().from(policyExceptions).where(eq(policyExceptions.workspaceId, ws)).orderBy(policyExceptions.createdAt).all()
-    .filter((e) => e.revokedAt === null && e.expiresAt > now)
-    .map((e) => ({ ruleId: e.ruleId, ...(e.botName ? { botName: e.botName } : {}), reason: e.reason, expiresAt: new Date(e.expiresAt).toISOString() }));
-}
-
-function workspaceSlug(tx: Tx, ws: string): string | undefined {
-  return tx.select({ slug: workspaces.slug }).from(workspaces).where(eq(workspaces.id, ws)).get()?.slug;
-}
-
-interface FleetBot {
-  id: string;
-  name: string;
-  revision: number;
-  host: string;
-  port: number;
-  manifest: Manifest;
-  config: Record<string, unknown>;
-  secrets: Record<string, { secret: string }>;
-}
-
-/** The workspace's bots (not being deleted) at their desired revision. */
-function loadFleet(tx: Tx, ws: string): FleetBot[] {
-  return tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all().map((b) => {
-    const r = latestRevision(tx, b.id, b.desiredRevision);
-    return { id: b.id, name: b.name, revision: r.revision, host: b.host, port: b.port, manifest: r.effective, config: r.config, secrets: r.secretRefs };
-  });
-}
-
-function peerOf(b: FleetBot): FleetPeer {
-  return { name: b.name, config: b.config, port: b.port, host: b.host, secrets: b.secrets };
-}
-
-function subjectOf(manifest: Manifest, config: Record<string, unknown>, slug: string | undefined, peers: FleetPeer[]): PolicySubject {
-  const md = manifest.metadata;
-  return {
-    manifest,
-    config,
-    bot: { name: md.name, ...(md.fleet ? { fleet: md.fleet } : {}), ...(md.environment ? { environment: md.environment } : {}), labels: md.labels ?? {} },
-    workspace: slug,
-    fleetPeers: peers,
-  };
-}
-
-/** Messages quote values; a value that is (or looks like) a credential is never quoted back. */
-function scrub<V extends Violation>(v: V, config: Record<string, unknown>): V {
-  let message = v.message;
-  const value = v.path.startsWith("manifest:") ? undefined : getAtPath(config, v.path);
-  const key = v.path.split(".").pop() ?? "";
-  if (typeof value === "string" && value !== "" && (CREDENTIAL_KEY_RE.test(key) || looksLikeSecret(value))) {
-    const s = JSON.stringify(value);
-    for (const shown of [s, s.length > 80 ? s.slice(0, 77) + "..." : s]) message = message.split(shown).join('"[redacted]"');
-  }
-  return { ...v, message: redactString(message) };
-}
-
-function scrubResult(r: EvaluationResult, config: Record<string, unknown>): EvaluationResult {
-  return { blocked: r.blocked, violations: r.violations.map((v) => scrub(v, config)), excepted: r.excepted.map((v) => scrub(v, config)) };
-}
-
-/**
- * Evaluates the workspace's enabled packs (built-in + custom) and active exceptions on one bot's resolved
- * config, with the workspace's other bots as fleet peers (unique channel tokens, port spacing).
- */
-export function evaluateBotPolicy(tx: Tx, ws: string, input: BotPolicyInput): EvaluationResult {
-  const now = input.now ?? Date.now();
-  const peers = loadFleet(tx, ws).filter((b) => b.id !== input.botId && b.name !== input.manifest.metadata.name).map(peerOf);
-  const subject = subjectOf(input.manifest, input.config, workspaceSlug(tx, ws), peers);
-  return scrubResult(evaluate(activePacks(tx, ws), subject, activeExceptions(tx, ws, now), new Date(now)), input.config);
-}
 
 // ---------- views ----------
 
@@ -174,33 +55,11 @@ export interface PackView {
   updatedAt: number | null;
 }
 
-export interface BotFindings {
-  bot: string;
-  revision: number;
-  blocked: boolean;
-  violations: Violation[];
-  excepted: ExceptedViolation[];
-}
-
 function packView(s: PackState): PackView {
   return {
     id: s.pack.id, name: s.pack.name, description: s.pack.description, builtin: s.builtin, enabled: s.enabled, mode: s.mode,
     defaultMode: s.pack.mode, scope: s.pack.scope ?? null, ruleCount: s.pack.rules.length, updatedAt: s.updatedAt,
   };
-}
-
-/** Every bot's findings at its desired revision (bots without findings are left out). A report: nothing is blocked. */
-function fleetFindings(tx: Tx, ws: string, now: number): BotFindings[] {
-  const fleet = loadFleet(tx, ws);
-  const packs = activePacks(tx, ws);
-  const exceptions = activeExceptions(tx, ws, now);
-  const slug = workspaceSlug(tx, ws);
-  const out: BotFindings[] = [];
-  for (const b of fleet) {
-    const r = scrubResult(evaluate(packs, subjectOf(b.manifest, b.config, slug, fleet.filter((x) => x.id !== b.id).map(peerOf)), exceptions, new Date(now)), b.config);
-    if (r.violations.length || r.excepted.length) out.push({ bot: b.name, revision: b.revision, ...r });
-  }
-  return out;
 }
 
 function findState(tx: Tx, ws: string, id: string): PackState {
@@ -353,13 +212,6 @@ function exceptionView(r: typeof policyExceptions.$inferSelect, now: number): Ex
   };
 }
 
-/** Rule ids an exception can name: every rule of a built-in or custom pack, and the check aliases. */
-export function knownRuleIds(tx: Tx, ws: string): string[] {
-  const ids = new Set<string>(EXCEPTION_ALIASES);
-  for (const s of packStates(tx, ws)) for (const r of s.pack.rules) ids.add(r.id);
-  return [...ids].sort();
-}
-
 /** A date (YYYY-MM-DD, meaning the end of that day, UTC), an ISO timestamp, or epoch ms. */
 export function parseExpiry(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v;
@@ -385,7 +237,7 @@ export function createException(ctx: ServiceContext, input: ExceptionInput): { e
   const ws = authorize(ctx, "admin");
   const now = ctx.now();
   const issues: { path: string; message: string }[] = [];
-  const known = knownRuleIds(ctx.db, ws);
+  const known = ruleIds(ctx.db, ws);
   const ruleId = typeof input.ruleId === "string" ? input.ruleId.trim() : "";
   if (!ruleId) issues.push({ path: "ruleId", message: "name the rule to waive (a rule id such as gateway-bind-loopback, or allowLanBind)" });
   else if (!known.includes(ruleId)) issues.push({ path: "ruleId", message: `no rule ${ruleId.slice(0, 100)} in this workspace's packs; known: ${known.join(", ")}` });
@@ -444,22 +296,24 @@ export interface PolicyCheck extends EvaluationResult {
 export function checkManifest(ctx: ServiceContext, input: unknown): PolicyCheck {
   const ws = authorize(ctx, "operator");
   const m = manifestInput(input);
-  const tx = ctx.db;
-  const existing = tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false))).get();
+  const existing = ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false))).get();
   const host = existing?.host ?? targetHost(m);
-  const port = existing?.port ?? allocatePort(tx.select({ port: bots.port }).from(bots).where(eq(bots.host, host)).all().map((r) => r.port));
-  const now = ctx.now();
-  const r = renderBot(tx, ws, m, { port, now: new Date(now) });
-  const result = evaluateBotPolicy(tx, ws, { manifest: r.effective, config: r.config, botId: existing?.id, port, host, now });
-  return { name: m.metadata.name, action: existing ? "update" : "create", ...result };
+  const port = existing?.port ?? allocateBotPort(ctx.db, host);
+  // the same pipeline as an apply (layers, secrets, policy), reporting the findings instead of refusing
+  const r = renderBot(ctx.db, ws, m, { port, host, botId: existing?.id, now: ctx.now() }, { enforce: false });
+  return { name: m.metadata.name, action: existing ? "update" : "create", ...r.policy };
 }
 
 /** A bot's current findings at its desired revision. */
 export function botPolicy(ctx: ServiceContext, name: string): EvaluationResult & { name: string; revision: number } {
   const ws = authorize(ctx, "viewer");
-  const b = ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, name), eq(bots.deleting, false))).get();
-  if (!b) throw new ServiceError("not_found", `no bot named ${name}`);
-  const r = latestRevision(ctx.db, b.id, b.desiredRevision);
+  const b = findBot(ctx.db, ws, name);
+  const r = desiredRevision(ctx.db, b);
   const result = evaluateBotPolicy(ctx.db, ws, { manifest: r.effective, config: r.config, botId: b.id, port: b.port, host: b.host, now: ctx.now() });
   return { name, revision: r.revision, ...result };
+}
+
+/** Rule ids an exception can name: every rule of a built-in or custom pack, and the check aliases. */
+export function knownRuleIds(ctx: ServiceContext): string[] {
+  return ruleIds(ctx.db, authorize(ctx, "viewer"));
 }

@@ -1,26 +1,15 @@
-import { randomUUID } from "node:crypto";
-import { and, eq, inArray } from "drizzle-orm";
-import { botRevisions, bots, connectors, secrets } from "../db/schema.ts";
-import type { Tx } from "../db/client.ts";
-import type { Keyring } from "../secrets/keyring.ts";
-import { openSecretValue, sealSecretValue } from "../secrets/vault.ts";
-import { registerSecret } from "../secrets/redact.ts";
-import { recordAudit } from "../core/audit.ts";
+import { and, eq } from "drizzle-orm";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
-import { NAME_RE } from "../domain/manifest.ts";
+import { secrets } from "../db/schema.ts";
+import { removeSecret, type SecretInput, type SecretUsers, secretUsers, writeSecret } from "../fleet/secrets.ts";
+
+export { MAX_DESCRIPTION, MAX_SECRET_BYTES } from "../fleet/secrets.ts";
 
 /**
  * The secrets vault's service verbs. Values are envelope-encrypted (src/secrets/vault.ts) and write-only:
- * no verb returns a value; only the reconciler decrypts them (`resolveSecretValues`) to deliver them to a bot.
+ * no verb returns a value; only the reconciler decrypts them (fleet/secrets.ts) to deliver them to a bot.
  */
-export interface SecretUsers {
-  /** bots whose desired revision references the secret (manifest, template or connector reference) */
-  bots: string[];
-  /** connectors that keep their credential in the secret */
-  connectors: string[];
-}
-
 export interface SecretView {
   name: string;
   version: number;
@@ -32,85 +21,17 @@ export interface SecretView {
   usedBy: SecretUsers;
 }
 
-export const MAX_SECRET_BYTES = 65536;
-export const MAX_DESCRIPTION = 500;
-
-/** Who uses each secret of the workspace: bots (their desired revision's references) and connectors. */
-export function secretUsers(tx: Tx, workspaceId: string): Map<string, SecretUsers> {
-  const out = new Map<string, SecretUsers>();
-  const entry = (name: string) => {
-    let e = out.get(name);
-    if (!e) out.set(name, (e = { bots: [], connectors: [] }));
-    return e;
-  };
-  const rows = tx
-    .select({ name: bots.name, manifest: botRevisions.manifest, refs: botRevisions.secretRefs })
-    .from(bots)
-    .innerJoin(botRevisions, and(eq(botRevisions.botId, bots.id), eq(botRevisions.revision, bots.desiredRevision)))
-    .where(and(eq(bots.workspaceId, workspaceId), eq(bots.deleting, false)))
-    .orderBy(bots.name)
-    .all();
-  for (const r of rows) {
-    const manifestRefs = (JSON.parse(r.manifest) as { spec?: { secrets?: Record<string, { secret?: unknown }> } }).spec?.secrets ?? {};
-    const refs = { ...manifestRefs, ...(JSON.parse(r.refs) as Record<string, { secret?: unknown }>) };
-    const names = new Set(Object.values(refs).map((x) => x?.secret).filter((x): x is string => typeof x === "string"));
-    for (const n of names) entry(n).bots.push(r.name);
-  }
-  for (const c of tx.select({ name: connectors.name, secretName: connectors.secretName, settings: connectors.settings }).from(connectors).where(eq(connectors.workspaceId, workspaceId)).orderBy(connectors.name).all()) {
-    const names = new Set<string>();
-    if (c.secretName) names.add(c.secretName);
-    // a second credential (e.g. Slack's app token) is kept as settings.<something>Secret
-    try {
-      for (const [k, v] of Object.entries(JSON.parse(c.settings) as Record<string, unknown>)) if (/secret$/i.test(k) && typeof v === "string") names.add(v);
-    } catch {
-      // settings are validated JSON; nothing to add otherwise
-    }
-    for (const n of names) entry(n).connectors.push(c.name);
-  }
-  return out;
-}
-
 function view(r: typeof secrets.$inferSelect, users: Map<string, SecretUsers>): SecretView {
   return { name: r.name, version: r.version, description: r.description, createdAt: r.createdAt, updatedAt: r.updatedAt, updatedBy: r.updatedBy, usedBy: users.get(r.name) ?? { bots: [], connectors: [] } };
-}
-
-function checkInput(input: { name: string; value: string; description?: string }): void {
-  const details: { path: string; message: string }[] = [];
-  if (!NAME_RE.test(input.name)) details.push({ path: "name", message: "lowercase letters, digits and dashes, 1–63 characters" });
-  if (typeof input.value !== "string" || !input.value) details.push({ path: "value", message: "required" });
-  else if (Buffer.byteLength(input.value) > MAX_SECRET_BYTES) details.push({ path: "value", message: `at most ${MAX_SECRET_BYTES} bytes` });
-  if (input.description !== undefined && (typeof input.description !== "string" || input.description.length > MAX_DESCRIPTION)) details.push({ path: "description", message: `at most ${MAX_DESCRIPTION} characters` });
-  if (details.length) {
-    throw new ServiceError("invalid_request", `the secret cannot be stored: ${details.map((d) => `${d.path} — ${d.message}`).join("; ")}`, details);
-  }
 }
 
 /**
  * Creates a secret or replaces its value (a new version, sealed with a new data key). The value is registered
  * for redaction before anything else happens. `description` is kept when omitted.
  */
-export function putSecret(ctx: ServiceContext, input: { name: string; value: string; description?: string }): SecretView {
+export function putSecret(ctx: ServiceContext, input: SecretInput): SecretView {
   const ws = authorize(ctx, "operator");
-  if (typeof input.value === "string") registerSecret(input.value);
-  checkInput(input);
-  const description = input.description?.trim();
-  return ctx.db.transaction((tx) => {
-    const now = ctx.now();
-    const existing = tx.select().from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name))).get();
-    if (existing) {
-      const version = existing.version + 1;
-      const sealed = sealSecretValue(ctx.keyring, { id: existing.id, workspaceId: ws, name: input.name, version }, input.value);
-      tx.update(secrets).set({ ...sealed, version, description: description ?? existing.description, updatedAt: now, updatedBy: ctx.actor.label }).where(eq(secrets.id, existing.id)).run();
-      recordAudit(tx, ctx, { action: "secret.update", resourceType: "secret", resourceId: input.name, summary: { version, ...(description !== undefined && description !== existing.description ? { description } : {}) } });
-    } else {
-      const id = randomUUID();
-      const sealed = sealSecretValue(ctx.keyring, { id, workspaceId: ws, name: input.name, version: 1 }, input.value);
-      tx.insert(secrets).values({ id, workspaceId: ws, name: input.name, ...sealed, description: description ?? "", updatedBy: ctx.actor.label, version: 1, createdAt: now, updatedAt: now }).run();
-      recordAudit(tx, ctx, { action: "secret.create", resourceType: "secret", resourceId: input.name, summary: { version: 1, ...(description ? { description } : {}) } });
-    }
-    const row = tx.select().from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name))).get()!;
-    return view(row, secretUsers(tx, ws));
-  }, { behavior: "immediate" });
+  return ctx.db.transaction((tx) => view(writeSecret(tx, ctx, ws, input), secretUsers(tx, ws)), { behavior: "immediate" });
 }
 
 /** Names, versions, descriptions and users; never values. */
@@ -130,43 +51,5 @@ export function getSecret(ctx: ServiceContext, name: string): SecretView {
 /** Deletes a secret; refused while a bot or connector uses it (naming them). */
 export function deleteSecret(ctx: ServiceContext, name: string): void {
   const ws = authorize(ctx, "admin");
-  ctx.db.transaction((tx) => {
-    const row = tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name))).get();
-    if (!row) throw new ServiceError("not_found", `no secret named ${name.slice(0, 80)}`);
-    const u = secretUsers(tx, ws).get(name);
-    if (u && (u.bots.length || u.connectors.length)) {
-      const who = [u.bots.length ? `bot${u.bots.length > 1 ? "s" : ""} ${u.bots.join(", ")}` : "", u.connectors.length ? `connector${u.connectors.length > 1 ? "s" : ""} ${u.connectors.join(", ")}` : ""].filter(Boolean).join(" and ");
-      throw new ServiceError("conflict", `the secret ${name} is in use by ${who}; remove those references first (or delete the bots/connectors), then delete it`, [
-        ...u.bots.map((b) => ({ path: `bots.${b}`, message: `references secret ${name}` })),
-        ...u.connectors.map((c) => ({ path: `connectors.${c}`, message: `keeps its credential in secret ${name}` })),
-      ]);
-    }
-    tx.delete(secrets).where(eq(secrets.id, row.id)).run();
-    recordAudit(tx, ctx, { action: "secret.delete", resourceType: "secret", resourceId: name });
-  }, { behavior: "immediate" });
-}
-
-/** Names among `names` that do not exist in the workspace. */
-export function missingSecrets(db: Tx, workspaceId: string, names: string[]): string[] {
-  if (!names.length) return [];
-  const have = new Set(db.select({ name: secrets.name }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, names))).all().map((r) => r.name));
-  return names.filter((n) => !have.has(n));
-}
-
-/** Decrypts the named secrets for delivery to a bot (env file). Only the reconciler calls this. */
-export function resolveSecretValues(db: Tx, keyring: Keyring, workspaceId: string, refs: Record<string, { secret: string }>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const [envKey, ref] of Object.entries(refs)) {
-    const row = db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, ref.secret))).get();
-    if (!row) {
-      missing.push(ref.secret);
-      continue;
-    }
-    const v = openSecretValue(keyring, row);
-    registerSecret(v);
-    out[envKey] = v;
-  }
-  if (missing.length) throw new ServiceError("invalid_request", `missing secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first (molthub vault set NAME)`, missing.map((m) => ({ path: `spec.secrets → ${m}`, message: "no such secret" })));
-  return out;
+  ctx.db.transaction((tx) => removeSecret(tx, ctx, ws, name), { behavior: "immediate" });
 }

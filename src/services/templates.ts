@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { bots, templates } from "../db/schema.ts";
+import { templates } from "../db/schema.ts";
 import type { Tx } from "../db/client.ts";
-import type { Manifest } from "../domain/manifest.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import {
   BUILTIN_TEMPLATES,
@@ -18,10 +17,9 @@ import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { inTransaction } from "../core/transaction.ts";
 import { ServiceError } from "../core/errors.ts";
-import { applyManifest, latestRevision, rerenderBots, type ApplyResult, type BlastEntry } from "./bots.ts";
-import type { Contribution } from "./render.ts";
-
-export { manifestFromTemplate } from "../domain/templates/index.ts";
+import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
+import { type FoundTemplate as Found, findTemplate, loadTemplate as loadUser } from "../fleet/sources.ts";
+import { liveBots } from "../fleet/store.ts";
 
 /**
  * Templates: the built-in ones (code, read-only) and the workspace's own (the `templates` table). Names are
@@ -45,38 +43,16 @@ export interface TemplateSummary {
   usedBy: string[];
 }
 
-interface Found {
-  template: Template;
-  builtin: boolean;
-  version: number;
-  updatedAt: number | null;
-}
-
-function loadUser(row: typeof templates.$inferSelect): Template {
-  // stored specs were validated on save; validate again so a hand-edited row fails loudly, not half-way
-  return validateTemplate(JSON.parse(row.spec), `template ${row.name}`);
-}
-
-/** The template named `name` in the workspace (built-in or user), or undefined. */
-export function findTemplate(tx: Tx, ws: string, name: string): Found | undefined {
-  const b = builtinTemplate(name);
-  if (b) return { template: b, builtin: true, version: 1, updatedAt: null };
-  const row = tx.select().from(templates).where(and(eq(templates.workspaceId, ws), eq(templates.name, name))).get();
-  if (!row) return undefined;
-  return { template: loadUser(row), builtin: false, version: row.version, updatedAt: row.updatedAt };
-}
-
 /** Bot name → the template its current desired manifest names. */
 function botsByTemplate(tx: Tx, ws: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const b of tx.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.deleting, false))).orderBy(bots.name).all()) {
-    let m: Manifest;
+  for (const { row: b, rev } of liveBots(tx, ws)) {
+    let t: string | undefined;
     try {
-      m = latestRevision(tx, b.id, b.desiredRevision).manifest;
+      t = rev().manifest.spec.template?.name;
     } catch {
       continue;
     }
-    const t = m.spec.template?.name;
     if (t) out.set(t, [...(out.get(t) ?? []), b.name]);
   }
   return out;
@@ -95,34 +71,6 @@ function summary(f: Found, usedBy: string[]): TemplateSummary {
     inputs: t.spec.inputs,
     secretEnvs: Object.keys(t.spec.secrets).sort(),
     usedBy,
-  };
-}
-
-// ---------- the render pipeline's hook ----------
-
-/**
- * The bot's template as the lowest layer (kind "template"), with the secrets it declares. A missing template,
- * a missing required input or a wrong one is a problem naming its path (e.g. `spec.template.inputs.botTokenSecret`).
- */
-export function templateContribution(tx: Tx, ws: string, m: Manifest): Contribution {
-  const ref = m.spec.template;
-  if (!ref) return { layers: [], secrets: {}, problems: [] };
-  let found: Found | undefined;
-  try {
-    found = findTemplate(tx, ws, ref.name);
-  } catch (e) {
-    if (!(e instanceof TemplateError)) throw e;
-    return { layers: [], secrets: {}, problems: [{ path: "spec.template.name", message: `the stored template ${ref.name} is invalid: ${e.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}` }] };
-  }
-  if (!found) return { layers: [], secrets: {}, problems: [{ path: "spec.template.name", message: `template ${ref.name} does not exist; see \`molthub template list\` or the Templates page` }] };
-  const r = renderTemplate(found.template, ref.inputs);
-  if (r.issues.length) {
-    return { layers: [], secrets: {}, problems: r.issues.map((i) => ({ path: `spec.template.${i.path}`, message: `template ${ref.name}: ${i.message}` })) };
-  }
-  return {
-    layers: [{ kind: "template", id: `template:${ref.name}`, name: ref.name, priority: 0, values: r.openclaw }],
-    secrets: r.secrets,
-    problems: [],
   };
 }
 
@@ -151,10 +99,6 @@ export function getTemplate(ctx: ServiceContext, name: string): TemplateSummary 
   return { ...summary(f, botsByTemplate(ctx.db, ws).get(name) ?? []), template: f.template };
 }
 
-function invalid(e: TemplateError): ServiceError {
-  return new ServiceError("invalid_request", e.message, e.issues);
-}
-
 export interface PutTemplateResult {
   template: TemplateSummary;
   action: "created" | "updated" | "unchanged";
@@ -181,7 +125,7 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
   try {
     t = validateTemplate(input);
   } catch (e) {
-    if (e instanceof TemplateError) throw invalid(e);
+    if (e instanceof TemplateError) throw ServiceError.fromDocument(e);
     throw e;
   }
   const name = t.metadata.name;
@@ -197,7 +141,7 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
     const version = existing ? existing.version + 1 : 1;
     if (existing) tx.update(templates).set({ spec: JSON.stringify(t), version, updatedAt: now }).where(eq(templates.id, existing.id)).run();
     else tx.insert(templates).values({ id: randomUUID(), workspaceId: ws, name, spec: JSON.stringify(t), version, createdAt: now, updatedAt: now }).run();
-    const blast = existing ? rerenderBots(tx, ctx, { write: !opts.dryRun, reason: `template ${name} version ${version}`, only: (m) => m.spec.template?.name === name }) : [];
+    const blast = existing ? rerenderBots(tx, ctx, ws, { write: !opts.dryRun, reason: `template ${name} version ${version}`, only: (m) => m.spec.template?.name === name }) : [];
     const failed = blast.filter((b) => b.action === "failed");
     const result: PutTemplateResult = {
       template: summary({ template: t, builtin: false, version, updatedAt: now }, botsByTemplate(tx, ws).get(name) ?? []),
@@ -250,6 +194,7 @@ export function createBotFromTemplate(ctx: ServiceContext, templateName: string,
     throw new ServiceError("invalid_request", `the inputs for template ${templateName} have ${r.issues.length} problem${r.issues.length > 1 ? "s" : ""}; nothing was created`, r.issues);
   }
   const manifest = manifestFromTemplate(f.template, input);
-  const result = applyManifest(ctx, manifest, { createOnly: true, dryRun: opts.dryRun, source: opts.source ?? "apply" });
+  const m = manifestInput(manifest);
+  const result = inTransaction(ctx, !!opts.dryRun, (tx) => applyRevision(tx, ctx, ws, m, { createOnly: true, source: opts.source ?? "apply" }));
   return { ...result, manifest };
 }

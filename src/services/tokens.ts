@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { apiTokens } from "../db/schema.ts";
 import { recordAudit } from "../core/audit.ts";
-import { secretToken, sha256 } from "./auth.ts";
+import { secretToken, sha256 } from "../core/credentials.ts";
 import { authorize, roleRank, type Role, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
 

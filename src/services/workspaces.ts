@@ -4,7 +4,7 @@ import { memberships, sessions, users, workspaces, apiTokens } from "../db/schem
 import { recordAudit } from "../core/audit.ts";
 import { authorize, requireUser, roleRank, type Role, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
-import { checkPasswordStrength, hashPassword } from "./auth.ts";
+import { checkPasswordStrength, hashPassword } from "../core/credentials.ts";
 
 export interface WorkspaceView {
   id: string;

@@ -9,7 +9,7 @@ import { and, eq } from "drizzle-orm";
 import { makeTestApp } from "../helpers/app.ts";
 import { startProviderStandIn, VALID, type StandIn } from "../helpers/provider-standins.ts";
 import { botRevisions, bots, jobs, secretRollouts, secrets } from "../../src/db/schema.ts";
-import { rolloutCutoff, settleRollouts } from "../../src/services/connectors.ts";
+import { rolloutCutoff, settleRollouts } from "../../src/fleet/rollouts.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 let t: T;

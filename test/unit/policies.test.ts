@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { makeTestApp } from "../helpers/app.ts";
 import { auditLog, botRevisions, bots, jobs } from "../../src/db/schema.ts";
 import { Reconciler } from "../../src/reconciler/reconciler.ts";
-import { claimNext } from "../../src/reconciler/queue.ts";
+import { claimNext } from "../../src/fleet/queue.ts";
 import { layoutFor } from "../../src/domain/openclaw-config.ts";
 import { createLogger } from "../../src/log.ts";
 import type { Provider } from "../../providers/provider.ts";

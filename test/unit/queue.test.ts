@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
-import { enqueue, claimNext, finish, recoverInterrupted, backoffMs } from "../../src/reconciler/queue.ts";
+import { enqueue, claimNext, finish, recoverInterrupted, backoffMs } from "../../src/fleet/queue.ts";
 import { applyManifest } from "../../src/services/bots.ts";
 import { serviceContext } from "../../src/server/deps.ts";
 import { jobs } from "../../src/db/schema.ts";
