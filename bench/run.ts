@@ -13,7 +13,6 @@ import { loadKeyring } from "../src/secrets/keyring.ts";
 import { addUserOffline } from "../src/services/auth.ts";
 import { createToken } from "../src/services/tokens.ts";
 import { recordAudit } from "../src/core/audit.ts";
-import { EventBus } from "../src/core/events.ts";
 import type { ServiceContext } from "../src/core/context.ts";
 
 const repo = join(import.meta.dir, "..");
@@ -163,7 +162,7 @@ async function seedStore(dir: string): Promise<{ token: string; seedMs: number }
     const keyring = loadKeyring(dir, {});
     const owner = await addUserOffline(store.db, { email: "owner@bench.test", name: "Owner", password: "bench-password-long", role: "owner" });
     const ctx: ServiceContext = {
-      db: store.db, keyring, events: new EventBus(), now: Date.now,
+      db: store.db, keyring, now: Date.now,
       actor: { type: "user", userId: owner.userId, label: "owner@bench.test", workspaceId: owner.workspaceId, role: "owner" },
     };
     const { token } = createToken(ctx, { name: "bench", role: "viewer" });

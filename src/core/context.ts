@@ -1,6 +1,5 @@
 import type { Db } from "../db/client.ts";
 import type { Keyring } from "../secrets/keyring.ts";
-import type { EventBus } from "./events.ts";
 import { ServiceError } from "./errors.ts";
 
 export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
@@ -25,7 +24,6 @@ export interface ServiceContext {
   db: Db;
   keyring: Keyring;
   actor: Actor;
-  events: EventBus;
   requestId?: string;
   now: () => number;
 }

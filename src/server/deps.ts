@@ -38,7 +38,7 @@ export type AppEnv = {
 };
 
 export function serviceContext(deps: AppDeps, actor: Actor, requestId?: string): ServiceContext {
-  return { db: deps.store.db, keyring: deps.keyring, actor, events: deps.events, requestId, now: deps.now };
+  return { db: deps.store.db, keyring: deps.keyring, actor, requestId, now: deps.now };
 }
 
 import type { Context } from "hono";

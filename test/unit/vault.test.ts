@@ -18,7 +18,6 @@ import { applyManifest } from "../../src/services/bots.ts";
 import { addUserOffline, enrollTotp } from "../../src/services/auth.ts";
 import { pruneAudit, verifyAudit } from "../../src/core/audit.ts";
 import { applianceIdentity } from "../../src/reconciler/identity.ts";
-import { EventBus } from "../../src/core/events.ts";
 import { ServiceError } from "../../src/core/errors.ts";
 import { systemActor, type ServiceContext } from "../../src/core/context.ts";
 import { redactString } from "../../src/secrets/redact.ts";
@@ -59,7 +58,7 @@ async function seed(env: Record<string, string | undefined> = {}): Promise<Seede
   migrate(store);
   const { keyring } = openVault({ db: store.db, dataDir: dir, env });
   const { userId, workspaceId: ws } = await addUserOffline(store.db, { email: "owner@example.com", name: "Owner", password: "correct horse battery", role: "owner" });
-  const ctx: ServiceContext = { db: store.db, keyring, actor: { type: "user", userId, label: "owner@example.com", workspaceId: ws, role: "owner" }, events: new EventBus(), now: Date.now };
+  const ctx: ServiceContext = { db: store.db, keyring, actor: { type: "user", userId, label: "owner@example.com", workspaceId: ws, role: "owner" }, now: Date.now };
   const values = { "anthropic-key": `sk-ant-${randomUUID()}`, "telegram-token": `123456:${randomUUID()}` };
   for (const [name, value] of Object.entries(values)) putSecret(ctx, { name, value, description: `the ${name}` });
   const applied = applyManifest(ctx, { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "support-bot" }, spec: { target: { provider: "local", version: "2026.9.6" }, secrets: { ANTHROPIC_API_KEY: { secret: "anthropic-key" } } } });
