@@ -5,7 +5,7 @@ import { defineConfig, type Plugin } from "vitest/config";
  * The binary embeds assets with `import x from "…" with { type: "text" }` (Bun). Vite does not know
  * that attribute, so in tests the same files load as a string module.
  */
-const TEXT_ASSET = /(\/views\/static\/[^?]+|\/migrations\/[^/?]+\.sql|\/htmx\.org\/dist\/htmx\.min\.js)$/;
+const TEXT_ASSET = /(\/src\/web\/ui\/static\/[^?]+|\/migrations\/[^/?]+\.sql|\/htmx\.org\/dist\/htmx\.min\.js)$/;
 function textAssets(): Plugin {
   const PREFIX = "\0molthub-text:";
   return {

@@ -1,5 +1,5 @@
 // Compiles the appliance into one self-contained binary: dist/molthub.
-// Migrations, views and static assets are imported as text, so they are inside the binary.
+// Migrations and the web UI's static assets (src/web/ui/static/) are imported as text, so they are inside the binary.
 import { $ } from "bun";
 import { join } from "node:path";
 

@@ -2,8 +2,9 @@ import * as z from "zod";
 import { type Issue, ServiceError } from "../core/errors.ts";
 import { DocumentError } from "../domain/documents.ts";
 import { NAME_RE } from "../domain/manifest.ts";
-import type { FormState } from "../../views/components.tsx";
-import type { WebContext } from "./render.tsx";
+import type { EvaluationResult } from "../domain/policy.ts";
+import type { FormState } from "./ui/components.tsx";
+import type { WebContext } from "./page-response.tsx";
 
 /** The body of a button-only form (delete, revoke, …): any field in it means a stale or forged page. */
 export const EmptyForm = z.strictObject({});
@@ -71,6 +72,12 @@ export function parseForm<S extends z.ZodType>(schema: S, values: Record<string,
 export function fieldIssues(err: ServiceError | DocumentError): Issue[] {
   if (err instanceof DocumentError) return err.issues;
   return err.policy ? [] : err.issues;
+}
+
+/** The findings a `policy_blocked` refusal carries (for showing them on the form that was refused). */
+export function blockedPolicy(err: ServiceError): EvaluationResult | undefined {
+  if (err.code !== "policy_blocked") return undefined;
+  return err.policy;
 }
 
 /** Turns a refused service call into the form state: its message, and its per-field details. */

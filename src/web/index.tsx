@@ -3,24 +3,24 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../server/deps.ts";
 import { ServiceError } from "../core/errors.ts";
-import { ErrorPage } from "../../views/pages/error.tsx";
-import { staticRoutes } from "./assets.ts";
-import { authPages } from "./auth.tsx";
-import { dashboardPages } from "./dashboard.tsx";
-import { auditPages } from "./audit.tsx";
-import { settingsPages } from "./settings.tsx";
-import { botPages } from "./bots.tsx";
-import { hostsPages } from "./hosts.tsx";
-import { templatesPages } from "./templates.tsx";
-import { layersPages } from "./layers.tsx";
-import { policiesPages } from "./policies.tsx";
-import { connectorsPages } from "./connectors.tsx";
-import { secretsPages } from "./secrets.tsx";
-import { apiDocsPage } from "./api-docs.tsx";
-import { renderAuthPage, renderPage } from "./render.tsx";
+import { ErrorPage } from "./ui/error-page.tsx";
+import { staticRoutes } from "./ui/assets.ts";
+import { authPages } from "./auth/routes.tsx";
+import { dashboardPages } from "./dashboard/routes.tsx";
+import { auditPages } from "./audit/routes.tsx";
+import { settingsPages } from "./settings/routes.tsx";
+import { botPages } from "./bots/routes.tsx";
+import { hostsPages } from "./hosts/routes.tsx";
+import { templatesPages } from "./templates/routes.tsx";
+import { layersPages } from "./layers/routes.tsx";
+import { policiesPages } from "./policies/routes.tsx";
+import { connectorsPages } from "./connectors/routes.tsx";
+import { secretsPages } from "./secrets/routes.tsx";
+import { apiDocsPage } from "./api-docs/routes.tsx";
+import { renderAuthPage, renderPage } from "./page-response.tsx";
 import { sentence } from "./forms.ts";
 
-export { setOpenApiProvider } from "./api-docs.tsx";
+export { setOpenApiProvider } from "./api-docs/routes.tsx";
 
 /**
  * The server-rendered UI, mounted at "/". Every page works without JavaScript (forms POST and

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const TREES = ["src", "providers", "views"];
+const TREES = ["src", "providers"];
 
 /** How a file depends on another: `static` runs at load, `type` is erased, `dynamic` loads on first use. */
 export type EdgeKind = "static" | "type" | "dynamic";
@@ -107,8 +107,8 @@ export const RULES: Rule[] = [
     forbids: (dep) => under("src/reconciler")(dep) || /^providers\/(?!registry\.ts$)/.test(dep),
   },
   {
-    name: "views/ never imports services/",
-    from: /^views\//,
+    name: "web/ui/ (shared layout and components) never imports services/",
+    from: /^src\/web\/ui\//,
     forbids: (dep) => under("src/services")(dep),
   },
   {

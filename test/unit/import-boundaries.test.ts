@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boundaryViolations, type EdgeKind, findCycles, importGraph, RULES } from "../helpers/import-graph.ts";
 
 /**
- * The layering in docs/architecture.md, enforced: every relative import in src/, providers/ and views/ is read
+ * The layering in docs/architecture.md, enforced: every relative import in src/ and providers/ is read
  * (type-only imports too: a type edge is still a dependency of the design) and each forbidden edge is named.
  * Cycles are counted on static imports, the ones that make load order matter.
  */

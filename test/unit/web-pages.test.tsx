@@ -5,7 +5,7 @@ import { makeTestApp, PASSWORD } from "../helpers/app.ts";
 import { assertFormsWorkWithoutJs, assertNoInlineCode, cookieFrom, get, post, withFlash } from "../helpers/web.ts";
 import { issueSetupToken } from "../../src/services/auth.ts";
 import { setOpenApiProvider } from "../../src/web/index.tsx";
-import { assetUrl } from "../../src/web/assets.ts";
+import { assetUrl } from "../../src/web/ui/assets.ts";
 
 const NAV_PAGES: [string, string][] = [
   ["/", "Welcome"],
