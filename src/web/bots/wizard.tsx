@@ -158,8 +158,8 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: TargetH
         <legend>Where it runs</legend>
         <div class="choices">
           {WIZARD_TARGETS.map((t) => (
-            // "This machine" is the default choice: checked unless Docker is (as before the move, also beside "A host")
-            <Radio name="provider" value={t} id={`p-${t}`} checked={t === "local" ? s.provider !== "docker" : s.provider === t} label={TARGET_TEXT[t].label} hint={TARGET_TEXT[t].hint} />
+            // "This machine" is the default choice: checked unless another one is
+            <Radio name="provider" value={t} id={`p-${t}`} checked={t === "local" ? s.provider !== "docker" && s.provider !== "host" : s.provider === t} label={TARGET_TEXT[t].label} hint={TARGET_TEXT[t].hint} />
           ))}
         </div>
         {props.form.errors.provider && <p class="field-error">{props.form.errors.provider}</p>}
