@@ -13,25 +13,27 @@ import { resolveApiToken, resolveSession, SESSION_COOKIE } from "../services/aut
 import { isBusyError } from "../db/client.ts";
 import { redactString } from "../secrets/redact.ts";
 import { zodIssues } from "../domain/documents.ts";
-import { authRoutes } from "../api/auth.ts";
-import { workspaceRoutes } from "../api/workspaces.ts";
-import { tokenRoutes } from "../api/tokens.ts";
-import { auditRoutes } from "../api/audit.ts";
-import { eventRoutes } from "../api/events.ts";
-import { botRoutes } from "../api/bots.ts";
-import { hostsRoutes } from "../api/hosts.ts";
-import { templatesRoutes } from "../api/templates.ts";
-import { layersRoutes } from "../api/layers.ts";
-import { policiesRoutes } from "../api/policies.ts";
-import { connectorsRoutes } from "../api/connectors.ts";
-import { secretsRoutes } from "../api/secrets.ts";
+import { authRoutes } from "../api/auth/routes.ts";
+import { workspaceRoutes } from "../api/workspaces/routes.ts";
+import { tokenRoutes } from "../api/tokens/routes.ts";
+import { auditRoutes } from "../api/audit/routes.ts";
+import { eventRoutes } from "../api/events/routes.ts";
+import { botRoutes } from "../api/bots/routes.ts";
+import { hostsRoutes } from "../api/hosts/routes.ts";
+import { templatesRoutes } from "../api/templates/routes.ts";
+import { layersRoutes } from "../api/layers/routes.ts";
+import { policiesRoutes } from "../api/policies/routes.ts";
+import { connectorsRoutes } from "../api/connectors/routes.ts";
+import { secretsRoutes } from "../api/secrets/routes.ts";
+import type { ErrorDetails } from "../api/shared/errors.ts";
 import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
 
-function zodDetails(err: ZodError): { path: string; message: string }[] {
+function zodDetails(err: ZodError): ErrorDetails {
   return zodIssues(err, { root: "(body)", unknown: "unknown field; remove it" });
 }
 
-function errorBody(code: string, message: string, details?: unknown) {
+/** The error shape of every response; `details` is typed as the OpenAPI document's ErrorDetails says. */
+function errorBody(code: string, message: string, details?: ErrorDetails) {
   return { error: { code, message: redactString(message), ...(details === undefined ? {} : { details }) } };
 }
 

@@ -12,7 +12,7 @@ import type { Settings } from "../config.ts";
 import { VERSION } from "../version.ts";
 import { join } from "node:path";
 import { Reconciler } from "../reconciler/reconciler.ts";
-import { createProviders } from "../reconciler/providers.ts";
+import { createProviders } from "../../providers/registry.ts";
 import { DbHostAccess, registerHostAccess } from "../hosts/directory.ts";
 
 export class StartupError extends Error {

@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
-import { routeRegistry, accessFor, type RouteAccess } from "../../src/api/route.ts";
+import { routeRegistry, accessFor } from "../../src/api/shared/route.ts";
+import type { RouteAccess } from "../../src/api/shared/access.ts";
 import { roleRank, ROLES, type Role } from "../../src/core/context.ts";
 
 // Routes not made with apiRoute, and why.

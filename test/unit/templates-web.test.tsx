@@ -23,7 +23,7 @@ describe("templates pages", () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
     const list = await page(t, "/templates", cookie);
-    expect(list, "the placeholder entry for /templates in views/pages/sections.tsx (SECTIONS) still shadows this page; remove it").not.toContain("are not available in this version yet");
+    expect(list, "the placeholder entry for /templates in src/web/ui/coming-soon.tsx (SECTIONS) still shadows this page; remove it").not.toContain("are not available in this version yet");
     expect(list).toContain('href="/templates/telegram-bot"');
     expect(list).toContain("Slack workspace");
     expect(list).toContain('href="/templates/new"');

@@ -1,17 +1,18 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { AppEnv } from "../server/deps.ts";
-import { ctxOf } from "../server/deps.ts";
-import { apiRoute } from "./route.ts";
-import { errorResponses } from "./schemas.ts";
-import { authorize } from "../core/context.ts";
+import type { AppEnv } from "../../server/deps.ts";
+import { ctxOf } from "../../server/deps.ts";
+import { apiRoute } from "../shared/route.ts";
+import { errorResponses } from "../shared/errors.ts";
+import { EventsQuery } from "./schema.ts";
+import { authorize } from "../../core/context.ts";
 
 /** Live updates for the current workspace as server-sent events; authorized before the stream opens. */
 export function eventRoutes() {
   const app = new OpenAPIHono<AppEnv>();
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/events", tags: ["events"], summary: "Server-sent events for the current workspace (changes, later bot status)",
-    request: { query: z.object({}).passthrough() },
+    request: { query: EventsQuery },
     responses: { 200: { description: "text/event-stream" }, ...errorResponses },
   }), (c) => {
     const ctx = ctxOf(c);

@@ -1,21 +1,18 @@
-import { BOT_ACTIONS } from "../domain/bot-actions.ts";
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { AppEnv } from "../server/deps.ts";
-import { ctxOf } from "../server/deps.ts";
-import { apiRoute } from "./route.ts";
-import { body, DryRunQuery, errorResponses, json, NameParam } from "./schemas.ts";
-import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../services/bots.ts";
-import { redactString } from "../secrets/redact.ts";
-import { openBotLogs } from "../services/bot-logs.ts";
-
-const BotSchema = z.object({
-  id: z.string(), name: z.string(), fleet: z.string().nullable(), environment: z.string().nullable(), labels: z.record(z.string(), z.string()),
-  provider: z.string(), host: z.string(), port: z.number(), status: z.string(), statusReason: z.string(), desiredState: z.string(),
-  desiredRevision: z.number(), appliedRevision: z.number().nullable(), drift: z.string(), createdAt: z.number(), updatedAt: z.number(),
-}).openapi("Bot");
-const ChangeSchema = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() }).openapi("PathChange");
-const ApplyResultSchema = z.object({ bot: BotSchema, action: z.enum(["created", "updated", "unchanged"]), revision: z.number(), changes: z.array(ChangeSchema) }).openapi("ApplyResult");
+import type { AppEnv } from "../../server/deps.ts";
+import { ctxOf } from "../../server/deps.ts";
+import { apiRoute } from "../shared/route.ts";
+import { body, json, reply } from "../shared/content.ts";
+import { errorResponse, errorResponses } from "../shared/errors.ts";
+import { DryRunQuery, NameParam } from "../shared/params.ts";
+import {
+  ActionBody, ApplyResultSchema, BotDetailSchema, BotListSchema, BotSchema, CancelResultSchema, DeleteQuery, DiffQuery, DiffSchema, LogsQuery,
+  ManifestBody, ManifestListSchema, RevisionParams, RevisionSchema,
+} from "./schema.ts";
+import { applyManifest, botAction, cancelJob, deleteBot, diffRevisions, exportManifests, getBot, getRevision, listBots } from "../../services/bots.ts";
+import { redactString } from "../../secrets/redact.ts";
+import { openBotLogs } from "../../services/bot-logs.ts";
 
 export function botRoutes() {
   const app = new OpenAPIHono<AppEnv>();
@@ -24,90 +21,91 @@ export function botRoutes() {
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/apply", tags: ["bots"],
     summary: "Apply a Bot manifest (create or update): validated, stored as a new immutable revision, then reconciled. dryRun=true only reports the changes",
-    request: { query: DryRunQuery, ...body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" })) },
-    responses: { 200: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "Conflict") },
+    request: { query: DryRunQuery, ...body(ManifestBody) },
+    responses: { 200: json(ApplyResultSchema), ...errorResponses, 409: errorResponse("Conflict") },
   }), (c) => {
     const r = applyManifest(ctxOf(c), c.req.valid("json"), { dryRun: c.req.valid("query").dryRun === "true" });
     if (r.action !== "unchanged") poke(c);
-    return c.json(r, 200);
+    return reply(c, ApplyResultSchema, r, 200);
   });
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots", tags: ["bots"], summary: "Create a bot from a manifest; 409 when the name is taken (apply updates instead)",
-    request: body(z.record(z.string(), z.unknown()).openapi({ description: "a molthub/v1 Bot manifest" })),
-    responses: { 201: json(ApplyResultSchema), ...errorResponses, 409: json(z.any(), "The name is taken") },
+    request: body(ManifestBody),
+    responses: { 201: json(ApplyResultSchema), ...errorResponses, 409: errorResponse("The name is taken") },
   }), (c) => {
     const r = applyManifest(ctxOf(c), c.req.valid("json"), { createOnly: true });
     poke(c);
-    return c.json(r, 201);
+    return reply(c, ApplyResultSchema, r, 201);
   });
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/{name}/cancel", tags: ["bots"], summary: "Cancel the bot's running job (it stops at the current step and is re-planned later)",
     request: { params: NameParam },
-    responses: { 200: json(z.object({ cancelled: z.boolean(), jobId: z.number().nullable() })), ...errorResponses },
+    responses: { 200: json(CancelResultSchema), ...errorResponses },
   }), (c) => {
     const reconciler = c.get("deps").runtime?.reconciler;
-    return c.json(cancelJob(ctxOf(c), c.req.valid("param").name, (id) => reconciler?.cancel(id) ?? false), 200);
+    return reply(c, CancelResultSchema, cancelJob(ctxOf(c), c.req.valid("param").name, (id) => reconciler?.cancel(id) ?? false), 200);
   });
 
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots", tags: ["bots"], summary: "Bots of this workspace with their live status",
-    responses: { 200: json(z.object({ items: z.array(BotSchema) })), ...errorResponses },
-  }), (c) => c.json({ items: listBots(ctxOf(c)) }, 200));
+    responses: { 200: json(BotListSchema), ...errorResponses },
+  }), (c) => reply(c, BotListSchema, { items: listBots(ctxOf(c)) }, 200));
 
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots/export", tags: ["bots"], summary: "Every bot's current manifest",
-    responses: { 200: json(z.object({ items: z.array(z.unknown()) })), ...errorResponses },
-  }), (c) => c.json({ items: exportManifests(ctxOf(c)) }, 200));
+    responses: { 200: json(ManifestListSchema), ...errorResponses },
+  }), (c) => reply(c, ManifestListSchema, { items: exportManifests(ctxOf(c)) }, 200));
 
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots/{name}", tags: ["bots"], summary: "A bot: status, manifest, generated config, revisions, events, latest health",
     request: { params: NameParam },
-    responses: { 200: json(z.object({ bot: BotSchema }).passthrough()), ...errorResponses },
-  }), (c) => c.json(getBot(ctxOf(c), c.req.valid("param").name), 200));
+    responses: { 200: json(BotDetailSchema), ...errorResponses },
+  }), (c) => reply(c, BotDetailSchema, getBot(ctxOf(c), c.req.valid("param").name), 200));
 
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots/{name}/revisions/{revision}", tags: ["bots"], summary: "One revision's manifest and generated config",
-    request: { params: NameParam.extend({ revision: z.coerce.number().int().min(1).openapi({ param: { name: "revision", in: "path" } }) }) },
-    responses: { 200: json(z.object({ revision: z.number() }).passthrough()), ...errorResponses },
+    request: { params: RevisionParams },
+    responses: { 200: json(RevisionSchema), ...errorResponses },
   }), (c) => {
     const p = c.req.valid("param");
-    return c.json(getRevision(ctxOf(c), p.name, p.revision), 200);
+    return reply(c, RevisionSchema, getRevision(ctxOf(c), p.name, p.revision), 200);
   });
 
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots/{name}/diff", tags: ["bots"], summary: "Per-path differences between two revisions",
-    request: { params: NameParam, query: z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }) },
-    responses: { 200: json(z.object({ from: z.number(), to: z.number(), config: z.array(ChangeSchema), manifest: z.array(ChangeSchema) })), ...errorResponses },
+    request: { params: NameParam, query: DiffQuery },
+    responses: { 200: json(DiffSchema), ...errorResponses },
   }), (c) => {
     const q = c.req.valid("query");
-    return c.json(diffRevisions(ctxOf(c), c.req.valid("param").name, q.from, q.to), 200);
+    return reply(c, DiffSchema, diffRevisions(ctxOf(c), c.req.valid("param").name, q.from, q.to), 200);
   });
 
   app.openapi(apiRoute("operator", {
     method: "post", path: "/api/v1/bots/{name}/actions", tags: ["bots"], summary: "start, stop, restart, pause (channels stop) or resume",
-    request: { params: NameParam, ...body(z.strictObject({ action: z.enum(BOT_ACTIONS) })) },
+    request: { params: NameParam, ...body(ActionBody) },
     responses: { 202: json(BotSchema, "Queued"), ...errorResponses },
   }), (c) => {
     const r = botAction(ctxOf(c), c.req.valid("param").name, c.req.valid("json").action);
     poke(c);
-    return c.json(r, 202);
+    return reply(c, BotSchema, r, 202);
   });
 
   app.openapi(apiRoute("operator", {
     method: "delete", path: "/api/v1/bots/{name}", tags: ["bots"], summary: "Delete a bot; purge=true removes its data too",
-    request: { params: NameParam, query: z.object({ purge: z.enum(["true", "false"]).optional() }) },
+    request: { params: NameParam, query: DeleteQuery },
     responses: { 202: json(BotSchema, "Queued"), ...errorResponses },
   }), (c) => {
     const r = deleteBot(ctxOf(c), c.req.valid("param").name, { purge: c.req.valid("query").purge === "true" });
     poke(c);
-    return c.json(r, 202);
+    return reply(c, BotSchema, r, 202);
   });
 
+  // plain text or server-sent events, not JSON
   app.openapi(apiRoute("viewer", {
     method: "get", path: "/api/v1/bots/{name}/logs", tags: ["bots"], summary: "The gateway's log: the last lines, or a live stream (follow=true, server-sent events)",
-    request: { params: NameParam, query: z.object({ follow: z.enum(["true", "false"]).optional(), tail: z.coerce.number().int().min(0).max(5000).optional(), filter: z.string().max(200).optional() }) },
+    request: { params: NameParam, query: LogsQuery },
     responses: { 200: { description: "text/plain lines, or text/event-stream with follow=true" }, ...errorResponses },
   }), async (c) => {
     const log = openBotLogs(ctxOf(c), c.get("deps").runtime, c.req.valid("param").name);

@@ -1,14 +1,5 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import type { Role } from "../core/context.ts";
-import { requireAccess } from "../server/access.ts";
-
-/**
- * Who may call a route at the HTTP edge:
- * - "public": anyone (health, setup, login, the OpenAPI document)
- * - "user": a signed-in user or a token, any role; the service decides the rest (self-service verbs)
- * - a Role: the least role; the service verb checks it again on its first line
- */
-export type RouteAccess = "public" | "user" | Role;
+import { requireAccess, type RouteAccess } from "./access.ts";
 
 export interface RegisteredRoute {
   method: string;

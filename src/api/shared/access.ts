@@ -1,8 +1,15 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./deps.ts";
-import type { RouteAccess } from "../api/route.ts";
-import { roleRank, type Role } from "../core/context.ts";
-import { ServiceError } from "../core/errors.ts";
+import type { AppEnv } from "../../server/deps.ts";
+import { roleRank, type Role } from "../../core/context.ts";
+import { ServiceError } from "../../core/errors.ts";
+
+/**
+ * Who may call a route at the HTTP edge:
+ * - "public": anyone (health, setup, login, the OpenAPI document)
+ * - "user": a signed-in user or a token, any role; the service decides the rest (self-service verbs)
+ * - a Role: the least role; the service verb checks it again on its first line
+ */
+export type RouteAccess = "public" | "user" | Role;
 
 /**
  * The edge check every API route gets through `apiRoute`: signed in (unless public), not a token on a
