@@ -20,7 +20,7 @@ import { probeReadyz } from "../src/gateway/probe.ts";
 import type { HostAccess, HostInfo } from "../src/hosts/access.ts";
 import { generateEd25519KeyPair } from "../src/ssh/keys.ts";
 import { SshPool, type SshHostConfig } from "../src/ssh/pool.ts";
-import { SystemdProvider } from "../providers/systemd/index.ts";
+import { SystemdProvider } from "../providers/systemd/provider.ts";
 import type { BotRuntime } from "../providers/provider.ts";
 import { checkComponents } from "../test/infra/components.ts";
 import { freeLoopbackPort, startSystemdHost, type SystemdHost } from "../test/infra/systemd-host.ts";

@@ -1,5 +1,8 @@
+import type * as z from "zod";
 import type { Target } from "../src/domain/manifest.ts";
 import type { BotLayout } from "../src/domain/openclaw-config.ts";
+import type { HostAccess } from "../src/hosts/access.ts";
+import type { Logger } from "../src/log.ts";
 
 /**
  * The narrow interface every target kind implements (docker, local, systemd, launchd, …).
@@ -73,6 +76,62 @@ export interface Provider {
   /** remove the bot; with purge its state dir goes too */
   destroy(bot: BotRef, opts: { purge: boolean }, signal: AbortSignal): Promise<void>;
   endpoint(bot: BotRef, signal: AbortSignal): Promise<Endpoint>;
+}
+
+/** What the appliance hands every provider module: where its files go, how OpenClaw is found, the logger and hosts. */
+export interface ProviderDeps {
+  /** `<dataDir>/bots`: a provider keeps its bots' files under `<botsDir>/<kind>` */
+  botsDir: string;
+  /** `<dataDir>/openclaw`: OpenClaw versions that Molthub installs itself */
+  installDir: string;
+  /** MOLTHUB_OPENCLAW_DIR: an existing OpenClaw install (the `node_modules/openclaw` dir) */
+  openclawDir?: string;
+  /** MOLTHUB_OPENCLAW_NODE: the Node that runs it */
+  openclawNode?: string;
+  /** MOLTHUB_BOT_RESOLV_CONF: a resolv.conf every gateway gets (a DNS sinkhole for offline hosts and tests) */
+  resolvConf?: string;
+  /** containers run a plain Node image with `openclawDir`'s install mounted read-only (offline setups, tests) */
+  dockerMountOpenclaw: boolean;
+  logger: Logger;
+  /** the registered SSH hosts; without them the remote targets refuse their bots */
+  hosts?: HostAccess;
+}
+
+/**
+ * One target kind, as the registry (providers/registry.ts) lists it. This declaration is all the appliance loads at
+ * start-up: the manifest's target union, the wizard and the CLI help read it, and `layout()` answers before the
+ * implementation is loaded. `load()` imports the implementation (and its heavy dependencies: dockerode, ssh2) on
+ * first use.
+ *
+ * A module's file (`providers/<kind>/index.ts`) imports only zod, this file, pure src/domain modules and pure files
+ * of its own folder or of providers/ssh; never its own implementation except through `load()`.
+ */
+export interface ProviderModule<K extends string = string, S extends z.ZodType<{ provider: K }> = z.ZodType<{ provider: K }>> {
+  readonly kind: K;
+  /** a short name for the wizard and the CLI help ("Docker container") */
+  readonly label: string;
+  /** one line on what a bot of this kind is */
+  readonly description: string;
+  /** `spec.target` of this kind: a strict object whose `provider` is the literal `kind` */
+  readonly targetSchema: S;
+  readonly capabilities: ProviderCapabilities;
+  /**
+   * Hosts whose init system (as the host doctor reports it) is this run their bots with this provider; the first
+   * module of the list with `hostInit` serves hosts whose init is unknown.
+   */
+  readonly hostInit?: string;
+  /**
+   * Where the bot's files live on the target, without loading the implementation (the same answer as the loaded
+   * provider's `layout()`). `warm()` starts loading it, for a layout that needs what only the implementation learns.
+   */
+  layout(bot: BotRef, deps: ProviderDeps, warm: () => void): BotLayout;
+  /**
+   * What the provider would refuse this target for when it deploys (an unpinned image), for a form to say early.
+   * The manifest accepts such a target; paths are relative to `spec.target`.
+   */
+  targetProblems?(target: z.output<S>): { path: string; message: string }[];
+  /** imports the implementation and makes the provider */
+  load(deps: ProviderDeps): Promise<Provider>;
 }
 
 export class ProviderError extends Error {

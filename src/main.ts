@@ -16,6 +16,7 @@ import { CliError, readSecret, printTable } from "./cli/io.ts";
 import { doctor } from "./cli/doctor.ts";
 import { apply, describeBot, exportAll, getBots, logs as botLogs, setSecret } from "./cli/bots.ts";
 import { VERSION } from "./version.ts";
+import { PROVIDER_MODULES } from "../providers/registry.ts";
 
 const USAGE = `molthub ${VERSION} — control plane for OpenClaw gateways
 
@@ -74,6 +75,9 @@ Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTH
                              shared credential (value on stdin or prompt; slack: bot then app token)
   connector rotate NAME [--dry-run] [--yes]   new value on stdin; shows the bots that restart first
   connector bind NAME --bot B | connector unbind NAME --bot B
+
+Targets (spec.target.provider in a manifest)
+${PROVIDER_MODULES.map((m) => `  ${m.kind.padEnd(27)}${m.description}`).join("\n")}
 
 Settings precedence: flags > MOLTHUB_* env > config file > defaults. See docs/operations.md.`;
 
@@ -256,7 +260,6 @@ async function main(argv: string[]): Promise<number> {
     resolved: () => import("./cli/layers.ts"),
     policy: () => import("./cli/policies.ts"),
     connector: () => import("./cli/connectors.ts"),
-    vault: () => import("./cli/vault.ts"),
   };
   if (cmd in groups) {
     const { values, positionals } = parse(argv.slice(1), {

@@ -20,9 +20,11 @@ import { dirname, join, posix } from "node:path";
 import Dockerode from "dockerode";
 import { remoteLayout, type HostInfo } from "../../src/hosts/access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
-import { SshError } from "../../src/ssh/pool.ts";
+import { assertSafePath } from "../checks.ts";
+import { lastLines } from "../command-output.ts";
 import { ProviderError } from "../provider.ts";
-import { assertSafePath, lastLines, toProviderError, type RemotePool } from "../ssh-common.ts";
+import { toProviderError } from "../ssh/errors.ts";
+import { RemoteHost, tailArgv, type RemotePool } from "../ssh/remote-host.ts";
 import { followFile } from "./logs.ts";
 import { CONTAINER_GID, CONTAINER_UID } from "./spec.ts";
 
@@ -138,25 +140,10 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
   const where = `host ${host.name}`;
   let uid: Promise<number> | undefined;
 
-  const run = async (argv: string[], signal: AbortSignal) => {
-    try {
-      return await pool.exec(host.poolId, argv, { timeoutMs, signal });
-    } catch (e) {
-      throw toProviderError(e, `\`${argv[0]}\` on ${host.name}`);
-    }
-  };
-  const must = async (argv: string[], signal: AbortSignal, what: string) => {
-    const r = await run(argv, signal);
-    if (r.code !== 0) throw new ProviderError(`${what} failed on ${host.name} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 6) || "no output"}`, "failed");
-    return r;
-  };
-  const write = async (path: string, content: string, mode: number, signal: AbortSignal) => {
-    try {
-      await pool.sftpWrite(host.poolId, path, content, mode, { timeoutMs, signal });
-    } catch (e) {
-      throw toProviderError(e, `writing ${path} on ${host.name}`);
-    }
-  };
+  const remote = new RemoteHost(pool, host.poolId, host.name, timeoutMs);
+  const run = (argv: string[], signal: AbortSignal) => remote.run(argv, signal);
+  const must = (argv: string[], signal: AbortSignal, what: string) => remote.must(argv, signal, what);
+  const write = (path: string, content: string, mode: number, signal: AbortSignal) => remote.write(path, content, mode, signal);
   const owned = (owner: FileOwner) => `${owner.uid}:${owner.gid}`;
 
   return {
@@ -196,14 +183,7 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
         throw e;
       }
     },
-    async readText(path, signal) {
-      try {
-        return (await pool.sftpRead(host.poolId, path, { timeoutMs, signal })).toString("utf8");
-      } catch (e) {
-        if (e instanceof SshError && e.code === "sftp") return null; // missing (or unreadable)
-        throw toProviderError(e, `reading ${path} on ${host.name}`);
-      }
-    },
+    readText: (path, signal) => remote.read(path, signal),
     async exists(path, signal) {
       assertSafePath(path, "path");
       return (await run(["test", "-e", path], signal)).code === 0;
@@ -224,7 +204,7 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
       assertSafePath(path, "log file");
       const tail = Math.max(0, Math.min(100_000, Math.floor(o.tail ?? 200)));
       try {
-        yield* pool.execStream(host.poolId, ["tail", "-n", String(tail), ...(o.follow ? ["-F"] : []), "--", path], { signal, timeoutMs });
+        yield* remote.stream(tailArgv(path, { follow: o.follow, tail }), signal);
       } catch (e) {
         if (signal.aborted) return;
         throw toProviderError(e, `logs from ${path} on ${host.name}`);

@@ -115,21 +115,6 @@ export function nanoCpus(cpus: number): number {
   return Math.round(cpus * 1e9);
 }
 
-// ---------------------------------------------------------------------------------------------- env file
-
-/** Parses the KEY=value lines renderEnvFile writes (values literal to the end of the line, like --env-file). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (!line.trim() || line.trimStart().startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) throw new Error("the env file has a line without KEY=value; rewrite it with configure()");
-    env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return env;
-}
-
 // ---------------------------------------------------------------------------------------------- the spec
 
 export interface ContainerSpecInput {

@@ -6,9 +6,9 @@
  * `launchctl print`). The program is a constant `/bin/sh -c` script that sources the bot's 0600 env file with
  * `set -a` (every assignment exported) and then `exec`s the gateway; the env file path and the gateway argv are
  * separate ProgramArguments (`$0`, `"$@"`), so no path or value is ever parsed as shell code. The env file itself
- * single-quotes every value (ssh-common renderShellEnvFile).
+ * single-quotes every value (renderShellEnvFile in providers/ssh/env-file.ts).
  */
-import { assertBotName, assertId, assertPort, assertSafePath } from "../ssh-common.ts";
+import { assertBotName, assertId, assertPort, assertSafePath } from "../checks.ts";
 
 /** `set -a` exports what `.` reads; `exec` makes the gateway the job's own process (launchd signals it). */
 export const WRAPPER_SCRIPT = 'set -a && . "$0" && set +a && exec "$@"';
@@ -40,7 +40,7 @@ export interface PlistInput {
   entry: string;
   /** seconds launchd waits after SIGTERM before SIGKILL (default 30) */
   exitTimeOut?: number;
-  /** Molthub's stand-ins (a failing npm), searched last: see fallbackBinDir in providers/ssh-common.ts */
+  /** Molthub's stand-ins (a failing npm), searched last: see providers/ssh/npm-fallback.ts */
   fallbackBinDir?: string;
 }
 

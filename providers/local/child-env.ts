@@ -1,11 +1,9 @@
-import { redactString, REDACTED } from "../../src/secrets/redact.ts";
-
 /**
  * What an OpenClaw child process gets to see: its environment and its argv.
  *
  * The environment is built from an allowlist, never inherited: the appliance's own env carries its secrets,
  * and OpenClaw changes behaviour when it sees test variables (VITEST*, TEST, NODE_ENV). Secrets reach the
- * gateway only through the bot's 0600 env file, which is read back and merged in at spawn time; argv holds
+ * gateway only through the bot's 0600 env file, which is read back (providers/env-file.ts) and merged in at spawn time; argv holds
  * paths, the subcommand and the port — never a value from the env file.
  */
 
@@ -43,41 +41,6 @@ export function npmEnv(base: NodeJS.ProcessEnv = process.env): Record<string, st
     if (v !== undefined && /^npm_config_/i.test(k)) env[k] = v;
   }
   return env;
-}
-
-/**
- * Parses the KEY=value lines written by `renderEnvFile`: the value is everything after the first `=`, taken
- * literally (no quotes, no escapes), matching Docker's --env-file and systemd's EnvironmentFile for such values.
- */
-export function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return env;
-}
-
-/** Env-file keys whose values are paths and flags set by Molthub, not secrets; everything else is redacted. */
-const PLAIN_ENV_KEYS = new Set([
-  "OPENCLAW_STATE_DIR",
-  "OPENCLAW_CONFIG_PATH",
-  "OPENCLAW_GATEWAY_PORT",
-  "OPENCLAW_NO_RESPAWN",
-  "OPENCLAW_NO_AUTO_UPDATE",
-  "OPENCLAW_DISABLE_BONJOUR",
-]);
-
-/** Removes every secret value of a bot's env (and every registered secret) from text shown to a user. */
-export function scrubSecrets(text: string, env: Record<string, string>): string {
-  let out = text;
-  for (const [k, v] of Object.entries(env)) {
-    if (PLAIN_ENV_KEYS.has(k)) continue;
-    if (v.length >= 4 && out.includes(v)) out = out.split(v).join(REDACTED);
-  }
-  return redactString(out);
 }
 
 /**

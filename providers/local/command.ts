@@ -79,8 +79,3 @@ function commandName(argv: string[]): string {
   const script = argv.find((a) => a.endsWith(".mjs") || a.endsWith(".js"));
   return script ? `${basename(script)}` : basename(argv[0] ?? "command");
 }
-
-/** The last `lines` lines of a text. */
-export function lastLines(text: string, lines: number): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
-}

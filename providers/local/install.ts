@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { VERSION_RE } from "../../src/domain/manifest.ts";
+import { assertVersion } from "../checks.ts";
+import { lastLines } from "../command-output.ts";
 import { ProviderError } from "../provider.ts";
 import { childEnv, npmEnv } from "./child-env.ts";
-import { lastLines, runCommand } from "./command.ts";
+import { runCommand } from "./command.ts";
 
 /**
  * OpenClaw installs for local bots: an existing one named by the operator, or one per version that the
@@ -47,10 +48,6 @@ export function managedInstall(installDir: string, version: string, nodeBin?: st
     openclawDir: join(root, "node_modules", "openclaw"),
     nodeBin: nodeBin ?? join(root, "node_modules", nodePackageName(), "bin", "node"),
   };
-}
-
-export function assertVersion(version: string): void {
-  if (!VERSION_RE.test(version)) throw new ProviderError(`"${version}" is not an OpenClaw version like 2026.9.6; fix spec.target.version`, "invalid_config");
 }
 
 /** The version in the package's package.json, without running anything; null when unreadable. */

@@ -5,10 +5,10 @@
  * The unit is shaped like the one `openclaw gateway install` writes (Restart=always, RestartSec=5,
  * RestartPreventExitStatus=78 so an invalid config is not restarted in a loop, TimeoutStopSec=330 because a
  * gateway can linger up to 325 s, KillMode=mixed), with the secrets in a 0600 EnvironmentFile, never in the unit.
- * Every value written into it has been checked by ssh-common (safe absolute paths, plain names, numeric port), so
+ * Every value written into it has been checked by providers/checks.ts (safe absolute paths, plain names, numeric port), so
  * no systemd quoting, specifier (%) or variable ($) rule can apply to it; `renderUnit` re-checks.
  */
-import { assertBotName, assertId, assertPort, assertSafePath, assertUserName } from "../ssh-common.ts";
+import { assertBotName, assertId, assertPort, assertSafePath, assertUserName } from "../checks.ts";
 
 export type UnitScope = "user" | "system";
 
@@ -23,7 +23,7 @@ export interface UnitInput {
   runAs?: string;
   /** default 330 s, like OpenClaw's own unit */
   timeoutStopSec?: number;
-  /** Molthub's stand-in dir (npm that fails cleanly), searched LAST on the gateway's PATH — see ssh-common */
+  /** Molthub's stand-in dir (npm that fails cleanly), searched LAST on the gateway's PATH — see providers/ssh/npm-fallback.ts */
   fallbackBinDir?: string;
 }
 
@@ -94,7 +94,7 @@ export function renderUnit(u: UnitInput): string {
     `Environment=HOME=${u.botDir}/home`,
     `Environment=TMPDIR=${u.botDir}/tmp`,
     // the version's own Node first: OpenClaw spawns `node` for some of its own steps (state migrations);
-    // Molthub's npm stand-in last (OpenClaw's startup plugin repair must find *an* npm: see ssh-common)
+    // Molthub's npm stand-in last (OpenClaw's startup plugin repair must find *an* npm: see providers/ssh/npm-fallback.ts)
     `Environment=PATH=${gatewayPath(u.nodeBin, u.fallbackBinDir)}`,
     `ExecStart=${u.nodeBin} ${u.entry} gateway run --port ${u.bot.port}`,
     "Restart=always",

@@ -1,42 +1,24 @@
 import * as z from "zod";
 import { parse as parseYaml } from "yaml";
+import { PROVIDER_MODULES, type TargetSchemas } from "../../providers/registry.ts";
 import { DocumentError, type DocumentIssue, parseDocuments, zodIssues } from "./documents.ts";
+import { NAME_RE, nameSchema, VERSION_RE } from "./names.ts";
+
+export { NAME_RE, VERSION_RE };
 
 /**
  * The Bot manifest: the public contract for declaring a bot (YAML or JSON).
  * `spec.openclaw` is the part of openclaw.json the bot manages; the gateway's own keys (port, bind,
  * auth, state dir, log file) are owned by Molthub and may not be set there.
  */
-export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const ENV_KEY_RE = /^[A-Z][A-Z0-9_]{0,127}$/;
-export const VERSION_RE = /^\d{4}\.\d{1,2}\.\d{1,2}(-[0-9A-Za-z.]+)?$/;
 
-const name = z.string().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
+const name = nameSchema;
 // "new" is the UI's create-bot page
 const botName = name.refine((n) => n !== "new", "\"new\" is reserved; pick another name");
 
-const dockerTarget = z.strictObject({
-  provider: z.literal("docker"),
-  image: z.string().min(1).regex(/^[^\s]+$/, "no spaces"),
-  host: name.optional().describe("a registered host whose Docker engine is used (over SSH); the local engine when absent"),
-  network: z.enum(["host", "bridge"]).default("host"),
-  memory: z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, "like 2g or 512m").default("2g"),
-  cpus: z.number().positive().max(64).default(2),
-});
-
-const localTarget = z.strictObject({
-  provider: z.literal("local"),
-  version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6"),
-});
-
-const systemdTarget = z.strictObject({
-  provider: z.enum(["systemd", "launchd"]),
-  host: name,
-  version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6"),
-  unit: z.enum(["user", "system"]).optional(),
-});
-
-export const targetSchema = z.discriminatedUnion("provider", [dockerTarget, localTarget, systemdTarget]);
+/** `spec.target`: one shape per target kind, each declared by its provider module (providers/registry.ts). */
+export const targetSchema = z.discriminatedUnion("provider", PROVIDER_MODULES.map((m) => m.targetSchema) as unknown as TargetSchemas);
 
 export const RESERVED_OPENCLAW_PATHS = ["gateway.port", "gateway.bind", "gateway.auth", "gateway.mode", "logging.file"];
 

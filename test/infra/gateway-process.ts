@@ -278,7 +278,7 @@ async function readyzOk(httpUrl: string): Promise<boolean> {
 }
 
 /** A base port whose whole span (base..base+110) is free on 127.0.0.1, on a 120 grid. */
-async function pickGatewayPort(): Promise<number> {
+export async function pickGatewayPort(): Promise<number> {
   const slots = Math.floor((PORT_BASE_MAX - PORT_BASE_MIN) / PORT_SPACING);
   for (let attempt = 0; attempt < 40; attempt++) {
     const base = PORT_BASE_MIN + Math.floor(Math.random() * slots) * PORT_SPACING;

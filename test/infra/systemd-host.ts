@@ -28,8 +28,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
-import { probeHostKey } from "../../src/ssh/pool.ts";
+import { probeHostKey, type SshPool } from "../../src/ssh/pool.ts";
 import { fixtures } from "./components.ts";
 
 export interface SystemdHostMount {
@@ -217,4 +218,21 @@ export async function startSystemdHost(opts: StartSystemdHostOptions): Promise<S
     },
   };
   return host;
+}
+
+/**
+ * What the host registry hands the providers in the appliance, over a bare SshPool: the given logins of test hosts
+ * (each `poolId` already set on the pool), looked up by name.
+ */
+export function testHostAccess(pool: SshPool, infos: HostInfo[]): HostAccess {
+  const byName = new Map(infos.map((i) => [i.name, i]));
+  return {
+    pool,
+    async get(_ws, name) {
+      const i = byName.get(name);
+      if (!i) throw new Error(`no host ${name}`);
+      return i;
+    },
+    lookup: (_ws, name) => byName.get(name),
+  };
 }

@@ -26,16 +26,17 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { botEnvironment, configHash, GATEWAY_TOKEN_ENV, generateConfig } from "../../src/domain/openclaw-config.ts";
-import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { HostInfo } from "../../src/hosts/access.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeReadyz } from "../../src/gateway/probe.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
 import { SshPool } from "../../src/ssh/pool.ts";
-import { containerName, DockerProvider, LABELS } from "../../providers/docker/index.ts";
+import { DockerProvider } from "../../providers/docker/provider.ts";
+import { containerName, LABELS } from "../../providers/docker/spec.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
-import { startSystemdHost, type SystemdHost } from "../infra/systemd-host.ts";
+import { startSystemdHost, testHostAccess, type SystemdHost } from "../infra/systemd-host.ts";
 
 const fx = fixtures();
 const needs = await checkComponents("docker", "systemd-host-image", "node-image", "openclaw");
@@ -44,19 +45,6 @@ const DOCKER_SOCKET = "/var/run/docker.sock";
 
 /** Any call into it fails the test: the remote bot must never touch the local engine. */
 const localEngineUntouchable = new Proxy({}, { get: (_t, p) => { throw new Error(`the local engine was touched (${String(p)})`); } }) as unknown as Dockerode;
-
-function hostAccess(pool: SshPool, infos: HostInfo[]): HostAccess {
-  const byName = new Map(infos.map((i) => [i.name, i]));
-  return {
-    pool,
-    async get(_ws, name) {
-      const i = byName.get(name);
-      if (!i) throw new Error(`no host ${name}`);
-      return i;
-    },
-    lookup: (_ws, name) => byName.get(name),
-  };
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -115,7 +103,7 @@ describeWithComponent(`docker provider on a remote engine over SSH, real OpenCla
     return new DockerProvider({
       docker: localEngineUntouchable,
       rootDir: localRoot,
-      hosts: hostAccess(pool, infos),
+      hosts: testHostAccess(pool, infos),
       remoteRootDir: () => stateRoot,
       resolvConf: fx.resolvConf,
       openclawMount: { hostNodeModulesDir: fx.openclawNodeModules },

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { describeWithComponent } from "../infra/components.ts";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { allocatePort, botEnvironment, configHash, generateConfig, PORT_SPACING } from "../../src/domain/openclaw-config.ts";
-import { LocalProvider } from "../../providers/local/index.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
 import { readProcStat } from "../../providers/local/process.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 import { OPENCLAW_VERSION, openClawInstallProblem, resolveOpenClawInstall } from "../infra/gateway-process.ts";

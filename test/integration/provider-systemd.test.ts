@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { HostInfo } from "../../src/hosts/access.ts";
 import { remoteLayout } from "../../src/hosts/access.ts";
 import { botEnvironment, configHash, generateConfig } from "../../src/domain/openclaw-config.ts";
 import { manifestSchema } from "../../src/domain/manifest.ts";
@@ -25,10 +25,10 @@ import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeReadyz } from "../../src/gateway/probe.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
 import { SshPool } from "../../src/ssh/pool.ts";
-import { SystemdProvider } from "../../providers/systemd/index.ts";
+import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import type { BotRuntime } from "../../providers/provider.ts";
 import { checkComponents, describeWithComponent } from "../infra/components.ts";
-import { freeLoopbackPort, startSystemdHost, type SystemdHost } from "../infra/systemd-host.ts";
+import { freeLoopbackPort, startSystemdHost, testHostAccess, type SystemdHost } from "../infra/systemd-host.ts";
 
 const needs = await checkComponents("docker", "systemd-host-image", "openclaw");
 const VERSION = "2026.9.6";
@@ -45,19 +45,6 @@ async function gatewayPort(): Promise<number> {
 
 /** A value with every character a shell, systemd or an env-file parser might interpret. */
 const CANARY = `canary-${randomBytes(6).toString("hex")} $HOME \${X} \`id\` $(id) "dq" 'sq' \\ back # hash ; | & %h %% 	tab  `;
-
-export function hostAccess(pool: SshPool, infos: HostInfo[]): HostAccess {
-  const byName = new Map(infos.map((i) => [i.name, i]));
-  return {
-    pool,
-    async get(_ws, name) {
-      const i = byName.get(name);
-      if (!i) throw new Error(`no host ${name}`);
-      return i;
-    },
-    lookup: (_ws, name) => byName.get(name),
-  };
-}
 
 export function runtimeFor(provider: SystemdProvider, opts: { name: string; host: string; port: number; token: string; secrets?: Record<string, string> }): BotRuntime {
   const m = manifestSchema.parse({
@@ -91,7 +78,7 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       pool.setHost(id, { host: "127.0.0.1", port: host.port, username: user, privateKey: key.privateKey, hostKey: { mode: "pinned", fingerprint: host.fingerprint }, keepaliveIntervalMs: 1_000, keepaliveCountMax: 3, readyTimeoutMs: 5_000 });
       infos.push({ poolId: id, name: id, address: "127.0.0.1", port: host.port, username: user, isRoot: user === "root", os: "debian", init: "systemd", home, platform: "linux-x64" });
     }
-    provider = new SystemdProvider({ hosts: hostAccess(pool, infos), startupCheckMs: 60_000 });
+    provider = new SystemdProvider({ hosts: testHostAccess(pool, infos), startupCheckMs: 60_000 });
   }, 120_000);
 
   afterAll(async () => {

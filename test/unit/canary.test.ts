@@ -19,7 +19,7 @@ import { createApp } from "../../src/server/app.ts";
 import type { AppDeps } from "../../src/server/deps.ts";
 import { issueSetupToken } from "../../src/services/auth.ts";
 import { Reconciler } from "../../src/reconciler/reconciler.ts";
-import { LocalProvider } from "../../providers/local/index.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
 import { ProviderError, type BotRef, type BotRuntime, type Provider } from "../../providers/provider.ts";
 import { PASSWORD } from "../helpers/app.ts";
 import { FORM_CONTENT_TYPE, HTML, SAME_ORIGIN } from "../helpers/web.ts";

@@ -9,7 +9,7 @@ import { serviceContext } from "../../src/server/deps.ts";
 import { addHost } from "../../src/services/hosts.ts";
 import { DbHostAccess } from "../../src/hosts/directory.ts";
 import { hosts } from "../../src/db/schema.ts";
-import { SystemdProvider } from "../../providers/systemd/index.ts";
+import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import type { BotRef } from "../../providers/provider.ts";
 
 async function setup() {

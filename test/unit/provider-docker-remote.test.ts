@@ -21,7 +21,9 @@ import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ForwardTarget } from "../../src/ssh/pool.ts";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, connect } from "node:net";
-import { defaultRemoteEngine, DockerProvider, LABELS } from "../../providers/docker/index.ts";
+import { defaultRemoteEngine } from "../../providers/docker/engine.ts";
+import { DockerProvider } from "../../providers/docker/provider.ts";
+import { LABELS } from "../../providers/docker/spec.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 import { FakePool, fakeHosts, hostInfo, type Responder } from "./provider-systemd-fake.ts";
 

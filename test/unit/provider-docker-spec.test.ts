@@ -8,13 +8,13 @@ import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
 import { botEnvironment, GATEWAY_TOKEN_ENV, layoutFor, renderEnvFile } from "../../src/domain/openclaw-config.ts";
-import { DockerProvider } from "../../providers/docker/index.ts";
+import { DockerProvider } from "../../providers/docker/provider.ts";
+import { parseEnvFile } from "../../providers/env-file.ts";
 import {
   buildContainerSpec,
   containerName,
   imagePinProblem,
   LABELS,
-  parseEnvFile,
   parseImageRef,
   parseMemory,
   type ContainerSpecInput,

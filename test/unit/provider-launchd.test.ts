@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LaunchdProvider } from "../../providers/launchd/index.ts";
+import { LaunchdProvider } from "../../providers/launchd/provider.ts";
 import { launchctl, parseLaunchctlPrint, plistPath, programArguments, renderPlist, WRAPPER_SCRIPT, xmlEscape } from "../../providers/launchd/plist.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
-import { renderShellEnvFile } from "../../providers/ssh-common.ts";
+import { renderShellEnvFile } from "../../providers/ssh/env-file.ts";
 import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";
 
 const MAC = hostInfo({ name: "mac", home: "/Users/ana", username: "ana", init: "launchd", os: "macos", platform: "darwin-arm64" });

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalProvider } from "../../providers/local/index.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
 import { INSTALL_MARKER, LIFECYCLE_PENDING, nodePackageName } from "../../providers/local/install.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 

@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { botEnvironment } from "../../src/domain/openclaw-config.ts";
-import { parseEnvFile } from "../../providers/local/child-env.ts";
-import { LocalProvider } from "../../providers/local/index.ts";
+import { parseEnvFile } from "../../providers/env-file.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
 import { processStatus, readPidFile, readProcStat, writePidFile } from "../../providers/local/process.ts";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 
@@ -230,7 +230,7 @@ describe("LocalProvider start/stop with a fake gateway", () => {
     await p.configure(b, signal());
     // A separate "appliance" process starts the bot and exits.
     const script = join(dir, "appliance.ts");
-    const providerModule = join(import.meta.dirname, "../../providers/local/index.ts");
+    const providerModule = join(import.meta.dirname, "../../providers/local/provider.ts");
     writeFileSync(
       script,
       `import { LocalProvider } from ${JSON.stringify(providerModule)};\n` +

@@ -8,7 +8,7 @@ import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ExecResult, SshPool } from "../../src/ssh/pool.ts";
 import { buildRemoteCommand } from "../../src/ssh/quote.ts";
-import type { RemotePool } from "../../providers/ssh-common.ts";
+import type { RemotePool } from "../../providers/ssh/remote-host.ts";
 
 export interface Call {
   host: string;

@@ -7,8 +7,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
-import { assertSafePath, renderSystemdEnvFile, remoteBotLayout } from "../../providers/ssh-common.ts";
-import { SystemdProvider } from "../../providers/systemd/index.ts";
+import { assertSafePath } from "../../providers/checks.ts";
+import { renderSystemdEnvFile } from "../../providers/ssh/env-file.ts";
+import { remoteBotLayout } from "../../providers/ssh/layout.ts";
+import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import { journalArgv, parseShow, renderUnit, showArgv, unitName, unitPath } from "../../providers/systemd/unit.ts";
 import { remoteLayout } from "../../src/hosts/access.ts";
 import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";

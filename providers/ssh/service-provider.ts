@@ -1,30 +1,22 @@
 /**
- * What the remote providers (systemd, launchd) share: reaching a registered host through the shared SshPool,
- * the remote layout, strict checks on every value that ends up in a remote command, a unit file or a plist,
- * env-file renderers for each service manager, the OpenClaw install check, `openclaw config validate` on the host,
- * and the per-bot SSH port forward that `endpoint()` hands out.
+ * The shared half of the remote service providers (systemd, launchd): reaching a registered host through the shared
+ * SshPool, the files of a bot over SFTP, the OpenClaw install check, `openclaw config validate` on the host, the
+ * start watch and the per-bot SSH port forward that `endpoint()` hands out. A subclass says how its service manager
+ * installs, starts, stops, observes and logs one service per bot.
  *
  * Rules kept here:
  * - Commands are argv (the pool quotes every element); values that could be read as options are refused or put
- *   after `--`. Paths are absolute and limited to a conservative character set (letters, digits, `._+@-/`), so they
- *   can be written into unit files and plists without quoting rules of their own; anything else is refused with a
- *   message that says what to change.
+ *   after `--`. Paths pass assertSafePath (providers/checks.ts) before they reach a command, a unit file or a plist.
  * - Secrets only travel in the 0600 env file written over SFTP; never in argv, unit files, plists or messages.
  * - Every remote call has a timeout and honours the AbortSignal.
  */
-import * as z from "zod";
-import { VERSION_RE } from "../src/domain/manifest.ts";
-import type { BotLayout } from "../src/domain/openclaw-config.ts";
-import type { HostAccess, HostInfo, RemoteLayout } from "../src/hosts/access.ts";
-import { remoteLayout } from "../src/hosts/access.ts";
-import { silentLogger, type Logger } from "../src/log.ts";
-import { HostKeyMismatchError, HostKeyNotPinnedError } from "../src/ssh/hostkey.ts";
-import type { LocalForward } from "../src/ssh/forward.ts";
-import type { ExecResult, SshPool } from "../src/ssh/pool.ts";
-import { SshError } from "../src/ssh/pool.ts";
-import { ShellQuoteError } from "../src/ssh/quote.ts";
-import { scrubSecrets } from "./local/child-env.ts";
-import { lastLines } from "./local/command.ts";
+import type { BotLayout } from "../../src/domain/openclaw-config.ts";
+import type { HostAccess, HostInfo, RemoteLayout } from "../../src/hosts/access.ts";
+import { remoteLayout } from "../../src/hosts/access.ts";
+import { silentLogger, type Logger } from "../../src/log.ts";
+import type { ExecResult } from "../../src/ssh/pool.ts";
+import { assertBotName, assertEnv, assertId, assertPort, assertSafePath, assertVersion, invalid } from "../checks.ts";
+import { lastLines, parseValidateOutput, scrubSecrets } from "../command-output.ts";
 import {
   ProviderError,
   type BotRef,
@@ -34,10 +26,12 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ValidationResult,
-} from "./provider.ts";
-
-/** The part of SshPool the providers use; tests substitute a recording fake. */
-export type RemotePool = Pick<SshPool, "exec" | "execStream" | "sftpWrite" | "sftpRead" | "forward">;
+} from "../provider.ts";
+import { toProviderError } from "./errors.ts";
+import { BotForwards } from "./forwards.ts";
+import { remoteBotLayout } from "./layout.ts";
+import { fallbackBinDir, NPM_FALLBACK_SCRIPT } from "./npm-fallback.ts";
+import { RemoteHost, type RemotePool, type RunOptions } from "./remote-host.ts";
 
 export interface RemoteProviderOptions {
   hosts: HostAccess;
@@ -52,7 +46,7 @@ export interface RemoteProviderOptions {
   destroyDeadlineMs?: number;
 }
 
-export type RemoteTarget = { provider: "systemd" | "launchd"; host: string; version: string; unit?: "user" | "system" };
+type RemoteTarget = { provider: "systemd" | "launchd"; host: string; version: string; unit?: "user" | "system" };
 
 /** Everything a step needs about the bot's host. */
 export interface HostCtx {
@@ -60,172 +54,14 @@ export interface HostCtx {
   poolId: string;
   layout: RemoteLayout;
   target: RemoteTarget;
+  /** commands and files on the host */
+  remote: RemoteHost;
 }
 
-// ------------------------------------------------------------------------------------------------ value checks
-
-const BOT_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-/** Absolute paths Molthub writes into commands, unit files and plists. */
-const SAFE_PATH_RE = /^\/[A-Za-z0-9._+@/-]*$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLATFORM_RE = /^(linux|darwin)-(x64|arm64)$/;
-const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 
-export function invalid(message: string, path?: string): ProviderError {
-  return new ProviderError(message, "invalid_config", path ? [{ path, message }] : undefined);
-}
-
-export function assertBotName(name: string): void {
-  if (typeof name !== "string" || !BOT_NAME_RE.test(name)) {
-    throw invalid(`the bot name ${JSON.stringify(name)} cannot be used for a service: lowercase letters, digits and dashes only`, "metadata.name");
-  }
-}
-
-export function assertId(what: string, value: string): void {
-  if (typeof value !== "string" || !ID_RE.test(value)) throw invalid(`the ${what} ${JSON.stringify(value)} is not a plain id (letters, digits, _ and -)`);
-}
-
-export function assertVersion(version: string): void {
-  if (typeof version !== "string" || !VERSION_RE.test(version)) {
-    throw invalid(`the OpenClaw version ${JSON.stringify(version)} is not a version like 2026.9.6`, "spec.target.version");
-  }
-}
-
-export function assertPort(port: number): void {
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw invalid(`invalid gateway port ${String(port)}`);
-}
-
-/** An absolute, normalised path of safe characters; `what` names it in the error. */
-export function assertSafePath(path: string, what: string): void {
-  const ok =
-    typeof path === "string" &&
-    SAFE_PATH_RE.test(path) &&
-    !path.includes("//") &&
-    (path === "/" || !path.endsWith("/")) &&
-    !path.split("/").some((seg) => seg === "." || seg === "..") &&
-    !path.split("/").some((seg) => seg.startsWith("-"));
-  if (!ok) {
-    throw invalid(
-      `the ${what} ${JSON.stringify(path)} cannot be used on the host: Molthub only writes absolute paths made of letters, digits and . _ + @ - / ` +
-        `into commands and service files (no spaces, quotes, $ or %); move it or use an account whose home directory is such a path`,
-    );
-  }
-}
-
-export function assertUserName(user: string, what = "user name"): void {
-  if (typeof user !== "string" || !USER_RE.test(user)) throw invalid(`the ${what} ${JSON.stringify(user)} is not a plain POSIX user name`);
-}
-
-/** Env names must be shell/systemd names; values must fit on one line (no CR, LF or NUL). */
-export function assertEnv(env: Record<string, string>): void {
-  for (const [k, v] of Object.entries(env)) {
-    if (!ENV_NAME_RE.test(k)) throw invalid(`${JSON.stringify(k)} is not a valid environment variable name (letters, digits and _, not starting with a digit)`, `spec.secrets.${k}`);
-    if (typeof v !== "string" || /[\r\n\0]/.test(v)) throw invalid(`the value of ${k} contains a line break or NUL byte, which an env file cannot carry; store it without them`, `spec.secrets.${k}`);
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ env files
-
-/**
- * systemd's EnvironmentFile= syntax: every value double-quoted, with `\`, `"`, `` ` `` and `$` escaped by a
- * backslash (systemd's parser turns exactly these escapes back into the character), so a value is taken
- * literally — no variable expansion, no line continuation, no comment, no whitespace trimming.
- */
-export function renderSystemdEnvFile(env: Record<string, string>): string {
-  assertEnv(env);
-  const lines = Object.keys(env)
-    .sort()
-    .map((k) => `${k}="${env[k]!.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`);
-  return `# Managed by Molthub: the bot's environment (0600). Changes are overwritten.\n${lines.join("\n")}\n`;
-}
-
-/**
- * POSIX sh syntax for `set -a; . <file>` (the launchd wrapper): every value single-quoted (the shell interprets
- * nothing inside), an embedded `'` written as `'\''`.
- */
-export function renderShellEnvFile(env: Record<string, string>): string {
-  assertEnv(env);
-  const lines = Object.keys(env)
-    .sort()
-    .map((k) => `${k}='${env[k]!.replace(/'/g, `'\\''`)}'`);
-  return `# Managed by Molthub: the bot's environment (0600). Changes are overwritten.\n${lines.join("\n")}\n`;
-}
-
-// ------------------------------------------------------------------------------------------------ layout
-
-/** The bot's files on the host: the shared remote layout plus the log file inside the bot dir. */
-export function remoteBotLayout(layout: RemoteLayout, bot: string): BotLayout {
-  const dir = layout.botDir(bot);
-  return { stateDir: dir, configPath: `${dir}/openclaw.json`, envFile: layout.envFile(bot), logFile: `${dir}/logs/gateway.log` };
-}
-
-// ------------------------------------------------------------------------------------------------ npm stand-in
-
-/**
- * Molthub's dir of stand-ins on a host (`<base>/fallback-bin`), searched LAST on a gateway's PATH.
- *
- * Why: when a configured model needs an OpenClaw plugin that is not bundled (e.g. `openai/*` models want
- * `@openclaw/codex`), every gateway START runs a "repair missing configured plugin installs" step that spawns
- * `npm view …`. A failing npm (offline, no registry) is a warning and the gateway starts degraded — but when there is
- * no `npm` at all, the spawn fails with ENOENT, which OpenClaw 2026.9.6 treats as a failed *startup state
- * migration* and exits 78 ("requires state migration … Command failed during launch or output capture (ENOENT)").
- * A hot `config.patch` does not run that step, so the bot worked until its first restart (host reboot, crash).
- * Hosts where OpenClaw was pre-placed (no Node/npm of the system) hit it every time; the local provider never
- * does because the appliance's own PATH has npm. The stand-in makes "no npm" look like "npm failed"; a real npm
- * anywhere earlier on the PATH always wins.
- */
-export function fallbackBinDir(layout: RemoteLayout): string {
-  const dir = `${layout.base}/fallback-bin`;
-  assertSafePath(dir, "fallback bin dir");
-  return dir;
-}
-
-/** The `npm` stand-in: says why on stderr and exits 1, like an npm that cannot reach its registry. */
-export const NPM_FALLBACK_SCRIPT = [
-  "#!/bin/sh",
-  "# Managed by Molthub: stands in for npm on a host without it, so OpenClaw's plugin repair fails cleanly",
-  "# (a warning) instead of refusing to start. Installing npm on the host makes this unused.",
-  `echo "npm is not installed on this host (Molthub's stand-in was called: npm $1); install npm here to let OpenClaw fetch plugins" >&2`,
-  "exit 1",
-  "",
-].join("\n");
-
-// ------------------------------------------------------------------------------------------------ errors
-
-/** Any error of a remote step as a ProviderError that says what to do. */
-export function toProviderError(e: unknown, what: string): ProviderError {
-  if (e instanceof ProviderError) return e;
-  if (e instanceof HostKeyMismatchError || e instanceof HostKeyNotPinnedError) return new ProviderError(`${what}: ${(e as Error).message}`, "unreachable");
-  if (e instanceof ShellQuoteError) return new ProviderError(`${what}: ${e.message}`, "invalid_config");
-  if (e instanceof SshError) {
-    const code = e.code === "timeout" || e.code === "aborted" ? "timeout" : e.code === "sftp" || e.code === "channel" ? "failed" : "unreachable";
-    return new ProviderError(`${what}: ${e.message}`, code);
-  }
-  return new ProviderError(`${what}: ${(e as Error)?.message ?? String(e)}`, "failed");
-}
-
-export { lastLines };
-
-const validateOutputSchema = z.object({
-  valid: z.boolean(),
-  issues: z.array(z.object({ path: z.string().optional(), message: z.string() }).passthrough()).optional(),
-});
-
-/** The JSON verdict of `openclaw config validate --json`, or null. */
-export function parseValidateOutput(stdout: string): z.infer<typeof validateOutputSchema> | null {
-  const start = stdout.indexOf("{");
-  const end = stdout.lastIndexOf("}");
-  if (start < 0 || end < start) return null;
-  try {
-    const r = validateOutputSchema.safeParse(JSON.parse(stdout.slice(start, end + 1)));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Waits `ms`; an abort rejects with a `timeout` ProviderError. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new ProviderError(`cancelled: ${String(signal.reason ?? "aborted")}`, "timeout"));
     const t = setTimeout(done, ms);
@@ -240,79 +76,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-export { sleep };
 
-// ------------------------------------------------------------------------------------------------ endpoint forwards
-
-/**
- * One SSH port forward per bot (by bot id) to the gateway's loopback port on its host, so the gateway sees a
- * loopback client: reused while the bot's pool id and port stay the same (an endpoint's close() keeps it), opened
- * again once it closed, closed by close() (destroy) and closeAll() (appliance shutdown). Used by the remote service
- * providers and by the Docker provider for host-network containers on a remote engine.
- */
-export class BotForwards {
-  private readonly forwards = new Map<string, { key: string; fwd: Promise<LocalForward> }>();
-
-  /** the bots (ids) with a forward */
-  ids(): string[] {
-    return [...this.forwards.keys()];
-  }
-
-  /** ws/http URLs on the local end of the bot's forward; a failure is a ProviderError naming the bot and host. */
-  async endpoint(pool: Pick<RemotePool, "forward">, bot: BotRef, poolId: string, hostName: string): Promise<Endpoint> {
-    const key = `${poolId}\0${bot.port}`;
-    let cur = this.forwards.get(bot.id);
-    if (cur && cur.key !== key) {
-      await this.close(bot.id);
-      cur = undefined;
-    }
-    if (cur) {
-      const f = await cur.fwd.catch(() => null);
-      if (!f || f.closed) {
-        if (this.forwards.get(bot.id) === cur) this.forwards.delete(bot.id);
-        cur = undefined;
-      }
-    }
-    if (!cur) {
-      const entry = { key, fwd: pool.forward(poolId, { host: "127.0.0.1", port: bot.port }) };
-      cur = entry;
-      this.forwards.set(bot.id, entry);
-      entry.fwd.catch(() => {
-        if (this.forwards.get(bot.id) === entry) this.forwards.delete(bot.id);
-      });
-    }
-    let f: LocalForward;
-    try {
-      f = await cur.fwd;
-    } catch (e) {
-      throw toProviderError(e, `forwarding to ${bot.name} on ${hostName}`);
-    }
-    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
-  }
-
-  async close(botId: string): Promise<void> {
-    const cur = this.forwards.get(botId);
-    if (!cur) return;
-    this.forwards.delete(botId);
-    const f = await cur.fwd.catch(() => null);
-    await f?.close();
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all(this.ids().map((id) => this.close(id)));
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ base provider
-
-/**
- * The shared half of a remote service provider. Subclasses say how the service manager installs, starts, stops,
- * observes and logs one service per bot; this class does the host lookup, files over SFTP, the install check,
- * validation on the host, the start watch and the SSH tunnel.
- */
 export abstract class RemoteServiceProvider implements Provider {
   abstract readonly kind: "systemd" | "launchd";
-  readonly capabilities: ProviderCapabilities = { validate: true, logs: true, followLogs: true, survivesControlPlane: true };
+  /** declared once, in the provider's module (providers/<kind>/index.ts) */
+  abstract readonly capabilities: ProviderCapabilities;
 
   protected readonly hosts: HostAccess;
   protected readonly log: Logger;
@@ -370,7 +138,7 @@ export abstract class RemoteServiceProvider implements Provider {
     }
     this.checkHost(info, target);
     this.seen.set(`${bot.workspaceId}\0${target.host}`, info);
-    return { info, poolId: info.poolId, layout: remoteLayout(info), target };
+    return { info, poolId: info.poolId, layout: remoteLayout(info), target, remote: new RemoteHost(this.pool, info.poolId, info.name, this.commandTimeoutMs) };
   }
 
   private checkHost(info: HostInfo, target: RemoteTarget): void {
@@ -407,29 +175,17 @@ export abstract class RemoteServiceProvider implements Provider {
   // ---------------------------------------------------------------- remote primitives
 
   /** Run argv; a non-zero exit is returned, not thrown (use `must` for that). */
-  protected async run(ctx: HostCtx, argv: string[], signal: AbortSignal, opts: { timeoutMs?: number; env?: Record<string, string>; stdin?: string } = {}): Promise<ExecResult> {
-    try {
-      return await this.pool.exec(ctx.poolId, argv, { timeoutMs: opts.timeoutMs ?? this.commandTimeoutMs, signal, env: opts.env, stdin: opts.stdin });
-    } catch (e) {
-      throw toProviderError(e, `\`${argv[0]}\` on ${ctx.info.name}`);
-    }
+  protected run(ctx: HostCtx, argv: string[], signal: AbortSignal, opts: RunOptions = {}): Promise<ExecResult> {
+    return ctx.remote.run(argv, signal, opts);
   }
 
   /** Run argv and throw a ProviderError (with its stderr) unless it exits 0. */
-  protected async must(ctx: HostCtx, argv: string[], signal: AbortSignal, what: string, opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    const r = await this.run(ctx, argv, signal, opts);
-    if (r.code !== 0) {
-      throw new ProviderError(`${what} failed on ${ctx.info.name} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 6) || "no output"}`, "failed");
-    }
-    return r;
+  protected must(ctx: HostCtx, argv: string[], signal: AbortSignal, what: string, opts: RunOptions = {}): Promise<ExecResult> {
+    return ctx.remote.must(argv, signal, what, opts);
   }
 
-  protected async write(ctx: HostCtx, path: string, content: string, mode: number, signal: AbortSignal): Promise<void> {
-    try {
-      await this.pool.sftpWrite(ctx.poolId, path, content, mode, { timeoutMs: this.commandTimeoutMs, signal });
-    } catch (e) {
-      throw toProviderError(e, `writing ${path} on ${ctx.info.name}`);
-    }
+  protected write(ctx: HostCtx, path: string, content: string, mode: number, signal: AbortSignal): Promise<void> {
+    return ctx.remote.write(path, content, mode, signal);
   }
 
   /**
@@ -456,13 +212,8 @@ export abstract class RemoteServiceProvider implements Provider {
     return dir;
   }
 
-  protected async read(ctx: HostCtx, path: string, signal: AbortSignal): Promise<string | null> {
-    try {
-      return (await this.pool.sftpRead(ctx.poolId, path, { timeoutMs: this.commandTimeoutMs, signal })).toString("utf8");
-    } catch (e) {
-      if (e instanceof SshError && e.code === "sftp") return null; // missing (or unreadable)
-      throw toProviderError(e, `reading ${path} on ${ctx.info.name}`);
-    }
+  protected read(ctx: HostCtx, path: string, signal: AbortSignal): Promise<string | null> {
+    return ctx.remote.read(path, signal);
   }
 
   protected paths(ctx: HostCtx, bot: BotRef): BotLayout & { botDir: string; nodeBin: string; entry: string; prefix: string } {
