@@ -39,7 +39,7 @@ function providerModule(kind: string): ProviderModule | undefined {
 }
 
 /** What the target's provider would refuse it for at deploy time (e.g. an unpinned image); paths are relative to `spec.target`. */
-export function targetProblems(target: { provider: string }): { path: string; message: string }[] {
+export function targetProblems(target: { provider: string; [field: string]: unknown }): { path: string; message: string }[] {
   return providerModule(target.provider)?.targetProblems?.(target) ?? [];
 }
 

@@ -1,6 +1,7 @@
 import { CONNECTOR_TYPE_DEFS, isConnectorType } from "./connectors.ts";
 import { NAME_RE, VERSION_RE } from "./names.ts";
 import { DEFAULT_OPENCLAW_VERSION } from "./templates/render.ts";
+import { providerForInit, targetProblems } from "../../providers/registry.ts";
 
 /**
  * The create-bot wizard, without the pages: what its form carries from step to step, the checks of each step,
@@ -63,19 +64,14 @@ export function readWizardState(values: Record<string, string>): WizardState {
 // ---------- where the bot runs ----------
 
 /**
- * Where the wizard can put a bot: the one list of its target choices ("host" is a systemd or launchd host,
- * by the host's init system). To be derived from the provider registry (providers/registry.ts) later.
+ * Where the wizard can put a bot: this machine, a Docker engine, or a registered host, whose provider the registry
+ * picks by the host's init system (`providerForInit`). The checks on each choice come from the providers too.
  */
 export const WIZARD_TARGETS = ["local", "docker", "host"] as const;
 export type WizardTarget = (typeof WIZARD_TARGETS)[number];
 
 function isWizardTarget(s: string): s is WizardTarget {
   return (WIZARD_TARGETS as readonly string[]).includes(s);
-}
-
-/** The provider that runs a bot on a host with this init system: launchd on macOS, systemd everywhere else. */
-export function providerForInit(init: string | null | undefined): "systemd" | "launchd" {
-  return init === "launchd" ? "launchd" : "systemd";
 }
 
 /** A registered host as a target choice. */
@@ -120,8 +116,6 @@ export interface TargetChecks {
   taken: string[];
   /** names of the hosts a bot can target */
   hostNames: string[];
-  /** why an image reference is not pinned, or null: the Docker provider's rule */
-  imageProblem: (image: string) => string | null;
 }
 
 /** Step 1: name, where it runs, and the grouping fields. Field → message; empty when all is well. */
@@ -134,8 +128,9 @@ export function validateTarget(s: WizardState, checks: TargetChecks): Record<str
   if ((s.provider === "local" || s.provider === "host") && !VERSION_RE.test(s.version)) e.version = "an OpenClaw version like 2026.9.6";
   if (s.provider === "host" && !checks.hostNames.includes(s.host)) e.host = checks.hostNames.length ? "pick one of your hosts" : "add a host under Hosts and confirm its key first";
   if (s.provider === "docker") {
-    const problem = checks.imageProblem(s.image);
-    if (problem) e.image = problem;
+    // the Docker provider's own refusal (an unpinned image), before anything is stored
+    const problem = targetProblems({ provider: "docker", image: s.image }).find((p) => p.path === "image");
+    if (problem) e.image = problem.message;
     if (s.network !== "host" && s.network !== "bridge") e.network = "host or bridge";
   }
   if (s.fleet && !NAME_RE.test(s.fleet)) e.fleet = "lowercase letters, digits and dashes";

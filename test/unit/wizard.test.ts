@@ -8,7 +8,6 @@ import {
   missingSecrets,
   neededRefs,
   parseLabels,
-  providerForInit,
   providerKey,
   readWizardState,
   secretNeeds,
@@ -19,8 +18,7 @@ import {
   type WizardState,
 } from "../../src/domain/wizard.ts";
 
-const pinned = (image: string) => (image.endsWith(":latest") ? "uses :latest" : null);
-const checks = { taken: ["taken"], hostNames: ["mac", "pi"], imageProblem: pinned };
+const checks = { taken: ["taken"], hostNames: ["mac", "pi"] };
 
 function state(over: Partial<WizardState> = {}): WizardState {
   return { ...defaultWizardState(), name: "helper", ...over };
@@ -48,7 +46,7 @@ describe("step 1: target", () => {
   it("names every wrong field", () => {
     const e = validateTarget(state({ name: "Bad Name", provider: "docker", image: "x:latest", network: "nat", fleet: "A", environment: "B", labels: "nokey" }), checks);
     expect(Object.keys(e).sort()).toEqual(["environment", "fleet", "image", "labels", "name", "network"]);
-    expect(e.image).toBe("uses :latest");
+    expect(e.image).toMatch(/latest|pin/i);
   });
 
   it("refuses a taken name, an unknown target, a missing version and a host that is not offered", () => {
@@ -80,11 +78,9 @@ describe("step 1: target", () => {
     ]);
   });
 
-  it("runs on launchd on a launchd host and on systemd everywhere else", () => {
-    expect(providerForInit("launchd")).toBe("launchd");
-    expect(providerForInit("systemd")).toBe("systemd");
-    expect(providerForInit(null)).toBe("systemd");
-    expect(providerForInit(undefined)).toBe("systemd");
+  it("targets a host's provider by its init system: launchd on a Mac, systemd elsewhere", () => {
+    const on = (init: string | null) => (buildManifest(state({ provider: "host", host: "pi" }), [{ name: "pi", init }]).spec as { target: { provider: string } }).target.provider;
+    expect([on("launchd"), on("systemd"), on(null)]).toEqual(["launchd", "systemd", "systemd"]);
   });
 });
 

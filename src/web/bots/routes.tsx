@@ -30,7 +30,6 @@ import {
 import { redactString } from "../../secrets/redact.ts";
 // The one import of a provider's internals in the web: step 1 checks a Docker image is pinned with the Docker
 // provider's own rule. To come from providers/registry.ts (the provider's target schema) once it exists.
-import { imagePinProblem } from "../../../providers/docker/spec.ts";
 import { canOperate, emptyForm, type FormState, type ManifestProblem } from "../ui/components.tsx";
 import { attempt, blockedPolicy, EmptyForm, fieldIssues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
@@ -246,7 +245,7 @@ export function botPages() {
 
     // each step re-checks the earlier ones: the hidden fields came back from the browser
     const taken = listBots(ctx).map((b) => b.name);
-    const targetErrors = validateTarget(state, { taken, hostNames: wizardHosts(ctx).map((h) => h.name), imageProblem: imagePinProblem });
+    const targetErrors = validateTarget(state, { taken, hostNames: wizardHosts(ctx).map((h) => h.name) });
     if (Object.keys(targetErrors).length) return wizardPage(c, { step: 1, state, form: invalid(targetErrors) }, 400);
     if (step === 1) return wizardPage(c, { step: 2, state });
 

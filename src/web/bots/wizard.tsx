@@ -2,7 +2,8 @@
 import type { PathChange } from "../../domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../domain/policy.ts";
 import { BUILTIN_TEMPLATES } from "../../domain/templates/builtins.ts";
-import { providerForInit, STEP_FIELDS, WIZARD_FIELDS, WIZARD_TARGETS, type SecretNeed, type TargetHost, type WizardState, type WizardStep, type WizardTarget } from "../../domain/wizard.ts";
+import { PROVIDER_MODULES, providerForInit } from "../../../providers/registry.ts";
+import { STEP_FIELDS, WIZARD_FIELDS, WIZARD_TARGETS, type SecretNeed, type TargetHost, type WizardState, type WizardStep, type WizardTarget } from "../../domain/wizard.ts";
 import { Alert, Crumbs, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../ui/components.tsx";
 import { ChangesTable } from "../ui/changes-table.tsx";
 import { PolicyResults } from "../ui/policy-results.tsx";
@@ -128,9 +129,12 @@ function Checkbox(props: { name: string; checked: boolean; label: string; hint?:
 }
 
 /** How each target choice reads on step 1. */
+const labelOf = (kind: string) => PROVIDER_MODULES.find((m) => m.kind === kind)?.label ?? kind;
+
+/** The wizard's choices: the registry names the providers; a host's provider follows its init system. */
 const TARGET_TEXT: Record<WizardTarget, { label: string; hint: string }> = {
-  local: { label: "This machine", hint: "A process next to Molthub, with the OpenClaw version below installed from npm." },
-  docker: { label: "Docker", hint: "A hardened container from a pinned image on this machine's Docker engine." },
+  local: { label: labelOf("local"), hint: "A process next to Molthub, with the OpenClaw version below installed from npm." },
+  docker: { label: labelOf("docker"), hint: "A hardened container from a pinned image on this machine's Docker engine." },
   host: { label: "A host over SSH", hint: "A systemd unit (or a macOS LaunchAgent) on one of your hosts, reached through a pinned SSH connection." },
 };
 

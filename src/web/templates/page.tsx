@@ -3,7 +3,7 @@ import { roleRank, type Role } from "../../core/context.ts";
 import type { TemplateSummary } from "../../services/templates.ts";
 import type { BlastEntry } from "../../services/bots.ts";
 import type { PathChange } from "../../domain/openclaw-config.ts";
-import { providerForInit } from "../../domain/wizard.ts";
+import { providerForInit } from "../../../providers/registry.ts";
 import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../ui/components.tsx";
 import { ChangesTable } from "../ui/changes-table.tsx";
 
