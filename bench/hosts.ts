@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { manifestSchema } from "../src/domain/manifest.ts";
 import { botEnvironment, configHash, generateConfig } from "../src/domain/openclaw-config.ts";
 import { probeReadyz } from "../src/gateway/probe.ts";
-import type { HostAccess, HostInfo } from "../src/hosts/access.ts";
+import type { HostAccess, HostInfo } from "../src/hosts/host-access.ts";
 import { generateEd25519KeyPair } from "../src/ssh/keys.ts";
 import { SshPool, type SshHostConfig } from "../src/ssh/pool.ts";
 import { SystemdProvider } from "../providers/systemd/provider.ts";

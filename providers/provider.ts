@@ -1,7 +1,7 @@
 import type * as z from "zod";
 import type { Target } from "../src/domain/manifest.ts";
 import type { BotLayout } from "../src/domain/openclaw-config.ts";
-import type { HostAccess } from "../src/hosts/access.ts";
+import type { HostAccess } from "../src/hosts/host-access.ts";
 import type { Logger } from "../src/log.ts";
 
 /**

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type * as z from "zod";
 import type { Settings } from "../src/config.ts";
-import type { HostAccess } from "../src/hosts/access.ts";
+import type { HostAccess } from "../src/hosts/host-access.ts";
 import type { Logger } from "../src/log.ts";
 import { docker } from "./docker/index.ts";
 import { launchd } from "./launchd/index.ts";

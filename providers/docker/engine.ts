@@ -18,7 +18,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Agent } from "node:http";
 import { dirname, join, posix } from "node:path";
 import Dockerode from "dockerode";
-import { remoteLayout, type HostInfo } from "../../src/hosts/access.ts";
+import { remoteLayout, type HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import { assertSafePath } from "../checks.ts";
 import { lastLines } from "../command-output.ts";

@@ -32,7 +32,7 @@ import { relative, resolve, sep } from "node:path";
 import Dockerode from "dockerode";
 import { VERSION_RE } from "../../src/domain/names.ts";
 import { renderEnvFile, type BotLayout } from "../../src/domain/openclaw-config.ts";
-import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import { assertPort, assertSafePath } from "../checks.ts";
 import { parseEnvFile } from "../env-file.ts";
 import { abortable, ProviderError, type BotRef, type BotRuntime, type Endpoint, type ObservedState, type Provider } from "../provider.ts";

@@ -1,10 +1,10 @@
 /**
  * Where a bot of a remote service provider (systemd, launchd) keeps its files on its host: the shared remote layout
- * (src/hosts/access.ts: /var/lib/molthub as root, ~/.molthub otherwise) plus the log file inside the bot dir.
+ * (src/hosts/host-access.ts: /var/lib/molthub as root, ~/.molthub otherwise) plus the log file inside the bot dir.
  * Pure, so the providers' module declarations answer `layout()` with it before their implementation is loaded.
  */
 import type { BotLayout } from "../../src/domain/openclaw-config.ts";
-import { remoteLayout, type HostAccess, type RemoteLayout } from "../../src/hosts/access.ts";
+import { remoteLayout, type HostAccess, type RemoteLayout } from "../../src/hosts/host-access.ts";
 import { ProviderError, type BotRef } from "../provider.ts";
 
 /** The bot's files on the host. */

@@ -11,7 +11,7 @@
  * does because the appliance's own PATH has npm. The stand-in makes "no npm" look like "npm failed"; a real npm
  * anywhere earlier on the PATH always wins.
  */
-import type { RemoteLayout } from "../../src/hosts/access.ts";
+import type { RemoteLayout } from "../../src/hosts/host-access.ts";
 import { assertSafePath } from "../checks.ts";
 
 export function fallbackBinDir(layout: RemoteLayout): string {

@@ -11,8 +11,8 @@
  * - Every remote call has a timeout and honours the AbortSignal.
  */
 import type { BotLayout } from "../../src/domain/openclaw-config.ts";
-import type { HostAccess, HostInfo, RemoteLayout } from "../../src/hosts/access.ts";
-import { remoteLayout } from "../../src/hosts/access.ts";
+import type { HostAccess, HostInfo, RemoteLayout } from "../../src/hosts/host-access.ts";
+import { remoteLayout } from "../../src/hosts/host-access.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import type { ExecResult } from "../../src/ssh/pool.ts";
 import { assertBotName, assertEnv, assertId, assertPort, assertSafePath, assertVersion, invalid } from "../checks.ts";

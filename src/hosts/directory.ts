@@ -21,7 +21,7 @@ import { systemActor } from "../core/context.ts";
 import { recordAudit } from "../core/audit.ts";
 import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
 import { SshError, SshPool, type ExecOptions, type ExecResult, type ExecStreamOptions, type SftpOptions, type SshHostConfig, type SshPoolOptions } from "../ssh/pool.ts";
-import type { HostAccess, HostInfo } from "./access.ts";
+import type { HostAccess, HostInfo } from "./host-access.ts";
 import { platformOf } from "./doctor.ts";
 import type { DoctorReport } from "./doctor.ts";
 

@@ -12,7 +12,7 @@
 import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
 import { SshError, type ExecOptions, type ExecResult } from "../ssh/pool.ts";
 import { PORT_BASE, PORT_SPACING } from "../domain/openclaw-config.ts";
-import { remoteLayout } from "./access.ts";
+import { remoteLayout } from "./host-access.ts";
 
 export type FindingLevel = "ok" | "warn" | "error";
 export interface Finding {

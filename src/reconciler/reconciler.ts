@@ -12,7 +12,7 @@ import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, ren
 import { GatewayClient, isGatewayError } from "../gateway/client.ts";
 import { probeReadyz } from "../gateway/probe.ts";
 import type { DeviceIdentity } from "../gateway/identity.ts";
-import { applianceIdentity } from "./identity.ts";
+import { applianceIdentity } from "./appliance-identity.ts";
 import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "../fleet/queue.ts";
 import { recordAudit } from "../core/audit.ts";
 import { systemActor } from "../core/context.ts";

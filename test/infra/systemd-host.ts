@@ -28,7 +28,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
 import { probeHostKey, type SshPool } from "../../src/ssh/pool.ts";
 import { fixtures } from "./components.ts";

@@ -26,7 +26,7 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { botEnvironment, configHash, GATEWAY_TOKEN_ENV, generateConfig } from "../../src/domain/openclaw-config.ts";
-import type { HostInfo } from "../../src/hosts/access.ts";
+import type { HostInfo } from "../../src/hosts/host-access.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeReadyz } from "../../src/gateway/probe.ts";

@@ -16,8 +16,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { HostInfo } from "../../src/hosts/access.ts";
-import { remoteLayout } from "../../src/hosts/access.ts";
+import type { HostInfo } from "../../src/hosts/host-access.ts";
+import { remoteLayout } from "../../src/hosts/host-access.ts";
 import { botEnvironment, configHash, generateConfig } from "../../src/domain/openclaw-config.ts";
 import { manifestSchema } from "../../src/domain/manifest.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";

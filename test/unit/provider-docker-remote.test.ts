@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
-import type { HostInfo } from "../../src/hosts/access.ts";
+import type { HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ForwardTarget } from "../../src/ssh/pool.ts";
 import { createServer as createHttpServer } from "node:http";

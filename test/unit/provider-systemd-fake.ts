@@ -4,7 +4,7 @@
  * it), so tests see what would have reached the host. `forward` serves a real /healthz on 127.0.0.1.
  */
 import { createServer, type Server } from "node:http";
-import type { HostAccess, HostInfo } from "../../src/hosts/access.ts";
+import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ExecResult, SshPool } from "../../src/ssh/pool.ts";
 import { buildRemoteCommand } from "../../src/ssh/quote.ts";

