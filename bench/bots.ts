@@ -11,16 +11,26 @@
 // A gateway costs ~1 GiB and 12–30 s to become ready: only one runs at a time.
 // Prints a table with the targets beside the figures and writes bench/results/bots.json.
 // Everything runs on loopback in temp dirs; every process started here is stopped here, by its pid.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { startAppliance, fixturePaths, openclawInstalled, type Appliance } from "../test/helpers/appliance.ts";
+import { childEnv, gatewayArgv } from "../providers/local/child-env.ts";
 import { validateManifest } from "../src/domain/manifest.ts";
 import { botEnvironment, generateConfig, layoutFor } from "../src/domain/openclaw-config.ts";
-import { childEnv, gatewayArgv } from "../providers/local/child-env.ts";
+import { type Appliance, fixturePaths, openclawInstalled, startAppliance } from "../test/helpers/appliance.ts";
 
 const repo = join(import.meta.dir, "..");
 const argRuns = process.argv.indexOf("--runs");
@@ -33,7 +43,14 @@ const DRIFT_S = 10;
 const BUDGET_MS = 345_000;
 const TARGETS = { overheadPct: 5, overheadMs: 1_000, hotMs: 2_000 };
 const VERSION = "2026.9.6";
-const MODELS = ["anthropic/claude-opus-4-1", "anthropic/claude-haiku-4-5", "openai/gpt-5", "anthropic/claude-sonnet-4-5", "openai/gpt-5-mini", "anthropic/claude-opus-4-1"];
+const MODELS = [
+  "anthropic/claude-opus-4-1",
+  "anthropic/claude-haiku-4-5",
+  "openai/gpt-5",
+  "anthropic/claude-sonnet-4-5",
+  "openai/gpt-5-mini",
+  "anthropic/claude-opus-4-1",
+];
 
 const benchStarted = performance.now();
 const root = mkdtempSync(join(tmpdir(), "molthub-bench-bots-"));
@@ -79,7 +96,12 @@ function applianceGateways(dataDir: string): number[] {
   const out: number[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").some((e) => e.startsWith(`OPENCLAW_STATE_DIR=${dataDir}/`))) out.push(Number(pid));
+      if (
+        readFileSync(`/proc/${pid}/environ`, "utf8")
+          .split("\0")
+          .some((e) => e.startsWith(`OPENCLAW_STATE_DIR=${dataDir}/`))
+      )
+        out.push(Number(pid));
     } catch {
       // gone, or not ours to read
     }
@@ -117,10 +139,16 @@ async function httpOk(url: string): Promise<boolean> {
 
 function manifest(name: string, model: string) {
   return {
-    apiVersion: "molthub/v1", kind: "Bot", metadata: { name, labels: { suite: "bench" } },
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name, labels: { suite: "bench" } },
     spec: {
       target: { provider: "local", version: VERSION },
-      openclaw: { models: { catalogRefresh: { enabled: false } }, update: { checkOnStart: false }, agents: { defaults: { model } } },
+      openclaw: {
+        models: { catalogRefresh: { enabled: false } },
+        update: { checkOnStart: false },
+        agents: { defaults: { model } },
+      },
     },
   };
 }
@@ -134,7 +162,8 @@ async function handRun(i: number): Promise<{ readyMs: number; healthzMs: number;
   const port = await pickPort();
   const layout = layoutFor(join(root, `hand-${i}`));
   const t0 = performance.now();
-  for (const d of [layout.stateDir, join(layout.stateDir, "logs"), join(layout.stateDir, "home"), join(layout.stateDir, "tmp")]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [layout.stateDir, join(layout.stateDir, "logs"), join(layout.stateDir, "home"), join(layout.stateDir, "tmp")])
+    mkdirSync(d, { recursive: true, mode: 0o700 });
   const config = generateConfig(validateManifest(manifest(`hand-${i}`, MODELS[0]!)), { port, layout });
   writeFileSync(layout.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   const env = childEnv({
@@ -160,8 +189,10 @@ async function handRun(i: number): Promise<{ readyMs: number; healthzMs: number;
   const deadline = t0 + 120_000;
   try {
     for (;;) {
-      if (exited !== null) throw new Error(`hand-started gateway exited (${exited}):\n${tail(join(layout.stateDir, "logs/stdout.log"))}`);
-      if (performance.now() > deadline) throw new Error(`hand-started gateway not ready in 120 s:\n${tail(join(layout.stateDir, "logs/stdout.log"))}`);
+      if (exited !== null)
+        throw new Error(`hand-started gateway exited (${exited}):\n${tail(join(layout.stateDir, "logs/stdout.log"))}`);
+      if (performance.now() > deadline)
+        throw new Error(`hand-started gateway not ready in 120 s:\n${tail(join(layout.stateDir, "logs/stdout.log"))}`);
       if (Number.isNaN(healthzMs) && (await httpOk(`${base}/healthz`))) healthzMs = performance.now() - t0;
       if (await httpOk(`${base}/readyz`)) break;
       await Bun.sleep(100);
@@ -188,7 +219,9 @@ function tail(file: string, n = 20): string {
 async function stopHand(pid: number): Promise<void> {
   const child = handGateways.get(pid);
   if (!child) return;
-  const gone = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
+  const gone = new Promise<void>((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
+  );
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);
@@ -211,9 +244,32 @@ async function timeValidate(k: number): Promise<number> {
   mkdirSync(join(dir, "state"), { recursive: true, mode: 0o700 });
   const file = join(dir, "openclaw.json");
   const layout = layoutFor(join(root, "validate-layout"));
-  writeFileSync(file, `${JSON.stringify(generateConfig(validateManifest(manifest("validate", MODELS[1]!)), { port: 30_000, layout }), null, 2)}\n`, { mode: 0o600 });
-  const env = childEnv({ HOME: dir, TMPDIR: dir, OPENCLAW_CONFIG_PATH: file, OPENCLAW_STATE_DIR: join(dir, "state"), OPENCLAW_NO_AUTO_UPDATE: "1", OPENCLAW_DISABLE_BONJOUR: "1" });
-  const argv = ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"', sinkhole, f.openclawNode, join(f.openclawDir, "openclaw.mjs"), "config", "validate", "--json"];
+  writeFileSync(
+    file,
+    `${JSON.stringify(generateConfig(validateManifest(manifest("validate", MODELS[1]!)), { port: 30_000, layout }), null, 2)}\n`,
+    { mode: 0o600 },
+  );
+  const env = childEnv({
+    HOME: dir,
+    TMPDIR: dir,
+    OPENCLAW_CONFIG_PATH: file,
+    OPENCLAW_STATE_DIR: join(dir, "state"),
+    OPENCLAW_NO_AUTO_UPDATE: "1",
+    OPENCLAW_DISABLE_BONJOUR: "1",
+  });
+  const argv = [
+    "unshare",
+    "--mount",
+    "sh",
+    "-c",
+    'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+    sinkhole,
+    f.openclawNode,
+    join(f.openclawDir, "openclaw.mjs"),
+    "config",
+    "validate",
+    "--json",
+  ];
   const t0 = performance.now();
   const p = Bun.spawn(argv, { cwd: dir, env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
   const [out, , code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -228,7 +284,13 @@ async function getBot(a: Appliance, name: string) {
 }
 
 /** Waits until `pred` holds for the bot, polling every `everyMs`; returns the bot detail and when it was seen. */
-async function pollBot(a: Appliance, name: string, pred: (d: any) => boolean, everyMs: number, timeoutMs: number): Promise<{ detail: any; at: number }> {
+async function pollBot(
+  a: Appliance,
+  name: string,
+  pred: (d: any) => boolean,
+  everyMs: number,
+  timeoutMs: number,
+): Promise<{ detail: any; at: number }> {
   const deadline = performance.now() + timeoutMs;
   let last: any;
   for (;;) {
@@ -237,7 +299,10 @@ async function pollBot(a: Appliance, name: string, pred: (d: any) => boolean, ev
     last = r.body;
     if (r.status === 200 && pred(last)) return { detail: last, at };
     if (r.status === 200 && last?.bot?.status === "error") throw new Error(`bot ${name} failed: ${last.bot.statusReason}`);
-    if (at > deadline) throw new Error(`timed out waiting for bot ${name}: ${JSON.stringify({ bot: last?.bot, events: last?.events?.slice(0, 6) })}`);
+    if (at > deadline)
+      throw new Error(
+        `timed out waiting for bot ${name}: ${JSON.stringify({ bot: last?.bot, events: last?.events?.slice(0, 6) })}`,
+      );
     await Bun.sleep(everyMs);
   }
 }
@@ -275,7 +340,8 @@ async function applianceCreate(a: Appliance, name: string): Promise<ApplianceRun
   const wall0 = Date.now();
   const t0 = performance.now();
   const r = await a.api("POST", "/api/v1/bots/apply", manifest(name, MODELS[0]!));
-  if (r.status !== 200 || (r.body as any).action !== "created") throw new Error(`apply ${name} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  if (r.status !== 200 || (r.body as any).action !== "created")
+    throw new Error(`apply ${name} answered ${r.status}: ${JSON.stringify(r.body)}`);
   liveBots.add(name);
   const { detail, at } = await pollBot(a, name, (d) => d.bot.status === "running" && d.bot.appliedRevision === 1, 100, 150_000);
   const ev = (type: string) => {
@@ -283,7 +349,12 @@ async function applianceCreate(a: Appliance, name: string): Promise<ApplianceRun
     return e ? e.ts - wall0 : null;
   };
   const spawned = spawnLoggedAt(a, name);
-  return { readyMs: at - t0, toSpawnMs: spawned === null ? null : spawned - wall0, toStartedMs: ev("started"), toLiveMs: ev("revision.live") };
+  return {
+    readyMs: at - t0,
+    toSpawnMs: spawned === null ? null : spawned - wall0,
+    toStartedMs: ev("started"),
+    toLiveMs: ev("revision.live"),
+  };
 }
 
 async function applianceDelete(a: Appliance, name: string): Promise<number> {
@@ -391,7 +462,9 @@ async function main() {
   const notes: string[] = [];
   const loadStart = load1();
   log(`starting the appliance (health every ${HEALTH_S} s, drift every ${DRIFT_S} s); load average ${loadStart}`);
-  appliance = await startAppliance({ env: { MOLTHUB_HEALTH_INTERVAL_SECONDS: String(HEALTH_S), MOLTHUB_DRIFT_INTERVAL_SECONDS: String(DRIFT_S) } });
+  appliance = await startAppliance({
+    env: { MOLTHUB_HEALTH_INTERVAL_SECONDS: String(HEALTH_S), MOLTHUB_DRIFT_INTERVAL_SECONDS: String(DRIFT_S) },
+  });
   const a = appliance;
   const ws = ((await a.api("GET", "/api/v1/workspace")).body as { id: string }).id;
   const tag = randomBytes(3).toString("hex");
@@ -408,7 +481,9 @@ async function main() {
       const perPair = (performance.now() - pairStarted) / i;
       const rest = median(app.map((x) => x.readyMs)) + HOT_CHANGES * 3_000 + IDLE_SAMPLE_MS + 20_000; // parts 2, 3, cleanup
       if (performance.now() - benchStarted + perPair + rest > BUDGET_MS) {
-        notes.push(`create/ready cut to ${i} pair(s) to keep the run within ${BUDGET_MS / 1000} s (a pair took ${r0(perPair / 1000)} s)`);
+        notes.push(
+          `create/ready cut to ${i} pair(s) to keep the run within ${BUDGET_MS / 1000} s (a pair took ${r0(perPair / 1000)} s)`,
+        );
         break;
       }
     }
@@ -432,7 +507,9 @@ async function main() {
         const r = await applianceCreate(a, name);
         app.push(r);
         order.push(`appliance ${r0(r.readyMs)}`);
-        log(`  appliance: running at ${r0(r.readyMs)} ms (spawn at ${r.toSpawnMs} ms, started event ${r.toStartedMs} ms, revision.live ${r.toLiveMs} ms)`);
+        log(
+          `  appliance: running at ${r0(r.readyMs)} ms (spawn at ${r.toSpawnMs} ms, started event ${r.toStartedMs} ms, revision.live ${r.toLiveMs} ms)`,
+        );
         kept = name; // deleted before the next run, or kept for parts 2 and 3 when this was the last one
       }
     }
@@ -465,15 +542,24 @@ async function main() {
     const want = body.revision as number;
     if (want !== rev + 1) notes.push(`hot change ${k + 1}: revision ${want}, expected ${rev + 1}`);
     rev = want;
-    const { detail, at } = await pollBot(a, kept, (d) => d.bot.appliedRevision === want && d.bot.status === "running", 50, 60_000);
+    const { detail, at } = await pollBot(
+      a,
+      kept,
+      (d) => d.bot.appliedRevision === want && d.bot.status === "running",
+      50,
+      60_000,
+    );
     hot.push(at - t0);
     // the newest config.applied event (the patch went through; validate and the readyz/connect came before it)
     const applied = (detail.events as { type: string; ts: number }[]).find((e) => e.type === "config.applied");
     hotApplied.push(applied && applied.ts >= wall0 ? applied.ts - wall0 : null);
-    log(`hot change ${k + 1}/${HOT_CHANGES} (→ ${model}, revision ${want}): verified live in ${r0(at - t0)} ms (config.applied at ${hotApplied.at(-1)} ms)`);
+    log(
+      `hot change ${k + 1}/${HOT_CHANGES} (→ ${model}, revision ${want}): verified live in ${r0(at - t0)} ms (config.applied at ${hotApplied.at(-1)} ms)`,
+    );
   }
   const pidAfter = gatewayPid(a, ws, kept);
-  if (pidBefore === null || pidBefore !== pidAfter) notes.push(`the gateway pid changed across the hot changes (${pidBefore} → ${pidAfter}): it was restarted`);
+  if (pidBefore === null || pidBefore !== pidAfter)
+    notes.push(`the gateway pid changed across the hot changes (${pidBefore} → ${pidAfter}): it was restarted`);
   const liveModel = (() => {
     try {
       return JSON.parse(readFileSync(join(a.dataDir, "bots/local", ws, kept!, "openclaw.json"), "utf8")).agents.defaults.model;
@@ -481,7 +567,8 @@ async function main() {
       return null;
     }
   })();
-  if (liveModel !== MODELS[HOT_CHANGES % MODELS.length]) notes.push(`openclaw.json holds model ${liveModel} after the hot changes`);
+  if (liveModel !== MODELS[HOT_CHANGES % MODELS.length])
+    notes.push(`openclaw.json holds model ${liveModel} after the hot changes`);
 
   // ---- what the validate preflight costs alone: `openclaw config validate --json`, as the provider runs it ----
   const validateMs: number[] = [];
@@ -512,9 +599,14 @@ async function main() {
   const cpuPct = ((prevTicks - c0) / CLK_TCK / ((prevAt - s0) / 1000)) * 100;
   const gwRss = gw ? rssMb(gw) : NaN;
   const after = await getBot(a, kept);
-  if (after.body.bot.status !== "running") notes.push(`after the idle minute the bot is ${after.body.bot.status}: ${after.body.bot.statusReason}`);
-  const newEvents = (after.body.events as { type: string; message: string }[]).slice(0, Math.max(0, after.body.events.length - eventsBefore));
-  if (newEvents.length) notes.push(`events during the idle minute: ${newEvents.map((e) => `${e.type}: ${e.message}`).join(" | ")}`);
+  if (after.body.bot.status !== "running")
+    notes.push(`after the idle minute the bot is ${after.body.bot.status}: ${after.body.bot.statusReason}`);
+  const newEvents = (after.body.events as { type: string; message: string }[]).slice(
+    0,
+    Math.max(0, after.body.events.length - eventsBefore),
+  );
+  if (newEvents.length)
+    notes.push(`events during the idle minute: ${newEvents.map((e) => `${e.type}: ${e.message}`).join(" | ")}`);
 
   // ---- the kept bot goes too (timed like the others) ----
   const d = await applianceDelete(a, kept);
@@ -524,13 +616,25 @@ async function main() {
 
   const results = {
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memGb: r1(totalmem() / 1024 ** 3), bun: Bun.version, platform: `${process.platform}-${process.arch}`, loadAvg1: { start: loadStart, end: loadEnd } },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model ?? "?",
+      memGb: r1(totalmem() / 1024 ** 3),
+      bun: Bun.version,
+      platform: `${process.platform}-${process.arch}`,
+      loadAvg1: { start: loadStart, end: loadEnd },
+    },
     openclaw: { version: VERSION, dir: f.openclawDir, node: f.openclawNode },
     applianceProcess: "bun src/main.ts serve (test/helpers/appliance.ts startAppliance), local provider, DNS sinkhole",
     createReady: {
       runs: { hand: hand.length, appliance: app.length },
       order,
-      hand: { medianMs: r0(hm), runsMs: hand.map((x) => r0(x.readyMs)), healthzMs: hand.map((x) => r0(x.healthzMs)), stopMs: hand.map((x) => r0(x.stopMs)) },
+      hand: {
+        medianMs: r0(hm),
+        runsMs: hand.map((x) => r0(x.readyMs)),
+        healthzMs: hand.map((x) => r0(x.healthzMs)),
+        stopMs: hand.map((x) => r0(x.stopMs)),
+      },
       appliance: {
         medianMs: r0(am),
         runsMs: app.map((x) => r0(x.readyMs)),
@@ -543,13 +647,26 @@ async function main() {
       overheadPct: r1(overheadPct),
       deletePurgeMs: deletes.map(r0),
     },
-    hotChange: { changes: hot.length, runsMs: hot.map(r0), medianMs: r0(median(hot)), maxMs: r0(Math.max(...hot)), toConfigAppliedEventMs: hotApplied, gatewayRestarted: pidBefore !== pidAfter },
+    hotChange: {
+      changes: hot.length,
+      runsMs: hot.map(r0),
+      medianMs: r0(median(hot)),
+      maxMs: r0(Math.max(...hot)),
+      toConfigAppliedEventMs: hotApplied,
+      gatewayRestarted: pidBefore !== pidAfter,
+    },
     validateAloneMs: validateMs.map(r0),
     gatewayStops,
     idle: {
-      seconds: IDLE_SAMPLE_MS / 1000, healthIntervalS: HEALTH_S, driftIntervalS: DRIFT_S, clkTck: CLK_TCK,
-      cpuPctOfOneCore: r1(cpuPct), cpuPctMaxPerSecond: r1(Math.max(...perSecond)),
-      rssMinMb: r1(Math.min(...rss)), rssMaxMb: r1(Math.max(...rss)), gatewayLeaderRssMb: r1(gwRss),
+      seconds: IDLE_SAMPLE_MS / 1000,
+      healthIntervalS: HEALTH_S,
+      driftIntervalS: DRIFT_S,
+      clkTck: CLK_TCK,
+      cpuPctOfOneCore: r1(cpuPct),
+      cpuPctMaxPerSecond: r1(Math.max(...perSecond)),
+      rssMinMb: r1(Math.min(...rss)),
+      rssMaxMb: r1(Math.max(...rss)),
+      gatewayLeaderRssMb: r1(gwRss),
     },
     targets: TARGETS,
     pass: {
@@ -565,7 +682,9 @@ async function main() {
 let results: Awaited<ReturnType<typeof main>> | null = null;
 let failure: unknown = null;
 if (!openclawInstalled() || !existsSync("/usr/bin/unshare")) {
-  console.log(`bench/bots.ts skipped: needs OpenClaw ${VERSION} + Node 26 at ${f.openclawDir} (bash test/infra/fixtures.sh) and unshare(1)`);
+  console.log(
+    `bench/bots.ts skipped: needs OpenClaw ${VERSION} + Node 26 at ${f.openclawDir} (bash test/infra/fixtures.sh) and unshare(1)`,
+  );
   rmSync(root, { recursive: true, force: true });
   process.exit(0);
 }
@@ -589,24 +708,85 @@ results.totalSeconds = r1((performance.now() - benchStarted) / 1000);
 const c = results.createReady;
 const mark = (ok: boolean) => (ok ? "ok" : "MISSED");
 const rows: [string, string, string, string][] = [
-  [`create → ready, by hand (spawn → /readyz 200), ${c.runs.hand} runs`, `median ${c.hand.medianMs} ms (${c.hand.runsMs.join(", ")})`, "", ""],
-  [`create → ready, appliance (apply → running rev 1), ${c.runs.appliance} runs`, `median ${c.appliance.medianMs} ms (${c.appliance.runsMs.join(", ")})`, "", ""],
-  ["  overhead of the appliance", `${c.overheadMs} ms, ${c.overheadPct} %`, `< ${TARGETS.overheadPct} % and < ${TARGETS.overheadMs} ms`, mark(results.pass.overhead)],
+  [
+    `create → ready, by hand (spawn → /readyz 200), ${c.runs.hand} runs`,
+    `median ${c.hand.medianMs} ms (${c.hand.runsMs.join(", ")})`,
+    "",
+    "",
+  ],
+  [
+    `create → ready, appliance (apply → running rev 1), ${c.runs.appliance} runs`,
+    `median ${c.appliance.medianMs} ms (${c.appliance.runsMs.join(", ")})`,
+    "",
+    "",
+  ],
+  [
+    "  overhead of the appliance",
+    `${c.overheadMs} ms, ${c.overheadPct} %`,
+    `< ${TARGETS.overheadPct} % and < ${TARGETS.overheadMs} ms`,
+    mark(results.pass.overhead),
+  ],
   ["  appliance: apply → gateway spawned", `${c.appliance.toSpawnMs.map((x) => `${x ?? "?"}`).join(", ")} ms`, "", ""],
-  ["  appliance: apply → started event (/healthz)", `${c.appliance.toStartedEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`, "", ""],
-  ["  appliance: apply → revision.live event", `${c.appliance.toRevisionLiveEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`, "", ""],
-  ["  appliance: gateway spawned → running rev 1", `${c.appliance.spawnToRunningMs.map((x) => `${x ?? "?"}`).join(", ")} ms`, "", ""],
+  [
+    "  appliance: apply → started event (/healthz)",
+    `${c.appliance.toStartedEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`,
+    "",
+    "",
+  ],
+  [
+    "  appliance: apply → revision.live event",
+    `${c.appliance.toRevisionLiveEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`,
+    "",
+    "",
+  ],
+  [
+    "  appliance: gateway spawned → running rev 1",
+    `${c.appliance.spawnToRunningMs.map((x) => `${x ?? "?"}`).join(", ")} ms`,
+    "",
+    "",
+  ],
   ["  by hand: spawn → /healthz 200", `${c.hand.healthzMs.join(", ")} ms`, "", ""],
   ["`openclaw config validate` alone (the preflight)", `${results.validateAloneMs.join(", ")} ms`, "", ""],
-  ["delete with purge → 404", `${c.deletePurgeMs.join(", ")} ms (gateway stop ${results.gatewayStops.map((g) => `${g.ms}${g.killed ? " KILLED" : ""}`).join(", ")} ms)`, "", ""],
-  [`hot change → verified live, ${results.hotChange.changes} changes`, `median ${results.hotChange.medianMs} ms, max ${results.hotChange.maxMs} ms (${results.hotChange.runsMs.join(", ")})`, `< ${TARGETS.hotMs} ms`, mark(results.pass.hot)],
-  ["  hot: apply → config.applied event", `${results.hotChange.toConfigAppliedEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`, "", ""],
-  [`appliance CPU, ${results.idle.seconds} s, 1 bot (health ${HEALTH_S} s, drift ${DRIFT_S} s)`, `${results.idle.cpuPctOfOneCore} % of one core (max ${results.idle.cpuPctMaxPerSecond} % in a second)`, "", ""],
-  ["appliance RSS over the same minute", `${results.idle.rssMinMb}–${results.idle.rssMaxMb} MB (gateway leader ${results.idle.gatewayLeaderRssMb} MB)`, "", ""],
+  [
+    "delete with purge → 404",
+    `${c.deletePurgeMs.join(", ")} ms (gateway stop ${results.gatewayStops.map((g) => `${g.ms}${g.killed ? " KILLED" : ""}`).join(", ")} ms)`,
+    "",
+    "",
+  ],
+  [
+    `hot change → verified live, ${results.hotChange.changes} changes`,
+    `median ${results.hotChange.medianMs} ms, max ${results.hotChange.maxMs} ms (${results.hotChange.runsMs.join(", ")})`,
+    `< ${TARGETS.hotMs} ms`,
+    mark(results.pass.hot),
+  ],
+  [
+    "  hot: apply → config.applied event",
+    `${results.hotChange.toConfigAppliedEventMs.map((x) => `${x ?? "?"}`).join(", ")} ms`,
+    "",
+    "",
+  ],
+  [
+    `appliance CPU, ${results.idle.seconds} s, 1 bot (health ${HEALTH_S} s, drift ${DRIFT_S} s)`,
+    `${results.idle.cpuPctOfOneCore} % of one core (max ${results.idle.cpuPctMaxPerSecond} % in a second)`,
+    "",
+    "",
+  ],
+  [
+    "appliance RSS over the same minute",
+    `${results.idle.rssMinMb}–${results.idle.rssMaxMb} MB (gateway leader ${results.idle.gatewayLeaderRssMb} MB)`,
+    "",
+    "",
+  ],
 ];
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["measure", "figure", "target"][i]!.length));
-const line = (r: string[]) => r.map((x, i) => (i < 3 ? x.padEnd(w[i]!) : x)).join("  ").trimEnd();
-console.log(`\nMolthub bots bench — ${results.machine.cpus} × ${results.machine.cpu}, Bun ${Bun.version}, OpenClaw ${VERSION}, load average ${results.machine.loadAvg1.start} → ${results.machine.loadAvg1.end}\n`);
+const line = (r: string[]) =>
+  r
+    .map((x, i) => (i < 3 ? x.padEnd(w[i]!) : x))
+    .join("  ")
+    .trimEnd();
+console.log(
+  `\nMolthub bots bench — ${results.machine.cpus} × ${results.machine.cpu}, Bun ${Bun.version}, OpenClaw ${VERSION}, load average ${results.machine.loadAvg1.start} → ${results.machine.loadAvg1.end}\n`,
+);
 console.log(line(["measure", "figure", "target", ""]));
 console.log(line(w.map((n) => "-".repeat(n)).concat("")));
 for (const r of rows) console.log(line(r));
@@ -614,5 +794,5 @@ console.log(`\norder: ${c.order.join(" → ")}`);
 for (const n of results.notes) console.log(`note: ${n}`);
 console.log(`\ntotal ${results.totalSeconds} s`);
 mkdirSync(join(repo, "bench/results"), { recursive: true });
-writeFileSync(join(repo, "bench/results/bots.json"), JSON.stringify(results, null, 2) + "\n");
+writeFileSync(join(repo, "bench/results/bots.json"), `${JSON.stringify(results, null, 2)}\n`);
 console.log("results written to bench/results/bots.json");

@@ -71,15 +71,17 @@ await Promise.all(workers);
 const sorted = latencies.subarray(0, count).sort();
 const pct = (p: number) => (count ? sorted[Math.min(count - 1, Math.ceil((p / 100) * count) - 1)]! : NaN);
 const round = (x: number) => Math.round(x * 100) / 100;
-console.log(JSON.stringify({
-  requests: count,
-  errors,
-  firstError,
-  seconds: round(elapsed / 1000),
-  rps: round(count / (elapsed / 1000)),
-  p50: round(pct(50)),
-  p95: round(pct(95)),
-  p99: round(pct(99)),
-  max: round(count ? sorted[count - 1]! : NaN),
-  meanBytes: count ? Math.round(bytes / count) : 0,
-}));
+console.log(
+  JSON.stringify({
+    requests: count,
+    errors,
+    firstError,
+    seconds: round(elapsed / 1000),
+    rps: round(count / (elapsed / 1000)),
+    p50: round(pct(50)),
+    p95: round(pct(95)),
+    p99: round(pct(99)),
+    max: round(count ? sorted[count - 1]! : NaN),
+    meanBytes: count ? Math.round(bytes / count) : 0,
+  }),
+);

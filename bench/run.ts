@@ -5,15 +5,15 @@
 //
 // Prints a table with the targets beside the figures and writes bench/results/latest.json.
 // Everything runs on loopback in temp dirs; every process started here is stopped here, by its pid.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir, cpus, totalmem } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { openStore, migrate } from "../src/db/client.ts";
+import { recordAudit } from "../src/core/audit.ts";
+import type { ServiceContext } from "../src/core/context.ts";
+import { migrate, openStore } from "../src/db/client.ts";
 import { loadKeyring } from "../src/secrets/keyring.ts";
 import { addUserOffline } from "../src/services/auth.ts";
 import { createToken } from "../src/services/tokens.ts";
-import { recordAudit } from "../src/core/audit.ts";
-import type { ServiceContext } from "../src/core/context.ts";
 
 const repo = join(import.meta.dir, "..");
 const bin = process.env.MOLTHUB_BUILD_OUT ?? join(repo, "dist/molthub");
@@ -70,7 +70,13 @@ async function build(): Promise<number> {
     return 0;
   }
   const t0 = performance.now();
-  const p = Bun.spawn([process.execPath, "scripts/build.ts"], { cwd: repo, env: env({ MOLTHUB_BUILD_OUT: bin }), stdout: "pipe", stderr: "pipe", timeout: 120_000 });
+  const p = Bun.spawn([process.execPath, "scripts/build.ts"], {
+    cwd: repo,
+    env: env({ MOLTHUB_BUILD_OUT: bin }),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 120_000,
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`build failed (${code}):\n${out}\n${err}`);
   return Math.round(performance.now() - t0);
@@ -89,7 +95,11 @@ async function startServer(dataDir: string, logFile: string): Promise<Started> {
   const url = `http://127.0.0.1:${port}/healthz`;
   const t0 = performance.now();
   const proc = Bun.spawn([bin, "serve", "--data-dir", dataDir, "--port", String(port)], {
-    cwd: root, env: env(), stdin: "ignore", stdout: Bun.file(logFile), stderr: "pipe",
+    cwd: root,
+    env: env(),
+    stdin: "ignore",
+    stdout: Bun.file(logFile),
+    stderr: "pipe",
   });
   children.add(proc);
   const deadline = t0 + 10_000;
@@ -101,8 +111,12 @@ async function startServer(dataDir: string, logFile: string): Promise<Started> {
     } catch {
       // not listening yet
     }
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${await new Response(proc.stderr as ReadableStream).text()}\n${readFileSync(logFile, "utf8")}`);
-    if (performance.now() > deadline) throw new Error(`server did not answer /healthz within 10 s:\n${readFileSync(logFile, "utf8")}`);
+    if (proc.exitCode !== null)
+      throw new Error(
+        `server exited with ${proc.exitCode}: ${await new Response(proc.stderr as ReadableStream).text()}\n${readFileSync(logFile, "utf8")}`,
+      );
+    if (performance.now() > deadline)
+      throw new Error(`server did not answer /healthz within 10 s:\n${readFileSync(logFile, "utf8")}`);
     await Bun.sleep(1);
   }
 }
@@ -160,17 +174,36 @@ async function seedStore(dir: string): Promise<{ token: string; seedMs: number }
   try {
     migrate(store);
     const keyring = loadKeyring(dir, {});
-    const owner = await addUserOffline(store.db, { email: "owner@bench.test", name: "Owner", password: "bench-password-long", role: "owner" });
+    const owner = await addUserOffline(store.db, {
+      email: "owner@bench.test",
+      name: "Owner",
+      password: "bench-password-long",
+      role: "owner",
+    });
     const ctx: ServiceContext = {
-      db: store.db, keyring, now: Date.now,
+      db: store.db,
+      keyring,
+      now: Date.now,
       actor: { type: "user", userId: owner.userId, label: "owner@bench.test", workspaceId: owner.workspaceId, role: "owner" },
     };
     const { token } = createToken(ctx, { name: "bench", role: "viewer" });
-    store.db.transaction((tx) => {
-      for (let i = 0; i < AUDIT_ROWS; i++) {
-        recordAudit(tx, { ...ctx, requestId: `bench-${i}` }, { action: "bot.update", resourceType: "bot", resourceId: `bot-${i % 100}`, summary: { i, field: "model", from: "a", to: "b" } });
-      }
-    }, { behavior: "immediate" });
+    store.db.transaction(
+      (tx) => {
+        for (let i = 0; i < AUDIT_ROWS; i++) {
+          recordAudit(
+            tx,
+            { ...ctx, requestId: `bench-${i}` },
+            {
+              action: "bot.update",
+              resourceType: "bot",
+              resourceId: `bot-${i % 100}`,
+              summary: { i, field: "model", from: "a", to: "b" },
+            },
+          );
+        }
+      },
+      { behavior: "immediate" },
+    );
     store.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     return { token, seedMs: Math.round(performance.now() - t0) };
   } finally {
@@ -191,10 +224,36 @@ interface LoadResult {
   meanBytes: number;
 }
 
-async function runLoad(url: string, token: string, concurrency: number, durationMs: number, warmupMs: number): Promise<LoadResult> {
-  const p = Bun.spawn([process.execPath, join(repo, "bench/load.ts"), "--url", url, "--concurrency", String(concurrency), "--duration-ms", String(durationMs), "--warmup-ms", String(warmupMs), "--max", "400000"], {
-    cwd: repo, env: env({ BENCH_TOKEN: token }), stdout: "pipe", stderr: "pipe", timeout: durationMs + warmupMs + 30_000,
-  });
+async function runLoad(
+  url: string,
+  token: string,
+  concurrency: number,
+  durationMs: number,
+  warmupMs: number,
+): Promise<LoadResult> {
+  const p = Bun.spawn(
+    [
+      process.execPath,
+      join(repo, "bench/load.ts"),
+      "--url",
+      url,
+      "--concurrency",
+      String(concurrency),
+      "--duration-ms",
+      String(durationMs),
+      "--warmup-ms",
+      String(warmupMs),
+      "--max",
+      "400000",
+    ],
+    {
+      cwd: repo,
+      env: env({ BENCH_TOKEN: token }),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: durationMs + warmupMs + 30_000,
+    },
+  );
   children.add(p);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   children.delete(p);
@@ -224,7 +283,8 @@ async function main() {
   const url = `http://127.0.0.1:${server.port}/api/v1/audit`;
   const probe = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const probeBody = (await probe.json()) as { items?: unknown[] };
-  if (probe.status !== 200 || probeBody.items?.length !== 50) throw new Error(`GET /api/v1/audit answered ${probe.status} with ${probeBody.items?.length} items`);
+  if (probe.status !== 200 || probeBody.items?.length !== 50)
+    throw new Error(`GET /api/v1/audit answered ${probe.status} with ${probeBody.items?.length} items`);
 
   log(`load: ${CONCURRENCY} clients for ${LOAD_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up)`);
   const load = await runLoad(url, token, CONCURRENCY, LOAD_MS, WARMUP_MS);
@@ -235,12 +295,42 @@ async function main() {
 
   const results = {
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memGb: r1(totalmem() / 1024 ** 3), bun: Bun.version, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model ?? "?",
+      memGb: r1(totalmem() / 1024 ** 3),
+      bun: Bun.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
     binary: { path: bin, sizeMb: binaryMb, buildMs: noBuild ? null : buildMs },
-    startFresh: { runs: START_RUNS, medianMs: r1(pct(fresh.runs, 50)), p95Ms: r1(pct(fresh.runs, 95)), minMs: r1(Math.min(...fresh.runs)), stopMedianMs: r1(pct(fresh.stops, 50)), nonZeroExits: fresh.badExits },
-    startExisting: { runs: START_RUNS, medianMs: r1(pct(existing.runs, 50)), p95Ms: r1(pct(existing.runs, 95)), minMs: r1(Math.min(...existing.runs)), stopMedianMs: r1(pct(existing.stops, 50)), nonZeroExits: existing.badExits },
+    startFresh: {
+      runs: START_RUNS,
+      medianMs: r1(pct(fresh.runs, 50)),
+      p95Ms: r1(pct(fresh.runs, 95)),
+      minMs: r1(Math.min(...fresh.runs)),
+      stopMedianMs: r1(pct(fresh.stops, 50)),
+      nonZeroExits: fresh.badExits,
+    },
+    startExisting: {
+      runs: START_RUNS,
+      medianMs: r1(pct(existing.runs, 50)),
+      p95Ms: r1(pct(existing.runs, 95)),
+      minMs: r1(Math.min(...existing.runs)),
+      stopMedianMs: r1(pct(existing.stops, 50)),
+      nonZeroExits: existing.badExits,
+    },
     idleRss: { afterMs: IDLE_WAIT_MS, rssMb: idle.rss, peakMb: idle.hwm, auditRows: AUDIT_ROWS },
-    auditApi: { auditRows: AUDIT_ROWS, seedMs, concurrency: CONCURRENCY, pageSize: 50, ...load, rssAfterMb: afterLoad.rss, peakRssMb: afterLoad.hwm, stopMs: r1(stop.ms), stopExit: stop.code },
+    auditApi: {
+      auditRows: AUDIT_ROWS,
+      seedMs,
+      concurrency: CONCURRENCY,
+      pageSize: 50,
+      ...load,
+      rssAfterMb: afterLoad.rss,
+      peakRssMb: afterLoad.hwm,
+      stopMs: r1(stop.ms),
+      stopExit: stop.code,
+    },
     auditApiOneClient: { concurrency: 1, ...serial },
     targets: TARGETS,
     pass: {
@@ -254,28 +344,71 @@ async function main() {
 
   const mark = (ok: boolean) => (ok ? "ok" : "MISSED");
   const rows: [string, string, string, string][] = [
-    ["cold start, fresh dir (spawn → /healthz 200)", `median ${results.startFresh.medianMs} ms, p95 ${results.startFresh.p95Ms} ms`, `< ${TARGETS.startMedianMs} ms median`, mark(pct(fresh.runs, 50) < TARGETS.startMedianMs)],
-    ["cold start, existing dir", `median ${results.startExisting.medianMs} ms, p95 ${results.startExisting.p95Ms} ms`, `< ${TARGETS.startMedianMs} ms median`, mark(pct(existing.runs, 50) < TARGETS.startMedianMs)],
-    ["SIGTERM → exit", `median ${results.startExisting.stopMedianMs} ms (${fresh.badExits + existing.badExits} non-zero exits)`, "", ""],
-    [`idle RSS (${IDLE_WAIT_MS / 1000} s after start)`, `${idle.rss} MB (peak ${idle.hwm} MB)`, `< ${TARGETS.idleRssMb} MB`, mark(results.pass.idleRss)],
-    [`GET /api/v1/audit, ${AUDIT_ROWS} rows, ${CONCURRENCY} clients`, `p50 ${load.p50} ms, p95 ${load.p95} ms, p99 ${load.p99} ms, max ${load.max} ms`, `p99 < ${TARGETS.p99Ms} ms`, mark(results.pass.p99)],
-    ["  throughput", `${load.rps} req/s (${load.requests} in ${load.seconds} s, ${load.errors} errors, ${load.meanBytes} B each)`, "", ""],
-    ["GET /api/v1/audit, 1 client", `p50 ${serial.p50} ms, p95 ${serial.p95} ms, p99 ${serial.p99} ms; ${serial.rps} req/s`, "", ""],
+    [
+      "cold start, fresh dir (spawn → /healthz 200)",
+      `median ${results.startFresh.medianMs} ms, p95 ${results.startFresh.p95Ms} ms`,
+      `< ${TARGETS.startMedianMs} ms median`,
+      mark(pct(fresh.runs, 50) < TARGETS.startMedianMs),
+    ],
+    [
+      "cold start, existing dir",
+      `median ${results.startExisting.medianMs} ms, p95 ${results.startExisting.p95Ms} ms`,
+      `< ${TARGETS.startMedianMs} ms median`,
+      mark(pct(existing.runs, 50) < TARGETS.startMedianMs),
+    ],
+    [
+      "SIGTERM → exit",
+      `median ${results.startExisting.stopMedianMs} ms (${fresh.badExits + existing.badExits} non-zero exits)`,
+      "",
+      "",
+    ],
+    [
+      `idle RSS (${IDLE_WAIT_MS / 1000} s after start)`,
+      `${idle.rss} MB (peak ${idle.hwm} MB)`,
+      `< ${TARGETS.idleRssMb} MB`,
+      mark(results.pass.idleRss),
+    ],
+    [
+      `GET /api/v1/audit, ${AUDIT_ROWS} rows, ${CONCURRENCY} clients`,
+      `p50 ${load.p50} ms, p95 ${load.p95} ms, p99 ${load.p99} ms, max ${load.max} ms`,
+      `p99 < ${TARGETS.p99Ms} ms`,
+      mark(results.pass.p99),
+    ],
+    [
+      "  throughput",
+      `${load.rps} req/s (${load.requests} in ${load.seconds} s, ${load.errors} errors, ${load.meanBytes} B each)`,
+      "",
+      "",
+    ],
+    [
+      "GET /api/v1/audit, 1 client",
+      `p50 ${serial.p50} ms, p95 ${serial.p95} ms, p99 ${serial.p99} ms; ${serial.rps} req/s`,
+      "",
+      "",
+    ],
     ["  RSS after the load", `${afterLoad.rss} MB (peak ${afterLoad.hwm} MB)`, "", ""],
     ["binary", `${binaryMb} MB${noBuild ? "" : `, built in ${buildMs} ms`}`, "", ""],
   ];
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["measure", "figure", "target"][i]!.length));
-  const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join("  ").trimEnd();
-  console.log(`\nMolthub bench — ${results.machine.cpus} × ${results.machine.cpu}, Bun ${Bun.version}, load generator on the same machine\n`);
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c))
+      .join("  ")
+      .trimEnd();
+  console.log(
+    `\nMolthub bench — ${results.machine.cpus} × ${results.machine.cpu}, Bun ${Bun.version}, load generator on the same machine\n`,
+  );
   console.log(line(["measure", "figure", "target", ""]));
   console.log(line(w.map((n) => "-".repeat(n)).concat("")));
   for (const r of rows) console.log(line(r));
   for (const l of [load, serial]) if (l.firstError) console.log(`\nfirst error during a load: ${l.firstError}`);
-  console.log(`\nWith ${CONCURRENCY} clients in a closed loop, latency ≈ clients / throughput (Little's law): ${CONCURRENCY} / ${load.rps} req/s ≈ ${r1((CONCURRENCY / load.rps) * 1000)} ms.`);
+  console.log(
+    `\nWith ${CONCURRENCY} clients in a closed loop, latency ≈ clients / throughput (Little's law): ${CONCURRENCY} / ${load.rps} req/s ≈ ${r1((CONCURRENCY / load.rps) * 1000)} ms.`,
+  );
   console.log(`\ntotal ${results.totalSeconds} s`);
 
   mkdirSync(join(repo, "bench/results"), { recursive: true });
-  writeFileSync(join(repo, "bench/results/latest.json"), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(repo, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log("results written to bench/results/latest.json");
 }
 

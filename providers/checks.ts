@@ -22,18 +22,25 @@ export function invalid(message: string, path?: string): ProviderError {
 
 export function assertBotName(name: string): void {
   if (typeof name !== "string" || !BOT_NAME_RE.test(name)) {
-    throw invalid(`the bot name ${JSON.stringify(name)} cannot be used for a service: lowercase letters, digits and dashes only`, "metadata.name");
+    throw invalid(
+      `the bot name ${JSON.stringify(name)} cannot be used for a service: lowercase letters, digits and dashes only`,
+      "metadata.name",
+    );
   }
 }
 
 export function assertId(what: string, value: string): void {
-  if (typeof value !== "string" || !ID_RE.test(value)) throw invalid(`the ${what} ${JSON.stringify(value)} is not a plain id (letters, digits, _ and -)`);
+  if (typeof value !== "string" || !ID_RE.test(value))
+    throw invalid(`the ${what} ${JSON.stringify(value)} is not a plain id (letters, digits, _ and -)`);
 }
 
 /** An OpenClaw version like 2026.9.6: it names install dirs and npm packages, so nothing else may pass. */
 export function assertVersion(version: string): void {
   if (typeof version !== "string" || !VERSION_RE.test(version)) {
-    throw invalid(`the OpenClaw version ${JSON.stringify(version)} is not a version like 2026.9.6; fix spec.target.version`, "spec.target.version");
+    throw invalid(
+      `the OpenClaw version ${JSON.stringify(version)} is not a version like 2026.9.6; fix spec.target.version`,
+      "spec.target.version",
+    );
   }
 }
 
@@ -59,13 +66,22 @@ export function assertSafePath(path: string, what: string): void {
 }
 
 export function assertUserName(user: string, what = "user name"): void {
-  if (typeof user !== "string" || !USER_RE.test(user)) throw invalid(`the ${what} ${JSON.stringify(user)} is not a plain POSIX user name`);
+  if (typeof user !== "string" || !USER_RE.test(user))
+    throw invalid(`the ${what} ${JSON.stringify(user)} is not a plain POSIX user name`);
 }
 
 /** Env names must be shell/systemd names; values must fit on one line (no CR, LF or NUL). */
 export function assertEnv(env: Record<string, string>): void {
   for (const [k, v] of Object.entries(env)) {
-    if (!ENV_NAME_RE.test(k)) throw invalid(`${JSON.stringify(k)} is not a valid environment variable name (letters, digits and _, not starting with a digit)`, `spec.secrets.${k}`);
-    if (typeof v !== "string" || /[\r\n\0]/.test(v)) throw invalid(`the value of ${k} contains a line break or NUL byte, which an env file cannot carry; store it without them`, `spec.secrets.${k}`);
+    if (!ENV_NAME_RE.test(k))
+      throw invalid(
+        `${JSON.stringify(k)} is not a valid environment variable name (letters, digits and _, not starting with a digit)`,
+        `spec.secrets.${k}`,
+      );
+    if (typeof v !== "string" || /[\r\n\0]/.test(v))
+      throw invalid(
+        `the value of ${k} contains a line break or NUL byte, which an env file cannot carry; store it without them`,
+        `spec.secrets.${k}`,
+      );
   }
 }

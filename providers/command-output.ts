@@ -3,7 +3,7 @@
  * and the verdict of `openclaw config validate --json` (run locally or on a host).
  */
 import * as z from "zod";
-import { redactString, REDACTED } from "../src/secrets/redact.ts";
+import { REDACTED, redactString } from "../src/secrets/redact.ts";
 
 /** The last `lines` lines of a text. */
 export function lastLines(text: string, lines: number): string {

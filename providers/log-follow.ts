@@ -1,4 +1,4 @@
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 
 /**
  * Lines of a log file that another process appends to: the last `tail` lines, then (when following) each

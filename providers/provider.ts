@@ -136,7 +136,11 @@ export interface ProviderModule<K extends string = string, S extends z.ZodType<{
 
 export class ProviderError extends Error {
   override name = "ProviderError";
-  constructor(message: string, readonly code: "unreachable" | "invalid_config" | "timeout" | "not_found" | "failed" = "failed", readonly issues?: { path: string; message: string }[]) {
+  constructor(
+    message: string,
+    readonly code: "unreachable" | "invalid_config" | "timeout" | "not_found" | "failed" = "failed",
+    readonly issues?: { path: string; message: string }[],
+  ) {
     super(message);
   }
 }
@@ -147,6 +151,15 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(new ProviderError(`cancelled: ${String(signal.reason ?? "aborted")}`, "timeout"));
     signal.addEventListener("abort", onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener("abort", onAbort); resolve(v); }, (e) => { signal.removeEventListener("abort", onAbort); reject(e); });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
   });
 }

@@ -13,25 +13,25 @@ import type { HostAccess } from "../src/hosts/host-access.ts";
 import type { Logger } from "../src/log.ts";
 import { docker } from "./docker/index.ts";
 import { launchd } from "./launchd/index.ts";
-import { loadOnUse, type LoadedOnUse } from "./load-on-use.ts";
+import { type LoadedOnUse, loadOnUse } from "./load-on-use.ts";
 import { local } from "./local/index.ts";
 import type { ProviderDeps, ProviderModule } from "./provider.ts";
 import { systemd } from "./systemd/index.ts";
 
 /** One line per target kind. The order is the one error messages list the kinds in ("Expected 'docker' | …"). */
-export const PROVIDER_MODULES = [
-  docker,
-  local,
-  systemd,
-  launchd,
-] as const;
+export const PROVIDER_MODULES = [docker, local, systemd, launchd] as const;
 
 /** The target schemas in list order, as a tuple: what z.discriminatedUnion needs to infer the `Target` union. */
 export type TargetSchemas = SchemasOf<typeof PROVIDER_MODULES>;
-type SchemasOf<T extends readonly unknown[]> = T extends readonly [infer M extends { targetSchema: unknown }, ...infer Rest] ? [M["targetSchema"], ...SchemasOf<Rest>] : [];
+type SchemasOf<T extends readonly unknown[]> = T extends readonly [infer M extends { targetSchema: unknown }, ...infer Rest]
+  ? [M["targetSchema"], ...SchemasOf<Rest>]
+  : [];
 
 /** The kinds whose target is a registered host running an OpenClaw version (systemd, launchd). */
-export type HostProviderKind = Extract<z.output<(typeof PROVIDER_MODULES)[number]["targetSchema"]>, { host: string; version: string }>["provider"];
+export type HostProviderKind = Extract<
+  z.output<(typeof PROVIDER_MODULES)[number]["targetSchema"]>,
+  { host: string; version: string }
+>["provider"];
 
 /** The module of a kind, or undefined for a kind this appliance does not know. */
 function providerModule(kind: string): ProviderModule | undefined {
@@ -54,7 +54,11 @@ export function providerForInit(init: string | null | undefined): HostProviderKi
 }
 
 /** What every provider gets from the appliance's settings. */
-function providerDeps(settings: Pick<Settings, "dataDir" | "openclawDir" | "openclawNode" | "botResolvConf" | "dockerMountOpenclaw">, logger: Logger, hosts?: HostAccess): ProviderDeps {
+function providerDeps(
+  settings: Pick<Settings, "dataDir" | "openclawDir" | "openclawNode" | "botResolvConf" | "dockerMountOpenclaw">,
+  logger: Logger,
+  hosts?: HostAccess,
+): ProviderDeps {
   return {
     botsDir: join(settings.dataDir, "bots"),
     installDir: join(settings.dataDir, "openclaw"),
@@ -72,7 +76,11 @@ function providerDeps(settings: Pick<Settings, "dataDir" | "openclawDir" | "open
  * the SSH targets: systemd, launchd and Docker engines on registered hosts. `closeAll()` of each closes its SSH
  * forwards (shutdown).
  */
-export function createProviders(settings: Settings, logger: Logger, extras: { hosts?: HostAccess } = {}): Partial<Record<string, LoadedOnUse>> {
+export function createProviders(
+  settings: Settings,
+  logger: Logger,
+  extras: { hosts?: HostAccess } = {},
+): Partial<Record<string, LoadedOnUse>> {
   const deps = providerDeps(settings, logger, extras.hosts);
   return Object.fromEntries(PROVIDER_MODULES.map((m) => [m.kind, loadOnUse(m, deps)]));
 }

@@ -1,7 +1,7 @@
-import * as z from "zod";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import * as z from "zod";
 
 /**
  * Settings, resolved as flags > env (MOLTHUB_*) > config file > defaults and validated once.
@@ -16,8 +16,16 @@ export const settingsSchema = z.strictObject({
   tlsKey: z.string().optional(),
   trustProxy: z.boolean(),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
-  sessionTtlHours: z.coerce.number().int().min(1).max(24 * 90),
-  maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+  sessionTtlHours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024),
   /** an existing OpenClaw install for the local provider: the package dir holding openclaw.mjs */
   openclawDir: z.string().optional(),
   /** the Node binary (>= 24.16) that runs OpenClaw for the local provider */
@@ -83,16 +91,23 @@ function parseBool(v: string, where: string): boolean {
  * @param flags values from the command line (already camelCased), highest precedence
  * @param env   the process environment
  */
-export function resolveSettings(flags: Partial<Record<keyof Settings | "config", unknown>> = {}, env: Record<string, string | undefined> = process.env): Settings {
+export function resolveSettings(
+  flags: Partial<Record<keyof Settings | "config", unknown>> = {},
+  env: Record<string, string | undefined> = process.env,
+): Settings {
   const sources: Record<string, string> = {};
   const merged: Record<string, unknown> = { ...defaults };
   for (const k of Object.keys(defaults)) sources[k] = "default";
 
   // Config file: --config, MOLTHUB_CONFIG, or <dataDir>/molthub.yaml when present.
   const dataDirHint = (flags.dataDir as string) ?? env.MOLTHUB_DATA_DIR ?? defaults.dataDir;
-  const configPath = (flags.config as string) ?? env.MOLTHUB_CONFIG ?? (existsSync(join(dataDirHint, "molthub.yaml")) ? join(dataDirHint, "molthub.yaml") : undefined);
+  const configPath =
+    (flags.config as string) ??
+    env.MOLTHUB_CONFIG ??
+    (existsSync(join(dataDirHint, "molthub.yaml")) ? join(dataDirHint, "molthub.yaml") : undefined);
   if (configPath) {
-    if (!existsSync(configPath)) throw new SettingsError(`config file ${configPath} does not exist; create it or drop --config/MOLTHUB_CONFIG`);
+    if (!existsSync(configPath))
+      throw new SettingsError(`config file ${configPath} does not exist; create it or drop --config/MOLTHUB_CONFIG`);
     let parsed: unknown;
     try {
       parsed = parseYaml(readFileSync(configPath, "utf8"));
@@ -100,7 +115,8 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
       throw new SettingsError(`config file ${configPath} is not valid YAML/JSON: ${(e as Error).message}`);
     }
     if (parsed !== null && parsed !== undefined) {
-      if (typeof parsed !== "object" || Array.isArray(parsed)) throw new SettingsError(`config file ${configPath} must hold a mapping of settings`);
+      if (typeof parsed !== "object" || Array.isArray(parsed))
+        throw new SettingsError(`config file ${configPath} must hold a mapping of settings`);
       for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
         merged[k] = v;
         sources[k] = `config file ${configPath}`;
@@ -117,7 +133,7 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
   for (const [k, v] of Object.entries(flags)) {
     if (v === undefined || k === "config") continue;
     merged[k] = v;
-    sources[k] = `flag --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
+    sources[k] = `flag --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   }
 
   const r = settingsSchema.safeParse(merged);
@@ -127,10 +143,13 @@ export function resolveSettings(flags: Partial<Record<keyof Settings | "config",
       const where = sources[key] ?? "settings";
       return `  ${i.code === "unrecognized_keys" ? (i as { keys: string[] }).keys.join(", ") : key} (${where}): ${i.message}`;
     });
-    throw new SettingsError(`invalid settings:\n${lines.join("\n")}\nSee docs/operations.md#settings for every setting and its allowed values.`);
+    throw new SettingsError(
+      `invalid settings:\n${lines.join("\n")}\nSee docs/operations.md#settings for every setting and its allowed values.`,
+    );
   }
   const s = r.data;
-  if (!!s.tlsCert !== !!s.tlsKey) throw new SettingsError("TLS needs both --tls-cert and --tls-key (MOLTHUB_TLS_CERT/MOLTHUB_TLS_KEY)");
+  if (!!s.tlsCert !== !!s.tlsKey)
+    throw new SettingsError("TLS needs both --tls-cert and --tls-key (MOLTHUB_TLS_CERT/MOLTHUB_TLS_KEY)");
   for (const f of [s.tlsCert, s.tlsKey]) if (f && !existsSync(f)) throw new SettingsError(`TLS file ${f} does not exist`);
   return { ...s, dataDir: resolve(s.dataDir) };
 }

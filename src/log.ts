@@ -15,9 +15,11 @@ export interface Logger {
  * Structured JSON-lines logger. Every record passes through `redact`, so a field named like a secret
  * or a registered secret value never reaches the output.
  */
-export function createLogger(opts: { level?: LogLevel; write?: (line: string) => void; base?: Record<string, unknown> } = {}): Logger {
+export function createLogger(
+  opts: { level?: LogLevel; write?: (line: string) => void; base?: Record<string, unknown> } = {},
+): Logger {
   const min = ORDER[opts.level ?? "info"];
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = opts.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;

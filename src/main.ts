@@ -1,22 +1,22 @@
 #!/usr/bin/env bun
-import { BOT_ACTIONS } from "./domain/bot-actions.ts";
-import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { resolveSettings, SettingsError, defaults } from "./config.ts";
-import { serve, StartupError, prepareDataDir } from "./server/serve.ts";
-import { openStore, migrate, migrationStatus } from "./db/client.ts";
-import { addUserOffline, setPasswordOffline } from "./services/auth.ts";
-import { verifyAudit } from "./core/audit.ts";
-import { loadKeyring, KeyError } from "./secrets/keyring.ts";
-import { ServiceError } from "./core/errors.ts";
-import { ROLES, type Role } from "./core/context.ts";
-import { ApiClient } from "./cli/client.ts";
-import { CliError, readSecret, printTable } from "./cli/io.ts";
-import { doctor } from "./cli/doctor.ts";
-import { apply, describeBot, exportAll, getBots, logs as botLogs, setSecret } from "./cli/bots.ts";
-import { VERSION } from "./version.ts";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { PROVIDER_MODULES } from "../providers/registry.ts";
+import { apply, logs as botLogs, describeBot, exportAll, getBots, setSecret } from "./cli/bots.ts";
+import { ApiClient } from "./cli/client.ts";
+import { doctor } from "./cli/doctor.ts";
+import { CliError, printTable, readSecret } from "./cli/io.ts";
+import { defaults, resolveSettings, SettingsError } from "./config.ts";
+import { verifyAudit } from "./core/audit.ts";
+import { ROLES, type Role } from "./core/context.ts";
+import { ServiceError } from "./core/errors.ts";
+import { migrate, migrationStatus, openStore } from "./db/client.ts";
+import { BOT_ACTIONS } from "./domain/bot-actions.ts";
+import { KeyError, loadKeyring } from "./secrets/keyring.ts";
+import { prepareDataDir, StartupError, serve } from "./server/serve.ts";
+import { addUserOffline, setPasswordOffline } from "./services/auth.ts";
+import { VERSION } from "./version.ts";
 
 const USAGE = `molthub ${VERSION} — control plane for OpenClaw gateways
 
@@ -93,9 +93,15 @@ const commonFlags = {
 
 type Values = Record<string, string | boolean | undefined> & { [k: string]: any };
 
-function parse(argv: string[], extra: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {}): { values: Values; positionals: string[] } {
+function parse(
+  argv: string[],
+  extra: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {},
+): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true }) as {
+      values: Values;
+      positionals: string[];
+    };
   } catch (e) {
     throw new CliError(`${(e as Error).message}\nRun \`molthub --help\` for the commands and flags.`, 2);
   }
@@ -103,8 +109,15 @@ function parse(argv: string[], extra: Record<string, { type: "string" | "boolean
 
 function settingsFrom(values: Record<string, unknown>) {
   return resolveSettings({
-    dataDir: values["data-dir"], config: values.config, host: values.host, port: values.port, publicUrl: values["public-url"],
-    tlsCert: values["tls-cert"], tlsKey: values["tls-key"], trustProxy: values["trust-proxy"], logLevel: values["log-level"],
+    dataDir: values["data-dir"],
+    config: values.config,
+    host: values.host,
+    port: values.port,
+    publicUrl: values["public-url"],
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+    trustProxy: values["trust-proxy"],
+    logLevel: values["log-level"],
   });
 }
 
@@ -115,7 +128,7 @@ function role(v: unknown, fallback: Role): Role {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [cmd, sub, ...rest] = argv;
+  const [cmd, sub, ..._rest] = argv;
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
     console.log(USAGE);
     return 0;
@@ -127,7 +140,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
 
     case "serve": {
-      const { values } = parse(argv.slice(1), { "public-url": { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "trust-proxy": { type: "boolean" }, "log-level": { type: "string" } });
+      const { values } = parse(argv.slice(1), {
+        "public-url": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "trust-proxy": { type: "boolean" },
+        "log-level": { type: "string" },
+      });
       await serve(settingsFrom(values), { installSignalHandlers: true });
       return -1; // keep running
     }
@@ -143,7 +162,14 @@ async function main(argv: string[]): Promise<number> {
         }
         const store = openStore(file);
         try {
-          printTable(migrationStatus(store).map((m) => ({ migration: m.tag, state: m.applied ? "applied" : "pending", at: m.appliedAt ? new Date(m.appliedAt).toISOString() : null })), ["migration", "state", "at"]);
+          printTable(
+            migrationStatus(store).map((m) => ({
+              migration: m.tag,
+              state: m.applied ? "applied" : "pending",
+              at: m.appliedAt ? new Date(m.appliedAt).toISOString() : null,
+            })),
+            ["migration", "state", "at"],
+          );
         } finally {
           store.close();
         }
@@ -153,7 +179,11 @@ async function main(argv: string[]): Promise<number> {
       const store = openStore(join(s.dataDir, "molthub.db"));
       try {
         const r = migrate(store);
-        console.log(r.applied.length ? `applied ${r.applied.join(", ")}${r.backup ? ` (copy taken: ${r.backup})` : ""}` : "nothing to migrate; the schema is current");
+        console.log(
+          r.applied.length
+            ? `applied ${r.applied.join(", ")}${r.backup ? ` (copy taken: ${r.backup})` : ""}`
+            : "nothing to migrate; the schema is current",
+        );
       } finally {
         store.close();
       }
@@ -165,13 +195,21 @@ async function main(argv: string[]): Promise<number> {
       const s = settingsFrom(values);
       const findings = await doctor({ dataDir: s.dataDir, host: s.host, port: s.port });
       for (const f of findings) {
-        console.log(`${f.status === "ok" ? "ok  " : f.status === "warn" ? "WARN" : "FAIL"}  ${f.check}: ${f.found}${f.fix ? `\n      → ${f.fix}` : ""}`);
+        console.log(
+          `${f.status === "ok" ? "ok  " : f.status === "warn" ? "WARN" : "FAIL"}  ${f.check}: ${f.found}${f.fix ? `\n      → ${f.fix}` : ""}`,
+        );
       }
       return findings.some((f) => f.status === "fail") ? 1 : 0;
     }
 
     case "user": {
-      const { values } = parse(argv.slice(2), { email: { type: "string" }, name: { type: "string" }, role: { type: "string" }, workspace: { type: "string" }, "password-stdin": { type: "boolean" } });
+      const { values } = parse(argv.slice(2), {
+        email: { type: "string" },
+        name: { type: "string" },
+        role: { type: "string" },
+        workspace: { type: "string" },
+        "password-stdin": { type: "boolean" },
+      });
       if (!values.email) throw new CliError("--email is required", 2);
       if (sub !== "add" && sub !== "passwd") throw new CliError("usage: molthub user add|passwd --email E", 2);
       const userRole = role(values.role, "owner"); // refuse a bad role before anything is read or written
@@ -183,7 +221,13 @@ async function main(argv: string[]): Promise<number> {
         loadKeyring(s.dataDir);
         if (sub === "add") {
           const pw = await readSecret(`password for ${values.email}: `);
-          const r = await addUserOffline(store.db, { email: values.email, name: values.name ?? values.email, password: pw, role: userRole, workspace: values.workspace });
+          const r = await addUserOffline(store.db, {
+            email: values.email,
+            name: values.name ?? values.email,
+            password: pw,
+            role: userRole,
+            workspace: values.workspace,
+          });
           console.log(`user ${values.email} created (${userRole}) in workspace ${r.workspaceId}`);
           return 0;
         }
@@ -201,18 +245,32 @@ async function main(argv: string[]): Promise<number> {
 
     case "token": {
       if (sub !== "create") throw new CliError("usage: molthub token create --name N [--role R] [--expires-days D]", 2);
-      const { values } = parse(argv.slice(2), { name: { type: "string" }, role: { type: "string" }, "expires-days": { type: "string" }, email: { type: "string" }, "password-stdin": { type: "boolean" } });
+      const { values } = parse(argv.slice(2), {
+        name: { type: "string" },
+        role: { type: "string" },
+        "expires-days": { type: "string" },
+        email: { type: "string" },
+        "password-stdin": { type: "boolean" },
+      });
       if (!values.name) throw new CliError("--name is required", 2);
       const client = new ApiClient({ server: values.server, token: values.token });
       if (!client.hasToken) {
         if (!values.email) throw new CliError("give --token (or MOLTHUB_TOKEN), or --email to sign in with a password", 2);
         await client.login(values.email, await readSecret(`password for ${values.email}: `));
       }
-      const r = await client.call<{ token: string; item: { id: string; role: string; expiresAt: number | null } }>("POST", "/api/v1/tokens", {
-        name: values.name, role: role(values.role, "operator"), expiresInDays: values["expires-days"] ? Number(values["expires-days"]) : null,
-      });
+      const r = await client.call<{ token: string; item: { id: string; role: string; expiresAt: number | null } }>(
+        "POST",
+        "/api/v1/tokens",
+        {
+          name: values.name,
+          role: role(values.role, "operator"),
+          expiresInDays: values["expires-days"] ? Number(values["expires-days"]) : null,
+        },
+      );
       // The token goes to stdout alone so it can be captured; everything else to stderr.
-      console.error(`token "${values.name}" (${r.item.role}${r.item.expiresAt ? `, expires ${new Date(r.item.expiresAt).toISOString()}` : ""}) — shown once, store it now:`);
+      console.error(
+        `token "${values.name}" (${r.item.role}${r.item.expiresAt ? `, expires ${new Date(r.item.expiresAt).toISOString()}` : ""}) — shown once, store it now:`,
+      );
       console.log(r.token);
       return 0;
     }
@@ -247,7 +305,9 @@ async function main(argv: string[]): Promise<number> {
         console.log(`audit chain ok: ${result.checked} entries verified`);
         return 0;
       }
-      console.log(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked} entries before it are intact)`);
+      console.log(
+        `audit chain BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked} entries before it are intact)`,
+      );
       return 1;
     }
   }
@@ -263,10 +323,26 @@ async function main(argv: string[]): Promise<number> {
   };
   if (cmd in groups) {
     const { values, positionals } = parse(argv.slice(1), {
-      file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" },
-      address: { type: "string" }, user: { type: "string" }, "ssh-port": { type: "string" }, "key-file": { type: "string" }, fingerprint: { type: "string" },
-      purge: { type: "boolean" }, reason: { type: "string" }, expires: { type: "string" }, bot: { type: "string" }, input: { type: "string", multiple: true },
-      type: { type: "string" }, secret: { type: "string" }, "base-url": { type: "string" }, template: { type: "string" }, name: { type: "string" }, rule: { type: "string" },
+      file: { type: "string", short: "f" },
+      output: { type: "string", short: "o" },
+      yes: { type: "boolean", short: "y" },
+      "dry-run": { type: "boolean" },
+      address: { type: "string" },
+      user: { type: "string" },
+      "ssh-port": { type: "string" },
+      "key-file": { type: "string" },
+      fingerprint: { type: "string" },
+      purge: { type: "boolean" },
+      reason: { type: "string" },
+      expires: { type: "string" },
+      bot: { type: "string" },
+      input: { type: "string", multiple: true },
+      type: { type: "string" },
+      secret: { type: "string" },
+      "base-url": { type: "string" },
+      template: { type: "string" },
+      name: { type: "string" },
+      rule: { type: "string" },
     });
     const client = new ApiClient({ server: values.server, token: values.token });
     const mod = await groups[cmd]!();
@@ -276,7 +352,13 @@ async function main(argv: string[]): Promise<number> {
   const clientCmds = ["apply", "diff", "get", "describe", "logs", ...BOT_ACTIONS, "delete", "export", "secret"];
   if (clientCmds.includes(cmd)) {
     const args = cmd === "logs" ? argv.slice(1).map((a) => (a === "-f" ? "--follow" : a)) : argv.slice(1);
-    const { values, positionals } = parse(args, { file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, follow: { type: "boolean" }, tail: { type: "string" }, purge: { type: "boolean" } });
+    const { values, positionals } = parse(args, {
+      file: { type: "string", short: "f" },
+      output: { type: "string", short: "o" },
+      follow: { type: "boolean" },
+      tail: { type: "string" },
+      purge: { type: "boolean" },
+    });
     const client = new ApiClient({ server: values.server, token: values.token });
     const needKind = (kind: string) => {
       if (positionals[0] !== kind || !positionals[1]) throw new CliError(`usage: molthub ${cmd} ${kind} NAME`, 2);
@@ -288,7 +370,8 @@ async function main(argv: string[]): Promise<number> {
         if (!values.file) throw new CliError(`usage: molthub ${cmd} -f FILE|DIR|-`, 2);
         return apply(client, values.file, cmd === "diff");
       case "get":
-        if (positionals[0] !== "bots" && positionals[0] !== "bot") throw new CliError("usage: molthub get bots [-o json|yaml]", 2);
+        if (positionals[0] !== "bots" && positionals[0] !== "bot")
+          throw new CliError("usage: molthub get bots [-o json|yaml]", 2);
         await getBots(client, values.output);
         return 0;
       case "describe":
@@ -317,7 +400,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       default: {
         const name = needKind("bot");
-        const r = await client.call<{ status: string }>("POST", `/api/v1/bots/${encodeURIComponent(name)}/actions`, { action: cmd });
+        const r = await client.call<{ status: string }>("POST", `/api/v1/bots/${encodeURIComponent(name)}/actions`, {
+          action: cmd,
+        });
         console.log(`bot/${name} ${cmd} queued (status: ${r.status})`);
         return 0;
       }

@@ -12,19 +12,33 @@
  *   CURRENT pooled connection, so the client follows the pool's reconnects, and host-key pinning is the pool's.
  *   docker-modem's own SSH transport is not used: it has no host-key pinning.
  */
-import { tmpdir } from "node:os";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+
 import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { Agent } from "node:http";
+import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import Dockerode from "dockerode";
-import { remoteLayout, type HostInfo } from "../../src/hosts/host-access.ts";
+import { type HostInfo, remoteLayout } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import { assertSafePath } from "../checks.ts";
 import { lastLines } from "../command-output.ts";
 import { ProviderError } from "../provider.ts";
 import { toProviderError } from "../ssh/errors.ts";
-import { RemoteHost, tailArgv, type RemotePool } from "../ssh/remote-host.ts";
+import { RemoteHost, type RemotePool, tailArgv } from "../ssh/remote-host.ts";
 import { followFile } from "./logs.ts";
 import { CONTAINER_GID, CONTAINER_UID } from "./spec.ts";
 
@@ -85,7 +99,8 @@ export function localFiles(log: FilesLogger): EngineFiles {
     join: (...parts) => join(...parts),
     async containerOwner() {
       if (process.getuid?.() === 0) return { uid: CONTAINER_UID, gid: CONTAINER_GID };
-      if (process.getuid?.() !== CONTAINER_UID) log.warn("not running as root: the bot's state dir is not chowned to uid 1000, the gateway may be unable to write it");
+      if (process.getuid?.() !== CONTAINER_UID)
+        log.warn("not running as root: the bot's state dir is not chowned to uid 1000, the gateway may be unable to write it");
       return undefined;
     },
     async ensurePrivateDir(dir, owner) {
@@ -109,10 +124,12 @@ export function localFiles(log: FilesLogger): EngineFiles {
     async purgeDir(dir, root) {
       if (!existsSync(dir)) return;
       const st = lstatSync(dir);
-      if (st.isSymbolicLink() || !st.isDirectory()) throw new ProviderError(`refusing to purge ${dir}: it is not a plain directory`, "failed");
+      if (st.isSymbolicLink() || !st.isDirectory())
+        throw new ProviderError(`refusing to purge ${dir}: it is not a plain directory`, "failed");
       const real = realpathSync(dir);
       const realRoot = realpathSync(root);
-      if (dirname(dirname(real)) !== realRoot) throw new ProviderError(`refusing to purge ${dir}: it resolves outside ${realRoot}`, "failed");
+      if (dirname(dirname(real)) !== realRoot)
+        throw new ProviderError(`refusing to purge ${dir}: it resolves outside ${realRoot}`, "failed");
       rmSync(dir, { recursive: true, force: true });
     },
     followLog: (path, opts, signal) => followFile(path, opts, signal),
@@ -152,14 +169,18 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
     async containerOwner(signal) {
       uid ??= run(["id", "-u"], signal).then((r) => {
         const n = Number(r.stdout.trim());
-        if (r.code !== 0 || !Number.isInteger(n)) throw new ProviderError(`\`id -u\` failed on ${host.name}: ${lastLines(r.stderr, 3) || `exit ${r.code}`}`, "failed");
+        if (r.code !== 0 || !Number.isInteger(n))
+          throw new ProviderError(`\`id -u\` failed on ${host.name}: ${lastLines(r.stderr, 3) || `exit ${r.code}`}`, "failed");
         return n;
       });
       uid.catch(() => (uid = undefined));
       const n = await uid;
       if (n === 0) return { uid: CONTAINER_UID, gid: CONTAINER_GID };
       if (n !== CONTAINER_UID) {
-        log.warn("the login user of the Docker host is not root: the bot's state dir is not chowned to uid 1000, the gateway may be unable to write it", { host: host.name, uid: n });
+        log.warn(
+          "the login user of the Docker host is not root: the bot's state dir is not chowned to uid 1000, the gateway may be unable to write it",
+          { host: host.name, uid: n },
+        );
       }
       return undefined;
     },
@@ -197,7 +218,8 @@ export function remoteFiles(opts: RemoteFilesOptions): EngineFiles {
       }
       const real = (await must(["realpath", "--", dir], signal, `resolving ${dir}`)).stdout.trim();
       const realRoot = (await must(["realpath", "--", root], signal, `resolving ${root}`)).stdout.trim();
-      if (posix.dirname(posix.dirname(real)) !== realRoot) throw new ProviderError(`refusing to purge ${dir} on ${host.name}: it resolves outside ${realRoot}`, "failed");
+      if (posix.dirname(posix.dirname(real)) !== realRoot)
+        throw new ProviderError(`refusing to purge ${dir} on ${host.name}: it resolves outside ${realRoot}`, "failed");
       await must(["rm", "-rf", "--", dir], signal, `purging ${dir}`);
     },
     async *followLog(path, o, signal) {
@@ -273,7 +295,10 @@ export class RemoteEngines {
       const p = (async () => {
         // a unix socket only this user can open: the engine is root-equivalent on the host, so no loopback port
         // a fresh name per forward: a closing forward removes its own socket file, never a newer one's
-        const listenPath = join(engineSocketDir(), `${createHash("sha256").update(host.poolId).digest("hex").slice(0, 12)}-${randomBytes(4).toString("hex")}.sock`);
+        const listenPath = join(
+          engineSocketDir(),
+          `${createHash("sha256").update(host.poolId).digest("hex").slice(0, 12)}-${randomBytes(4).toString("hex")}.sock`,
+        );
         const forward = await this.pool.forward(host.poolId, { socketPath: this.socketPath }, { listenPath });
         try {
           return { forward, docker: (this.opts.factory ?? defaultRemoteEngine)(forward, host) };

@@ -5,16 +5,22 @@
 import { join } from "node:path";
 import * as z from "zod";
 import { nameSchema } from "../../src/domain/names.ts";
-import { layoutFor, type BotLayout } from "../../src/domain/openclaw-config.ts";
+import { type BotLayout, layoutFor } from "../../src/domain/openclaw-config.ts";
 import type { ProviderModule } from "../provider.ts";
 import { CONTAINER_STATE_DIR, imagePinProblem } from "./spec.ts";
 
 const dockerTargetSchema = z.strictObject({
   provider: z.literal("docker"),
-  image: z.string().min(1).regex(/^[^\s]+$/, "no spaces"),
+  image: z
+    .string()
+    .min(1)
+    .regex(/^[^\s]+$/, "no spaces"),
   host: nameSchema.optional().describe("a registered host whose Docker engine is used (over SSH); the local engine when absent"),
   network: z.enum(["host", "bridge"]).default("host"),
-  memory: z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, "like 2g or 512m").default("2g"),
+  memory: z
+    .string()
+    .regex(/^\d+(\.\d+)?[kmg]?$/i, "like 2g or 512m")
+    .default("2g"),
   cpus: z.number().positive().max(64).default(2),
 });
 
@@ -39,7 +45,8 @@ export const docker: ProviderModule<"docker", typeof dockerTargetSchema> = {
     return new DockerProvider({
       rootDir: join(deps.botsDir, "docker"),
       resolvConf: deps.resolvConf,
-      openclawMount: deps.dockerMountOpenclaw && deps.openclawDir ? { hostNodeModulesDir: join(deps.openclawDir, "..") } : undefined,
+      openclawMount:
+        deps.dockerMountOpenclaw && deps.openclawDir ? { hostNodeModulesDir: join(deps.openclawDir, "..") } : undefined,
       logger: deps.logger.child({ provider: "docker" }),
       hosts: deps.hosts,
     });

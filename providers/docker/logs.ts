@@ -5,9 +5,9 @@
  * handle, or the Docker log stream (destroyed, so the engine stops streaming).
  */
 import { open } from "node:fs/promises";
-import { logLines } from "../log-follow.ts";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
+import { logLines } from "../log-follow.ts";
 import { FrameDemuxer, LineSplitter } from "./stream.ts";
 
 export const DEFAULT_TAIL = 200;
@@ -48,10 +48,20 @@ export function followFile(path: string, opts: { follow: boolean; tail?: number 
 }
 
 /** Container stdout/stderr through the engine (multiplexed frames, no TTY). */
-export async function* containerLogs(container: Dockerode.Container, opts: { follow: boolean; tail?: number }, signal: AbortSignal): AsyncGenerator<string> {
+export async function* containerLogs(
+  container: Dockerode.Container,
+  opts: { follow: boolean; tail?: number },
+  signal: AbortSignal,
+): AsyncGenerator<string> {
   const tail = opts.tail ?? DEFAULT_TAIL;
   if (!opts.follow) {
-    const buf = (await container.logs({ follow: false, stdout: true, stderr: true, tail, abortSignal: signal })) as unknown as Buffer;
+    const buf = (await container.logs({
+      follow: false,
+      stdout: true,
+      stderr: true,
+      tail,
+      abortSignal: signal,
+    })) as unknown as Buffer;
     const lines: string[] = [];
     const split = new LineSplitter();
     new FrameDemuxer((_k, p) => lines.push(...split.push(p))).push(Buffer.from(buf));

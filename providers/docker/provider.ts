@@ -31,28 +31,43 @@
 import { relative, resolve, sep } from "node:path";
 import Dockerode from "dockerode";
 import { VERSION_RE } from "../../src/domain/names.ts";
-import { renderEnvFile, type BotLayout } from "../../src/domain/openclaw-config.ts";
+import { type BotLayout, renderEnvFile } from "../../src/domain/openclaw-config.ts";
 import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import { assertPort, assertSafePath } from "../checks.ts";
 import { parseEnvFile } from "../env-file.ts";
-import { abortable, ProviderError, type BotRef, type BotRuntime, type Endpoint, type ObservedState, type Provider } from "../provider.ts";
+import {
+  abortable,
+  type BotRef,
+  type BotRuntime,
+  type Endpoint,
+  type ObservedState,
+  type Provider,
+  ProviderError,
+} from "../provider.ts";
 import { toProviderError } from "../ssh/errors.ts";
 import { BotForwards } from "../ssh/forwards.ts";
 import type { RemotePool } from "../ssh/remote-host.ts";
-import { defaultRemoteRoot, localFiles, remoteFiles, RemoteEngines, type EngineFiles, type RemoteEngineFactory } from "./engine.ts";
-import { docker as dockerModule, dockerLayout } from "./index.ts";
+import {
+  defaultRemoteRoot,
+  type EngineFiles,
+  localFiles,
+  type RemoteEngineFactory,
+  RemoteEngines,
+  remoteFiles,
+} from "./engine.ts";
+import { dockerLayout, docker as dockerModule } from "./index.ts";
 import { containerLogs } from "./logs.ts";
 import { startExecRelay } from "./relay.ts";
 import {
   assertPathSegment,
   buildContainerSpec,
-  containerName,
   CONTAINER_STATE_DIR,
+  containerName,
+  type DockerTarget,
   imagePinProblem,
   LABELS,
   openclawEntry,
   versionCacheKey,
-  type DockerTarget,
 } from "./spec.ts";
 import { FrameDemuxer } from "./stream.ts";
 
@@ -140,7 +155,11 @@ export class DockerProvider implements Provider {
     this.rootDir = resolve(opts.rootDir);
     this.log = opts.logger ?? quiet;
     this.local = { docker: this.docker, files: localFiles(this.log), rootDir: this.rootDir, name: "the local Docker engine" };
-    if (opts.hosts) this.remotes = new RemoteEngines(opts.hosts.pool as RemotePool, { socketPath: opts.remoteSocketPath, factory: opts.remoteEngine });
+    if (opts.hosts)
+      this.remotes = new RemoteEngines(opts.hosts.pool as RemotePool, {
+        socketPath: opts.remoteSocketPath,
+        factory: opts.remoteEngine,
+      });
   }
 
   // ------------------------------------------------------------------------------------------ engines
@@ -151,7 +170,11 @@ export class DockerProvider implements Provider {
     if (!target.host) return this.local;
     const hosts = this.opts.hosts;
     if (!hosts || !this.remotes) {
-      throw new ProviderError(`bot ${bot.name} targets the Docker engine of host ${target.host}, and this appliance was started without the host registry; drop spec.target.host to use the local engine`, "invalid_config", [{ path: "spec.target.host", message: "no host registry" }]);
+      throw new ProviderError(
+        `bot ${bot.name} targets the Docker engine of host ${target.host}, and this appliance was started without the host registry; drop spec.target.host to use the local engine`,
+        "invalid_config",
+        [{ path: "spec.target.host", message: "no host registry" }],
+      );
     }
     let host: HostInfo;
     try {
@@ -216,7 +239,8 @@ export class DockerProvider implements Provider {
   /** A container path under the state dir mapped to the host dir (e.g. the log file). */
   private hostPath(eng: Engine, bot: BotRef, containerPath: string): string {
     const rel = relative(CONTAINER_STATE_DIR, containerPath);
-    if (rel.startsWith("..") || rel.startsWith(sep)) throw new ProviderError(`${containerPath} is outside the state dir ${CONTAINER_STATE_DIR}`, "invalid_config");
+    if (rel.startsWith("..") || rel.startsWith(sep))
+      throw new ProviderError(`${containerPath} is outside the state dir ${CONTAINER_STATE_DIR}`, "invalid_config");
     return eng.files.join(this.dirOn(eng, bot), rel);
   }
 
@@ -231,24 +255,33 @@ export class DockerProvider implements Provider {
     if (this.opts.openclawMount) {
       const entry = eng.files.join(this.opts.openclawMount.hostNodeModulesDir, "openclaw", "openclaw.mjs");
       if (!(await eng.files.exists(entry, signal))) {
-        throw new ProviderError(`no OpenClaw install at ${this.opts.openclawMount.hostNodeModulesDir}${on} (missing openclaw/openclaw.mjs); install it there or drop openclawMount to use the official image`, "not_found");
+        throw new ProviderError(
+          `no OpenClaw install at ${this.opts.openclawMount.hostNodeModulesDir}${on} (missing openclaw/openclaw.mjs); install it there or drop openclawMount to use the official image`,
+          "not_found",
+        );
       }
     }
     if (this.opts.resolvConf && !(await eng.files.exists(this.opts.resolvConf, signal))) {
       throw new ProviderError(`the resolv.conf to mount (${this.opts.resolvConf}) does not exist${on}`, "invalid_config");
     }
-    const present = await abortable(eng.docker.getImage(target.image).inspect(), signal).then(() => true, (e) => {
-      if (e instanceof ProviderError) throw e;
-      if (statusOf(e) === 404) return false;
-      throw new ProviderError(`could not inspect image ${target.image}${on}: ${messageOf(e)}`, "unreachable");
-    });
+    const present = await abortable(eng.docker.getImage(target.image).inspect(), signal).then(
+      () => true,
+      (e) => {
+        if (e instanceof ProviderError) throw e;
+        if (statusOf(e) === 404) return false;
+        throw new ProviderError(`could not inspect image ${target.image}${on}: ${messageOf(e)}`, "unreachable");
+      },
+    );
     if (present) return;
     this.log.info("pulling image", { image: target.image, ...(eng.host ? { host: eng.host.name } : {}) });
     try {
       await this.pull(eng.docker, target.image, signal);
     } catch (e) {
       if (signal.aborted) throw e;
-      throw new ProviderError(`image ${target.image} is not available ${eng.host ? `on host ${eng.host.name}` : "locally"} and could not be pulled: ${messageOf(e)}; load it with docker load (docker save on a machine that has it) or make its registry reachable`, "not_found");
+      throw new ProviderError(
+        `image ${target.image} is not available ${eng.host ? `on host ${eng.host.name}` : "locally"} and could not be pulled: ${messageOf(e)}; load it with docker load (docker save on a machine that has it) or make its registry reachable`,
+        "not_found",
+      );
     }
   }
 
@@ -261,14 +294,20 @@ export class DockerProvider implements Provider {
     try {
       const stream = (await abortable(docker.pull(image, { abortSignal: ctl.signal }), ctl.signal)) as NodeJS.ReadableStream;
       const events = await abortable(
-        new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; errorDetail?: { message?: string } }[]) => (err ? rej(err) : res(out)))),
+        new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((res, rej) =>
+          docker.modem.followProgress(
+            stream,
+            (err: Error | null, out: { error?: string; errorDetail?: { message?: string } }[]) => (err ? rej(err) : res(out)),
+          ),
+        ),
         ctl.signal,
       );
       const failed = events.find((ev) => ev.error || ev.errorDetail);
       if (failed) throw new Error(failed.errorDetail?.message ?? failed.error ?? "pull failed");
       await docker.getImage(image).inspect();
     } catch (e) {
-      if (ctl.signal.aborted && !signal.aborted) throw new Error(String((ctl.signal.reason as Error)?.message ?? "pull timed out"));
+      if (ctl.signal.aborted && !signal.aborted)
+        throw new Error(String((ctl.signal.reason as Error)?.message ?? "pull timed out"));
       throw e;
     } finally {
       clearTimeout(timer);
@@ -282,7 +321,11 @@ export class DockerProvider implements Provider {
     if (signal.aborted) throw new ProviderError("cancelled before configure", "timeout");
     this.assertPinned(this.target(bot).image);
     for (const [k, v] of Object.entries(bot.env)) {
-      if (/[\r\n\0]/.test(v) || /[=\s]/.test(k)) throw new ProviderError(`the environment entry ${k} cannot be written to an env file (line break, NUL or bad name)`, "invalid_config");
+      if (/[\r\n\0]/.test(v) || /[=\s]/.test(k))
+        throw new ProviderError(
+          `the environment entry ${k} cannot be written to an env file (line break, NUL or bad name)`,
+          "invalid_config",
+        );
     }
     const eng = await this.engine(bot);
     const dir = this.dirOn(eng, bot);
@@ -290,7 +333,13 @@ export class DockerProvider implements Provider {
     // uid/gid 1000 when we may chown (root); otherwise the files stay ours (rootless setups map ids themselves)
     const owner = await eng.files.containerOwner(signal);
     await eng.files.ensurePrivateDir(dir, owner, signal);
-    await eng.files.writeAtomic(this.hostPath(eng, bot, layout.configPath), `${JSON.stringify(bot.config, null, 2)}\n`, 0o600, owner, signal);
+    await eng.files.writeAtomic(
+      this.hostPath(eng, bot, layout.configPath),
+      `${JSON.stringify(bot.config, null, 2)}\n`,
+      0o600,
+      owner,
+      signal,
+    );
     // The env file stays owned by the appliance: the container gets its values through the API, not the file.
     await eng.files.writeAtomic(this.hostPath(eng, bot, layout.envFile), renderEnvFile(bot.env), 0o600, undefined, signal);
   }
@@ -299,7 +348,10 @@ export class DockerProvider implements Provider {
     const path = this.hostPath(eng, bot, this.layout(bot).envFile);
     const text = await eng.files.readText(path, signal);
     if (text === null) {
-      throw new ProviderError(`the env file ${path}${eng.host ? ` on host ${eng.host.name}` : ""} is missing; configure() must run before start()`, "not_found");
+      throw new ProviderError(
+        `the env file ${path}${eng.host ? ` on host ${eng.host.name}` : ""} is missing; configure() must run before start()`,
+        "not_found",
+      );
     }
     try {
       return parseEnvFile(text);
@@ -328,7 +380,10 @@ export class DockerProvider implements Provider {
     if (info && info.Config.Labels?.[LABELS.specHash] !== spec.Labels![LABELS.specHash]) {
       // image, resources, network or environment changed: the container must be replaced (config changes are
       // hot-applied over RPC and never get here)
-      this.log.info("recreating the container: its image, resources or environment changed", { bot: bot.name, container: info.Id.slice(0, 12) });
+      this.log.info("recreating the container: its image, resources or environment changed", {
+        bot: bot.name,
+        container: info.Id.slice(0, 12),
+      });
       await this.stopContainer(eng, info, this.opts.stopTimeoutMs ?? 30_000, signal);
       await abortable(docker.getContainer(info.Id).remove({ v: true }), signal).catch((e) => {
         if (statusOf(e) !== 404) throw new ProviderError(`could not remove the old container ${spec.name}: ${messageOf(e)}`);
@@ -341,9 +396,17 @@ export class DockerProvider implements Provider {
         const created = await abortable(docker.createContainer(spec), signal);
         id = created.id;
       } catch (e) {
-        if (statusOf(e) === 409) throw new ProviderError(`a container named ${spec.name} already exists (created concurrently or not Molthub's); retry, or remove it if it is not a bot`, "failed");
+        if (statusOf(e) === 409)
+          throw new ProviderError(
+            `a container named ${spec.name} already exists (created concurrently or not Molthub's); retry, or remove it if it is not a bot`,
+            "failed",
+          );
         if (e instanceof ProviderError) throw e;
-        if (statusOf(e) === 404) throw new ProviderError(`image ${target.image} is not on the Docker host${eng.host ? ` ${eng.host.name}` : ""}; run ensure (or docker load it)`, "not_found");
+        if (statusOf(e) === 404)
+          throw new ProviderError(
+            `image ${target.image} is not on the Docker host${eng.host ? ` ${eng.host.name}` : ""}; run ensure (or docker load it)`,
+            "not_found",
+          );
         throw new ProviderError(`could not create container ${spec.name}: ${messageOf(e)}`, "failed");
       }
     }
@@ -372,7 +435,9 @@ export class DockerProvider implements Provider {
     } catch (e) {
       const status = statusOf(e);
       if (status === 304 || status === 404) return;
-      throw e instanceof ProviderError ? e : new ProviderError(`could not stop container ${info.Name.replace(/^\//, "")}: ${messageOf(e)}`, "failed");
+      throw e instanceof ProviderError
+        ? e
+        : new ProviderError(`could not stop container ${info.Name.replace(/^\//, "")}: ${messageOf(e)}`, "failed");
     }
   }
 
@@ -384,7 +449,11 @@ export class DockerProvider implements Provider {
     const info = await this.inspect(eng, name, signal);
     if (!info) return { exists: false, running: false };
     if (!this.owns(info, bot)) {
-      return { exists: false, running: false, detail: `a container named ${name} exists but is not Molthub's container for this bot; rename or remove it` };
+      return {
+        exists: false,
+        running: false,
+        detail: `a container named ${name} exists but is not Molthub's container for this bot; rename or remove it`,
+      };
     }
     const st = info.State;
     const finished = !st.Running && !!st.FinishedAt && !st.FinishedAt.startsWith("0001-");
@@ -423,8 +492,17 @@ export class DockerProvider implements Provider {
   }
 
   /** Runs a command in the container and returns its stdout+stderr (bounded by `timeoutMs`). */
-  private async execOutput(eng: Engine, containerId: string, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<string> {
-    const exec = await abortable(eng.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }), signal);
+  private async execOutput(
+    eng: Engine,
+    containerId: string,
+    cmd: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const exec = await abortable(
+      eng.docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }),
+      signal,
+    );
     const stream = await abortable(exec.start({ hijack: true, stdin: false }), signal);
     const chunks: Buffer[] = [];
     const demux = new FrameDemuxer((_k, p) => chunks.push(Buffer.from(p)));
@@ -474,14 +552,16 @@ export class DockerProvider implements Provider {
     const ids = new Set(listed.map((c) => c.Id));
     const named = await this.inspect(eng, containerName(bot), signal);
     if (named && this.owns(named, bot)) ids.add(named.Id);
-    else if (named) this.log.warn("leaving a container that has this bot's name but is not Molthub's", { container: named.Id.slice(0, 12) });
+    else if (named)
+      this.log.warn("leaving a container that has this bot's name but is not Molthub's", { container: named.Id.slice(0, 12) });
     for (const id of ids) {
       const info = await this.inspect(eng, id, signal);
       if (!info || !this.owns(info, bot)) continue;
       await this.stopContainer(eng, info, this.opts.stopTimeoutMs ?? 30_000, signal);
       await abortable(eng.docker.getContainer(id).remove({ v: true, force: true }), signal).catch((e) => {
         if (e instanceof ProviderError) throw e;
-        if (statusOf(e) !== 404) throw new ProviderError(`could not remove container ${id.slice(0, 12)}: ${messageOf(e)}`, "failed");
+        if (statusOf(e) !== 404)
+          throw new ProviderError(`could not remove container ${id.slice(0, 12)}: ${messageOf(e)}`, "failed");
       });
     }
     await this.forwards.close(bot.id);
@@ -518,14 +598,18 @@ export class DockerProvider implements Provider {
   // ------------------------------------------------------------------------------------------ helpers
 
   private target(bot: BotRef): DockerTarget {
-    if (bot.target.provider !== "docker") throw new ProviderError(`bot ${bot.name} targets ${bot.target.provider}, not docker`, "invalid_config");
+    if (bot.target.provider !== "docker")
+      throw new ProviderError(`bot ${bot.name} targets ${bot.target.provider}, not docker`, "invalid_config");
     return bot.target;
   }
 
   private assertPinned(image: string): void {
     if (this.opts.allowLatest) return;
     const problem = imagePinProblem(image);
-    if (problem) throw new ProviderError(`image not pinned: ${problem}`, "invalid_config", [{ path: "spec.target.image", message: problem }]);
+    if (problem)
+      throw new ProviderError(`image not pinned: ${problem}`, "invalid_config", [
+        { path: "spec.target.image", message: problem },
+      ]);
   }
 
   private async ping(eng: Engine, signal: AbortSignal): Promise<void> {
@@ -534,7 +618,10 @@ export class DockerProvider implements Provider {
     } catch (e) {
       if (e instanceof ProviderError) throw e;
       if (eng.host) throw await this.explainRemoteEngine(eng.host, e, signal);
-      throw new ProviderError(`cannot reach the Docker engine: ${messageOf(e)}; is dockerd running and is its socket readable by Molthub?`, "unreachable");
+      throw new ProviderError(
+        `cannot reach the Docker engine: ${messageOf(e)}; is dockerd running and is its socket readable by Molthub?`,
+        "unreachable",
+      );
     }
   }
 
@@ -549,7 +636,10 @@ export class DockerProvider implements Provider {
     try {
       const exists = await pool.exec(host.poolId, ["test", "-S", sock], { timeoutMs, signal });
       if (exists.code !== 0) {
-        return new ProviderError(`there is no Docker socket at ${sock} on host ${host.name}: install Docker there and start dockerd (\`systemctl enable --now docker\`)`, "unreachable");
+        return new ProviderError(
+          `there is no Docker socket at ${sock} on host ${host.name}: install Docker there and start dockerd (\`systemctl enable --now docker\`)`,
+          "unreachable",
+        );
       }
       if (!host.isRoot) {
         const rw = await pool.exec(host.poolId, ["test", "-r", sock, "-a", "-w", sock], { timeoutMs, signal });
@@ -590,7 +680,10 @@ export class DockerProvider implements Provider {
     const name = containerName(bot);
     const info = await this.inspect(eng, name, signal);
     if (info && !this.owns(info, bot)) {
-      throw new ProviderError(`a container named ${name} exists but is not Molthub's container for bot ${bot.name} (its labels differ); rename or remove it, Molthub will not touch it`, "failed");
+      throw new ProviderError(
+        `a container named ${name} exists but is not Molthub's container for bot ${bot.name} (its labels differ); rename or remove it, Molthub will not touch it`,
+        "failed",
+      );
     }
     return info;
   }

@@ -54,7 +54,11 @@ export interface ExecRelay {
  * await fetch(`http://127.0.0.1:${relay.port}/readyz`);
  * await relay.close();
  */
-export async function startExecRelay(opts: { container: Dockerode.Container; targetPort: number; logger?: RelayLogger }): Promise<ExecRelay> {
+export async function startExecRelay(opts: {
+  container: Dockerode.Container;
+  targetPort: number;
+  logger?: RelayLogger;
+}): Promise<ExecRelay> {
   const { container, targetPort } = opts;
   const log = opts.logger;
   const clients = new Set<Socket>();

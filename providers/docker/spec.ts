@@ -4,8 +4,8 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import type Dockerode from "dockerode";
-import { canonicalJson, GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
 import type { Target } from "../../src/domain/manifest.ts";
+import { canonicalJson, GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
 import type { BotRef } from "../provider.ts";
 
 export type DockerTarget = Extract<Target, { provider: "docker" }>;
@@ -75,9 +75,11 @@ export function imagePinProblem(image: string): string | null {
   if (ref.digest !== undefined) {
     return DIGEST_RE.test(ref.digest) ? null : `the digest in "${image}" is not a sha256 digest (@sha256:<64 hex>)`;
   }
-  if (ref.tag === undefined) return `"${image}" has no tag, which means :latest; pin a version tag like :2026.9.6 or a digest (@sha256:…)`;
+  if (ref.tag === undefined)
+    return `"${image}" has no tag, which means :latest; pin a version tag like :2026.9.6 or a digest (@sha256:…)`;
   if (ref.tag === "latest") return `"${image}" uses :latest; pin a version tag like :2026.9.6 or a digest (@sha256:…)`;
-  if (!VERSION_TAG_RE.test(ref.tag)) return `"${image}" uses the floating tag :${ref.tag}; pin a version tag like :2026.9.6 or a digest (@sha256:…)`;
+  if (!VERSION_TAG_RE.test(ref.tag))
+    return `"${image}" uses the floating tag :${ref.tag}; pin a version tag like :2026.9.6 or a digest (@sha256:…)`;
   return null;
 }
 
@@ -85,7 +87,11 @@ export function imagePinProblem(image: string): string | null {
 
 /** `molthub-<first 8 of the workspace id>-<bot name>`; ownership is checked by label, not trusted from the name. */
 export function containerName(bot: Pick<BotRef, "workspaceId" | "name">): string {
-  const short = bot.workspaceId.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 8) || "ws";
+  const short =
+    bot.workspaceId
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")
+      .slice(0, 8) || "ws";
   return `molthub-${short}-${bot.name}`;
 }
 
@@ -177,7 +183,9 @@ export function buildContainerSpec(input: ContainerSpecInput): Dockerode.Contain
     Cmd: gatewayCommand(input.openclawMount),
     WorkingDir: CONTAINER_APP_DIR,
     User: `${CONTAINER_UID}:${CONTAINER_GID}`,
-    Env: Object.keys(env).sort().map((k) => `${k}=${env[k]}`),
+    Env: Object.keys(env)
+      .sort()
+      .map((k) => `${k}=${env[k]}`),
     // The image's healthcheck probes its default port; Molthub probes /readyz on the allocated one itself.
     Healthcheck: { Test: ["NONE"] },
     StopTimeout: 30,
@@ -220,5 +228,8 @@ export function buildContainerSpec(input: ContainerSpecInput): Dockerode.Contain
 
 /** Short, stable cache key (image id + where OpenClaw comes from). */
 export function versionCacheKey(imageId: string, openclawMount?: { hostNodeModulesDir: string }): string {
-  return createHash("sha256").update(`${imageId}\0${openclawMount?.hostNodeModulesDir ?? ""}`).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(`${imageId}\0${openclawMount?.hostNodeModulesDir ?? ""}`)
+    .digest("hex")
+    .slice(0, 16);
 }

@@ -28,8 +28,15 @@ const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Escape text for an XML element (a CR as &#13;, which parsers would otherwise turn into LF); refuses characters XML cannot represent. */
 export function xmlEscape(s: string): string {
-  if (XML_FORBIDDEN.test(s)) throw new Error(`a value for the plist contains a control character XML cannot carry: ${JSON.stringify(s)}`);
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;").replace(/\r/g, "&#13;");
+  if (XML_FORBIDDEN.test(s))
+    throw new Error(`a value for the plist contains a control character XML cannot carry: ${JSON.stringify(s)}`);
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;")
+    .replace(/\r/g, "&#13;");
 }
 
 export interface PlistInput {
@@ -46,7 +53,12 @@ export interface PlistInput {
 
 export function programArguments(p: PlistInput): string[] {
   assertPort(p.bot.port);
-  for (const [what, v] of [["env file", p.envFile], ["node binary", p.nodeBin], ["OpenClaw entry", p.entry]] as const) assertSafePath(v, what);
+  for (const [what, v] of [
+    ["env file", p.envFile],
+    ["node binary", p.nodeBin],
+    ["OpenClaw entry", p.entry],
+  ] as const)
+    assertSafePath(v, what);
   if (p.fallbackBinDir !== undefined) assertSafePath(p.fallbackBinDir, "fallback bin dir");
   return ["/bin/sh", "-c", WRAPPER_SCRIPT, p.envFile, p.nodeBin, p.entry, "gateway", "run", "--port", String(p.bot.port)];
 }
@@ -60,7 +72,8 @@ function renderValue(v: PlistValue, indent: string): string {
     return `${indent}<integer>${v}</integer>`;
   }
   if (typeof v === "string") return `${indent}<string>${xmlEscape(v)}</string>`;
-  if (Array.isArray(v)) return [`${indent}<array>`, ...v.map((s) => `${indent}\t<string>${xmlEscape(s)}</string>`), `${indent}</array>`].join("\n");
+  if (Array.isArray(v))
+    return [`${indent}<array>`, ...v.map((s) => `${indent}\t<string>${xmlEscape(s)}</string>`), `${indent}</array>`].join("\n");
   return [
     `${indent}<dict>`,
     ...Object.keys(v)
@@ -80,7 +93,15 @@ export function plistEntries(p: PlistInput): [string, PlistValue][] {
     ["ProgramArguments", programArguments(p)],
     ["WorkingDirectory", p.botDir],
     // not secret: where the gateway keeps its own files; the env file adds the rest
-    ["EnvironmentVariables", { HOME: `${p.botDir}/home`, TMPDIR: `${p.botDir}/tmp`, PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin${p.fallbackBinDir ? `:${p.fallbackBinDir}` : ""}`, MOLTHUB_BOT_ID: p.bot.id }],
+    [
+      "EnvironmentVariables",
+      {
+        HOME: `${p.botDir}/home`,
+        TMPDIR: `${p.botDir}/tmp`,
+        PATH: `${p.nodeBin.slice(0, p.nodeBin.lastIndexOf("/"))}:/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin${p.fallbackBinDir ? `:${p.fallbackBinDir}` : ""}`,
+        MOLTHUB_BOT_ID: p.bot.id,
+      },
+    ],
     ["RunAtLoad", true],
     ["KeepAlive", true],
     ["ThrottleInterval", 5],
@@ -151,5 +172,11 @@ export function parseLaunchctlPrint(code: number | null, text: string): LaunchdS
   const pid = Number(/^\s*pid = (\d+)$/m.exec(text)?.[1] ?? NaN);
   const lastExit = Number(/^\s*last exit code = (-?\d+)/m.exec(text)?.[1] ?? NaN);
   const running = state === "running" && Number.isFinite(pid);
-  return { loaded: true, running, pid: Number.isFinite(pid) ? pid : undefined, lastExit: Number.isFinite(lastExit) ? lastExit : undefined, state };
+  return {
+    loaded: true,
+    running,
+    pid: Number.isFinite(pid) ? pid : undefined,
+    lastExit: Number.isFinite(lastExit) ? lastExit : undefined,
+    state,
+  };
 }

@@ -15,10 +15,10 @@
  * - Endpoint: the same SSH port forward as systemd (providers/ssh).
  * The module declaration (kind, target schema, capabilities, layout) is ./index.ts; this file is loaded on first use.
  */
-import { ProviderError, type BotRef, type BotRuntime, type ObservedState } from "../provider.ts";
+import { type BotRef, type BotRuntime, type ObservedState, ProviderError } from "../provider.ts";
 import { renderShellEnvFile } from "../ssh/env-file.ts";
 import { tailArgv } from "../ssh/remote-host.ts";
-import { RemoteServiceProvider, sleep, type HostCtx, type RemoteProviderOptions } from "../ssh/service-provider.ts";
+import { type HostCtx, type RemoteProviderOptions, RemoteServiceProvider, sleep } from "../ssh/service-provider.ts";
 import { launchd } from "./index.ts";
 import { guiDomain, launchctl, launchdLabel, parseLaunchctlPrint, plistPath, renderPlist, userDomain } from "./plist.ts";
 
@@ -47,10 +47,16 @@ export class LaunchdProvider extends RemoteServiceProvider {
 
   protected async prepareHost(ctx: HostCtx, _bot: BotRuntime, signal: AbortSignal): Promise<void> {
     if (ctx.info.isRoot) {
-      throw new ProviderError(`the launchd provider runs LaunchAgents as the login user; register ${ctx.info.name} with a normal user, not root`, "invalid_config");
+      throw new ProviderError(
+        `the launchd provider runs LaunchAgents as the login user; register ${ctx.info.name} with a normal user, not root`,
+        "invalid_config",
+      );
     }
     if (ctx.info.init && ctx.info.init !== "launchd") {
-      throw new ProviderError(`host ${ctx.info.name} runs ${ctx.info.init}, not launchd; use provider ${ctx.info.init === "systemd" ? "systemd" : "docker"} for it`, "invalid_config");
+      throw new ProviderError(
+        `host ${ctx.info.name} runs ${ctx.info.init}, not launchd; use provider ${ctx.info.init === "systemd" ? "systemd" : "docker"} for it`,
+        "invalid_config",
+      );
     }
     await this.domain(ctx, signal);
   }
@@ -61,7 +67,8 @@ export class LaunchdProvider extends RemoteServiceProvider {
     if (known) return known;
     const id = await this.must(ctx, ["id", "-u"], signal, "reading the user id");
     const uid = Number(id.stdout.trim());
-    if (!Number.isInteger(uid) || uid < 0) throw new ProviderError(`\`id -u\` on ${ctx.info.name} printed ${JSON.stringify(id.stdout.trim())}`, "failed");
+    if (!Number.isInteger(uid) || uid < 0)
+      throw new ProviderError(`\`id -u\` on ${ctx.info.name} printed ${JSON.stringify(id.stdout.trim())}`, "failed");
     const gui = await this.run(ctx, launchctl.printDomain(guiDomain(uid)), signal);
     const domain = gui.code === 0 ? guiDomain(uid) : userDomain(uid);
     this.domains.set(ctx.poolId, domain);
@@ -73,12 +80,28 @@ export class LaunchdProvider extends RemoteServiceProvider {
     const path = plistPath(ctx.info.home, bot.name);
     // the same npm stand-in as systemd units get, last on the PATH (OpenClaw exits 78 at start when npm is missing)
     const fallbackBinDir = await this.installNpmFallback(ctx, signal);
-    const text = renderPlist({ bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, exitTimeOut: this.lopts.exitTimeOut, fallbackBinDir });
+    const text = renderPlist({
+      bot,
+      botDir: p.botDir,
+      envFile: p.envFile,
+      nodeBin: p.nodeBin,
+      entry: p.entry,
+      exitTimeOut: this.lopts.exitTimeOut,
+      fallbackBinDir,
+    });
     const existing = await this.read(ctx, path, signal);
     if (existing !== null && !existing.includes(`<string>${bot.id}</string>`)) {
-      throw new ProviderError(`${path} on ${ctx.info.name} exists but is not Molthub's LaunchAgent for bot ${bot.name}; rename the bot or remove that file`, "failed");
+      throw new ProviderError(
+        `${path} on ${ctx.info.name} exists but is not Molthub's LaunchAgent for bot ${bot.name}; rename the bot or remove that file`,
+        "failed",
+      );
     }
-    await this.must(ctx, ["mkdir", "-p", "--", `${ctx.info.home}/Library/LaunchAgents`], signal, "creating ~/Library/LaunchAgents");
+    await this.must(
+      ctx,
+      ["mkdir", "-p", "--", `${ctx.info.home}/Library/LaunchAgents`],
+      signal,
+      "creating ~/Library/LaunchAgents",
+    );
     await this.write(ctx, path, text, 0o644, signal);
     await this.must(ctx, launchctl.lint(path), signal, "plutil -lint of the plist");
   }
@@ -88,10 +111,17 @@ export class LaunchdProvider extends RemoteServiceProvider {
     await this.run(ctx, launchctl.enable(domain, bot.name), signal);
     const st = parseLaunchctlPrint(...(await this.printService(ctx, domain, bot, signal)));
     if (st.loaded) {
-      if (!st.running) await this.must(ctx, launchctl.kickstart(domain, bot.name), signal, `launchctl kickstart ${launchdLabel(bot.name)}`);
+      if (!st.running)
+        await this.must(ctx, launchctl.kickstart(domain, bot.name), signal, `launchctl kickstart ${launchdLabel(bot.name)}`);
       return;
     }
-    await this.must(ctx, launchctl.bootstrap(domain, plistPath(ctx.info.home, bot.name)), signal, `launchctl bootstrap ${launchdLabel(bot.name)}`, { timeoutMs: 60_000 });
+    await this.must(
+      ctx,
+      launchctl.bootstrap(domain, plistPath(ctx.info.home, bot.name)),
+      signal,
+      `launchctl bootstrap ${launchdLabel(bot.name)}`,
+      { timeoutMs: 60_000 },
+    );
     this.log.info("launch agent loaded", { bot: bot.name, host: ctx.info.name, domain });
   }
 
@@ -109,7 +139,11 @@ export class LaunchdProvider extends RemoteServiceProvider {
     const r = await this.run(ctx, launchctl.bootout(domain, bot.name), signal, { timeoutMs: Math.max(deadlineMs, 0) + 45_000 });
     if (r.code !== 0) {
       const again = parseLaunchctlPrint(...(await this.printService(ctx, domain, bot, signal)));
-      if (again.loaded) throw new ProviderError(`launchctl bootout ${launchdLabel(bot.name)} failed on ${ctx.info.name} (exit ${r.code}): ${r.stderr.trim()}`, "failed");
+      if (again.loaded)
+        throw new ProviderError(
+          `launchctl bootout ${launchdLabel(bot.name)} failed on ${ctx.info.name} (exit ${r.code}): ${r.stderr.trim()}`,
+          "failed",
+        );
     }
     for (let i = 0; i < 10; i++) {
       const again = parseLaunchctlPrint(...(await this.printService(ctx, domain, bot, signal)));
@@ -132,7 +166,12 @@ export class LaunchdProvider extends RemoteServiceProvider {
     };
   }
 
-  protected async *serviceLogs(ctx: HostCtx, bot: BotRef, opts: { follow: boolean; tail: number }, signal: AbortSignal): AsyncIterable<string> {
+  protected async *serviceLogs(
+    ctx: HostCtx,
+    bot: BotRef,
+    opts: { follow: boolean; tail: number },
+    signal: AbortSignal,
+  ): AsyncIterable<string> {
     yield* ctx.remote.stream(tailArgv(`${this.paths(ctx, bot).botDir}/logs/stdout.log`, opts), signal);
   }
 
@@ -140,7 +179,11 @@ export class LaunchdProvider extends RemoteServiceProvider {
     const path = plistPath(ctx.info.home, bot.name);
     const existing = await this.read(ctx, path, signal);
     if (existing === null) return;
-    if (!existing.includes(`<string>${bot.id}</string>`)) throw new ProviderError(`${path} on ${ctx.info.name} is not Molthub's LaunchAgent for bot ${bot.name}; left in place`, "failed");
+    if (!existing.includes(`<string>${bot.id}</string>`))
+      throw new ProviderError(
+        `${path} on ${ctx.info.name} is not Molthub's LaunchAgent for bot ${bot.name}; left in place`,
+        "failed",
+      );
     await this.must(ctx, ["rm", "-f", "--", path], signal, "removing the plist");
   }
 }

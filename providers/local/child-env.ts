@@ -57,5 +57,8 @@ export function withResolvConf(argv: string[], resolvConf: string | undefined): 
 /** argv of a gateway: `node <openclawDir>/openclaw.mjs gateway run --port <port>`, optionally DNS-sinkholed. */
 export function gatewayArgv(opts: { nodeBin: string; openclawDir: string; port: number; resolvConf?: string }): string[] {
   if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) throw new Error(`invalid gateway port ${opts.port}`);
-  return withResolvConf([opts.nodeBin, `${opts.openclawDir}/openclaw.mjs`, "gateway", "run", "--port", String(opts.port)], opts.resolvConf);
+  return withResolvConf(
+    [opts.nodeBin, `${opts.openclawDir}/openclaw.mjs`, "gateway", "run", "--port", String(opts.port)],
+    opts.resolvConf,
+  );
 }

@@ -53,7 +53,13 @@ export function runCommand(argv: string[], opts: CommandOptions): Promise<Comman
         /* already gone */
       }
     };
-    const timer = setTimeout(() => kill(new ProviderError(`${name} did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`, "timeout")), opts.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        kill(
+          new ProviderError(`${name} did not finish within ${Math.round(opts.timeoutMs / 1000)} s and was stopped`, "timeout"),
+        ),
+      opts.timeoutMs,
+    );
     const onAbort = () => kill(new ProviderError(`${name} was cancelled: ${String(opts.signal.reason ?? "aborted")}`, "timeout"));
     opts.signal.addEventListener("abort", onAbort, { once: true });
 
@@ -64,7 +70,14 @@ export function runCommand(argv: string[], opts: CommandOptions): Promise<Comman
     child.once("error", (e) => {
       finish();
       const code = (e as NodeJS.ErrnoException).code;
-      reject(new ProviderError(code === "ENOENT" ? `${name} was not found; check that it is installed and on PATH` : `could not run ${name}: ${e.message}`, "failed"));
+      reject(
+        new ProviderError(
+          code === "ENOENT"
+            ? `${name} was not found; check that it is installed and on PATH`
+            : `could not run ${name}: ${e.message}`,
+          "failed",
+        ),
+      );
     });
     child.once("close", (code, sig) => {
       finish();

@@ -5,8 +5,8 @@
 import { join } from "node:path";
 import * as z from "zod";
 import { versionSchema } from "../../src/domain/names.ts";
-import { layoutFor, type BotLayout } from "../../src/domain/openclaw-config.ts";
-import { ProviderError, type BotRef, type ProviderModule } from "../provider.ts";
+import { type BotLayout, layoutFor } from "../../src/domain/openclaw-config.ts";
+import { type BotRef, ProviderError, type ProviderModule } from "../provider.ts";
 
 const localTargetSchema = z.strictObject({
   provider: z.literal("local"),
@@ -17,8 +17,12 @@ const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** A bot's files under `<rootDir>/<workspaceId>/<botName>/`; ids and names that could escape the root are refused. */
 export function localLayout(rootDir: string, bot: Pick<BotRef, "workspaceId" | "name">): BotLayout {
-  for (const [what, v] of [["workspace id", bot.workspaceId], ["bot name", bot.name]] as const) {
-    if (!SAFE_SEGMENT.test(v) || v === "." || v === "..") throw new ProviderError(`the ${what} "${v}" cannot be used as a directory name`, "invalid_config");
+  for (const [what, v] of [
+    ["workspace id", bot.workspaceId],
+    ["bot name", bot.name],
+  ] as const) {
+    if (!SAFE_SEGMENT.test(v) || v === "." || v === "..")
+      throw new ProviderError(`the ${what} "${v}" cannot be used as a directory name`, "invalid_config");
   }
   return layoutFor(join(rootDir, bot.workspaceId, bot.name));
 }

@@ -35,11 +35,18 @@ const VERSION_TIMEOUT_MS = 30_000;
 
 export function nodePackageName(arch: string = process.arch): string {
   if (arch === "x64" || arch === "arm64") return `node-linux-${arch}`;
-  throw new ProviderError(`local bots need a Node 26 build for linux-${arch}, which Molthub cannot install; install OpenClaw yourself and set MOLTHUB_OPENCLAW_DIR and MOLTHUB_OPENCLAW_NODE`, "failed");
+  throw new ProviderError(
+    `local bots need a Node 26 build for linux-${arch}, which Molthub cannot install; install OpenClaw yourself and set MOLTHUB_OPENCLAW_DIR and MOLTHUB_OPENCLAW_NODE`,
+    "failed",
+  );
 }
 
 /** The layout of a managed install of `version` under `installDir`. */
-export function managedInstall(installDir: string, version: string, nodeBin?: string): OpenClawInstall & { root: string; marker: string } {
+export function managedInstall(
+  installDir: string,
+  version: string,
+  nodeBin?: string,
+): OpenClawInstall & { root: string; marker: string } {
   assertVersion(version);
   const root = join(installDir, version);
   return {
@@ -62,7 +69,8 @@ export function packageVersion(openclawDir: string): string | null {
 
 /** Why `install` cannot run a gateway (missing files, unfinished postinstall), or null. */
 export function installProblem(install: OpenClawInstall): string | null {
-  if (!existsSync(join(install.openclawDir, "openclaw.mjs"))) return `no OpenClaw at ${install.openclawDir} (openclaw.mjs is missing)`;
+  if (!existsSync(join(install.openclawDir, "openclaw.mjs")))
+    return `no OpenClaw at ${install.openclawDir} (openclaw.mjs is missing)`;
   if (!existsSync(install.nodeBin)) return `no Node binary at ${install.nodeBin}`;
   if (existsSync(join(install.openclawDir, LIFECYCLE_PENDING))) {
     return `the OpenClaw install at ${install.openclawDir} is unfinished: run \`${install.nodeBin} scripts/postinstall-bundled-plugins.mjs\` in that directory`;
@@ -81,7 +89,10 @@ export async function probeVersion(install: OpenClawInstall, signal: AbortSignal
     });
     const m = /OpenClaw\s+(\d{4}\.\d{1,2}\.\d{1,2}(?:-[0-9A-Za-z.]+)?)/.exec(r.stdout);
     if (r.code !== 0 || !m) {
-      throw new ProviderError(`\`openclaw --version\` failed with ${install.nodeBin} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 5) || "no output"}. Check that the Node binary is >= 24.16 and the install is complete`, "failed");
+      throw new ProviderError(
+        `\`openclaw --version\` failed with ${install.nodeBin} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 5) || "no output"}. Check that the Node binary is >= 24.16 and the install is complete`,
+        "failed",
+      );
     }
     return m[1]!;
   });
@@ -91,7 +102,13 @@ export async function probeVersion(install: OpenClawInstall, signal: AbortSignal
  * Installs `openclaw@<version>` and Node 26 into `<installDir>/<version>` unless already complete
  * (marker file). Idempotent; an interrupted install is discarded and redone.
  */
-export async function installManaged(opts: { installDir: string; version: string; npmBin: string; signal: AbortSignal; log: (msg: string, fields?: Record<string, unknown>) => void }): Promise<OpenClawInstall> {
+export async function installManaged(opts: {
+  installDir: string;
+  version: string;
+  npmBin: string;
+  signal: AbortSignal;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}): Promise<OpenClawInstall> {
   const target = managedInstall(opts.installDir, opts.version);
   if (existsSync(target.marker) && !installProblem(target)) return target;
 
@@ -100,16 +117,34 @@ export async function installManaged(opts: { installDir: string; version: string
   const partial = join(opts.installDir, `.${opts.version}.partial-${process.pid}`);
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  writeFileSync(join(partial, "package.json"), `${JSON.stringify({ name: "molthub-openclaw", private: true, description: "OpenClaw runtime installed by Molthub" })}\n`);
+  writeFileSync(
+    join(partial, "package.json"),
+    `${JSON.stringify({ name: "molthub-openclaw", private: true, description: "OpenClaw runtime installed by Molthub" })}\n`,
+  );
   const started = Date.now();
   opts.log("installing OpenClaw from npm", { version: opts.version, dir: target.root });
   try {
     const r = await runCommand(
-      [opts.npmBin, "install", "--ignore-scripts", "--save-exact", "--no-audit", "--no-fund", "--loglevel=warn", "--prefix", partial, `openclaw@${opts.version}`, `${nodePackageName()}@${NODE_PACKAGE_VERSION}`],
+      [
+        opts.npmBin,
+        "install",
+        "--ignore-scripts",
+        "--save-exact",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=warn",
+        "--prefix",
+        partial,
+        `openclaw@${opts.version}`,
+        `${nodePackageName()}@${NODE_PACKAGE_VERSION}`,
+      ],
       { env: npmEnv(), cwd: partial, timeoutMs: NPM_TIMEOUT_MS, signal: opts.signal },
     );
     if (r.code !== 0) {
-      throw new ProviderError(`npm could not install openclaw@${opts.version} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8)}. Check that the npm registry is reachable, or install OpenClaw yourself and set MOLTHUB_OPENCLAW_DIR`, "failed");
+      throw new ProviderError(
+        `npm could not install openclaw@${opts.version} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8)}. Check that the npm registry is reachable, or install OpenClaw yourself and set MOLTHUB_OPENCLAW_DIR`,
+        "failed",
+      );
     }
     // 2. Move it in place (nothing in the tree depends on its absolute path until the postinstall ran).
     rmSync(target.root, { recursive: true, force: true });
@@ -126,15 +161,26 @@ export async function installManaged(opts: { installDir: string; version: string
       timeoutMs: POSTINSTALL_TIMEOUT_MS,
       signal: opts.signal,
     });
-    if (r.code !== 0) throw new ProviderError(`OpenClaw's postinstall failed (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8)}`, "failed");
+    if (r.code !== 0)
+      throw new ProviderError(
+        `OpenClaw's postinstall failed (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8)}`,
+        "failed",
+      );
   });
 
   // 4. Verify, then mark complete.
   const problem = installProblem(target);
   if (problem) throw new ProviderError(`OpenClaw ${opts.version} was installed but is not usable: ${problem}`, "failed");
   const printed = await probeVersion(target, opts.signal);
-  if (printed !== opts.version) throw new ProviderError(`npm installed OpenClaw ${printed} where ${opts.version} was asked for; remove ${target.root} and retry`, "failed");
-  writeFileSync(target.marker, `openclaw@${opts.version} ${nodePackageName()}@${NODE_PACKAGE_VERSION} ${new Date().toISOString()}\n`);
+  if (printed !== opts.version)
+    throw new ProviderError(
+      `npm installed OpenClaw ${printed} where ${opts.version} was asked for; remove ${target.root} and retry`,
+      "failed",
+    );
+  writeFileSync(
+    target.marker,
+    `openclaw@${opts.version} ${nodePackageName()}@${NODE_PACKAGE_VERSION} ${new Date().toISOString()}\n`,
+  );
   opts.log("installed OpenClaw", { version: opts.version, ms: Date.now() - started });
   return target;
 }

@@ -35,7 +35,10 @@ export function readProcStat(pid: number): ProcStat | null {
   // Field 2 (comm) is parenthesised and may itself contain spaces or parentheses: split after the last ')'.
   const close = text.lastIndexOf(")");
   if (close < 0) return null;
-  const rest = text.slice(close + 2).trim().split(" ");
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(" ");
   // rest[0] is field 3 (state), so field N is rest[N - 3].
   const startTime = Number(rest[22 - 3]);
   if (!rest[0] || !Number.isFinite(startTime)) return null;
@@ -133,13 +136,18 @@ export interface TerminateResult {
  * Signals only a process whose start time matches `record` (and, once that leader has exited, only group
  * members that started after it). Resolves immediately when the process is not running.
  */
-export async function terminate(record: Pick<PidRecord, "pid" | "startTime">, deadlineMs: number, signal: AbortSignal): Promise<TerminateResult> {
+export async function terminate(
+  record: Pick<PidRecord, "pid" | "startTime">,
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<TerminateResult> {
   const started = Date.now();
   const first = processStatus(record);
   if (first.state !== "running") return { killed: false, elapsedMs: 0 };
   // We spawn with setsid, so the gateway leads its own group; if something changed that, signal the PID alone.
   const ownsGroup = first.stat.pgrp === record.pid;
-  const alive = () => processStatus(record).state === "running" || (ownsGroup && groupMembers(record.pid, record.startTime).length > 0);
+  const alive = () =>
+    processStatus(record).state === "running" || (ownsGroup && groupMembers(record.pid, record.startTime).length > 0);
   const send = (sig: NodeJS.Signals) => {
     const leader = processStatus(record).state === "running";
     const members = ownsGroup ? groupMembers(record.pid, record.startTime) : [];
@@ -160,7 +168,10 @@ export async function terminate(record: Pick<PidRecord, "pid" | "startTime">, de
   const killDeadline = Date.now() + 5_000;
   while (alive() && Date.now() < killDeadline) await abortable(delay(50), signal);
   if (alive()) {
-    throw new ProviderError(`the gateway (pid ${record.pid}) is still running 5 s after SIGKILL; it may be stuck in the kernel (state D). Check \`ps -o pid,stat,cmd -g ${record.pid}\``, "failed");
+    throw new ProviderError(
+      `the gateway (pid ${record.pid}) is still running 5 s after SIGKILL; it may be stuck in the kernel (state D). Check \`ps -o pid,stat,cmd -g ${record.pid}\``,
+      "failed",
+    );
   }
   return { killed: true, elapsedMs: Date.now() - started };
 }

@@ -29,31 +29,60 @@
  * The module declaration (kind, target schema, capabilities, layout) is ./index.ts; this file is loaded on first use.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { basename, dirname, join } from "node:path";
 import type { Target } from "../../src/domain/manifest.ts";
-import { renderEnvFile, type BotLayout } from "../../src/domain/openclaw-config.ts";
-import { silentLogger, type Logger } from "../../src/log.ts";
+import { type BotLayout, renderEnvFile } from "../../src/domain/openclaw-config.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
 import { assertVersion } from "../checks.ts";
 import { lastLines, parseValidateOutput, scrubSecrets } from "../command-output.ts";
 import { parseEnvFile } from "../env-file.ts";
+import { logLines } from "../log-follow.ts";
 import {
   abortable,
-  ProviderError,
   type BotRef,
   type BotRuntime,
   type Endpoint,
   type ObservedState,
   type Provider,
+  ProviderError,
   type ValidationResult,
 } from "../provider.ts";
 import { childEnv, gatewayArgv, withResolvConf } from "./child-env.ts";
 import { runCommand } from "./command.ts";
 import { local, localLayout } from "./index.ts";
-import { installManaged, installProblem, managedInstall, packageVersion, probeVersion, withScratchDir, type OpenClawInstall } from "./install.ts";
-import { logLines } from "../log-follow.ts";
-import { delay, processStatus, readPidFile, readProcStat, terminate, writeFileAtomic, writePidFile, type PidRecord } from "./process.ts";
+import {
+  installManaged,
+  installProblem,
+  managedInstall,
+  type OpenClawInstall,
+  packageVersion,
+  probeVersion,
+  withScratchDir,
+} from "./install.ts";
+import {
+  delay,
+  type PidRecord,
+  processStatus,
+  readPidFile,
+  readProcStat,
+  terminate,
+  writeFileAtomic,
+  writePidFile,
+} from "./process.ts";
 
 export interface LocalProviderOptions {
   /** where bots live, e.g. `<dataDir>/bots` */
@@ -106,7 +135,11 @@ export class LocalProvider implements Provider {
     if (this.opts.openclawDir) {
       const install = this.configuredInstall();
       const problem = installProblem(install);
-      if (problem) throw new ProviderError(`${problem}. Fix MOLTHUB_OPENCLAW_DIR / MOLTHUB_OPENCLAW_NODE, or unset them to let Molthub install OpenClaw ${version}`, "not_found");
+      if (problem)
+        throw new ProviderError(
+          `${problem}. Fix MOLTHUB_OPENCLAW_DIR / MOLTHUB_OPENCLAW_NODE, or unset them to let Molthub install OpenClaw ${version}`,
+          "not_found",
+        );
       const key = `${install.nodeBin}\0${install.openclawDir}`;
       const printed = this.verified.get(key) ?? (await probeVersion(install, signal));
       this.verified.set(key, printed);
@@ -122,7 +155,13 @@ export class LocalProvider implements Provider {
     const installDir = this.requireInstallDir();
     let pending = this.installs.get(version);
     if (!pending) {
-      pending = installManaged({ installDir, version, npmBin: this.opts.npmBin ?? "npm", signal, log: (m, f) => this.log.info(m, f) });
+      pending = installManaged({
+        installDir,
+        version,
+        npmBin: this.opts.npmBin ?? "npm",
+        signal,
+        log: (m, f) => this.log.info(m, f),
+      });
       this.installs.set(version, pending);
       pending.catch(() => {}).finally(() => this.installs.delete(version));
     }
@@ -144,7 +183,10 @@ export class LocalProvider implements Provider {
         OPENCLAW_NO_AUTO_UPDATE: "1",
         OPENCLAW_DISABLE_BONJOUR: "1",
       });
-      const argv = withResolvConf([install.nodeBin, join(install.openclawDir, "openclaw.mjs"), "config", "validate", "--json"], this.opts.resolvConf);
+      const argv = withResolvConf(
+        [install.nodeBin, join(install.openclawDir, "openclaw.mjs"), "config", "validate", "--json"],
+        this.opts.resolvConf,
+      );
       const r = await runCommand(argv, { env, cwd: scratch, timeoutMs: VALIDATE_TIMEOUT_MS, signal });
       const parsed = parseValidateOutput(r.stdout);
       if ((r.code === 0 || r.code === 1) && parsed) {
@@ -153,7 +195,10 @@ export class LocalProvider implements Provider {
           issues: (parsed.issues ?? []).map((i) => ({ path: i.path || "(root)", message: i.message })),
         };
       }
-      throw new ProviderError(`\`openclaw config validate\` gave no verdict (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8) || "no output"}`, "failed");
+      throw new ProviderError(
+        `\`openclaw config validate\` gave no verdict (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8) || "no output"}`,
+        "failed",
+      );
     });
   }
 
@@ -161,8 +206,13 @@ export class LocalProvider implements Provider {
     if (signal.aborted) throw new ProviderError("cancelled", "timeout");
     const layout = this.layout(bot);
     for (const [k, v] of Object.entries(bot.env)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new ProviderError(`"${k}" is not a valid environment variable name`, "invalid_config");
-      if (/[\r\n\0]/.test(v)) throw new ProviderError(`the value of ${k} contains a line break or NUL, which the env file cannot carry`, "invalid_config");
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+        throw new ProviderError(`"${k}" is not a valid environment variable name`, "invalid_config");
+      if (/[\r\n\0]/.test(v))
+        throw new ProviderError(
+          `the value of ${k} contains a line break or NUL, which the env file cannot carry`,
+          "invalid_config",
+        );
     }
     makePrivateDir(layout.stateDir);
     makePrivateDir(dirname(layout.logFile));
@@ -180,10 +230,16 @@ export class LocalProvider implements Provider {
     const problem = installProblem(install);
     if (problem) throw new ProviderError(`${problem}; run ensure first (or fix MOLTHUB_OPENCLAW_DIR)`, "not_found");
     if (!existsSync(layout.configPath) || !existsSync(layout.envFile)) {
-      throw new ProviderError(`bot ${bot.name} has no configuration at ${layout.stateDir}; configure it before starting`, "not_found");
+      throw new ProviderError(
+        `bot ${bot.name} has no configuration at ${layout.stateDir}; configure it before starting`,
+        "not_found",
+      );
     }
     if (await portAnswers(bot.port)) {
-      throw new ProviderError(`port ${bot.port} on 127.0.0.1 is already in use by a process Molthub did not start (a gateway whose pid file was lost?); stop it or give the bot another port`, "failed");
+      throw new ProviderError(
+        `port ${bot.port} on 127.0.0.1 is already in use by a process Molthub did not start (a gateway whose pid file was lost?); stop it or give the bot another port`,
+        "failed",
+      );
     }
     const envText = readFileSync(layout.envFile, "utf8");
     let fileEnv: Record<string, string>;
@@ -200,7 +256,12 @@ export class LocalProvider implements Provider {
     const stdoutLog = join(logsDir, "stdout.log");
     if (existsSync(stdoutLog)) renameSync(stdoutLog, `${stdoutLog}.1`);
     const out = openSync(stdoutLog, "a", 0o600);
-    const argv = gatewayArgv({ nodeBin: install.nodeBin, openclawDir: install.openclawDir, port: bot.port, resolvConf: this.opts.resolvConf });
+    const argv = gatewayArgv({
+      nodeBin: install.nodeBin,
+      openclawDir: install.openclawDir,
+      port: bot.port,
+      resolvConf: this.opts.resolvConf,
+    });
     const env = childEnv({ HOME: home, TMPDIR: tmp, ...fileEnv });
     const spawnedAt = Date.now();
     let child;
@@ -218,7 +279,10 @@ export class LocalProvider implements Provider {
     const stat = pid === undefined ? null : readProcStat(pid);
     if (pid === undefined || !stat) {
       const err = await Promise.race([spawnError, delay(1000).then(() => null)]);
-      throw new ProviderError(`could not start the gateway for ${bot.name}${err ? `: ${err.message}` : ""}\n${this.stdoutTail(stdoutLog, fileEnv)}`, "failed");
+      throw new ProviderError(
+        `could not start the gateway for ${bot.name}${err ? `: ${err.message}` : ""}\n${this.stdoutTail(stdoutLog, fileEnv)}`,
+        "failed",
+      );
     }
     const record: PidRecord = {
       pid,
@@ -243,9 +307,15 @@ export class LocalProvider implements Provider {
         const info = exit ?? (await Promise.race([exited, delay(2_000).then(() => ({ code: null, signal: null }))]));
         const tail = this.stdoutTail(stdoutLog, fileEnv);
         if (info.code === EX_CONFIG) {
-          throw new ProviderError(`the gateway for ${bot.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`, "invalid_config");
+          throw new ProviderError(
+            `the gateway for ${bot.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`,
+            "invalid_config",
+          );
         }
-        throw new ProviderError(`the gateway for ${bot.name} exited right after start (${info.code !== null ? `exit ${info.code}` : info.signal ?? "exited"}):\n${tail}`, "failed");
+        throw new ProviderError(
+          `the gateway for ${bot.name} exited right after start (${info.code !== null ? `exit ${info.code}` : (info.signal ?? "exited")}):\n${tail}`,
+          "failed",
+        );
       }
       if (await isLive(httpUrl)) return;
       await abortable(delay(250), signal);
@@ -273,16 +343,29 @@ export class LocalProvider implements Provider {
     const exit = this.exits.get(`${record.pid}:${record.startTime}`);
     switch (status.state) {
       case "running":
-        return { exists, running: true, pid: record.pid, openclawVersion: record.openclawVersion ?? installedVersion, detail: `running (pid ${record.pid})` };
+        return {
+          exists,
+          running: true,
+          pid: record.pid,
+          openclawVersion: record.openclawVersion ?? installedVersion,
+          detail: `running (pid ${record.pid})`,
+        };
       case "recycled":
-        return { exists, running: false, openclawVersion: installedVersion, detail: `not running: pid ${record.pid} now belongs to another process (stale pid file)` };
+        return {
+          exists,
+          running: false,
+          openclawVersion: installedVersion,
+          detail: `not running: pid ${record.pid} now belongs to another process (stale pid file)`,
+        };
       default:
         return {
           exists,
           running: false,
           openclawVersion: installedVersion,
           exitCode: exit?.code ?? undefined,
-          detail: exit ? `exited (${exit.code !== null ? `code ${exit.code}` : exit.signal})` : "not running (exited while Molthub was not watching)",
+          detail: exit
+            ? `exited (${exit.code !== null ? `code ${exit.code}` : exit.signal})`
+            : "not running (exited while Molthub was not watching)",
         };
     }
   }
@@ -300,7 +383,8 @@ export class LocalProvider implements Provider {
     rmSync(layout.configPath, { force: true });
     // The gateway's own copies of the config (.bak ring, .last-good) and our temp files.
     const prefix = `${basename(layout.configPath)}.`;
-    for (const name of safeReaddir(layout.stateDir)) if (name.startsWith(prefix)) rmSync(join(layout.stateDir, name), { force: true });
+    for (const name of safeReaddir(layout.stateDir))
+      if (name.startsWith(prefix)) rmSync(join(layout.stateDir, name), { force: true });
     if (opts.purge) {
       rmSync(layout.stateDir, { recursive: true, force: true });
       try {
@@ -326,7 +410,10 @@ export class LocalProvider implements Provider {
 
   private requireInstallDir(): string {
     if (!this.opts.installDir) {
-      throw new ProviderError("local bots need OpenClaw: set MOLTHUB_OPENCLAW_DIR (and MOLTHUB_OPENCLAW_NODE) to an existing install, or give the local provider an install dir", "not_found");
+      throw new ProviderError(
+        "local bots need OpenClaw: set MOLTHUB_OPENCLAW_DIR (and MOLTHUB_OPENCLAW_NODE) to an existing install, or give the local provider an install dir",
+        "not_found",
+      );
     }
     return this.opts.installDir;
   }
@@ -338,12 +425,16 @@ export class LocalProvider implements Provider {
       const install = this.configuredInstall();
       const installed = packageVersion(install.openclawDir);
       if (installed && installed !== version) {
-        throw new ProviderError(`the bot targets OpenClaw ${version}, but MOLTHUB_OPENCLAW_DIR holds ${installed}; change spec.target.version or the install`, "failed");
+        throw new ProviderError(
+          `the bot targets OpenClaw ${version}, but MOLTHUB_OPENCLAW_DIR holds ${installed}; change spec.target.version or the install`,
+          "failed",
+        );
       }
       return install;
     }
     const managed = managedInstall(this.requireInstallDir(), version, this.opts.nodeBin);
-    if (!existsSync(managed.marker)) throw new ProviderError(`OpenClaw ${version} is not installed yet under ${managed.root}; run ensure first`, "not_found");
+    if (!existsSync(managed.marker))
+      throw new ProviderError(`OpenClaw ${version} is not installed yet under ${managed.root}; run ensure first`, "not_found");
     return managed;
   }
 
@@ -365,7 +456,8 @@ export class LocalProvider implements Provider {
 }
 
 function targetVersion(target: Target): string {
-  if (target.provider !== "local") throw new ProviderError(`the local provider cannot run a ${target.provider} target`, "invalid_config");
+  if (target.provider !== "local")
+    throw new ProviderError(`the local provider cannot run a ${target.provider} target`, "invalid_config");
   assertVersion(target.version);
   return target.version;
 }

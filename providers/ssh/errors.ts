@@ -9,10 +9,16 @@ import { ProviderError } from "../provider.ts";
  */
 export function toProviderError(e: unknown, what: string): ProviderError {
   if (e instanceof ProviderError) return e;
-  if (e instanceof HostKeyMismatchError || e instanceof HostKeyNotPinnedError) return new ProviderError(`${what}: ${(e as Error).message}`, "unreachable");
+  if (e instanceof HostKeyMismatchError || e instanceof HostKeyNotPinnedError)
+    return new ProviderError(`${what}: ${(e as Error).message}`, "unreachable");
   if (e instanceof ShellQuoteError) return new ProviderError(`${what}: ${e.message}`, "invalid_config");
   if (e instanceof SshError) {
-    const code = e.code === "timeout" || e.code === "aborted" ? "timeout" : e.code === "sftp" || e.code === "channel" ? "failed" : "unreachable";
+    const code =
+      e.code === "timeout" || e.code === "aborted"
+        ? "timeout"
+        : e.code === "sftp" || e.code === "channel"
+          ? "failed"
+          : "unreachable";
     return new ProviderError(`${what}: ${e.message}`, code);
   }
   return new ProviderError(`${what}: ${(e as Error)?.message ?? String(e)}`, "failed");

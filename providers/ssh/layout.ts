@@ -4,8 +4,8 @@
  * Pure, so the providers' module declarations answer `layout()` with it before their implementation is loaded.
  */
 import type { BotLayout } from "../../src/domain/openclaw-config.ts";
-import { remoteLayout, type HostAccess, type RemoteLayout } from "../../src/hosts/host-access.ts";
-import { ProviderError, type BotRef } from "../provider.ts";
+import { type HostAccess, type RemoteLayout, remoteLayout } from "../../src/hosts/host-access.ts";
+import { type BotRef, ProviderError } from "../provider.ts";
 
 /** The bot's files on the host. */
 export function remoteBotLayout(layout: RemoteLayout, bot: string): BotLayout {
@@ -25,11 +25,17 @@ export function hostBotLayout(kind: string, hosts: HostAccess | undefined, bot: 
   if (!info) {
     warm();
     void hosts.get(bot.workspaceId, host).catch(() => {}); // the provider's own cache fills on its next call
-    throw new ProviderError(`the details of host ${host} are not loaded yet; this is retried automatically (if it persists run \`molthub host doctor ${host}\`)`, "unreachable");
+    throw new ProviderError(
+      `the details of host ${host} are not loaded yet; this is retried automatically (if it persists run \`molthub host doctor ${host}\`)`,
+      "unreachable",
+    );
   }
   return remoteBotLayout(remoteLayout(info), bot.name);
 }
 
 export function noHostRegistry(kind: string): ProviderError {
-  return new ProviderError(`${kind} bots need registered hosts, and this appliance was started without the host registry`, "invalid_config");
+  return new ProviderError(
+    `${kind} bots need registered hosts, and this appliance was started without the host registry`,
+    "invalid_config",
+  );
 }

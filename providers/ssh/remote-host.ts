@@ -31,7 +31,12 @@ export class RemoteHost {
   /** Run argv; a non-zero exit is returned, not thrown (use `must` for that). */
   async run(argv: string[], signal: AbortSignal, opts: RunOptions = {}): Promise<ExecResult> {
     try {
-      return await this.pool.exec(this.poolId, argv, { timeoutMs: opts.timeoutMs ?? this.timeoutMs, signal, env: opts.env, stdin: opts.stdin });
+      return await this.pool.exec(this.poolId, argv, {
+        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
+        signal,
+        env: opts.env,
+        stdin: opts.stdin,
+      });
     } catch (e) {
       throw toProviderError(e, `\`${argv[0]}\` on ${this.name}`);
     }
@@ -41,7 +46,10 @@ export class RemoteHost {
   async must(argv: string[], signal: AbortSignal, what: string, opts: RunOptions = {}): Promise<ExecResult> {
     const r = await this.run(argv, signal, opts);
     if (r.code !== 0) {
-      throw new ProviderError(`${what} failed on ${this.name} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 6) || "no output"}`, "failed");
+      throw new ProviderError(
+        `${what} failed on ${this.name} (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 6) || "no output"}`,
+        "failed",
+      );
     }
     return r;
   }

@@ -13,18 +13,18 @@
 import type { BotLayout } from "../../src/domain/openclaw-config.ts";
 import type { HostAccess, HostInfo, RemoteLayout } from "../../src/hosts/host-access.ts";
 import { remoteLayout } from "../../src/hosts/host-access.ts";
-import { silentLogger, type Logger } from "../../src/log.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
 import type { ExecResult } from "../../src/ssh/pool.ts";
 import { assertBotName, assertEnv, assertId, assertPort, assertSafePath, assertVersion, invalid } from "../checks.ts";
 import { lastLines, parseValidateOutput, scrubSecrets } from "../command-output.ts";
 import {
-  ProviderError,
   type BotRef,
   type BotRuntime,
   type Endpoint,
   type ObservedState,
   type Provider,
   type ProviderCapabilities,
+  ProviderError,
   type ValidationResult,
 } from "../provider.ts";
 import { toProviderError } from "./errors.ts";
@@ -114,7 +114,12 @@ export abstract class RemoteServiceProvider implements Provider {
   protected abstract startService(ctx: HostCtx, bot: BotRuntime, signal: AbortSignal): Promise<void>;
   protected abstract stopService(ctx: HostCtx, bot: BotRef, deadlineMs: number, signal: AbortSignal): Promise<void>;
   protected abstract serviceState(ctx: HostCtx, bot: BotRef, signal: AbortSignal): Promise<ObservedState>;
-  protected abstract serviceLogs(ctx: HostCtx, bot: BotRef, opts: { follow: boolean; tail: number }, signal: AbortSignal): AsyncIterable<string>;
+  protected abstract serviceLogs(
+    ctx: HostCtx,
+    bot: BotRef,
+    opts: { follow: boolean; tail: number },
+    signal: AbortSignal,
+  ): AsyncIterable<string>;
   /** remove the unit/plist (the service is already stopped) */
   protected abstract removeService(ctx: HostCtx, bot: BotRef, signal: AbortSignal): Promise<void>;
 
@@ -138,17 +143,32 @@ export abstract class RemoteServiceProvider implements Provider {
     }
     this.checkHost(info, target);
     this.seen.set(`${bot.workspaceId}\0${target.host}`, info);
-    return { info, poolId: info.poolId, layout: remoteLayout(info), target, remote: new RemoteHost(this.pool, info.poolId, info.name, this.commandTimeoutMs) };
+    return {
+      info,
+      poolId: info.poolId,
+      layout: remoteLayout(info),
+      target,
+      remote: new RemoteHost(this.pool, info.poolId, info.name, this.commandTimeoutMs),
+    };
   }
 
   private checkHost(info: HostInfo, target: RemoteTarget): void {
     assertSafePath(info.home, `home directory of ${info.username} on ${info.name}`);
-    if (!PLATFORM_RE.test(info.platform)) throw invalid(`host ${info.name} reports the platform ${JSON.stringify(info.platform)}; run \`molthub host doctor ${info.name}\``);
+    if (!PLATFORM_RE.test(info.platform))
+      throw invalid(
+        `host ${info.name} reports the platform ${JSON.stringify(info.platform)}; run \`molthub host doctor ${info.name}\``,
+      );
     if (target.unit === "system" && !info.isRoot) {
-      throw invalid(`spec.target.unit is "system" but Molthub connects to ${info.name} as ${info.username}; register the host with user root for system units, or use unit: user`, "spec.target.unit");
+      throw invalid(
+        `spec.target.unit is "system" but Molthub connects to ${info.name} as ${info.username}; register the host with user root for system units, or use unit: user`,
+        "spec.target.unit",
+      );
     }
     if (target.unit === "user" && info.isRoot) {
-      throw invalid(`spec.target.unit is "user" but Molthub connects to ${info.name} as root; system units run as a service user there — drop unit or set it to system`, "spec.target.unit");
+      throw invalid(
+        `spec.target.unit is "user" but Molthub connects to ${info.name} as root; system units run as a service user there — drop unit or set it to system`,
+        "spec.target.unit",
+      );
     }
   }
 
@@ -161,12 +181,18 @@ export abstract class RemoteServiceProvider implements Provider {
       // layout() is synchronous: look the host up in the background so the next attempt has it
       if (!this.warming.has(key)) {
         this.warming.add(key);
-        this.hosts.get(bot.workspaceId, target.host).then(
-          (i) => this.seen.set(key, i),
-          () => {},
-        ).finally(() => this.warming.delete(key));
+        this.hosts
+          .get(bot.workspaceId, target.host)
+          .then(
+            (i) => this.seen.set(key, i),
+            () => {},
+          )
+          .finally(() => this.warming.delete(key));
       }
-      throw new ProviderError(`the details of host ${target.host} (home directory, user) are not loaded yet; this is retried automatically — if it persists run \`molthub host doctor ${target.host}\``, "unreachable");
+      throw new ProviderError(
+        `the details of host ${target.host} (home directory, user) are not loaded yet; this is retried automatically — if it persists run \`molthub host doctor ${target.host}\``,
+        "unreachable",
+      );
     }
     this.checkHost(info, target);
     return remoteBotLayout(remoteLayout(info), bot.name);
@@ -208,7 +234,8 @@ export abstract class RemoteServiceProvider implements Provider {
   protected async installNpmFallback(ctx: HostCtx, signal: AbortSignal): Promise<string> {
     const dir = fallbackBinDir(ctx.layout);
     await this.must(ctx, ["mkdir", "-p", "-m", "0755", "--", dir], signal, "creating Molthub's fallback bin dir");
-    if ((await this.read(ctx, `${dir}/npm`, signal)) !== NPM_FALLBACK_SCRIPT) await this.write(ctx, `${dir}/npm`, NPM_FALLBACK_SCRIPT, 0o755, signal);
+    if ((await this.read(ctx, `${dir}/npm`, signal)) !== NPM_FALLBACK_SCRIPT)
+      await this.write(ctx, `${dir}/npm`, NPM_FALLBACK_SCRIPT, 0o755, signal);
     return dir;
   }
 
@@ -245,10 +272,22 @@ export abstract class RemoteServiceProvider implements Provider {
       installed = undefined;
     }
     const fix = `run \`molthub host install ${ctx.info.name} --version ${version}\` (or see \`molthub host doctor ${ctx.info.name}\`)`;
-    if (!installed) throw new ProviderError(`OpenClaw ${version} is not installed on host ${ctx.info.name} (no ${p.prefix}/node_modules/openclaw); ${fix}`, "not_found");
-    if (installed !== version) throw new ProviderError(`${p.prefix} on host ${ctx.info.name} holds OpenClaw ${installed}, not ${version}; ${fix}`, "not_found");
+    if (!installed)
+      throw new ProviderError(
+        `OpenClaw ${version} is not installed on host ${ctx.info.name} (no ${p.prefix}/node_modules/openclaw); ${fix}`,
+        "not_found",
+      );
+    if (installed !== version)
+      throw new ProviderError(
+        `${p.prefix} on host ${ctx.info.name} holds OpenClaw ${installed}, not ${version}; ${fix}`,
+        "not_found",
+      );
     const node = await this.run(ctx, ["test", "-x", p.nodeBin], signal);
-    if (node.code !== 0) throw new ProviderError(`the Node for OpenClaw ${version} is missing on host ${ctx.info.name} (${p.nodeBin}); ${fix}`, "not_found");
+    if (node.code !== 0)
+      throw new ProviderError(
+        `the Node for OpenClaw ${version} is missing on host ${ctx.info.name} (${p.nodeBin}); ${fix}`,
+        "not_found",
+      );
     await this.prepareHost(ctx, bot, signal);
   }
 
@@ -276,9 +315,15 @@ export abstract class RemoteServiceProvider implements Provider {
       });
       const parsed = parseValidateOutput(r.stdout);
       if ((r.code === 0 || r.code === 1) && parsed) {
-        return { valid: parsed.valid && r.code === 0, issues: (parsed.issues ?? []).map((i) => ({ path: i.path || "(root)", message: i.message })) };
+        return {
+          valid: parsed.valid && r.code === 0,
+          issues: (parsed.issues ?? []).map((i) => ({ path: i.path || "(root)", message: i.message })),
+        };
       }
-      throw new ProviderError(`\`openclaw config validate\` on ${ctx.info.name} gave no verdict (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8) || "no output"}`, "failed");
+      throw new ProviderError(
+        `\`openclaw config validate\` on ${ctx.info.name} gave no verdict (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8) || "no output"}`,
+        "failed",
+      );
     } finally {
       await this.run(ctx, ["rm", "-rf", "--", scratch], AbortSignal.timeout(this.commandTimeoutMs)).catch(() => {});
     }
@@ -295,7 +340,8 @@ export abstract class RemoteServiceProvider implements Provider {
     await this.must(ctx, ["mkdir", "-p", "-m", "0700", "--", ...dirs], signal, "creating the bot dir");
     await this.must(ctx, ["chmod", "0700", "--", ...dirs], signal, "securing the bot dir");
     const owner = this.runAs(ctx);
-    if (owner) await this.must(ctx, ["chown", `${owner}:${owner}`, "--", ...dirs], signal, "handing the bot dir to the service user");
+    if (owner)
+      await this.must(ctx, ["chown", `${owner}:${owner}`, "--", ...dirs], signal, "handing the bot dir to the service user");
     // the env file stays the login account's (root reads it for systemd; never the gateway's to rewrite)
     await this.write(ctx, p.envFile, this.renderEnv(bot.env), 0o600, signal);
     await this.writeOwned(ctx, p.configPath, `${JSON.stringify(bot.config, null, 2)}\n`, 0o600, signal);
@@ -312,8 +358,15 @@ export abstract class RemoteServiceProvider implements Provider {
       const st = await this.serviceState(ctx, bot, signal);
       if (!st.running && st.exitCode !== undefined) {
         const tail = await this.tailText(ctx, bot, bot.env, signal);
-        if (st.exitCode === 78) throw new ProviderError(`the gateway for ${bot.name} on ${ctx.info.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`, "invalid_config");
-        throw new ProviderError(`the gateway for ${bot.name} on ${ctx.info.name} exited right after start (${st.detail ?? `exit ${st.exitCode}`}):\n${tail}`, "failed");
+        if (st.exitCode === 78)
+          throw new ProviderError(
+            `the gateway for ${bot.name} on ${ctx.info.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`,
+            "invalid_config",
+          );
+        throw new ProviderError(
+          `the gateway for ${bot.name} on ${ctx.info.name} exited right after start (${st.detail ?? `exit ${st.exitCode}`}):\n${tail}`,
+          "failed",
+        );
       }
       if (st.running && (await this.live(ctx, bot, signal))) return;
       await sleep(poll, signal);
@@ -346,10 +399,16 @@ export abstract class RemoteServiceProvider implements Provider {
     const p = this.paths(ctx, bot);
     await this.stopService(ctx, bot, this.opts.destroyDeadlineMs ?? 30_000, signal);
     await this.removeService(ctx, bot, signal);
-    await this.must(ctx, ["rm", "-f", "--", p.envFile, p.configPath, `${p.configPath}.molthub-new`], signal, "removing the bot's files");
+    await this.must(
+      ctx,
+      ["rm", "-f", "--", p.envFile, p.configPath, `${p.configPath}.molthub-new`],
+      signal,
+      "removing the bot's files",
+    );
     if (opts.purge) {
       const bots = `${ctx.layout.base}/bots/`;
-      if (!p.botDir.startsWith(bots) || p.botDir.slice(bots.length) !== bot.name) throw new ProviderError(`refusing to purge ${p.botDir}: not a bot dir under ${bots}`, "failed");
+      if (!p.botDir.startsWith(bots) || p.botDir.slice(bots.length) !== bot.name)
+        throw new ProviderError(`refusing to purge ${p.botDir}: not a bot dir under ${bots}`, "failed");
       await this.must(ctx, ["rm", "-rf", "--", p.botDir], signal, "purging the bot dir", { timeoutMs: 120_000 });
     }
     await this.forwards.close(bot.id);

@@ -13,12 +13,24 @@
  *   through an SSH port forward so it sees a loopback client (providers/ssh).
  * The module declaration (kind, target schema, capabilities, layout) is ./index.ts; this file is loaded on first use.
  */
-import { ProviderError, type BotRef, type BotRuntime, type ObservedState } from "../provider.ts";
+import { type BotRef, type BotRuntime, type ObservedState, ProviderError } from "../provider.ts";
 import { renderSystemdEnvFile } from "../ssh/env-file.ts";
 import { tailArgv } from "../ssh/remote-host.ts";
-import { RemoteServiceProvider, sleep, type HostCtx, type RemoteProviderOptions } from "../ssh/service-provider.ts";
+import { type HostCtx, type RemoteProviderOptions, RemoteServiceProvider, sleep } from "../ssh/service-provider.ts";
 import { systemd } from "./index.ts";
-import { journalArgv, ownerMarker, parseShow, renderUnit, SERVICE_USER, showArgv, systemctl, unitDir, unitName, unitPath, type UnitScope } from "./unit.ts";
+import {
+  journalArgv,
+  ownerMarker,
+  parseShow,
+  renderUnit,
+  SERVICE_USER,
+  showArgv,
+  systemctl,
+  type UnitScope,
+  unitDir,
+  unitName,
+  unitPath,
+} from "./unit.ts";
 
 export interface SystemdProviderOptions extends RemoteProviderOptions {
   /** TimeoutStopSec of the units (default 330, like OpenClaw's own) */
@@ -49,7 +61,10 @@ export class SystemdProvider extends RemoteServiceProvider {
 
   protected async prepareHost(ctx: HostCtx, _bot: BotRuntime, signal: AbortSignal): Promise<void> {
     if (ctx.info.init && ctx.info.init !== "systemd") {
-      throw new ProviderError(`host ${ctx.info.name} runs ${ctx.info.init}, not systemd; use provider ${ctx.info.init === "launchd" ? "launchd" : "docker"} for it`, "invalid_config");
+      throw new ProviderError(
+        `host ${ctx.info.name} runs ${ctx.info.init}, not systemd; use provider ${ctx.info.init === "launchd" ? "launchd" : "docker"} for it`,
+        "invalid_config",
+      );
     }
     if (this.scope(ctx) === "user") {
       const r = await this.run(ctx, ["loginctl", "show-user", "-p", "Linger", "--value", "--", ctx.info.username], signal);
@@ -64,11 +79,32 @@ export class SystemdProvider extends RemoteServiceProvider {
     }
     const id = await this.run(ctx, ["id", "-u", "--", SERVICE_USER], signal);
     if (id.code !== 0) {
-      await this.must(ctx, ["useradd", "--system", "--user-group", "--home-dir", ctx.layout.base, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", SERVICE_USER], signal, `creating the service user ${SERVICE_USER}`);
+      await this.must(
+        ctx,
+        [
+          "useradd",
+          "--system",
+          "--user-group",
+          "--home-dir",
+          ctx.layout.base,
+          "--no-create-home",
+          "--shell",
+          "/usr/sbin/nologin",
+          "--",
+          SERVICE_USER,
+        ],
+        signal,
+        `creating the service user ${SERVICE_USER}`,
+      );
       this.log.info("service user created", { host: ctx.info.name, user: SERVICE_USER });
     }
     await this.must(ctx, ["mkdir", "-p", "--", `${ctx.layout.base}/bots`], signal, "creating the bots dir");
-    await this.must(ctx, ["chmod", "0755", "--", ctx.layout.base, `${ctx.layout.base}/bots`], signal, "opening the bots dir to the service user");
+    await this.must(
+      ctx,
+      ["chmod", "0755", "--", ctx.layout.base, `${ctx.layout.base}/bots`],
+      signal,
+      "opening the bots dir to the service user",
+    );
   }
 
   /** Refuses to overwrite or remove a unit file that is not this bot's. */
@@ -77,7 +113,10 @@ export class SystemdProvider extends RemoteServiceProvider {
     const existing = await this.read(ctx, path, signal);
     if (existing === null) return false;
     if (!existing.split("\n").includes(ownerMarker(bot.id))) {
-      throw new ProviderError(`${path} on ${ctx.info.name} exists but is not Molthub's unit for bot ${bot.name} (another workspace's bot of that name, or a hand-written unit); rename the bot or remove that unit`, "failed");
+      throw new ProviderError(
+        `${path} on ${ctx.info.name} exists but is not Molthub's unit for bot ${bot.name} (another workspace's bot of that name, or a hand-written unit); rename the bot or remove that unit`,
+        "failed",
+      );
     }
     return true;
   }
@@ -90,8 +129,15 @@ export class SystemdProvider extends RemoteServiceProvider {
     // (an openai/* model wants @openclaw/codex) exits 78 on every restart — see providers/ssh/npm-fallback.ts
     const fallback = await this.installNpmFallback(ctx, signal);
     const text = renderUnit({
-      scope, bot, botDir: p.botDir, envFile: p.envFile, nodeBin: p.nodeBin, entry: p.entry, runAs: this.runAs(ctx),
-      timeoutStopSec: this.sopts.timeoutStopSec, fallbackBinDir: fallback,
+      scope,
+      bot,
+      botDir: p.botDir,
+      envFile: p.envFile,
+      nodeBin: p.nodeBin,
+      entry: p.entry,
+      runAs: this.runAs(ctx),
+      timeoutStopSec: this.sopts.timeoutStopSec,
+      fallbackBinDir: fallback,
     });
     await this.must(ctx, ["mkdir", "-p", "--", unitDir(scope, ctx.info.home)], signal, "creating the unit dir");
     await this.write(ctx, unitPath(scope, ctx.info.home, bot.name), text, 0o644, signal);
@@ -101,7 +147,13 @@ export class SystemdProvider extends RemoteServiceProvider {
   protected async startService(ctx: HostCtx, bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const scope = this.scope(ctx);
     await this.run(ctx, systemctl(scope, "reset-failed", "--", unitName(bot.name)), signal);
-    await this.must(ctx, systemctl(scope, "enable", "--now", "--", unitName(bot.name)), signal, `starting ${unitName(bot.name)}`, { timeoutMs: 60_000 });
+    await this.must(
+      ctx,
+      systemctl(scope, "enable", "--now", "--", unitName(bot.name)),
+      signal,
+      `starting ${unitName(bot.name)}`,
+      { timeoutMs: 60_000 },
+    );
     this.log.info("unit started", { bot: bot.name, host: ctx.info.name, scope });
   }
 
@@ -129,17 +181,24 @@ export class SystemdProvider extends RemoteServiceProvider {
       if (st.active === "inactive" || st.active === "failed") return;
       await sleep(poll, signal);
     }
-    throw new ProviderError(`${unit} on ${ctx.info.name} did not stop even after SIGKILL; check \`systemctl${scope === "user" ? " --user" : ""} status ${unit}\` there`, "timeout");
+    throw new ProviderError(
+      `${unit} on ${ctx.info.name} did not stop even after SIGKILL; check \`systemctl${scope === "user" ? " --user" : ""} status ${unit}\` there`,
+      "timeout",
+    );
   }
 
   protected async serviceState(ctx: HostCtx, bot: BotRef, signal: AbortSignal): Promise<ObservedState> {
     const r = await this.run(ctx, showArgv(this.scope(ctx), bot.name), signal);
-    if (r.code !== 0) throw new ProviderError(`systemctl show failed on ${ctx.info.name}: ${r.stderr.trim() || `exit ${r.code}`}`, "failed");
+    if (r.code !== 0)
+      throw new ProviderError(`systemctl show failed on ${ctx.info.name}: ${r.stderr.trim() || `exit ${r.code}`}`, "failed");
     const st = parseShow(r.stdout);
     if (!st.loaded) return { exists: false, running: false, detail: "no unit" };
     const running = (st.active === "active" || st.active === "reloading") && st.pid > 0;
     // auto-restart: the gateway died and systemd will start it again in RestartSec — not running, with its exit
-    const exited = !running && st.exitStatus !== undefined && (st.active === "failed" || st.sub === "auto-restart" || st.active === "inactive");
+    const exited =
+      !running &&
+      st.exitStatus !== undefined &&
+      (st.active === "failed" || st.sub === "auto-restart" || st.active === "inactive");
     return {
       exists: true,
       running,
@@ -161,8 +220,15 @@ export class SystemdProvider extends RemoteServiceProvider {
     return ok;
   }
 
-  protected async *serviceLogs(ctx: HostCtx, bot: BotRef, opts: { follow: boolean; tail: number }, signal: AbortSignal): AsyncIterable<string> {
-    const argv = (await this.canReadJournal(ctx, bot, signal)) ? journalArgv(this.scope(ctx), bot.name, opts) : tailArgv(this.paths(ctx, bot).logFile, opts);
+  protected async *serviceLogs(
+    ctx: HostCtx,
+    bot: BotRef,
+    opts: { follow: boolean; tail: number },
+    signal: AbortSignal,
+  ): AsyncIterable<string> {
+    const argv = (await this.canReadJournal(ctx, bot, signal))
+      ? journalArgv(this.scope(ctx), bot.name, opts)
+      : tailArgv(this.paths(ctx, bot).logFile, opts);
     yield* ctx.remote.stream(argv, signal);
   }
 

@@ -58,7 +58,15 @@ export function ownerMarker(botId: string): string {
 export function gatewayPath(nodeBin: string, fallbackBinDir?: string): string {
   assertSafePath(nodeBin, "node binary");
   if (fallbackBinDir !== undefined) assertSafePath(fallbackBinDir, "fallback bin dir");
-  const dirs = [nodeBin.slice(0, nodeBin.lastIndexOf("/")), "/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"];
+  const dirs = [
+    nodeBin.slice(0, nodeBin.lastIndexOf("/")),
+    "/usr/local/bin",
+    "/usr/bin",
+    "/bin",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/sbin",
+  ];
   if (fallbackBinDir) dirs.push(fallbackBinDir);
   return dirs.join(":");
 }
@@ -68,7 +76,13 @@ export function renderUnit(u: UnitInput): string {
   assertId("bot id", u.bot.id);
   assertId("workspace id", u.bot.workspaceId);
   assertPort(u.bot.port);
-  for (const [what, p] of [["bot dir", u.botDir], ["env file", u.envFile], ["node binary", u.nodeBin], ["OpenClaw entry", u.entry]] as const) assertSafePath(p, what);
+  for (const [what, p] of [
+    ["bot dir", u.botDir],
+    ["env file", u.envFile],
+    ["node binary", u.nodeBin],
+    ["OpenClaw entry", u.entry],
+  ] as const)
+    assertSafePath(p, what);
   const stop = u.timeoutStopSec ?? 330;
   if (!Number.isInteger(stop) || stop <= 0) throw new Error(`invalid TimeoutStopSec ${stop}`);
   const lines = [
@@ -126,7 +140,15 @@ export function showArgv(scope: UnitScope, bot: string): string[] {
 /** journalctl for the bot's unit: `-u` (system) or `--user-unit` (user), message text only. */
 export function journalArgv(scope: UnitScope, bot: string, opts: { follow: boolean; tail: number }): string[] {
   const unit = unitName(bot);
-  const argv = ["journalctl", scope === "user" ? `--user-unit=${unit}` : `--unit=${unit}`, "-o", "cat", "--no-pager", "-n", String(Math.max(0, Math.floor(opts.tail)))];
+  const argv = [
+    "journalctl",
+    scope === "user" ? `--user-unit=${unit}` : `--unit=${unit}`,
+    "-o",
+    "cat",
+    "--no-pager",
+    "-n",
+    String(Math.max(0, Math.floor(opts.tail))),
+  ];
   if (opts.follow) argv.push("-f");
   return argv;
 }

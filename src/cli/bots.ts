@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { stringify as toYaml } from "yaml";
-import { parseManifests, ManifestError } from "../domain/manifest.ts";
+import { ManifestError, parseManifests } from "../domain/manifest.ts";
 import type { ApiClient } from "./client.ts";
 import { printFindings } from "./findings.ts";
 import { CliError, printTable, readSecret } from "./io.ts";
@@ -11,16 +11,35 @@ function nameOf(doc: unknown): string {
   return typeof name === "string" ? name : "?";
 }
 
-interface Bot { name: string; provider: string; host: string; port: number; status: string; statusReason: string; desiredRevision: number; appliedRevision: number | null; fleet: string | null; environment: string | null }
-interface Change { path: string; from: unknown; to: unknown }
+interface Bot {
+  name: string;
+  provider: string;
+  host: string;
+  port: number;
+  status: string;
+  statusReason: string;
+  desiredRevision: number;
+  appliedRevision: number | null;
+  fleet: string | null;
+  environment: string | null;
+}
+interface Change {
+  path: string;
+  from: unknown;
+  to: unknown;
+}
 
 /** Reads manifests from a file, a directory (*.yaml, *.yml, *.json) or "-" for stdin. */
 export async function readManifestFiles(path: string): Promise<{ source: string; doc: unknown }[]> {
-  if (path === "-") return parseManifests(await new Response(Bun.stdin.stream()).text(), "stdin").map((doc) => ({ source: "stdin", doc }));
+  if (path === "-")
+    return parseManifests(await new Response(Bun.stdin.stream()).text(), "stdin").map((doc) => ({ source: "stdin", doc }));
   let files: string[];
   try {
     files = statSync(path).isDirectory()
-      ? readdirSync(path).filter((f) => [".yaml", ".yml", ".json"].includes(extname(f))).sort().map((f) => join(path, f))
+      ? readdirSync(path)
+          .filter((f) => [".yaml", ".yml", ".json"].includes(extname(f)))
+          .sort()
+          .map((f) => join(path, f))
       : [path];
   } catch {
     throw new CliError(`cannot read ${path}: no such file or directory`);
@@ -31,7 +50,8 @@ export async function readManifestFiles(path: string): Promise<{ source: string;
     try {
       for (const doc of parseManifests(readFileSync(f, "utf8"), f)) out.push({ source: f, doc });
     } catch (e) {
-      if (e instanceof ManifestError) throw new CliError(`${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+      if (e instanceof ManifestError)
+        throw new CliError(`${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
       throw e;
     }
   }
@@ -41,7 +61,7 @@ export async function readManifestFiles(path: string): Promise<{ source: string;
 function formatValue(v: unknown): string {
   if (v === undefined) return "(unset)";
   const s = JSON.stringify(v);
-  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 export function printChanges(changes: Change[]): void {
@@ -57,7 +77,11 @@ export async function apply(client: ApiClient, path: string, dryRun: boolean): P
   let failed = 0;
   for (const { source, doc } of docs) {
     try {
-      const r = await client.call<{ bot: Bot; action: string; revision: number; changes: Change[] }>("POST", `/api/v1/bots/apply${dryRun ? "?dryRun=true" : ""}`, doc);
+      const r = await client.call<{ bot: Bot; action: string; revision: number; changes: Change[] }>(
+        "POST",
+        `/api/v1/bots/apply${dryRun ? "?dryRun=true" : ""}`,
+        doc,
+      );
       const verb = dryRun ? (r.action === "unchanged" ? "unchanged" : `would be ${r.action}`) : r.action;
       console.log(`bot/${r.bot.name} ${verb}${r.action !== "unchanged" ? ` (revision ${r.revision})` : ""}`);
       if (dryRun || r.changes.length <= 20) printChanges(r.changes);
@@ -76,19 +100,38 @@ export async function getBots(client: ApiClient, output?: string): Promise<void>
   const { items } = await client.call<{ items: Bot[] }>("GET", "/api/v1/bots");
   if (output === "json") return void console.log(JSON.stringify(items, null, 2));
   if (output === "yaml") return void console.log(toYaml(items));
-  printTable(items.map((b) => ({ ...b, revision: `${b.appliedRevision ?? "-"}/${b.desiredRevision}`, target: `${b.provider}@${b.host}:${b.port}` })), ["name", "status", "revision", "target", "fleet", "statusReason"]);
+  printTable(
+    items.map((b) => ({
+      ...b,
+      revision: `${b.appliedRevision ?? "-"}/${b.desiredRevision}`,
+      target: `${b.provider}@${b.host}:${b.port}`,
+    })),
+    ["name", "status", "revision", "target", "fleet", "statusReason"],
+  );
 }
 
 export async function describeBot(client: ApiClient, name: string): Promise<void> {
-  const d = await client.call<{ bot: Bot & { drift: string; desiredState: string }; manifest: unknown; revisions: { revision: number; source: string; actor: string; createdAt: number }[]; events: { ts: number; level: string; message: string }[]; health: Record<string, unknown> | null; job: { kind: string; state: string } | null }>("GET", `/api/v1/bots/${encodeURIComponent(name)}`);
+  const d = await client.call<{
+    bot: Bot & { drift: string; desiredState: string };
+    manifest: unknown;
+    revisions: { revision: number; source: string; actor: string; createdAt: number }[];
+    events: { ts: number; level: string; message: string }[];
+    health: Record<string, unknown> | null;
+    job: { kind: string; state: string } | null;
+  }>("GET", `/api/v1/bots/${encodeURIComponent(name)}`);
   const b = d.bot;
-  console.log(`Name:         ${b.name}\nStatus:       ${b.status} — ${b.statusReason}\nDesired:      ${b.desiredState}, revision ${b.desiredRevision} (live: ${b.appliedRevision ?? "none"})\nTarget:       ${b.provider}@${b.host}, port ${b.port}\nDrift policy: ${b.drift}\nFleet/env:    ${b.fleet ?? "-"} / ${b.environment ?? "-"}`);
+  console.log(
+    `Name:         ${b.name}\nStatus:       ${b.status} — ${b.statusReason}\nDesired:      ${b.desiredState}, revision ${b.desiredRevision} (live: ${b.appliedRevision ?? "none"})\nTarget:       ${b.provider}@${b.host}, port ${b.port}\nDrift policy: ${b.drift}\nFleet/env:    ${b.fleet ?? "-"} / ${b.environment ?? "-"}`,
+  );
   if (d.job) console.log(`Job:          ${d.job.kind} (${d.job.state})`);
-  if (d.health) console.log(`Health:       ${d.health.ready ? "ready" : "not ready"} at ${new Date(d.health.ts as number).toISOString()}`);
+  if (d.health)
+    console.log(`Health:       ${d.health.ready ? "ready" : "not ready"} at ${new Date(d.health.ts as number).toISOString()}`);
   console.log("\nRevisions:");
-  for (const r of d.revisions.slice(0, 10)) console.log(`  ${r.revision}  ${new Date(r.createdAt).toISOString()}  ${r.source} by ${r.actor}`);
+  for (const r of d.revisions.slice(0, 10))
+    console.log(`  ${r.revision}  ${new Date(r.createdAt).toISOString()}  ${r.source} by ${r.actor}`);
   console.log("\nEvents:");
-  for (const e of d.events.slice(0, 15).reverse()) console.log(`  ${new Date(e.ts).toISOString()}  ${e.level.padEnd(5)}  ${e.message}`);
+  for (const e of d.events.slice(0, 15).reverse())
+    console.log(`  ${new Date(e.ts).toISOString()}  ${e.level.padEnd(5)}  ${e.message}`);
 }
 
 export async function logs(client: ApiClient, name: string, follow: boolean, tail: number): Promise<void> {

@@ -20,7 +20,10 @@ export interface ClientOptions {
 export class ApiClient {
   readonly base: string;
   private cookie?: string;
-  constructor(private readonly opts: ClientOptions, env: Record<string, string | undefined> = process.env) {
+  constructor(
+    private readonly opts: ClientOptions,
+    env: Record<string, string | undefined> = process.env,
+  ) {
     const server = opts.server ?? env.MOLTHUB_URL ?? "http://127.0.0.1:8080";
     this.base = server.replace(/\/$/, "");
     this.opts = { ...opts, token: opts.token ?? env.MOLTHUB_TOKEN };
@@ -32,9 +35,10 @@ export class ApiClient {
 
   async login(email: string, password: string): Promise<void> {
     const res = await this.raw("POST", "/api/v1/auth/login", { email, password });
-    const body = await res.json() as { mfaRequired?: boolean; error?: { message: string } };
+    const body = (await res.json()) as { mfaRequired?: boolean; error?: { message: string } };
     if (!res.ok) throw new CliError(`sign-in failed: ${body.error?.message ?? res.status}`);
-    if (body.mfaRequired) throw new CliError("this account has a second factor; create the token in the web UI (Settings → API tokens) instead");
+    if (body.mfaRequired)
+      throw new CliError("this account has a second factor; create the token in the web UI (Settings → API tokens) instead");
     this.cookie = res.headers.get("set-cookie")?.split(";")[0];
   }
 
@@ -47,11 +51,19 @@ export class ApiClient {
       headers.origin = this.base;
     }
     try {
-      return await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      return await fetch(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
     } catch (e) {
       const name = (e as Error).name;
-      if (name === "TimeoutError") throw new CliError(`${this.base} did not answer within ${(this.opts.timeoutMs ?? 30_000) / 1000} s`);
-      throw new CliError(`cannot reach ${this.base} (${(e as Error).message}); is the server running? Set --server or MOLTHUB_URL`);
+      if (name === "TimeoutError")
+        throw new CliError(`${this.base} did not answer within ${(this.opts.timeoutMs ?? 30_000) / 1000} s`);
+      throw new CliError(
+        `cannot reach ${this.base} (${(e as Error).message}); is the server running? Set --server or MOLTHUB_URL`,
+      );
     }
   }
 
@@ -109,9 +121,12 @@ export class ApiClient {
       // `details` is the list of issues, or {issues, policy} when a policy refused the change
       const policy = err?.details && !Array.isArray(err.details) ? err.details.policy : undefined;
       const issues = Array.isArray(err?.details) ? err.details : [];
-      const details = issues.length ? "\n" + issues.map((d) => `  ${d.path}: ${d.message}`).join("\n") : "";
+      const details = issues.length ? `\n${issues.map((d) => `  ${d.path}: ${d.message}`).join("\n")}` : "";
       const hint = res.status === 401 && !this.opts.token ? " (pass --token or set MOLTHUB_TOKEN)" : "";
-      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${hint}${details}`, 1, { code: err?.code ?? `http_${res.status}`, policy });
+      throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${hint}${details}`, 1, {
+        code: err?.code ?? `http_${res.status}`,
+        policy,
+      });
     }
     return parsed as T;
   }

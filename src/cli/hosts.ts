@@ -4,13 +4,36 @@ import { stringify as toYaml } from "yaml";
 import type { ApiClient } from "./client.ts";
 import { CliError, printTable } from "./io.ts";
 
-interface Finding { id: string; level: "ok" | "warn" | "error"; message: string; fix: string }
-interface Host {
-  name: string; address: string; port: number; username: string; authKind: string; publicKey: string;
-  fingerprint: string | null; seenFingerprint: string | null; status: string; statusReason: string;
-  os: string | null; init: string | null; doctor: { ts: number; findings: Finding[] } | null; lastSeenAt: number | null; bots: number;
+interface Finding {
+  id: string;
+  level: "ok" | "warn" | "error";
+  message: string;
+  fix: string;
 }
-interface HostEvent { id: number; ts: number; level: string; type: string; message: string }
+interface Host {
+  name: string;
+  address: string;
+  port: number;
+  username: string;
+  authKind: string;
+  publicKey: string;
+  fingerprint: string | null;
+  seenFingerprint: string | null;
+  status: string;
+  statusReason: string;
+  os: string | null;
+  init: string | null;
+  doctor: { ts: number; findings: Finding[] } | null;
+  lastSeenAt: number | null;
+  bots: number;
+}
+interface HostEvent {
+  id: number;
+  ts: number;
+  level: string;
+  type: string;
+  message: string;
+}
 
 export const USAGE = `  host add NAME --address A --user U [--ssh-port P] [--key-file F] [--fingerprint SHA256:… | --yes]
                              register an SSH host; prints the public key for authorized_keys and the host key
@@ -61,7 +84,9 @@ const enc = encodeURIComponent;
 
 function printFindings(findings: Finding[]): void {
   for (const f of findings) {
-    console.log(`${f.level === "ok" ? "ok  " : f.level === "warn" ? "WARN" : "FAIL"}  ${f.id}: ${f.message}${f.fix ? `\n      → ${f.fix}` : ""}`);
+    console.log(
+      `${f.level === "ok" ? "ok  " : f.level === "warn" ? "WARN" : "FAIL"}  ${f.id}: ${f.message}${f.fix ? `\n      → ${f.fix}` : ""}`,
+    );
   }
 }
 
@@ -81,7 +106,8 @@ Key:          ${h.authKind}; public key for authorized_keys:
   console.log(`\nBots: ${bots.length ? bots.map((b) => `${b.name} (${b.status})`).join(", ") : "none"}`);
   if (events.length) {
     console.log("\nEvents:");
-    for (const e of events.slice(0, 15).reverse()) console.log(`  ${new Date(e.ts).toISOString()}  ${e.level.padEnd(5)}  ${e.message}`);
+    for (const e of events.slice(0, 15).reverse())
+      console.log(`  ${new Date(e.ts).toISOString()}  ${e.level.padEnd(5)}  ${e.message}`);
   }
 }
 
@@ -97,7 +123,8 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       const name = need("add NAME --address A --user U [--ssh-port P] [--key-file F]");
       const address = str(flags.address);
       const username = str(flags.user);
-      if (!address || !username) throw new CliError("usage: molthub host add NAME --address A --user U [--ssh-port P] [--key-file F]", 2);
+      if (!address || !username)
+        throw new CliError("usage: molthub host add NAME --address A --user U [--ssh-port P] [--key-file F]", 2);
       const body: Record<string, unknown> = { name, address, username };
       if (flags["ssh-port"] !== undefined) {
         const p = Number(flags["ssh-port"]);
@@ -113,14 +140,20 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
         }
       }
       const r = await client.call<{ host: Host; publicKey: string; probeError: string | null }>("POST", "/api/v1/hosts", body);
-      console.log(`host/${name} added (${r.host.authKind === "generated" ? "appliance-generated ed25519 key" : "uploaded key"}).`);
+      console.log(
+        `host/${name} added (${r.host.authKind === "generated" ? "appliance-generated ed25519 key" : "uploaded key"}).`,
+      );
       console.log(`\nAdd this line to ~${username}/.ssh/authorized_keys on ${address}:\n\n  ${r.publicKey}\n`);
       if (r.probeError || !r.host.seenFingerprint) {
-        console.log(`Could not read the host key yet: ${r.probeError ?? "no key"}\nFix it, then: molthub host trust ${name} --fingerprint SHA256:…`);
+        console.log(
+          `Could not read the host key yet: ${r.probeError ?? "no key"}\nFix it, then: molthub host trust ${name} --fingerprint SHA256:…`,
+        );
         return 1;
       }
       const seen = r.host.seenFingerprint;
-      console.log(`The host presents the key\n\n  ${seen}\n\nCompare it on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`);
+      console.log(
+        `The host presents the key\n\n  ${seen}\n\nCompare it on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`,
+      );
       let fp = str(flags.fingerprint);
       if (!fp) {
         if (flags.yes === true) fp = seen;
@@ -141,9 +174,15 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
     case "trust": {
       const name = need("trust NAME --fingerprint SHA256:…");
       const fp = str(flags.fingerprint);
-      if (!fp) throw new CliError("usage: molthub host trust NAME --fingerprint SHA256:… (compare it on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)", 2);
+      if (!fp)
+        throw new CliError(
+          "usage: molthub host trust NAME --fingerprint SHA256:… (compare it on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)",
+          2,
+        );
       const t = await client.call<Host>("POST", `/api/v1/hosts/${enc(name)}/trust`, { fingerprint: fp });
-      console.log(`host/${name}: fingerprint ${t.fingerprint} pinned; status: ${t.status}${t.statusReason ? ` — ${t.statusReason}` : ""}`);
+      console.log(
+        `host/${name}: fingerprint ${t.fingerprint} pinned; status: ${t.status}${t.statusReason ? ` — ${t.statusReason}` : ""}`,
+      );
       return t.status === "ok" ? 0 : 1;
     }
     case "doctor": {
@@ -160,12 +199,19 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       const name = need("install NAME VERSION");
       const version = rest[1];
       if (!version) throw new CliError("usage: molthub host install NAME VERSION", 2);
-      const r = await client.call<{ result: { outcome: string; prefix: string; nodeVersion: string | null } | null; finding: Finding | null }>("POST", `/api/v1/hosts/${enc(name)}/install`, { version });
+      const r = await client.call<{
+        result: { outcome: string; prefix: string; nodeVersion: string | null } | null;
+        finding: Finding | null;
+      }>("POST", `/api/v1/hosts/${enc(name)}/install`, { version });
       if (r.finding) {
         printFindings([r.finding]);
         return 1;
       }
-      console.log(r.result!.outcome === "present" ? `OpenClaw ${version} is already installed in ${r.result!.prefix}` : `installed OpenClaw ${version} (Node ${r.result!.nodeVersion}) into ${r.result!.prefix}`);
+      console.log(
+        r.result!.outcome === "present"
+          ? `OpenClaw ${version} is already installed in ${r.result!.prefix}`
+          : `installed OpenClaw ${version} (Node ${r.result!.nodeVersion}) into ${r.result!.prefix}`,
+      );
       return 0;
     }
     case "get":
@@ -173,7 +219,10 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
     case "describe": {
       const output = str(flags.output);
       if (rest[0]) {
-        const d = await client.call<{ host: Host; bots: { name: string; status: string }[]; events: HostEvent[] }>("GET", `/api/v1/hosts/${enc(rest[0])}`);
+        const d = await client.call<{ host: Host; bots: { name: string; status: string }[]; events: HostEvent[] }>(
+          "GET",
+          `/api/v1/hosts/${enc(rest[0])}`,
+        );
         if (output === "json") console.log(JSON.stringify(d, null, 2));
         else if (output === "yaml") console.log(toYaml(d));
         else describe(d.host, d.bots, d.events);
@@ -183,8 +232,15 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       if (output === "json") console.log(JSON.stringify(items, null, 2));
       else if (output === "yaml") console.log(toYaml(items));
       else {
-        printTable(items.map((h) => ({ ...h, target: `${h.username}@${h.address}:${h.port}`, lastSeen: h.lastSeenAt ? new Date(h.lastSeenAt).toISOString() : null, fingerprint: h.fingerprint ?? "(unconfirmed)" })),
-          ["name", "status", "target", "fingerprint", "lastSeen", "bots"]);
+        printTable(
+          items.map((h) => ({
+            ...h,
+            target: `${h.username}@${h.address}:${h.port}`,
+            lastSeen: h.lastSeenAt ? new Date(h.lastSeenAt).toISOString() : null,
+            fingerprint: h.fingerprint ?? "(unconfirmed)",
+          })),
+          ["name", "status", "target", "fingerprint", "lastSeen", "bots"],
+        );
       }
       return 0;
     }

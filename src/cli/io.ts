@@ -4,7 +4,8 @@ export async function readSecret(promptText: string): Promise<string> {
   if (!process.stdin.isTTY) {
     const text = await new Response(Bun.stdin.stream()).text();
     const line = text.split(/\r?\n/)[0] ?? "";
-    if (!line) throw new CliError("expected the password on standard input (e.g. `printf '%s' \"$PW\" | molthub … --password-stdin`)");
+    if (!line)
+      throw new CliError("expected the password on standard input (e.g. `printf '%s' \"$PW\" | molthub … --password-stdin`)");
     return line;
   }
   process.stderr.write(promptText);
@@ -54,7 +55,12 @@ export class CliError extends Error {
 /** Rows of cells (the first is the header) as lines, each column padded to its widest cell. */
 export function tableLines(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {

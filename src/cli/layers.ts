@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
 import { stringify as toYaml } from "yaml";
-import type { ApiClient } from "./client.ts";
-import { CliError, tableLines } from "./io.ts";
-import { readManifestFiles } from "./bots.ts";
 import { getPath } from "../domain/manifest.ts";
 import type { LayerChangeResult, LayerDetail, LayerSummary, ResolvedConfig } from "../services/layers.ts";
+import { readManifestFiles } from "./bots.ts";
+import type { ApiClient } from "./client.ts";
+import { CliError, tableLines } from "./io.ts";
 
 /**
  * `molthub profile …`, `molthub overlay …` and `molthub resolved bot NAME`.
@@ -41,7 +41,8 @@ const defaultIo: LayersIo = {
 };
 
 async function askTty(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new CliError(`${question}\nno terminal to ask on; pass --yes to confirm (or --dry-run to only look)`, 2);
+  if (!process.stdin.isTTY)
+    throw new CliError(`${question}\nno terminal to ask on; pass --yes to confirm (or --dry-run to only look)`, 2);
   process.stderr.write(`${question} [y/N] `);
   process.stdin.resume();
   const line = await new Promise<string>((resolve) => {
@@ -63,7 +64,7 @@ async function askTty(question: string): Promise<boolean> {
 function show(v: unknown): string {
   if (v === undefined) return "(unset)";
   const s = JSON.stringify(v);
-  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function changeLine(c: { path: string; from: unknown; to: unknown }): string {
@@ -75,7 +76,9 @@ function changeLine(c: { path: string; from: unknown; to: unknown }): string {
 /** The blast radius of a layer change, as lines. */
 export function formatBlast(r: LayerChangeResult): string[] {
   const verb = r.dryRun ? (r.action === "unchanged" ? "unchanged" : `would be ${r.action}`) : r.action;
-  const lines = [`${r.kind}/${r.name} ${verb}${r.action === "unchanged" ? "" : ` (version ${r.version})`}${r.dryRun ? " — dry run, nothing stored" : ""}`];
+  const lines = [
+    `${r.kind}/${r.name} ${verb}${r.action === "unchanged" ? "" : ` (version ${r.version})`}${r.dryRun ? " — dry run, nothing stored" : ""}`,
+  ];
   if (r.action === "unchanged") return lines;
   if (r.bots.length === 0) lines.push("no bot changes");
   else lines.push(`${r.bots.length} bot${r.bots.length === 1 ? " changes" : "s change"}:`);
@@ -89,8 +92,13 @@ export function formatBlast(r: LayerChangeResult): string[] {
 
 /** Every resolved path with its value, the layer that set it and what it overrode. */
 export function formatResolved(r: ResolvedConfig): string[] {
-  const lines = [`bot/${r.bot} (desired revision ${r.revision}); layers in order: ${r.layers.map((l) => `${l.kind} ${l.name}${l.kind === "profile" || l.kind === "overlay" ? ` (priority ${l.priority})` : ""}`).join(" → ")}`];
-  if (!r.stored.upToDate) lines.push("note: the layers resolve differently now than when the desired revision was stored; the next change to the bot or a layer rolls it out");
+  const lines = [
+    `bot/${r.bot} (desired revision ${r.revision}); layers in order: ${r.layers.map((l) => `${l.kind} ${l.name}${l.kind === "profile" || l.kind === "overlay" ? ` (priority ${l.priority})` : ""}`).join(" → ")}`,
+  ];
+  if (!r.stored.upToDate)
+    lines.push(
+      "note: the layers resolve differently now than when the desired revision was stored; the next change to the bot or a layer rolls it out",
+    );
   for (const p of r.problems) lines.push(`problem: ${p.path}: ${p.message}`);
   for (const c of r.conflicts) lines.push(`conflict: ${c.path}: ${c.message}`);
   const paths = Object.keys(r.provenance).sort();
@@ -105,7 +113,10 @@ export function formatResolved(r: ResolvedConfig): string[] {
 }
 
 function summaryRows(items: LayerSummary[], kind: "profile" | "overlay"): string[] {
-  const head = kind === "profile" ? ["NAME", "PRIORITY", "VERSION", "LOCKED", "BOTS"] : ["NAME", "PRIORITY", "VERSION", "STATE", "SELECTOR", "BOTS"];
+  const head =
+    kind === "profile"
+      ? ["NAME", "PRIORITY", "VERSION", "LOCKED", "BOTS"]
+      : ["NAME", "PRIORITY", "VERSION", "STATE", "SELECTOR", "BOTS"];
   const rows = items.map((i) => {
     const bots = i.bots.join(",") || "-";
     if (kind === "profile") return [i.name, String(i.priority), String(i.version), i.locked.join(",") || "-", bots];
@@ -119,10 +130,19 @@ const enc = encodeURIComponent;
 
 export async function run(client: ApiClient, argv: string[], io: LayersIo = defaultIo): Promise<number> {
   const group = argv[0];
-  if (group !== "profile" && group !== "overlay" && group !== "resolved") throw new CliError(`unknown command: ${argv.join(" ")}\n${USAGE}`, 2);
+  if (group !== "profile" && group !== "overlay" && group !== "resolved")
+    throw new CliError(`unknown command: ${argv.join(" ")}\n${USAGE}`, 2);
   const { values, positionals } = parseArgs({
-    args: argv.slice(1), allowPositionals: true, strict: false,
-    options: { file: { type: "string", short: "f" }, output: { type: "string", short: "o" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" }, bot: { type: "string" } },
+    args: argv.slice(1),
+    allowPositionals: true,
+    strict: false,
+    options: {
+      file: { type: "string", short: "f" },
+      output: { type: "string", short: "o" },
+      yes: { type: "boolean", short: "y" },
+      "dry-run": { type: "boolean" },
+      bot: { type: "string" },
+    },
   });
   const [verb, name] = positionals as string[];
   const output = typeof values.output === "string" ? values.output : undefined;
@@ -146,7 +166,10 @@ export async function run(client: ApiClient, argv: string[], io: LayersIo = defa
   const dryRun = values["dry-run"] === true;
 
   /** Preview, print, confirm, then do it for real. */
-  const confirmed = async (question: (r: LayerChangeResult) => string, call: (dry: boolean) => Promise<LayerChangeResult>): Promise<number> => {
+  const confirmed = async (
+    question: (r: LayerChangeResult) => string,
+    call: (dry: boolean) => Promise<LayerChangeResult>,
+  ): Promise<number> => {
     const preview = await call(true);
     for (const l of formatBlast(preview)) io.out(l);
     if (dryRun || preview.action === "unchanged") return 0;
@@ -155,10 +178,13 @@ export async function run(client: ApiClient, argv: string[], io: LayersIo = defa
       return 1;
     }
     const done = await call(false);
-    io.out(`${done.kind}/${done.name} ${done.action} (version ${done.version})${done.bots.length ? `; new revisions for ${done.bots.map((b) => `${b.bot} (r${b.revision})`).join(", ")}` : ""}`);
+    io.out(
+      `${done.kind}/${done.name} ${done.action} (version ${done.version})${done.bots.length ? `; new revisions for ${done.bots.map((b) => `${b.bot} (r${b.revision})`).join(", ")}` : ""}`,
+    );
     return 0;
   };
-  const rollout = (r: LayerChangeResult) => (r.bots.length ? ` and roll it out to ${r.bots.length} bot${r.bots.length === 1 ? "" : "s"}` : "");
+  const rollout = (r: LayerChangeResult) =>
+    r.bots.length ? ` and roll it out to ${r.bots.length} bot${r.bots.length === 1 ? "" : "s"}` : "";
 
   switch (verb) {
     case "list": {
@@ -173,11 +199,14 @@ export async function run(client: ApiClient, argv: string[], io: LayersIo = defa
       if (output === "json") return (dump(d), 0);
       io.out(toYaml(d.document, { lineWidth: 0 }).trimEnd());
       io.out(`# version ${d.version}, updated ${new Date(d.updatedAt).toISOString()}`);
-      io.out(`# ${kind === "profile" ? "used by" : d.active ? "applies now to" : "would apply to"}: ${(kind === "profile" ? d.bots : d.matched).join(", ") || "no bots"}`);
+      io.out(
+        `# ${kind === "profile" ? "used by" : d.active ? "applies now to" : "would apply to"}: ${(kind === "profile" ? d.bots : d.matched).join(", ") || "no bots"}`,
+      );
       return 0;
     }
     case "apply": {
-      if (typeof values.file !== "string") throw new CliError(`usage: molthub ${kind} apply -f FILE|DIR|- [--dry-run] [--yes]`, 2);
+      if (typeof values.file !== "string")
+        throw new CliError(`usage: molthub ${kind} apply -f FILE|DIR|- [--dry-run] [--yes]`, 2);
       const docs = await io.readDocs(values.file);
       if (!docs.length) throw new CliError(`${values.file} holds no document`);
       let failed = 0;
@@ -194,24 +223,42 @@ export async function run(client: ApiClient, argv: string[], io: LayersIo = defa
     }
     case "delete": {
       const n = need(" [--yes]");
-      return confirmed((r) => `Delete ${kind} ${n}${rollout(r)}?`, (dry) => client.call<LayerChangeResult>("DELETE", `/api/v1/${plural}/${enc(n)}${dry ? "?dryRun=true" : ""}`));
+      return confirmed(
+        (r) => `Delete ${kind} ${n}${rollout(r)}?`,
+        (dry) => client.call<LayerChangeResult>("DELETE", `/api/v1/${plural}/${enc(n)}${dry ? "?dryRun=true" : ""}`),
+      );
     }
     case "enable":
     case "disable": {
-      if (kind !== "overlay") throw new CliError(`only overlays are enabled or disabled; remove the profile from a bot with \`molthub profile detach NAME --bot BOT\``, 2);
+      if (kind !== "overlay")
+        throw new CliError(
+          `only overlays are enabled or disabled; remove the profile from a bot with \`molthub profile detach NAME --bot BOT\``,
+          2,
+        );
       const n = need(" [--yes]");
-      return confirmed((r) => `${verb === "enable" ? "Enable" : "Disable"} overlay ${n}${rollout(r)}?`, (dry) => client.call<LayerChangeResult>("POST", `/api/v1/overlays/${enc(n)}/${verb}${dry ? "?dryRun=true" : ""}`));
+      return confirmed(
+        (r) => `${verb === "enable" ? "Enable" : "Disable"} overlay ${n}${rollout(r)}?`,
+        (dry) => client.call<LayerChangeResult>("POST", `/api/v1/overlays/${enc(n)}/${verb}${dry ? "?dryRun=true" : ""}`),
+      );
     }
     case "attach":
     case "detach": {
-      if (kind !== "profile") throw new CliError("overlays choose their bots with spec.selector; edit it and apply the overlay again", 2);
+      if (kind !== "profile")
+        throw new CliError("overlays choose their bots with spec.selector; edit it and apply the overlay again", 2);
       const n = need(" --bot BOT");
       if (typeof values.bot !== "string" || !values.bot) throw new CliError(`usage: molthub profile ${verb} NAME --bot BOT`, 2);
-      const path = verb === "attach" ? `/api/v1/bots/${enc(values.bot)}/profiles` : `/api/v1/bots/${enc(values.bot)}/profiles/${enc(n)}`;
+      const path =
+        verb === "attach" ? `/api/v1/bots/${enc(values.bot)}/profiles` : `/api/v1/bots/${enc(values.bot)}/profiles/${enc(n)}`;
       const q = dryRun ? "?dryRun=true" : "";
-      const r = await client.call<{ bot: { name: string }; action: string; revision: number; changes: { path: string; from: unknown; to: unknown }[] }>(
-        verb === "attach" ? "POST" : "DELETE", path + q, verb === "attach" ? { profile: n } : undefined);
-      io.out(`bot/${r.bot.name} ${dryRun ? `would be ${r.action}` : r.action}${r.action === "unchanged" ? "" : ` (revision ${r.revision})`}`);
+      const r = await client.call<{
+        bot: { name: string };
+        action: string;
+        revision: number;
+        changes: { path: string; from: unknown; to: unknown }[];
+      }>(verb === "attach" ? "POST" : "DELETE", path + q, verb === "attach" ? { profile: n } : undefined);
+      io.out(
+        `bot/${r.bot.name} ${dryRun ? `would be ${r.action}` : r.action}${r.action === "unchanged" ? "" : ` (revision ${r.revision})`}`,
+      );
       for (const c of r.changes) io.out(`  ${changeLine(c)}`);
       return 0;
     }

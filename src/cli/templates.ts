@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { stringify as toYaml } from "yaml";
 import { parseTemplates, TemplateError } from "../domain/templates/schema.ts";
-import type { ApiClient } from "./client.ts";
 import { printChanges } from "./bots.ts";
+import type { ApiClient } from "./client.ts";
 import { CliError, printTable } from "./io.ts";
 
 export const USAGE = `  template list               built-in and user templates
@@ -13,9 +13,32 @@ export const USAGE = `  template list               built-in and user templates
       --input target.provider=docker  --input target.image=…  --input target.version=…
       --input metadata.fleet=…  --input metadata.environment=…  --input metadata.labels.KEY=…`;
 
-interface Input { name: string; label: string; type: string; required: boolean; default?: unknown; options?: string[]; description?: string }
-interface Summary { name: string; title: string; description: string; builtin: boolean; version: number; inputs: Input[]; secretEnvs: string[]; usedBy: string[] }
-interface Blast { bot: string; action: string; revision: number; changes: { path: string; from: unknown; to: unknown }[]; error?: { message: string } }
+interface Input {
+  name: string;
+  label: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  options?: string[];
+  description?: string;
+}
+interface Summary {
+  name: string;
+  title: string;
+  description: string;
+  builtin: boolean;
+  version: number;
+  inputs: Input[];
+  secretEnvs: string[];
+  usedBy: string[];
+}
+interface Blast {
+  bot: string;
+  action: string;
+  revision: number;
+  changes: { path: string; from: unknown; to: unknown }[];
+  error?: { message: string };
+}
 
 function flags(argv: string[]): { positionals: string[]; values: Record<string, string>; inputs: string[]; bools: Set<string> } {
   const positionals: string[] = [];
@@ -68,7 +91,13 @@ function printBlast(blast: Blast[], dryRun: boolean): void {
 }
 
 /** `--input k=v` pairs split into template inputs, the target and metadata. */
-export function splitInputs(pairs: string[]): { inputs: Record<string, string>; target: Record<string, string | number>; fleet?: string; environment?: string; labels: Record<string, string> } {
+export function splitInputs(pairs: string[]): {
+  inputs: Record<string, string>;
+  target: Record<string, string | number>;
+  fleet?: string;
+  environment?: string;
+  labels: Record<string, string>;
+} {
   const inputs: Record<string, string> = {};
   const target: Record<string, string | number> = {};
   const labels: Record<string, string> = {};
@@ -85,7 +114,11 @@ export function splitInputs(pairs: string[]): { inputs: Record<string, string>; 
     } else if (k === "metadata.fleet") fleet = v;
     else if (k === "metadata.environment") environment = v;
     else if (k.startsWith("metadata.labels.")) labels[k.slice(16)] = v;
-    else if (k.includes(".")) throw new CliError(`--input ${k}: only target.*, metadata.fleet, metadata.environment and metadata.labels.* have dots; template inputs are plain names`, 2);
+    else if (k.includes("."))
+      throw new CliError(
+        `--input ${k}: only target.*, metadata.fleet, metadata.environment and metadata.labels.* have dots; template inputs are plain names`,
+        2,
+      );
     else inputs[k] = v;
   }
   return { inputs, target, fleet, environment, labels };
@@ -108,10 +141,20 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
         console.log(toYaml(items));
         return 0;
       }
-      printTable(items.map((t) => ({
-        name: t.name, kind: t.builtin ? "built-in" : `user v${t.version}`, title: t.title,
-        required: t.inputs.filter((i) => i.required).map((i) => i.name).join(",") || "-", bots: t.usedBy.length,
-      })), ["name", "kind", "title", "required", "bots"]);
+      printTable(
+        items.map((t) => ({
+          name: t.name,
+          kind: t.builtin ? "built-in" : `user v${t.version}`,
+          title: t.title,
+          required:
+            t.inputs
+              .filter((i) => i.required)
+              .map((i) => i.name)
+              .join(",") || "-",
+          bots: t.usedBy.length,
+        })),
+        ["name", "kind", "title", "required", "bots"],
+      );
       return 0;
     }
     case "get": {
@@ -125,10 +168,20 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
         process.stdout.write(toYaml(t.template));
         return 0;
       }
-      console.log(`Name:        ${t.name} (${t.builtin ? "built-in" : `user template, version ${t.version}`})\nTitle:       ${t.title}\nDescription: ${t.description}`);
-      console.log(`Secrets:     ${t.secretEnvs.join(", ") || "none"}\nUsed by:     ${t.usedBy.join(", ") || "no bots"}\n\nInputs:`);
+      console.log(
+        `Name:        ${t.name} (${t.builtin ? "built-in" : `user template, version ${t.version}`})\nTitle:       ${t.title}\nDescription: ${t.description}`,
+      );
+      console.log(
+        `Secrets:     ${t.secretEnvs.join(", ") || "none"}\nUsed by:     ${t.usedBy.join(", ") || "no bots"}\n\nInputs:`,
+      );
       for (const i of t.inputs) {
-        const extra = [i.required ? "required" : "optional", i.default !== undefined ? `default ${show(i.default)}` : "", i.options ? `one of ${i.options.join("|")}` : ""].filter(Boolean).join(", ");
+        const extra = [
+          i.required ? "required" : "optional",
+          i.default !== undefined ? `default ${show(i.default)}` : "",
+          i.options ? `one of ${i.options.join("|")}` : "",
+        ]
+          .filter(Boolean)
+          .join(", ");
         console.log(`  ${i.name} (${i.type}; ${extra}) — ${i.label}${i.description ? `: ${i.description}` : ""}`);
       }
       return 0;
@@ -139,7 +192,8 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       try {
         docs = parseTemplates(await readText(values.file), values.file);
       } catch (e) {
-        if (e instanceof TemplateError) throw new CliError(`${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+        if (e instanceof TemplateError)
+          throw new CliError(`${e.message}\n${e.issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
         throw e;
       }
       if (!docs.length) throw new CliError(`${values.file} holds no template`);
@@ -153,8 +207,14 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
           continue;
         }
         try {
-          const r = await client.call<{ action: string; version: number; blast: Blast[] }>("PUT", `/api/v1/templates/${enc(n)}${dryRun ? "?dryRun=true" : ""}`, doc);
-          console.log(`template/${n} ${dryRun && r.action !== "unchanged" ? `would be ${r.action}` : r.action} (version ${r.version})`);
+          const r = await client.call<{ action: string; version: number; blast: Blast[] }>(
+            "PUT",
+            `/api/v1/templates/${enc(n)}${dryRun ? "?dryRun=true" : ""}`,
+            doc,
+          );
+          console.log(
+            `template/${n} ${dryRun && r.action !== "unchanged" ? `would be ${r.action}` : r.action} (version ${r.version})`,
+          );
           if (r.action === "updated") printBlast(r.blast, dryRun);
         } catch (e) {
           failed++;
@@ -179,7 +239,12 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       if (s.fleet) body.fleet = s.fleet;
       if (s.environment) body.environment = s.environment;
       if (Object.keys(s.labels).length) body.labels = s.labels;
-      const r = await client.call<{ bot: { name: string }; action: string; revision: number; changes: { path: string; from: unknown; to: unknown }[] }>("POST", `/api/v1/templates/${enc(name)}/bots`, body);
+      const r = await client.call<{
+        bot: { name: string };
+        action: string;
+        revision: number;
+        changes: { path: string; from: unknown; to: unknown }[];
+      }>("POST", `/api/v1/templates/${enc(name)}/bots`, body);
       console.log(`bot/${r.bot.name} ${dryRun ? "would be created" : "created"} from template ${name} (revision ${r.revision})`);
       if (dryRun) printChanges(r.changes);
       return 0;

@@ -1,11 +1,11 @@
-import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { existsSync } from "node:fs";
-import type { ApiClient } from "./client.ts";
-import { CliError, printTable, readSecret } from "./io.ts";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { openStore } from "../db/client.ts";
 import { decodeKey, keySource } from "../secrets/keyring.ts";
 import { rotateMasterKey } from "../secrets/vault.ts";
+import type { ApiClient } from "./client.ts";
+import { CliError, printTable, readSecret } from "./io.ts";
 
 export const USAGE = `Vault (secrets; values are write-only)
   vault list [-o json]                 names, versions, descriptions, updated, used-by
@@ -31,7 +31,8 @@ async function readValue(prompt: string): Promise<string> {
   if (process.stdin.isTTY) return readSecret(prompt);
   const text = await new Response(Bun.stdin.stream()).text();
   const v = text.replace(/\r?\n$/, "");
-  if (!v) throw new CliError("expected the secret value on standard input (e.g. `printf '%s' \"$VALUE\" | molthub vault set NAME`)");
+  if (!v)
+    throw new CliError("expected the secret value on standard input (e.g. `printf '%s' \"$VALUE\" | molthub vault set NAME`)");
   return v;
 }
 
@@ -42,7 +43,14 @@ function flag(argv: string[], name: string): string | undefined {
 
 function row(s: SecretItem) {
   const used = [...s.usedBy.bots.map((b) => `bot/${b}`), ...s.usedBy.connectors.map((c) => `connector/${c}`)];
-  return { name: s.name, version: s.version, updated: new Date(s.updatedAt).toISOString(), by: s.updatedBy, "used-by": used.join(",") || null, description: s.description || null };
+  return {
+    name: s.name,
+    version: s.version,
+    updated: new Date(s.updatedAt).toISOString(),
+    by: s.updatedBy,
+    "used-by": used.join(",") || null,
+    description: s.description || null,
+  };
 }
 
 /** `molthub vault …` client commands (argv[0] = "vault"); rotate-key is offline and handled by `main`. */
@@ -65,12 +73,18 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
       return 0;
     }
     case "set": {
-      if (!name || name.startsWith("-")) throw new CliError("usage: molthub vault set NAME [--description D] (value on stdin or prompt)", 2);
+      if (!name || name.startsWith("-"))
+        throw new CliError("usage: molthub vault set NAME [--description D] (value on stdin or prompt)", 2);
       const value = await readValue(`value for secret ${name}: `);
       const description = flag(argv, "description");
-      const s = await client.call<SecretItem>("PUT", path(name), { value, ...(description !== undefined ? { description } : {}) });
+      const s = await client.call<SecretItem>("PUT", path(name), {
+        value,
+        ...(description !== undefined ? { description } : {}),
+      });
       const bots = s.usedBy.bots.length;
-      console.log(`secret ${s.name} stored (version ${s.version})${s.version > 1 && bots ? `; ${bots} bot${bots > 1 ? "s get" : " gets"} it on the next reconcile` : ""}`);
+      console.log(
+        `secret ${s.name} stored (version ${s.version})${s.version > 1 && bots ? `; ${bots} bot${bots > 1 ? "s get" : " gets"} it on the next reconcile` : ""}`,
+      );
       return 0;
     }
     case "delete": {
@@ -88,7 +102,11 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
  * `molthub vault rotate-key`: offline rotation against the data dir (the server must be stopped).
  * Prints the key ids and counts only — never a key.
  */
-export async function rotateKey(opts: { dataDir: string; command?: string; env?: Record<string, string | undefined> }): Promise<number> {
+export async function rotateKey(opts: {
+  dataDir: string;
+  command?: string;
+  env?: Record<string, string | undefined>;
+}): Promise<number> {
   const env = opts.env ?? process.env;
   const file = join(opts.dataDir, "molthub.db");
   if (!existsSync(file)) throw new CliError(`no store at ${file}; pass --data-dir`);
@@ -100,11 +118,17 @@ export async function rotateKey(opts: { dataDir: string; command?: string; env?:
   const store = openStore(file);
   try {
     const r = rotateMasterKey({ db: store.db, dataDir: opts.dataDir, env, command: opts.command, newKey });
-    const values = Object.entries(r.values).map(([k, n]) => `${k} ${n}`).join(", ");
+    const values = Object.entries(r.values)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
     console.log(`master key rotated: ${r.from} → ${r.to}`);
-    console.log(`  ${r.secrets} data key(s) re-wrapped; re-sealed: ${values || "nothing else"}; ${r.checkpoints} audit checkpoint(s) re-signed`);
+    console.log(
+      `  ${r.secrets} data key(s) re-wrapped; re-sealed: ${values || "nothing else"}; ${r.checkpoints} audit checkpoint(s) re-signed`,
+    );
     if (r.source === "file") {
-      console.log(`  ${join(opts.dataDir, "master.key")} holds the new key; the old one stays in master.key.previous until the next successful start.`);
+      console.log(
+        `  ${join(opts.dataDir, "master.key")} holds the new key; the old one stays in master.key.previous until the next successful start.`,
+      );
       console.log("  Back up the new master.key now (separately from the database backups).");
     } else {
       console.log(`  Now make ${src.label} return the new key, then start Molthub. The old key no longer opens this store.`);
@@ -117,7 +141,13 @@ export async function rotateKey(opts: { dataDir: string; command?: string; env?:
 }
 
 /** Entry from src/main.ts: parses its own flags (including --description and --data-dir). */
-export async function main(argv: string[], ctx: { makeClient: (v: { server?: string; token?: string }) => ApiClient; settings: (v: Record<string, unknown>) => { dataDir: string; masterKeyCommand?: string } }): Promise<number> {
+export async function main(
+  argv: string[],
+  ctx: {
+    makeClient: (v: { server?: string; token?: string }) => ApiClient;
+    settings: (v: Record<string, unknown>) => { dataDir: string; masterKeyCommand?: string };
+  },
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -125,8 +155,13 @@ export async function main(argv: string[], ctx: { makeClient: (v: { server?: str
       allowPositionals: true,
       strict: true,
       options: {
-        "data-dir": { type: "string" }, config: { type: "string" }, server: { type: "string" }, token: { type: "string" },
-        output: { type: "string", short: "o" }, description: { type: "string" }, help: { type: "boolean", short: "h" },
+        "data-dir": { type: "string" },
+        config: { type: "string" },
+        server: { type: "string" },
+        token: { type: "string" },
+        output: { type: "string", short: "o" },
+        description: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (e) {

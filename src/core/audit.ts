@@ -4,8 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import { asc, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
-import { auditCheckpoints, auditLog, settings } from "../db/schema.ts";
 import type { Db, Tx } from "../db/client.ts";
+import { auditCheckpoints, auditLog, settings } from "../db/schema.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import { redact } from "../secrets/redact.ts";
 import type { ServiceContext } from "./context.ts";
@@ -24,7 +24,19 @@ export interface AuditInput {
 type Row = typeof auditLog.$inferSelect;
 
 function entryHash(prevHash: string, r: Omit<Row, "id" | "hash" | "prevHash">): string {
-  const canonical = JSON.stringify([prevHash, r.ts, r.workspaceId, r.actorType, r.actorId, r.actorLabel, r.action, r.resourceType, r.resourceId, r.requestId, r.summary]);
+  const canonical = JSON.stringify([
+    prevHash,
+    r.ts,
+    r.workspaceId,
+    r.actorType,
+    r.actorId,
+    r.actorLabel,
+    r.action,
+    r.resourceType,
+    r.resourceId,
+    r.requestId,
+    r.summary,
+  ]);
   return createHash("sha256").update(canonical).digest("hex");
 }
 
@@ -54,7 +66,11 @@ export function recordAudit(tx: Tx, ctx: Pick<ServiceContext, "actor" | "request
   };
   const prevHash = chainHead(tx);
   const hash = entryHash(prevHash, base);
-  return tx.insert(auditLog).values({ ...base, prevHash, hash }).returning().get();
+  return tx
+    .insert(auditLog)
+    .values({ ...base, prevHash, hash })
+    .returning()
+    .get();
 }
 
 export interface VerifyResult {
@@ -72,7 +88,14 @@ export function verifyAudit(db: Db, keyring: Keyring): VerifyResult {
   let prev = GENESIS;
   if (cp) {
     const expected = keyring.hmac("audit-checkpoint", `${cp.uptoId}|${cp.uptoHash}|${cp.createdAt}`);
-    if (expected !== cp.signature) return { ok: false, checked: 0, brokenAt: cp.uptoId, reason: `checkpoint ${cp.id} has an invalid signature`, fromCheckpoint: cp.id };
+    if (expected !== cp.signature)
+      return {
+        ok: false,
+        checked: 0,
+        brokenAt: cp.uptoId,
+        reason: `checkpoint ${cp.id} has an invalid signature`,
+        fromCheckpoint: cp.id,
+      };
     prev = cp.uptoHash;
   }
   let checked = 0;
@@ -81,8 +104,22 @@ export function verifyAudit(db: Db, keyring: Keyring): VerifyResult {
     const rows = db.select().from(auditLog).where(gt(auditLog.id, lastId)).orderBy(asc(auditLog.id)).limit(1000).all();
     if (rows.length === 0) break;
     for (const r of rows) {
-      if (r.prevHash !== prev) return { ok: false, checked, brokenAt: r.id, reason: "prev_hash does not match the previous entry (an entry was removed or reordered)", fromCheckpoint: cp?.id };
-      if (entryHash(prev, r) !== r.hash) return { ok: false, checked, brokenAt: r.id, reason: "the entry's content does not match its hash (it was edited)", fromCheckpoint: cp?.id };
+      if (r.prevHash !== prev)
+        return {
+          ok: false,
+          checked,
+          brokenAt: r.id,
+          reason: "prev_hash does not match the previous entry (an entry was removed or reordered)",
+          fromCheckpoint: cp?.id,
+        };
+      if (entryHash(prev, r) !== r.hash)
+        return {
+          ok: false,
+          checked,
+          brokenAt: r.id,
+          reason: "the entry's content does not match its hash (it was edited)",
+          fromCheckpoint: cp?.id,
+        };
       prev = r.hash;
       checked++;
       lastId = r.id;
@@ -102,25 +139,42 @@ export function getRetentionDays(db: Tx): number {
  * 1. Find the newest entry older than the cutoff; none → nothing to do.
  * 2. In one transaction: write the signed checkpoint, delete entries up to it, audit the prune.
  */
-export function pruneAudit(db: Db, keyring: Keyring, ctx: Pick<ServiceContext, "actor" | "requestId" | "now">, retentionDays: number): { pruned: number } {
+export function pruneAudit(
+  db: Db,
+  keyring: Keyring,
+  ctx: Pick<ServiceContext, "actor" | "requestId" | "now">,
+  retentionDays: number,
+): { pruned: number } {
   if (retentionDays <= 0) return { pruned: 0 };
   const cutoff = ctx.now() - retentionDays * 86_400_000;
   const last = db.select().from(auditLog).where(lt(auditLog.ts, cutoff)).orderBy(desc(auditLog.id)).limit(1).get();
   if (!last) return { pruned: 0 };
-  return db.transaction((tx) => {
-    const createdAt = ctx.now();
-    const count = tx.select({ n: sql<number>`count(*)` }).from(auditLog).where(lte(auditLog.id, last.id)).get()!.n;
-    tx.insert(auditCheckpoints).values({
-      uptoId: last.id, uptoHash: last.hash, prunedCount: count, createdAt,
-      signature: keyring.hmac("audit-checkpoint", `${last.id}|${last.hash}|${createdAt}`),
-    }).run();
-    tx.delete(auditLog).where(lte(auditLog.id, last.id)).run();
-    recordAudit(tx, ctx, { action: "audit.prune", resourceType: "audit", workspaceId: null, summary: { retentionDays, pruned: count, uptoId: last.id } });
-    return { pruned: count };
-  }, { behavior: "immediate" });
+  return db.transaction(
+    (tx) => {
+      const createdAt = ctx.now();
+      const count = tx.select({ n: sql<number>`count(*)` }).from(auditLog).where(lte(auditLog.id, last.id)).get()!.n;
+      tx.insert(auditCheckpoints)
+        .values({
+          uptoId: last.id,
+          uptoHash: last.hash,
+          prunedCount: count,
+          createdAt,
+          signature: keyring.hmac("audit-checkpoint", `${last.id}|${last.hash}|${createdAt}`),
+        })
+        .run();
+      tx.delete(auditLog).where(lte(auditLog.id, last.id)).run();
+      recordAudit(tx, ctx, {
+        action: "audit.prune",
+        resourceType: "audit",
+        workspaceId: null,
+        summary: { retentionDays, pruned: count, uptoId: last.id },
+      });
+      return { pruned: count };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export function auditCount(db: Db): number {
   return db.select({ n: sql<number>`count(*)` }).from(auditLog).get()!.n;
 }
-

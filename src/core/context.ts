@@ -35,7 +35,8 @@ export interface ServiceContext {
 export function authorize(ctx: ServiceContext, min: Role): string {
   const { actor } = ctx;
   if (actor.type === "system") return actor.workspaceId ?? "";
-  if (!actor.workspaceId || !actor.role) throw new ServiceError("forbidden", "you are not a member of any workspace; ask an owner to add you");
+  if (!actor.workspaceId || !actor.role)
+    throw new ServiceError("forbidden", "you are not a member of any workspace; ask an owner to add you");
   if (roleRank(actor.role) < roleRank(min)) {
     throw new ServiceError("forbidden", `this needs the ${min} role in this workspace; you are ${actor.role}`);
   }
@@ -44,7 +45,8 @@ export function authorize(ctx: ServiceContext, min: Role): string {
 
 /** For self-service verbs (password, second factor, logout): any signed-in user, not a token. */
 export function requireUser(ctx: ServiceContext): string {
-  if (ctx.actor.type !== "user" || !ctx.actor.userId) throw new ServiceError("forbidden", "only a signed-in user can do this, not an API token");
+  if (ctx.actor.type !== "user" || !ctx.actor.userId)
+    throw new ServiceError("forbidden", "only a signed-in user can do this, not an API token");
   return ctx.actor.userId;
 }
 

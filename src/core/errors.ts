@@ -78,4 +78,3 @@ export class ServiceError extends Error {
     return new ServiceError("invalid_request", message, e.issues);
   }
 }
-

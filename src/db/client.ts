@@ -1,9 +1,9 @@
 import { Database } from "bun:sqlite";
-import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import * as schema from "./schema.ts";
+import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import { embeddedMigrations } from "./migrations.gen.ts";
+import * as schema from "./schema.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema>;
 /** A drizzle handle inside or outside a transaction; services accept either. */
@@ -62,7 +62,9 @@ export function migrationStatus(store: Store): MigrationStatus[] {
  */
 export function migrate(store: Store, opts: { now?: () => number } = {}): { applied: string[]; backup?: string } {
   const now = opts.now ?? Date.now;
-  const pending = migrationStatus(store).filter((m) => !m.applied).map((m) => m.tag);
+  const pending = migrationStatus(store)
+    .filter((m) => !m.applied)
+    .map((m) => m.tag);
   if (pending.length === 0) return { applied: [] };
 
   let backup: string | undefined;

@@ -97,27 +97,62 @@ function customBase(def: { defaultBaseUrl: string }, s: ConnectorSettings): stri
   return b && b !== def.defaultBaseUrl ? b : undefined;
 }
 
-function llm(type: "anthropic" | "openai" | "openrouter", label: string, env: string, defaultBaseUrl: string, configSuffix: string,
-  testRequest: (c: TestCredentials) => TestRequest, readOk: (b: unknown) => TestResult): ConnectorTypeDef {
+function llm(
+  type: "anthropic" | "openai" | "openrouter",
+  label: string,
+  env: string,
+  defaultBaseUrl: string,
+  configSuffix: string,
+  testRequest: (c: TestCredentials) => TestRequest,
+  readOk: (b: unknown) => TestResult,
+): ConnectorTypeDef {
   const def: ConnectorTypeDef = {
-    type, label, category: "llm", credential: { env, label: `${label} API key` }, defaultBaseUrl,
+    type,
+    label,
+    category: "llm",
+    credential: { env, label: `${label} API key` },
+    defaultBaseUrl,
     fragment(s) {
       const base = customBase(def, s);
-      return { models: { providers: { [type]: { apiKey: envRef(env), ...(base ? { baseUrl: withSuffix(base, configSuffix) } : {}) } } } };
+      return {
+        models: { providers: { [type]: { apiKey: envRef(env), ...(base ? { baseUrl: withSuffix(base, configSuffix) } : {}) } } },
+      };
     },
-    testRequest, readOk,
+    testRequest,
+    readOk,
   };
   return def;
 }
 
 export const CONNECTOR_TYPE_DEFS: Record<ConnectorType, ConnectorTypeDef> = {
-  anthropic: llm("anthropic", "Anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", "",
-    (c) => ({ method: "GET", path: "/v1/models", headers: { "x-api-key": c.credential ?? "", "anthropic-version": "2023-06-01" } }),
-    (b) => ({ ok: true, message: `the key works; ${listCount(b)} models available`, details: { models: listCount(b) } })),
-  openai: llm("openai", "OpenAI", "OPENAI_API_KEY", "https://api.openai.com", "/v1",
+  anthropic: llm(
+    "anthropic",
+    "Anthropic",
+    "ANTHROPIC_API_KEY",
+    "https://api.anthropic.com",
+    "",
+    (c) => ({
+      method: "GET",
+      path: "/v1/models",
+      headers: { "x-api-key": c.credential ?? "", "anthropic-version": "2023-06-01" },
+    }),
+    (b) => ({ ok: true, message: `the key works; ${listCount(b)} models available`, details: { models: listCount(b) } }),
+  ),
+  openai: llm(
+    "openai",
+    "OpenAI",
+    "OPENAI_API_KEY",
+    "https://api.openai.com",
+    "/v1",
     (c) => ({ method: "GET", path: "/v1/models", headers: { authorization: `Bearer ${c.credential ?? ""}` } }),
-    (b) => ({ ok: true, message: `the key works; ${listCount(b)} models available`, details: { models: listCount(b) } })),
-  openrouter: llm("openrouter", "OpenRouter", "OPENROUTER_API_KEY", "https://openrouter.ai", "/api/v1",
+    (b) => ({ ok: true, message: `the key works; ${listCount(b)} models available`, details: { models: listCount(b) } }),
+  ),
+  openrouter: llm(
+    "openrouter",
+    "OpenRouter",
+    "OPENROUTER_API_KEY",
+    "https://openrouter.ai",
+    "/api/v1",
     (c) => ({ method: "GET", path: "/api/v1/key", headers: { authorization: `Bearer ${c.credential ?? ""}` } }),
     (b) => {
       const d = obj(obj(b).data);
@@ -126,16 +161,31 @@ export const CONNECTOR_TYPE_DEFS: Record<ConnectorType, ConnectorTypeDef> = {
       if (typeof d.usage === "number") details.usage = d.usage;
       if (typeof d.limit === "number") details.limit = d.limit;
       return { ok: true, message: `the key works${details.label ? ` (key ${details.label})` : ""}`, details };
-    }),
+    },
+  ),
   ollama: {
-    type: "ollama", label: "Ollama", category: "llm", credential: null, defaultBaseUrl: "http://127.0.0.1:11434",
+    type: "ollama",
+    label: "Ollama",
+    category: "llm",
+    credential: null,
+    defaultBaseUrl: "http://127.0.0.1:11434",
     // always explicit: the native API (no /v1), per OpenClaw's Ollama configuration page
-    fragment: (s) => ({ models: { providers: { ollama: { baseUrl: (s.baseUrl ?? "http://127.0.0.1:11434").replace(/\/+$/, ""), api: "ollama" } } } }),
+    fragment: (s) => ({
+      models: { providers: { ollama: { baseUrl: (s.baseUrl ?? "http://127.0.0.1:11434").replace(/\/+$/, ""), api: "ollama" } } },
+    }),
     testRequest: () => ({ method: "GET", path: "/api/tags", headers: {} }),
-    readOk: (b) => ({ ok: true, message: `Ollama answers; ${listCount(b, "models")} models installed`, details: { models: listCount(b, "models") } }),
+    readOk: (b) => ({
+      ok: true,
+      message: `Ollama answers; ${listCount(b, "models")} models installed`,
+      details: { models: listCount(b, "models") },
+    }),
   },
   telegram: {
-    type: "telegram", label: "Telegram", category: "channel", credential: { env: "TELEGRAM_BOT_TOKEN", label: "Telegram bot token" }, defaultBaseUrl: "https://api.telegram.org",
+    type: "telegram",
+    label: "Telegram",
+    category: "channel",
+    credential: { env: "TELEGRAM_BOT_TOKEN", label: "Telegram bot token" },
+    defaultBaseUrl: "https://api.telegram.org",
     fragment(s) {
       const base = customBase(CONNECTOR_TYPE_DEFS.telegram, s);
       return { channels: { telegram: { botToken: envRef("TELEGRAM_BOT_TOKEN"), ...(base ? { apiRoot: base } : {}) } } };
@@ -144,53 +194,112 @@ export const CONNECTOR_TYPE_DEFS: Record<ConnectorType, ConnectorTypeDef> = {
     testRequest: (c) => ({ method: "GET", path: `/bot${c.credential ?? ""}/getMe`, headers: {} }),
     readOk(b): TestResult {
       const r = obj(obj(b).result);
-      if (obj(b).ok !== true) return { ok: false, message: "Telegram answered without ok=true; check the base URL points at the Bot API", details: {} };
+      if (obj(b).ok !== true)
+        return { ok: false, message: "Telegram answered without ok=true; check the base URL points at the Bot API", details: {} };
       const username = typeof r.username === "string" ? r.username.slice(0, 64) : "";
-      return { ok: true, message: `the token works; the bot is @${username || "unknown"}`, details: { username, id: typeof r.id === "number" ? r.id : 0 } };
+      return {
+        ok: true,
+        message: `the token works; the bot is @${username || "unknown"}`,
+        details: { username, id: typeof r.id === "number" ? r.id : 0 },
+      };
     },
   },
   discord: {
-    type: "discord", label: "Discord", category: "channel", credential: { env: "DISCORD_BOT_TOKEN", label: "Discord bot token" }, defaultBaseUrl: "https://discord.com",
+    type: "discord",
+    label: "Discord",
+    category: "channel",
+    credential: { env: "DISCORD_BOT_TOKEN", label: "Discord bot token" },
+    defaultBaseUrl: "https://discord.com",
     fragment: () => ({ channels: { discord: { token: envRef("DISCORD_BOT_TOKEN") } } }),
     testRequest: (c) => ({ method: "GET", path: "/api/v10/users/@me", headers: { authorization: `Bot ${c.credential ?? ""}` } }),
     readOk(b) {
       const r = obj(b);
       const username = typeof r.username === "string" ? r.username.slice(0, 64) : "";
-      return { ok: true, message: `the token works; the bot is ${username || "unknown"}`, details: { username, bot: r.bot === true } };
+      return {
+        ok: true,
+        message: `the token works; the bot is ${username || "unknown"}`,
+        details: { username, bot: r.bot === true },
+      };
     },
   },
   slack: {
-    type: "slack", label: "Slack", category: "channel", credential: { env: "SLACK_BOT_TOKEN", label: "Slack bot token (xoxb-…)" },
-    second: { env: "SLACK_APP_TOKEN", label: "Slack app-level token (xapp-…)", setting: "appTokenSecret" }, defaultBaseUrl: "https://slack.com",
-    fragment: () => ({ channels: { slack: { mode: "socket", botToken: envRef("SLACK_BOT_TOKEN"), appToken: envRef("SLACK_APP_TOKEN") } } }),
-    testRequest: (c) => ({ method: "POST", path: "/api/auth.test", headers: { authorization: `Bearer ${c.credential ?? ""}`, "content-type": "application/x-www-form-urlencoded" }, body: "" }),
+    type: "slack",
+    label: "Slack",
+    category: "channel",
+    credential: { env: "SLACK_BOT_TOKEN", label: "Slack bot token (xoxb-…)" },
+    second: { env: "SLACK_APP_TOKEN", label: "Slack app-level token (xapp-…)", setting: "appTokenSecret" },
+    defaultBaseUrl: "https://slack.com",
+    fragment: () => ({
+      channels: { slack: { mode: "socket", botToken: envRef("SLACK_BOT_TOKEN"), appToken: envRef("SLACK_APP_TOKEN") } },
+    }),
+    testRequest: (c) => ({
+      method: "POST",
+      path: "/api/auth.test",
+      headers: { authorization: `Bearer ${c.credential ?? ""}`, "content-type": "application/x-www-form-urlencoded" },
+      body: "",
+    }),
     readOk(b) {
       const r = obj(b);
       // Slack answers 200 with ok:false for a bad token
       if (r.ok !== true) {
         const err = typeof r.error === "string" ? r.error.replace(/[^a-z_]/g, "").slice(0, 60) : "unknown_error";
         const refused = ["invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"].includes(err);
-        return { ok: false, message: refused ? `Slack refused the bot token (${err}): rotate it with a valid xoxb- token` : `Slack answered ${err}; check the token's scopes and the workspace`, details: { error: err } };
+        return {
+          ok: false,
+          message: refused
+            ? `Slack refused the bot token (${err}): rotate it with a valid xoxb- token`
+            : `Slack answered ${err}; check the token's scopes and the workspace`,
+          details: { error: err },
+        };
       }
       const details: TestResult["details"] = {};
       for (const k of ["team", "user", "bot_id"]) if (typeof r[k] === "string") details[k] = (r[k] as string).slice(0, 64);
-      return { ok: true, message: `the token works; the bot is ${details.user ?? "unknown"} in ${details.team ?? "its workspace"}`, details };
+      return {
+        ok: true,
+        message: `the token works; the bot is ${details.user ?? "unknown"} in ${details.team ?? "its workspace"}`,
+        details,
+      };
     },
   },
 };
 
 /** Reads a non-2xx answer: what it means and what to do. */
 export function interpretStatus(def: ConnectorTypeDef, status: number): TestResult {
-  const what = def.credential ? (def.type === "telegram" || def.type === "discord" || def.type === "slack" ? "token" : "key") : "request";
+  const what = def.credential
+    ? def.type === "telegram" || def.type === "discord" || def.type === "slack"
+      ? "token"
+      : "key"
+    : "request";
   if (status === 401 || status === 403) {
-    return { ok: false, message: `the ${what} was refused (${status}): rotate it with a valid ${def.credential?.label ?? "credential"}`, details: { status } };
+    return {
+      ok: false,
+      message: `the ${what} was refused (${status}): rotate it with a valid ${def.credential?.label ?? "credential"}`,
+      details: { status },
+    };
   }
   // Telegram answers 404 for an unknown token
-  if (status === 404 && def.type === "telegram") return { ok: false, message: "the token was refused (404 from the Bot API): rotate it with a valid Telegram bot token", details: { status } };
-  if (status === 404) return { ok: false, message: `the API answered 404: check that the base URL is the ${def.label} API root`, details: { status } };
-  if (status === 429) return { ok: false, message: "the API is rate-limiting us (429): try the test again in a minute", details: { status } };
-  if (status >= 500) return { ok: false, message: `the ${def.label} API failed (${status}): try again later`, details: { status } };
-  if (status >= 300 && status < 400) return { ok: false, message: `the API redirected (${status}): set the base URL to the address it redirects to`, details: { status } };
+  if (status === 404 && def.type === "telegram")
+    return {
+      ok: false,
+      message: "the token was refused (404 from the Bot API): rotate it with a valid Telegram bot token",
+      details: { status },
+    };
+  if (status === 404)
+    return {
+      ok: false,
+      message: `the API answered 404: check that the base URL is the ${def.label} API root`,
+      details: { status },
+    };
+  if (status === 429)
+    return { ok: false, message: "the API is rate-limiting us (429): try the test again in a minute", details: { status } };
+  if (status >= 500)
+    return { ok: false, message: `the ${def.label} API failed (${status}): try again later`, details: { status } };
+  if (status >= 300 && status < 400)
+    return {
+      ok: false,
+      message: `the API redirected (${status}): set the base URL to the address it redirects to`,
+      details: { status },
+    };
   return { ok: false, message: `the API answered ${status}: check the base URL and the credential`, details: { status } };
 }
 
@@ -210,10 +319,13 @@ export function baseUrlProblem(type: ConnectorType, raw: string): string | undef
     return "not a URL; use e.g. https://api.example.com";
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") return "use an http:// or https:// URL";
-  if (u.username || u.password) return "remove the user name and password from the URL; the credential goes into the connector's secret";
+  if (u.username || u.password)
+    return "remove the user name and password from the URL; the credential goes into the connector's secret";
   if (u.search || u.hash) return "remove the query and fragment; give only the API root";
-  if (u.protocol === "http:" && type !== "ollama" && !LOOPBACK_HOST.test(u.hostname)) return "use https:// — the credential would travel in clear text (http is allowed on loopback only)";
-  if (type === "ollama" && /\/v1\/?$/.test(u.pathname)) return "use Ollama's native URL without /v1 (e.g. http://127.0.0.1:11434)";
+  if (u.protocol === "http:" && type !== "ollama" && !LOOPBACK_HOST.test(u.hostname))
+    return "use https:// — the credential would travel in clear text (http is allowed on loopback only)";
+  if (type === "ollama" && /\/v1\/?$/.test(u.pathname))
+    return "use Ollama's native URL without /v1 (e.g. http://127.0.0.1:11434)";
   if (type === "telegram" && /\/bot[^/]*$/.test(u.pathname)) return "give the Bot API root only, without /bot<token>";
   return undefined;
 }
@@ -224,14 +336,22 @@ export const settingsSchema = z.strictObject({
 });
 
 /** Validates settings for a type; every wrong path is listed. */
-export function validateSettings(type: ConnectorType, input: unknown): { settings: ConnectorSettings; issues: { path: string; message: string }[] } {
+export function validateSettings(
+  type: ConnectorType,
+  input: unknown,
+): { settings: ConnectorSettings; issues: { path: string; message: string }[] } {
   const r = settingsSchema.safeParse(input ?? {});
   if (!r.success) {
     return {
       settings: {},
-      issues: r.error.issues.flatMap((i) => i.code === "unrecognized_keys"
-        ? (i as unknown as { keys: string[] }).keys.map((k) => ({ path: `settings.${k}`, message: "unknown setting; remove it" }))
-        : [{ path: ["settings", ...i.path].join("."), message: i.message }]),
+      issues: r.error.issues.flatMap((i) =>
+        i.code === "unrecognized_keys"
+          ? (i as unknown as { keys: string[] }).keys.map((k) => ({
+              path: `settings.${k}`,
+              message: "unknown setting; remove it",
+            }))
+          : [{ path: ["settings", ...i.path].join("."), message: i.message }],
+      ),
     };
   }
   const issues: { path: string; message: string }[] = [];
@@ -249,7 +369,11 @@ export function validateSettings(type: ConnectorType, input: unknown): { setting
 }
 
 /** The env vars a connector delivers, with the secret behind each. */
-export function connectorEnv(def: ConnectorTypeDef, secretName: string | null, settings: ConnectorSettings): Record<string, { secret: string }> {
+export function connectorEnv(
+  def: ConnectorTypeDef,
+  secretName: string | null,
+  settings: ConnectorSettings,
+): Record<string, { secret: string }> {
   const out: Record<string, { secret: string }> = {};
   if (def.credential && secretName) out[def.credential.env] = { secret: secretName };
   if (def.second && settings[def.second.setting]) out[def.second.env] = { secret: settings[def.second.setting]! };

@@ -1,5 +1,5 @@
-import type * as z from "zod";
 import { parseAllDocuments } from "yaml";
+import type * as z from "zod";
 
 /**
  * Shared plumbing for the public documents (manifests, templates, layers, policy packs) and API bodies:
@@ -34,7 +34,8 @@ export function zodIssues(
 ): DocumentIssue[] {
   const { prefix = [], root = "(document)", unknown = "unknown field; remove it or check its spelling" } = opts;
   return err.issues.flatMap((i): DocumentIssue[] => {
-    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...prefix, ...i.path, k].join("."), message: unknown }));
+    if (i.code === "unrecognized_keys")
+      return i.keys.map((k) => ({ path: [...prefix, ...i.path, k].join("."), message: unknown }));
     return [{ path: [...prefix, ...i.path].join(".") || root, message: i.message }];
   });
 }
@@ -43,7 +44,11 @@ export function zodIssues(
  * Parses YAML (one or more documents, `---` separated) or JSON text (an object or an array of them) into
  * objects, not yet validated; empty documents are skipped. Bad text is thrown as `fail(message, issues)`.
  */
-export function parseDocuments(text: string, source: string, fail: (message: string, issues: DocumentIssue[]) => Error): unknown[] {
+export function parseDocuments(
+  text: string,
+  source: string,
+  fail: (message: string, issues: DocumentIssue[]) => Error,
+): unknown[] {
   const trimmed = text.trim();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
@@ -56,7 +61,11 @@ export function parseDocuments(text: string, source: string, fail: (message: str
   const docs = parseAllDocuments(trimmed);
   const out: unknown[] = [];
   for (const d of Array.isArray(docs) ? docs : [docs]) {
-    if (d.errors.length) throw fail(`${source}: not valid YAML: ${d.errors[0]!.message}`, d.errors.map((e) => ({ path: "(document)", message: e.message })));
+    if (d.errors.length)
+      throw fail(
+        `${source}: not valid YAML: ${d.errors[0]!.message}`,
+        d.errors.map((e) => ({ path: "(document)", message: e.message })),
+      );
     const v = d.toJS();
     if (v !== null && v !== undefined) out.push(v);
   }

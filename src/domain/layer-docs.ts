@@ -1,8 +1,8 @@
-import * as z from "zod";
 import { stringify as toYaml } from "yaml";
-import { getPath, NAME_RE, parseManifests, RESERVED_OPENCLAW_PATHS } from "./manifest.ts";
+import * as z from "zod";
 import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
-import { validateLayer, type Layer } from "./layers.ts";
+import { type Layer, validateLayer } from "./layers.ts";
+import { getPath, NAME_RE, parseManifests, RESERVED_OPENCLAW_PATHS } from "./manifest.ts";
 import { canonicalJson } from "./openclaw-config.ts";
 
 /**
@@ -32,9 +32,17 @@ export const DOC_OF_KIND: Record<StoredKind, LayerDocKind> = { profile: "Profile
 /** The largest `values` object a layer may carry, as canonical JSON. */
 export const MAX_VALUES_CHARS = 256_000;
 
-const name = z.string().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
-const dotted = z.string().max(300).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
-const isoTime = z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
+const name = z
+  .string()
+  .regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
+const dotted = z
+  .string()
+  .max(300)
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
+const isoTime = z
+  .string()
+  .max(40)
+  .refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
 const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i, "label keys: letters, digits, . _ / -");
 
 export const layerDocSchema = z.strictObject({
@@ -47,14 +55,18 @@ export const layerDocSchema = z.strictObject({
   spec: z.strictObject({
     priority: z.number().int("a whole number").min(-1_000_000).max(1_000_000).default(0),
     values: z.record(z.string(), z.unknown()).default({}),
-    strategies: z.record(dotted, z.enum(["override", "merge", "prepend", "append"], { error: "override, merge, prepend or append" })).optional(),
+    strategies: z
+      .record(dotted, z.enum(["override", "merge", "prepend", "append"], { error: "override, merge, prepend or append" }))
+      .optional(),
     locked: z.array(dotted).max(200).optional(),
-    selector: z.strictObject({
-      bots: z.array(name).max(500).optional(),
-      fleets: z.array(name).max(100).optional(),
-      environments: z.array(name).max(100).optional(),
-      labels: z.record(labelKey, z.string().max(63)).optional(),
-    }).optional(),
+    selector: z
+      .strictObject({
+        bots: z.array(name).max(500).optional(),
+        fleets: z.array(name).max(100).optional(),
+        environments: z.array(name).max(100).optional(),
+        labels: z.record(labelKey, z.string().max(63)).optional(),
+      })
+      .optional(),
     window: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }).optional(),
     enabled: z.boolean().default(true),
   }),
@@ -73,14 +85,23 @@ function crossIssues(raw: unknown): DocIssue[] {
   if (!isObj(raw) || !isObj(raw.spec)) return out;
   const spec = raw.spec;
   if (raw.kind === "Profile") {
-    if (spec.selector !== undefined) out.push({ path: "spec.selector", message: "only overlays have a selector; a profile applies to the bots that list it in spec.profiles" });
+    if (spec.selector !== undefined)
+      out.push({
+        path: "spec.selector",
+        message: "only overlays have a selector; a profile applies to the bots that list it in spec.profiles",
+      });
     if (spec.window !== undefined) out.push({ path: "spec.window", message: "only overlays have a time window" });
   }
   const w = spec.window;
-  if (isObj(w) && typeof w.from === "string" && typeof w.to === "string" && Date.parse(w.from) >= Date.parse(w.to)) out.push({ path: "spec.window.to", message: "must be after window.from" });
+  if (isObj(w) && typeof w.from === "string" && typeof w.to === "string" && Date.parse(w.from) >= Date.parse(w.to))
+    out.push({ path: "spec.window.to", message: "must be after window.from" });
   if (isObj(spec.values)) {
     for (const p of RESERVED_OPENCLAW_PATHS) {
-      if (getPath(spec.values, p) !== undefined) out.push({ path: `spec.values.${p}`, message: `${p} is managed by Molthub (loopback bind, allocated port, token auth, per-bot log file); remove it from the layer` });
+      if (getPath(spec.values, p) !== undefined)
+        out.push({
+          path: `spec.values.${p}`,
+          message: `${p} is managed by Molthub (loopback bind, allocated port, token auth, per-bot log file); remove it from the layer`,
+        });
     }
     let size = 0;
     try {
@@ -88,11 +109,15 @@ function crossIssues(raw: unknown): DocIssue[] {
     } catch {
       out.push({ path: "spec.values", message: "must be plain JSON data" });
     }
-    if (size > MAX_VALUES_CHARS) out.push({ path: "spec.values", message: `larger than ${MAX_VALUES_CHARS} characters; split it into several layers` });
+    if (size > MAX_VALUES_CHARS)
+      out.push({ path: "spec.values", message: `larger than ${MAX_VALUES_CHARS} characters; split it into several layers` });
   }
   if (Array.isArray(spec.locked)) {
     for (const [i, p] of spec.locked.entries()) {
-      if (typeof p === "string" && RESERVED_OPENCLAW_PATHS.some((r) => p === r || p.startsWith(r + ".") || r.startsWith(p + "."))) {
+      if (
+        typeof p === "string" &&
+        RESERVED_OPENCLAW_PATHS.some((r) => p === r || p.startsWith(`${r}.`) || r.startsWith(`${p}.`))
+      ) {
         out.push({ path: `spec.locked.${i}`, message: `${p} touches paths Molthub manages; it cannot be locked` });
       }
     }
@@ -122,20 +147,42 @@ export function validateLayerDoc(input: unknown, expect: { kind?: StoredKind; na
   if (!r.success) issues.push(...zodIssues(r.error));
   for (const i of crossIssues(input)) if (!issues.some((x) => x.path === i.path)) issues.push(i);
   const raw = input as { kind?: unknown; metadata?: { name?: unknown } } | null;
-  if (expect.kind && raw && typeof raw === "object" && (raw.kind === "Profile" || raw.kind === "Overlay") && KIND_OF_DOC[raw.kind] !== expect.kind) {
-    issues.push({ path: "kind", message: `this is the ${expect.kind}s endpoint; the document must have kind ${DOC_OF_KIND[expect.kind]}` });
+  if (
+    expect.kind &&
+    raw &&
+    typeof raw === "object" &&
+    (raw.kind === "Profile" || raw.kind === "Overlay") &&
+    KIND_OF_DOC[raw.kind] !== expect.kind
+  ) {
+    issues.push({
+      path: "kind",
+      message: `this is the ${expect.kind}s endpoint; the document must have kind ${DOC_OF_KIND[expect.kind]}`,
+    });
   }
-  if (expect.name && raw && typeof raw === "object" && typeof raw.metadata?.name === "string" && raw.metadata.name !== expect.name) {
-    issues.push({ path: "metadata.name", message: `must be ${expect.name}, the name in the address (renaming is not supported: create the new one, move the bots, delete the old one)` });
+  if (
+    expect.name &&
+    raw &&
+    typeof raw === "object" &&
+    typeof raw.metadata?.name === "string" &&
+    raw.metadata.name !== expect.name
+  ) {
+    issues.push({
+      path: "metadata.name",
+      message: `must be ${expect.name}, the name in the address (renaming is not supported: create the new one, move the bots, delete the old one)`,
+    });
   }
-  if (issues.length) throw new LayerDocError(`the ${expect.kind ?? "layer"} document is invalid (${plural(issues.length, "problem")})`, issues);
+  if (issues.length)
+    throw new LayerDocError(`the ${expect.kind ?? "layer"} document is invalid (${plural(issues.length, "problem")})`, issues);
   const doc = (r as { data: LayerDoc }).data;
   // the resolver's own check (a second line of defence; the document schema is stricter)
   try {
     validateLayer(toLayer(doc));
   } catch (e) {
     const le = e as { issues?: DocIssue[]; message: string };
-    throw new LayerDocError(`the ${expect.kind ?? "layer"} document is invalid`, (le.issues ?? [{ path: "(document)", message: le.message }]).map((i) => ({ path: `spec.${i.path}`, message: i.message })));
+    throw new LayerDocError(
+      `the ${expect.kind ?? "layer"} document is invalid`,
+      (le.issues ?? [{ path: "(document)", message: le.message }]).map((i) => ({ path: `spec.${i.path}`, message: i.message })),
+    );
   }
   return doc;
 }
@@ -158,7 +205,14 @@ export function layerId(kind: StoredKind, name: string, position?: number): stri
 /** The resolver's view of a document. */
 export function toLayer(doc: LayerDoc, id = layerId(KIND_OF_DOC[doc.kind], doc.metadata.name)): Layer {
   const s = doc.spec;
-  const layer: Layer = { kind: KIND_OF_DOC[doc.kind], id, name: doc.metadata.name, priority: s.priority, values: s.values, enabled: s.enabled };
+  const layer: Layer = {
+    kind: KIND_OF_DOC[doc.kind],
+    id,
+    name: doc.metadata.name,
+    priority: s.priority,
+    values: s.values,
+    enabled: s.enabled,
+  };
   if (s.strategies && Object.keys(s.strategies).length) layer.strategies = s.strategies;
   if (s.locked?.length) layer.locked = s.locked;
   if (s.selector) layer.selector = s.selector;

@@ -1,6 +1,6 @@
 import * as z from "zod";
+import { DocumentError, zodIssues } from "./documents.ts";
 import { canonicalJson } from "./openclaw-config.ts";
-import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
 
 /**
  * Layered resolution of a bot's `openclaw` object: template → profiles → overlays → bot.
@@ -91,7 +91,7 @@ function join(prefix: string, key: string): string {
 
 /** `path` is `lock` or below it. */
 function within(path: string, lock: string): boolean {
-  return path === lock || path.startsWith(lock + ".");
+  return path === lock || path.startsWith(`${lock}.`);
 }
 
 export function isActive(layer: Layer, now: Date): boolean {
@@ -144,7 +144,10 @@ export function sortLayers(layers: Layer[]): Layer[] {
 
 /** Leaf paths of a value: scalars, arrays and empty objects are leaves. */
 export function leafPaths(v: unknown, prefix = ""): string[] {
-  if (isObject(v) && Object.keys(v).length > 0) return Object.keys(v).sort().flatMap((k) => leafPaths(v[k], join(prefix, k)));
+  if (isObject(v) && Object.keys(v).length > 0)
+    return Object.keys(v)
+      .sort()
+      .flatMap((k) => leafPaths(v[k], join(prefix, k)));
   return prefix ? [prefix] : [];
 }
 
@@ -183,7 +186,7 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
   const reported = new Set<string>();
 
   const lockFor = (path: string) => locks.find((l) => within(path, l.path));
-  const locksBelow = (path: string) => locks.filter((l) => l.path.startsWith(path + "."));
+  const locksBelow = (path: string) => locks.filter((l) => l.path.startsWith(`${path}.`));
 
   const dropProvenanceUnder = (path: string) => {
     for (const p of Object.keys(provenance)) if (within(p, path)) delete provenance[p];
@@ -192,7 +195,8 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
   const record = (path: string, layer: Layer, previous: unknown) => {
     const prev = provenance[path];
     const entry: Provenance = { layer: ref(layer) };
-    if (prev && previous !== undefined) entry.overrode = [...(prev.overrode ?? []), { layer: prev.layer, value: clone(previous) }];
+    if (prev && previous !== undefined)
+      entry.overrode = [...(prev.overrode ?? []), { layer: prev.layer, value: clone(previous) }];
     provenance[path] = entry;
   };
 
@@ -260,7 +264,11 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
       }
       if ((strategy === "prepend" || strategy === "append") && Array.isArray(v)) {
         if (cur !== undefined && !Array.isArray(cur)) {
-          conflicts.push({ path, message: `${layer.kind} "${layer.name}" wants to ${strategy} to ${path}, which is not a list; replacing it instead`, layers: [ref(layer)] });
+          conflicts.push({
+            path,
+            message: `${layer.kind} "${layer.name}" wants to ${strategy} to ${path}, which is not a list; replacing it instead`,
+            layers: [ref(layer)],
+          });
         } else if (cur !== undefined) {
           const next = strategy === "prepend" ? [...clone(v), ...cur] : [...cur, ...clone(v)];
           record(path, layer, cur);
@@ -268,11 +276,19 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
           continue;
         }
       } else if (strategy === "prepend" || strategy === "append") {
-        conflicts.push({ path, message: `${layer.kind} "${layer.name}" uses ${strategy} on ${path}, but its value is not a list; replacing instead`, layers: [ref(layer)] });
+        conflicts.push({
+          path,
+          message: `${layer.kind} "${layer.name}" uses ${strategy} on ${path}, but its value is not a list; replacing instead`,
+          layers: [ref(layer)],
+        });
       }
       // override (or a merge that cannot merge): replace the subtree, keeping locked values below it
       const below = locksBelow(path);
-      const kept = below.map((l) => ({ lock: l, value: getAt(value, l.path), prov: Object.entries(provenance).filter(([p]) => within(p, l.path)) }));
+      const kept = below.map((l) => ({
+        lock: l,
+        value: getAt(value, l.path),
+        prov: Object.entries(provenance).filter(([p]) => within(p, l.path)),
+      }));
       place(target, key, path, v, layer);
       for (const k of kept) {
         conflicts.push({
@@ -306,7 +322,15 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
   // provenance only for leaves that exist
   const leaves = new Set(leafPaths(value));
   for (const p of Object.keys(provenance)) if (!leaves.has(p)) delete provenance[p];
-  return { value, provenance: Object.fromEntries(Object.keys(provenance).sort().map((k) => [k, provenance[k]!])), conflicts };
+  return {
+    value,
+    provenance: Object.fromEntries(
+      Object.keys(provenance)
+        .sort()
+        .map((k) => [k, provenance[k]!]),
+    ),
+    conflicts,
+  };
 }
 
 // ---------- validation of layers stored as data (YAML/JSON) ----------
@@ -314,28 +338,32 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
 const dotted = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
 
-export const layerSchema = z.strictObject({
-  kind: z.enum(["template", "connector", "profile", "overlay", "bot"]),
-  id: z.string().min(1).max(100),
-  name: z.string().min(1).max(100),
-  priority: z.number().int().min(-1000000).max(1000000).default(0),
-  values: z.record(z.string(), z.unknown()).default({}),
-  strategies: z.record(dotted, z.enum(["override", "merge", "prepend", "append"])).optional(),
-  locked: z.array(dotted).optional(),
-  selector: z
-    .strictObject({
-      bots: z.array(z.string().min(1)).optional(),
-      fleets: z.array(z.string().min(1)).optional(),
-      environments: z.array(z.string().min(1)).optional(),
-      labels: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-  window: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }).optional(),
-  enabled: z.boolean().optional(),
-}).superRefine((l, ctx) => {
-  if (l.selector && l.kind !== "overlay") ctx.addIssue({ code: "custom", path: ["selector"], message: "only overlays have a selector" });
-  if (l.window?.from && l.window.to && Date.parse(l.window.from) >= Date.parse(l.window.to)) ctx.addIssue({ code: "custom", path: ["window", "to"], message: "must be after window.from" });
-});
+export const layerSchema = z
+  .strictObject({
+    kind: z.enum(["template", "connector", "profile", "overlay", "bot"]),
+    id: z.string().min(1).max(100),
+    name: z.string().min(1).max(100),
+    priority: z.number().int().min(-1000000).max(1000000).default(0),
+    values: z.record(z.string(), z.unknown()).default({}),
+    strategies: z.record(dotted, z.enum(["override", "merge", "prepend", "append"])).optional(),
+    locked: z.array(dotted).optional(),
+    selector: z
+      .strictObject({
+        bots: z.array(z.string().min(1)).optional(),
+        fleets: z.array(z.string().min(1)).optional(),
+        environments: z.array(z.string().min(1)).optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
+    window: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .superRefine((l, ctx) => {
+    if (l.selector && l.kind !== "overlay")
+      ctx.addIssue({ code: "custom", path: ["selector"], message: "only overlays have a selector" });
+    if (l.window?.from && l.window.to && Date.parse(l.window.from) >= Date.parse(l.window.to))
+      ctx.addIssue({ code: "custom", path: ["window", "to"], message: "must be after window.from" });
+  });
 
 export class LayerError extends DocumentError {
   override name = "LayerError";

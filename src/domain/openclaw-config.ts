@@ -51,7 +51,11 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
 /** JSON with keys sorted at every level, so equal configs have equal text and hash. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(",")}}`;
   return JSON.stringify(v);
 }
 
@@ -79,9 +83,15 @@ export function generateConfig(m: Manifest, opts: { port: number; layout: BotLay
 }
 
 /** The environment a bot runs with; written to a 0600 env file, never passed in argv. */
-export function botEnvironment(opts: { layout: BotLayout; port: number; gatewayToken: string; secrets: Record<string, string> }): Record<string, string> {
+export function botEnvironment(opts: {
+  layout: BotLayout;
+  port: number;
+  gatewayToken: string;
+  secrets: Record<string, string>;
+}): Record<string, string> {
   for (const [k, v] of Object.entries(opts.secrets)) {
-    if (/[\r\n\0]/.test(v)) throw new Error(`the secret for ${k} contains a line break or NUL, which an env file cannot carry; store it without them`);
+    if (/[\r\n\0]/.test(v))
+      throw new Error(`the secret for ${k} contains a line break or NUL, which an env file cannot carry; store it without them`);
   }
   return {
     ...opts.secrets,
@@ -101,7 +111,10 @@ export function botEnvironment(opts: { layout: BotLayout; port: number; gatewayT
  * written unquoted and refused when they contain a line break (checked in botEnvironment).
  */
 export function renderEnvFile(env: Record<string, string>): string {
-  return Object.keys(env).sort().map((k) => `${k}=${env[k]}`).join("\n") + "\n";
+  return `${Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${env[k]}`)
+    .join("\n")}\n`;
 }
 
 export interface PathChange {
@@ -129,7 +142,10 @@ export function diffConfig(a: unknown, b: unknown, prefix = ""): PathChange[] {
  */
 export const GATEWAY_OWNED_PATHS = ["meta", "wizard", "agents.entries.main"];
 
-export function withoutGatewayOwned(config: Record<string, unknown> | null | undefined, desired: Record<string, unknown> = {}): Record<string, unknown> {
+export function withoutGatewayOwned(
+  config: Record<string, unknown> | null | undefined,
+  desired: Record<string, unknown> = {},
+): Record<string, unknown> {
   const out = structuredClone(config ?? {}) as Record<string, unknown>;
   for (const path of GATEWAY_OWNED_PATHS) {
     const keys = path.split(".");
@@ -147,7 +163,8 @@ export function withoutGatewayOwned(config: Record<string, unknown> | null | und
     for (let i = keys.length - 2; i >= 0; i--) {
       const parent = i === 0 ? out : (getIn(out, keys.slice(0, i)) as Record<string, unknown>);
       const child = parent?.[keys[i]!];
-      if (isObject(child) && Object.keys(child).length === 0 && getIn(desired, keys.slice(0, i + 1)) === undefined) delete parent[keys[i]!];
+      if (isObject(child) && Object.keys(child).length === 0 && getIn(desired, keys.slice(0, i + 1)) === undefined)
+        delete parent[keys[i]!];
       else break;
     }
   }
@@ -167,7 +184,11 @@ function getIn(obj: unknown, keys: string[]): unknown {
  * An RFC 7396 merge patch that turns `live` into `desired`, plus the array paths it replaces (the gateway
  * needs those listed to remove entries). Values the gateway redacts are left alone.
  */
-export function mergePatch(live: unknown, desired: unknown, prefix = ""): { patch: unknown; replacePaths: string[]; empty: boolean } {
+export function mergePatch(
+  live: unknown,
+  desired: unknown,
+  prefix = "",
+): { patch: unknown; replacePaths: string[]; empty: boolean } {
   if (live === REDACTED_MARKER) return { patch: undefined, replacePaths: [], empty: true };
   if (isObject(live) && isObject(desired)) {
     const patch: Record<string, unknown> = {};

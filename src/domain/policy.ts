@@ -1,7 +1,7 @@
-import * as z from "zod";
 import { parse as parseYaml } from "yaml";
+import * as z from "zod";
 import { DocumentError, type DocumentIssue, zodIssues } from "./documents.ts";
-import { targetHost, type Manifest } from "./manifest.ts";
+import { type Manifest, targetHost } from "./manifest.ts";
 import { allocatePort, canonicalJson, PORT_SPACING } from "./openclaw-config.ts";
 
 /**
@@ -128,7 +128,23 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
 
 // ---------- JSON Schema subset ----------
 
-const SCHEMA_KEYWORDS = new Set(["type", "enum", "const", "pattern", "minimum", "maximum", "minLength", "maxLength", "required", "properties", "items", "additionalProperties", "description", "title", "$comment"]);
+const SCHEMA_KEYWORDS = new Set([
+  "type",
+  "enum",
+  "const",
+  "pattern",
+  "minimum",
+  "maximum",
+  "minLength",
+  "maxLength",
+  "required",
+  "properties",
+  "items",
+  "additionalProperties",
+  "description",
+  "title",
+  "$comment",
+]);
 const SCHEMA_TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"];
 
 /** Problems with a schema fragment (unsupported keywords, wrong shapes); empty when usable. */
@@ -139,12 +155,16 @@ export function checkSchema(schema: unknown, path = ""): { path: string; message
   const issues: { path: string; message: string }[] = [];
   for (const [k, v] of Object.entries(schema)) {
     if (!SCHEMA_KEYWORDS.has(k)) {
-      issues.push({ path: at(k), message: `unsupported JSON Schema keyword "${k}"; supported: ${[...SCHEMA_KEYWORDS].join(", ")}` });
+      issues.push({
+        path: at(k),
+        message: `unsupported JSON Schema keyword "${k}"; supported: ${[...SCHEMA_KEYWORDS].join(", ")}`,
+      });
       continue;
     }
     if (k === "type") {
       const ts = Array.isArray(v) ? v : [v];
-      if (!ts.every((t) => typeof t === "string" && SCHEMA_TYPES.includes(t))) issues.push({ path: at(k), message: `type must be one of ${SCHEMA_TYPES.join(", ")} (or a list of them)` });
+      if (!ts.every((t) => typeof t === "string" && SCHEMA_TYPES.includes(t)))
+        issues.push({ path: at(k), message: `type must be one of ${SCHEMA_TYPES.join(", ")} (or a list of them)` });
     } else if (k === "enum" && !Array.isArray(v)) issues.push({ path: at(k), message: "enum must be a list" });
     else if (k === "pattern") {
       if (typeof v !== "string") issues.push({ path: at(k), message: "pattern must be a string" });
@@ -155,8 +175,10 @@ export function checkSchema(schema: unknown, path = ""): { path: string; message
           issues.push({ path: at(k), message: `invalid regular expression: ${(e as Error).message}` });
         }
       }
-    } else if (["minimum", "maximum", "minLength", "maxLength"].includes(k) && typeof v !== "number") issues.push({ path: at(k), message: `${k} must be a number` });
-    else if (k === "required" && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) issues.push({ path: at(k), message: "required must be a list of property names" });
+    } else if (["minimum", "maximum", "minLength", "maxLength"].includes(k) && typeof v !== "number")
+      issues.push({ path: at(k), message: `${k} must be a number` });
+    else if (k === "required" && !(Array.isArray(v) && v.every((x) => typeof x === "string")))
+      issues.push({ path: at(k), message: "required must be a list of property names" });
     else if (k === "properties") {
       if (!isObject(v)) issues.push({ path: at(k), message: "properties must be an object" });
       else for (const [p, s] of Object.entries(v)) issues.push(...checkSchema(s, at(`${k}.${p}`)));
@@ -182,28 +204,36 @@ export function validateSchema(schema: unknown, value: unknown, path = ""): { pa
   if (schema.type !== undefined) {
     const ts = (Array.isArray(schema.type) ? schema.type : [schema.type]) as string[];
     const t = typeOf(value);
-    if (!ts.some((x) => x === t || (x === "number" && t === "integer"))) return [{ path, message: `expected ${ts.join(" or ")}, got ${t}` }];
+    if (!ts.some((x) => x === t || (x === "number" && t === "integer")))
+      return [{ path, message: `expected ${ts.join(" or ")}, got ${t}` }];
   }
-  if (Array.isArray(schema.enum) && !schema.enum.some((e) => canonicalJson(e) === canonicalJson(value))) out.push({ path, message: `must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}` });
-  if ("const" in schema && canonicalJson(schema.const) !== canonicalJson(value)) out.push({ path, message: `must be ${JSON.stringify(schema.const)}` });
+  if (Array.isArray(schema.enum) && !schema.enum.some((e) => canonicalJson(e) === canonicalJson(value)))
+    out.push({ path, message: `must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}` });
+  if ("const" in schema && canonicalJson(schema.const) !== canonicalJson(value))
+    out.push({ path, message: `must be ${JSON.stringify(schema.const)}` });
   if (typeof value === "string") {
-    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value)) out.push({ path, message: `must match /${schema.pattern}/` });
-    if (typeof schema.minLength === "number" && [...value].length < schema.minLength) out.push({ path, message: `must be at least ${schema.minLength} characters` });
-    if (typeof schema.maxLength === "number" && [...value].length > schema.maxLength) out.push({ path, message: `must be at most ${schema.maxLength} characters` });
+    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value))
+      out.push({ path, message: `must match /${schema.pattern}/` });
+    if (typeof schema.minLength === "number" && [...value].length < schema.minLength)
+      out.push({ path, message: `must be at least ${schema.minLength} characters` });
+    if (typeof schema.maxLength === "number" && [...value].length > schema.maxLength)
+      out.push({ path, message: `must be at most ${schema.maxLength} characters` });
   }
   if (typeof value === "number") {
     if (typeof schema.minimum === "number" && value < schema.minimum) out.push({ path, message: `must be >= ${schema.minimum}` });
     if (typeof schema.maximum === "number" && value > schema.maximum) out.push({ path, message: `must be <= ${schema.maximum}` });
   }
   if (isObject(value)) {
-    for (const r of (schema.required as string[] | undefined) ?? []) if (!(r in value)) out.push({ path: at(r), message: "is required" });
+    for (const r of (schema.required as string[] | undefined) ?? [])
+      if (!(r in value)) out.push({ path: at(r), message: "is required" });
     const props = isObject(schema.properties) ? schema.properties : {};
     for (const [k, v] of Object.entries(value)) {
       if (k in props) out.push(...validateSchema(props[k], v, at(k)));
       else if (schema.additionalProperties !== undefined) out.push(...validateSchema(schema.additionalProperties, v, at(k)));
     }
   }
-  if (Array.isArray(value) && schema.items !== undefined) value.forEach((v, i) => out.push(...validateSchema(schema.items, v, at(String(i)))));
+  if (Array.isArray(value) && schema.items !== undefined)
+    value.forEach((v, i) => out.push(...validateSchema(schema.items, v, at(String(i)))));
   return out;
 }
 
@@ -235,24 +265,41 @@ export type BuiltinCheckName = (typeof BUILTIN_CHECK_NAMES)[number];
 export const ruleSchemas = {
   required: z.strictObject({ ...base, type: z.literal("required"), path: rulePath }),
   forbidden: z.strictObject({ ...base, type: z.literal("forbidden"), path: rulePath }),
-  allowedValues: z.strictObject({ ...base, type: z.literal("allowedValues"), path: rulePath, values: z.array(z.unknown()).min(1) }),
-  pattern: z
-    .strictObject({ ...base, type: z.literal("pattern"), path: rulePath, regex: z.string() })
-    .superRefine((r, ctx) => {
-      try {
-        new RegExp(r.regex, "u");
-      } catch (e) {
-        ctx.addIssue({ code: "custom", path: ["regex"], message: `rule "${r.id}": invalid regular expression /${r.regex}/: ${(e as Error).message}` });
-      }
-    }),
+  allowedValues: z.strictObject({
+    ...base,
+    type: z.literal("allowedValues"),
+    path: rulePath,
+    values: z.array(z.unknown()).min(1),
+  }),
+  pattern: z.strictObject({ ...base, type: z.literal("pattern"), path: rulePath, regex: z.string() }).superRefine((r, ctx) => {
+    try {
+      new RegExp(r.regex, "u");
+    } catch (e) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["regex"],
+        message: `rule "${r.id}": invalid regular expression /${r.regex}/: ${(e as Error).message}`,
+      });
+    }
+  }),
   range: z
     .strictObject({ ...base, type: z.literal("range"), path: rulePath, min: z.number().optional(), max: z.number().optional() })
     .refine((r) => r.min !== undefined || r.max !== undefined, "give min, max or both")
     .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, "min must not exceed max"),
   jsonSchema: z
-    .strictObject({ ...base, type: z.literal("jsonSchema"), path: rulePath, schema: z.union([z.record(z.string(), z.unknown()), z.boolean()]) })
+    .strictObject({
+      ...base,
+      type: z.literal("jsonSchema"),
+      path: rulePath,
+      schema: z.union([z.record(z.string(), z.unknown()), z.boolean()]),
+    })
     .superRefine((r, ctx) => {
-      for (const i of checkSchema(r.schema)) ctx.addIssue({ code: "custom", path: ["schema", ...splitPath(i.path === "(schema)" ? "" : i.path)], message: `rule "${r.id}": ${i.message}` });
+      for (const i of checkSchema(r.schema))
+        ctx.addIssue({
+          code: "custom",
+          path: ["schema", ...splitPath(i.path === "(schema)" ? "" : i.path)],
+          message: `rule "${r.id}": ${i.message}`,
+        });
     }),
   builtin: z.strictObject({ ...base, type: z.literal("builtin"), check: z.enum(BUILTIN_CHECK_NAMES) }),
 };
@@ -292,7 +339,11 @@ export type PolicyIssue = DocumentIssue;
 
 export class PolicyError extends DocumentError {
   override name = "PolicyError";
-  constructor(message: string, issues: DocumentIssue[], readonly source?: string) {
+  constructor(
+    message: string,
+    issues: DocumentIssue[],
+    readonly source?: string,
+  ) {
     super(message, issues);
   }
 }
@@ -312,7 +363,10 @@ export function validatePack(input: unknown, source?: string): PolicyPack {
     }
     const type = raw.type;
     if (typeof type !== "string" || !(RULE_TYPES as string[]).includes(type)) {
-      issues.push({ path: `rules.${i}.type`, message: `unknown rule type ${JSON.stringify(type)}; expected one of ${RULE_TYPES.join(", ")}` });
+      issues.push({
+        path: `rules.${i}.type`,
+        message: `unknown rule type ${JSON.stringify(type)}; expected one of ${RULE_TYPES.join(", ")}`,
+      });
       return;
     }
     const pr = ruleSchemas[type as RuleType].safeParse(raw);
@@ -325,7 +379,11 @@ export function validatePack(input: unknown, source?: string): PolicyPack {
     rules.push(pr.data as Rule);
   });
   if (issues.length || !r.success) {
-    throw new PolicyError(`${source ? source + ": " : ""}the policy pack is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`, issues, source);
+    throw new PolicyError(
+      `${source ? `${source}: ` : ""}the policy pack is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`,
+      issues,
+      source,
+    );
   }
   return { ...r.data, rules } as PolicyPack;
 }
@@ -336,7 +394,11 @@ export function parsePack(text: string, source = "policy pack"): PolicyPack {
   try {
     doc = text.trim().startsWith("{") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new PolicyError(`${source}: not valid YAML or JSON: ${(e as Error).message}`, [{ path: "(document)", message: (e as Error).message }], source);
+    throw new PolicyError(
+      `${source}: not valid YAML or JSON: ${(e as Error).message}`,
+      [{ path: "(document)", message: (e as Error).message }],
+      source,
+    );
   }
   return validatePack(doc, source);
 }
@@ -351,7 +413,7 @@ interface Finding {
 
 function show(v: unknown): string {
   const s = JSON.stringify(v);
-  return s === undefined ? "undefined" : s.length > 80 ? s.slice(0, 77) + "..." : s;
+  return s === undefined ? "undefined" : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function evaluateDataRule(rule: Exclude<Rule, { type: "builtin" }>, config: Record<string, unknown>): Finding[] {
@@ -368,19 +430,23 @@ function evaluateDataRule(rule: Exclude<Rule, { type: "builtin" }>, config: Reco
         if (v !== undefined) f(`${where} must not be set`, patchAt(path, null));
         break;
       case "allowedValues":
-        if (v !== undefined && !rule.values.some((a) => canonicalJson(a) === canonicalJson(v))) f(`${where} is ${show(v)}; allowed: ${rule.values.map(show).join(", ")}`);
+        if (v !== undefined && !rule.values.some((a) => canonicalJson(a) === canonicalJson(v)))
+          f(`${where} is ${show(v)}; allowed: ${rule.values.map(show).join(", ")}`);
         break;
       case "pattern":
-        if (v !== undefined && (typeof v !== "string" || !new RegExp(rule.regex, "u").test(v))) f(`${where} is ${show(v)}; it must match /${rule.regex}/`);
+        if (v !== undefined && (typeof v !== "string" || !new RegExp(rule.regex, "u").test(v)))
+          f(`${where} is ${show(v)}; it must match /${rule.regex}/`);
         break;
       case "range":
         if (v === undefined) break;
         if (typeof v !== "number") f(`${where} is ${show(v)}; expected a number`);
-        else if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max)) f(`${where} is ${v}; expected ${rule.min ?? "-∞"}..${rule.max ?? "∞"}`);
+        else if ((rule.min !== undefined && v < rule.min) || (rule.max !== undefined && v > rule.max))
+          f(`${where} is ${v}; expected ${rule.min ?? "-∞"}..${rule.max ?? "∞"}`);
         break;
       case "jsonSchema":
         if (v === undefined) break;
-        for (const e of validateSchema(rule.schema, v, path)) out.push({ path: e.path || "(config)", message: `${e.path || "(config)"} ${e.message}`, fix: rule.fix });
+        for (const e of validateSchema(rule.schema, v, path))
+          out.push({ path: e.path || "(config)", message: `${e.path || "(config)"} ${e.message}`, fix: rule.fix });
         break;
     }
   }
@@ -490,7 +556,8 @@ function envNameFor(path: string): string {
 }
 
 /** Keys whose string value is a credential whatever it looks like. */
-export const CREDENTIAL_KEY_RE = /^(token|botToken|appToken|accessToken|refreshToken|apiKey|password|secret|signingSecret|clientSecret|privateKey|webhookSecret)$/i;
+export const CREDENTIAL_KEY_RE =
+  /^(token|botToken|appToken|accessToken|refreshToken|apiKey|password|secret|signingSecret|clientSecret|privateKey|webhookSecret)$/i;
 
 function walkStrings(v: unknown, path: string, visit: (s: string, path: string) => void): void {
   if (typeof v === "string") visit(v, path);
@@ -510,7 +577,8 @@ function channelTokenPaths(config: Record<string, unknown>): string[] {
     for (const k of CHANNEL_TOKEN_KEYS) if (ch[k] !== undefined) out.push(`channels.${name}.${k}`);
     if (isObject(ch.accounts)) {
       for (const [acc, a] of Object.entries(ch.accounts)) {
-        if (isObject(a)) for (const k of CHANNEL_TOKEN_KEYS) if (a[k] !== undefined) out.push(`channels.${name}.accounts.${acc}.${k}`);
+        if (isObject(a))
+          for (const k of CHANNEL_TOKEN_KEYS) if (a[k] !== undefined) out.push(`channels.${name}.accounts.${acc}.${k}`);
       }
     }
   }
@@ -545,7 +613,13 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config }) {
       const mode = getAtPath(config, "gateway.auth.mode");
       if (mode === "token" || mode === "password") return [];
-      return [{ path: "gateway.auth.mode", message: `gateway.auth.mode is ${show(mode)}; use "token" or "password"`, fix: { gateway: { auth: { mode: "token" } } } }];
+      return [
+        {
+          path: "gateway.auth.mode",
+          message: `gateway.auth.mode is ${show(mode)}; use "token" or "password"`,
+          fix: { gateway: { auth: { mode: "token" } } },
+        },
+      ];
     },
   },
   "gateway-bind-loopback": {
@@ -554,7 +628,13 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config }) {
       const bind = getAtPath(config, "gateway.bind");
       if (bind === "loopback") return [];
-      return [{ path: "gateway.bind", message: `gateway.bind is ${show(bind)}; bind to "loopback" (an allowLanBind exception permits otherwise)`, fix: { gateway: { bind: "loopback" } } }];
+      return [
+        {
+          path: "gateway.bind",
+          message: `gateway.bind is ${show(bind)}; bind to "loopback" (an allowLanBind exception permits otherwise)`,
+          fix: { gateway: { bind: "loopback" } },
+        },
+      ];
     },
   },
   "dm-policy-not-open": {
@@ -563,7 +643,11 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config }) {
       return channels(config)
         .filter(([, ch]) => ch.dmPolicy === "open")
-        .map(([name]) => ({ path: `channels.${name}.dmPolicy`, message: `channels.${name}.dmPolicy is "open": anyone can message the bot; use "pairing" or "allowlist"`, fix: patchAt(`channels.${name}.dmPolicy`, "pairing") }));
+        .map(([name]) => ({
+          path: `channels.${name}.dmPolicy`,
+          message: `channels.${name}.dmPolicy is "open": anyone can message the bot; use "pairing" or "allowlist"`,
+          fix: patchAt(`channels.${name}.dmPolicy`, "pairing"),
+        }));
     },
   },
   "group-policy-not-open": {
@@ -572,7 +656,11 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
     run({ config }) {
       return channels(config)
         .filter(([, ch]) => ch.groupPolicy === "open")
-        .map(([name]) => ({ path: `channels.${name}.groupPolicy`, message: `channels.${name}.groupPolicy is "open"; use "allowlist" or "disabled"`, fix: patchAt(`channels.${name}.groupPolicy`, "allowlist") }));
+        .map(([name]) => ({
+          path: `channels.${name}.groupPolicy`,
+          message: `channels.${name}.groupPolicy is "open"; use "allowlist" or "disabled"`,
+          fix: patchAt(`channels.${name}.groupPolicy`, "allowlist"),
+        }));
     },
   },
   "sandbox-for-groups": {
@@ -582,11 +670,13 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
       if (grouped.length === 0) return [];
       const mode = getAtPath(config, "agents.defaults.sandbox.mode");
       if (mode === "non-main" || mode === "all") return [];
-      return [{
-        path: "agents.defaults.sandbox.mode",
-        message: `agents.defaults.sandbox.mode is ${show(mode ?? "off")} while ${grouped.map(([n]) => n).join(", ")} accept${grouped.length === 1 ? "s" : ""} group chats; use "non-main" or "all" (or set groupPolicy "disabled")`,
-        fix: { agents: { defaults: { sandbox: { mode: "non-main" } } } },
-      }];
+      return [
+        {
+          path: "agents.defaults.sandbox.mode",
+          message: `agents.defaults.sandbox.mode is ${show(mode ?? "off")} while ${grouped.map(([n]) => n).join(", ")} accept${grouped.length === 1 ? "s" : ""} group chats; use "non-main" or "all" (or set groupPolicy "disabled")`,
+          fix: { agents: { defaults: { sandbox: { mode: "non-main" } } } },
+        },
+      ];
     },
   },
   "no-elevated-tools": {
@@ -597,18 +687,40 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
       const entries = getAtPath(config, "agents.entries");
       if (isObject(entries)) for (const k of Object.keys(entries).sort()) scopes.push(`agents.entries.${k}.tools`);
       for (const s of scopes) {
-        if (getAtPath(config, `${s}.elevated.enabled`) === true) out.push({ path: `${s}.elevated.enabled`, message: `${s}.elevated.enabled lets exec run outside the sandbox; turn it off`, fix: patchAt(`${s}.elevated.enabled`, false) });
+        if (getAtPath(config, `${s}.elevated.enabled`) === true)
+          out.push({
+            path: `${s}.elevated.enabled`,
+            message: `${s}.elevated.enabled lets exec run outside the sandbox; turn it off`,
+            fix: patchAt(`${s}.elevated.enabled`, false),
+          });
         const allow = getAtPath(config, `${s}.elevated.allowFrom`);
         if (isObject(allow)) {
           for (const p of Object.keys(allow).sort()) {
             const list = allow[p];
             if (Array.isArray(list) && list.includes("*")) {
-              out.push({ path: `${s}.elevated.allowFrom.${p}`, message: `${s}.elevated.allowFrom.${p} includes "*", approving every sender for elevated exec`, fix: patchAt(`${s}.elevated.allowFrom.${p}`, list.filter((x) => x !== "*")) });
+              out.push({
+                path: `${s}.elevated.allowFrom.${p}`,
+                message: `${s}.elevated.allowFrom.${p} includes "*", approving every sender for elevated exec`,
+                fix: patchAt(
+                  `${s}.elevated.allowFrom.${p}`,
+                  list.filter((x) => x !== "*"),
+                ),
+              });
             }
           }
         }
-        if (getAtPath(config, `${s}.exec.security`) === "full") out.push({ path: `${s}.exec.security`, message: `${s}.exec.security is "full": host exec without approval; use "allowlist"`, fix: patchAt(`${s}.exec.security`, "allowlist") });
-        if (getAtPath(config, `${s}.exec.mode`) === "full") out.push({ path: `${s}.exec.mode`, message: `${s}.exec.mode is "full": host exec without approval; use "ask" or remove it`, fix: patchAt(`${s}.exec.mode`, "ask") });
+        if (getAtPath(config, `${s}.exec.security`) === "full")
+          out.push({
+            path: `${s}.exec.security`,
+            message: `${s}.exec.security is "full": host exec without approval; use "allowlist"`,
+            fix: patchAt(`${s}.exec.security`, "allowlist"),
+          });
+        if (getAtPath(config, `${s}.exec.mode`) === "full")
+          out.push({
+            path: `${s}.exec.mode`,
+            message: `${s}.exec.mode is "full": host exec without approval; use "ask" or remove it`,
+            fix: patchAt(`${s}.exec.mode`, "ask"),
+          });
       }
       return out;
     },
@@ -625,23 +737,38 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
         const tag = colon > lastSlash ? img.slice(colon + 1) : undefined;
         const floating = ["latest", "main", "stable", "extended-stable", "beta", "nightly", "edge", "dev"];
         if (!tag || floating.includes(tag.replace(/-(slim|browser)$/, "")) || !/\d/.test(tag)) {
-          return [{ path: "manifest:spec.target.image", message: `the image "${img}" is not pinned${tag ? ` (tag "${tag}" moves)` : " (no tag means latest)"}; use a version tag like :2026.9.6 or a @sha256 digest` }];
+          return [
+            {
+              path: "manifest:spec.target.image",
+              message: `the image "${img}" is not pinned${tag ? ` (tag "${tag}" moves)` : " (no tag means latest)"}; use a version tag like :2026.9.6 or a @sha256 digest`,
+            },
+          ];
         }
         return [];
       }
       const version = (t as { version: string }).version;
-      if (!version || /latest/i.test(version)) return [{ path: "manifest:spec.target.version", message: `the OpenClaw version ${show(version)} is not pinned` }];
+      if (!version || /latest/i.test(version))
+        return [{ path: "manifest:spec.target.version", message: `the OpenClaw version ${show(version)} is not pinned` }];
       return [];
     },
   },
   "no-plaintext-secrets": {
-    description: "No token or key is written into the config in plain text (use a SecretRef or \"${VAR}\")",
+    description: 'No token or key is written into the config in plain text (use a SecretRef or "${VAR}")',
     run({ config }) {
       const out: Finding[] = [];
       walkStrings(config, "", (s, path) => {
         const key = path.split(".").pop()!;
-        const what = looksLikeSecret(s) ?? (s !== "" && s !== "__OPENCLAW_REDACTED__" && !ENV_REF_RE.test(s) && CREDENTIAL_KEY_RE.test(key) ? `a credential (${key})` : undefined);
-        if (what) out.push({ path, message: `${path} holds what looks like ${what} in plain text; store it as a secret and refer to it as "\${${envNameFor(path)}}" or a SecretRef`, fix: patchAt(path, `\${${envNameFor(path)}}`) });
+        const what =
+          looksLikeSecret(s) ??
+          (s !== "" && s !== "__OPENCLAW_REDACTED__" && !ENV_REF_RE.test(s) && CREDENTIAL_KEY_RE.test(key)
+            ? `a credential (${key})`
+            : undefined);
+        if (what)
+          out.push({
+            path,
+            message: `${path} holds what looks like ${what} in plain text; store it as a secret and refer to it as "\${${envNameFor(path)}}" or a SecretRef`,
+            fix: patchAt(path, `\${${envNameFor(path)}}`),
+          });
       });
       return out;
     },
@@ -654,8 +781,16 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
       for (const path of channelTokenPaths(config)) {
         const mine = tokenIdentity(getAtPath(config, path), manifest.spec.secrets);
         if (!mine) continue;
-        const clashes = fleet.filter((peer) => channelTokenPaths(peer.config).some((pp) => tokenIdentity(getAtPath(peer.config, pp), peer.secrets) === mine)).map((p) => p.name);
-        if (clashes.length) out.push({ path, message: `${path} uses ${describeIdentity(mine)} as ${clashes.sort().join(", ")}; one token can serve one running bot only (Telegram answers a second poller with 409 Conflict)` });
+        const clashes = fleet
+          .filter((peer) =>
+            channelTokenPaths(peer.config).some((pp) => tokenIdentity(getAtPath(peer.config, pp), peer.secrets) === mine),
+          )
+          .map((p) => p.name);
+        if (clashes.length)
+          out.push({
+            path,
+            message: `${path} uses ${describeIdentity(mine)} as ${clashes.sort().join(", ")}; one token can serve one running bot only (Telegram answers a second poller with 409 Conflict)`,
+          });
       }
       return out;
     },
@@ -675,7 +810,13 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
       } catch {
         fix = undefined;
       }
-      return [{ path: "gateway.port", message: `gateway.port ${port} is less than ${PORT_SPACING} from ${close.map((p) => `${p.name} (${p.port})`).join(", ")} on host ${host}; OpenClaw uses ports up to base+110`, fix }];
+      return [
+        {
+          path: "gateway.port",
+          message: `gateway.port ${port} is less than ${PORT_SPACING} from ${close.map((p) => `${p.name} (${p.port})`).join(", ")} on host ${host}; OpenClaw uses ports up to base+110`,
+          fix,
+        },
+      ];
     },
   },
 };
@@ -687,7 +828,8 @@ export function packApplies(pack: PolicyPack, subject: Pick<PolicySubject, "bot"
   if (!s) return true;
   if (s.workspace !== undefined && s.workspace !== subject.workspace) return false;
   if (s.fleets && (subject.bot.fleet === undefined || !s.fleets.includes(subject.bot.fleet))) return false;
-  if (s.environments && (subject.bot.environment === undefined || !s.environments.includes(subject.bot.environment))) return false;
+  if (s.environments && (subject.bot.environment === undefined || !s.environments.includes(subject.bot.environment)))
+    return false;
   for (const [k, v] of Object.entries(s.labels ?? {})) if (subject.bot.labels?.[k] !== v) return false;
   return true;
 }
@@ -701,12 +843,19 @@ export function exceptionActive(e: PolicyException, now: Date): boolean {
 export function runRule(rule: Rule, subject: PolicySubject): Finding[] {
   if (rule.type === "builtin") {
     const check = BUILTIN_CHECKS[rule.check];
-    return check.run({ config: subject.config, manifest: subject.manifest, bot: subject.bot, fleet: subject.fleetPeers }).map((f) => (rule.fix ? { ...f, fix: rule.fix } : f));
+    return check
+      .run({ config: subject.config, manifest: subject.manifest, bot: subject.bot, fleet: subject.fleetPeers })
+      .map((f) => (rule.fix ? { ...f, fix: rule.fix } : f));
   }
   return evaluateDataRule(rule, subject.config);
 }
 
-export function evaluate(packs: PolicyPack[], subject: PolicySubject, exceptions: PolicyException[] = [], now: Date = new Date()): EvaluationResult {
+export function evaluate(
+  packs: PolicyPack[],
+  subject: PolicySubject,
+  exceptions: PolicyException[] = [],
+  now: Date = new Date(),
+): EvaluationResult {
   const violations: Violation[] = [];
   const excepted: ExceptedViolation[] = [];
   const sorted = [...packs].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -714,7 +863,12 @@ export function evaluate(packs: PolicyPack[], subject: PolicySubject, exceptions
     if (!packApplies(pack, subject)) continue;
     for (const rule of pack.rules) {
       const alias = rule.type === "builtin" ? BUILTIN_CHECKS[rule.check].exceptionAlias : undefined;
-      const exception = exceptions.find((e) => (e.ruleId === rule.id || (alias !== undefined && e.ruleId === alias)) && (e.botName === undefined || e.botName === subject.bot.name) && exceptionActive(e, now));
+      const exception = exceptions.find(
+        (e) =>
+          (e.ruleId === rule.id || (alias !== undefined && e.ruleId === alias)) &&
+          (e.botName === undefined || e.botName === subject.bot.name) &&
+          exceptionActive(e, now),
+      );
       for (const f of runRule(rule, subject)) {
         const v: Violation = {
           packId: pack.id,

@@ -1,7 +1,7 @@
+import { providerForInit, targetProblems } from "../../providers/registry.ts";
 import { CONNECTOR_TYPE_DEFS, isConnectorType } from "./connectors.ts";
 import { NAME_RE, VERSION_RE } from "./names.ts";
 import { DEFAULT_OPENCLAW_VERSION } from "./templates/render.ts";
-import { providerForInit, targetProblems } from "../../providers/registry.ts";
 
 /**
  * The create-bot wizard, without the pages: what its form carries from step to step, the checks of each step,
@@ -83,7 +83,9 @@ export interface TargetHost {
 
 /** Hosts a bot can target: the key is confirmed (a host awaiting confirmation or with a changed key is not offered). */
 export function targetableHosts(hosts: (TargetHost & { fingerprint: string | null })[]): TargetHost[] {
-  return hosts.filter((h) => h.fingerprint && h.status !== "key_mismatch").map((h) => ({ name: h.name, init: h.init, status: h.status }));
+  return hosts
+    .filter((h) => h.fingerprint && h.status !== "key_mismatch")
+    .map((h) => ({ name: h.name, init: h.init, status: h.status }));
 }
 
 /** The manifest's `spec.target` for the wizard's choice; `hostInit` is the init system of the chosen host. */
@@ -98,7 +100,10 @@ const LABEL_KEY_RE = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i;
 /** `key=value` pairs separated by commas or newlines; the first bad pair is the error. */
 export function parseLabels(text: string): { labels: Record<string, string>; error?: string } {
   const labels: Record<string, string> = {};
-  for (const part of text.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(/[,\n]/)
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq <= 0) return { labels, error: `"${part.slice(0, 40)}" is not key=value` };
     const k = part.slice(0, eq).trim();
@@ -122,11 +127,14 @@ export interface TargetChecks {
 export function validateTarget(s: WizardState, checks: TargetChecks): Record<string, string> {
   const e: Record<string, string> = {};
   if (!s.name) e.name = "give the bot a name";
-  else if (!NAME_RE.test(s.name)) e.name = "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit";
+  else if (!NAME_RE.test(s.name))
+    e.name = "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit";
   else if (checks.taken.includes(s.name)) e.name = `a bot named ${s.name} exists already; pick another name`;
   if (!isWizardTarget(s.provider)) e.provider = "pick where the bot runs";
-  if ((s.provider === "local" || s.provider === "host") && !VERSION_RE.test(s.version)) e.version = "an OpenClaw version like 2026.9.6";
-  if (s.provider === "host" && !checks.hostNames.includes(s.host)) e.host = checks.hostNames.length ? "pick one of your hosts" : "add a host under Hosts and confirm its key first";
+  if ((s.provider === "local" || s.provider === "host") && !VERSION_RE.test(s.version))
+    e.version = "an OpenClaw version like 2026.9.6";
+  if (s.provider === "host" && !checks.hostNames.includes(s.host))
+    e.host = checks.hostNames.length ? "pick one of your hosts" : "add a host under Hosts and confirm its key first";
   if (s.provider === "docker") {
     // the Docker provider's own refusal (an unpinned image), before anything is stored
     const problem = targetProblems({ provider: "docker", image: s.image }).find((p) => p.path === "image");
@@ -224,14 +232,19 @@ export function secretNeeds(s: WizardState): SecretNeed[] {
   for (const ch of CHANNELS) {
     if (s[ch] !== "on") continue;
     const def = CONNECTOR_TYPE_DEFS[ch];
-    for (const cred of [def.credential, def.second]) if (cred) out.push({ env: cred.env, what: cred.label, suggest: suggest(cred.env) });
+    for (const cred of [def.credential, def.second])
+      if (cred) out.push({ env: cred.env, what: cred.label, suggest: suggest(cred.env) });
   }
   return out;
 }
 
 /** The references still needed: a reference to a secret the choices no longer need is dropped. */
 export function neededRefs(s: WizardState): Record<string, string> {
-  return Object.fromEntries(secretNeeds(s).filter((n) => s.refs[n.env]).map((n) => [n.env, s.refs[n.env]!]));
+  return Object.fromEntries(
+    secretNeeds(s)
+      .filter((n) => s.refs[n.env])
+      .map((n) => [n.env, s.refs[n.env]!]),
+  );
 }
 
 /** The needed secrets no stored secret is picked for yet. */

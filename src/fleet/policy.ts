@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { ServiceError } from "../core/errors.ts";
 import type { Tx } from "../db/client.ts";
 import { policyExceptions, policyPacks, workspaces } from "../db/schema.ts";
@@ -39,7 +39,9 @@ export interface BotPolicyInput {
 }
 
 /** Exception ids that waive a built-in check besides the rule's own id (e.g. allowLanBind). */
-export const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) => (c.exceptionAlias ? [c.exceptionAlias] : []));
+export const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) =>
+  c.exceptionAlias ? [c.exceptionAlias] : [],
+);
 
 // ---------- loading ----------
 
@@ -67,13 +69,25 @@ export function packStates(tx: Tx, ws: string): PackState[] {
 }
 
 export function activePacks(tx: Tx, ws: string): PolicyPack[] {
-  return packStates(tx, ws).filter((s) => s.enabled).map((s) => ({ ...s.pack, mode: s.mode }));
+  return packStates(tx, ws)
+    .filter((s) => s.enabled)
+    .map((s) => ({ ...s.pack, mode: s.mode }));
 }
 
 export function activeExceptions(tx: Tx, ws: string, now: number): PolicyException[] {
-  return tx.select().from(policyExceptions).where(eq(policyExceptions.workspaceId, ws)).orderBy(policyExceptions.createdAt).all()
+  return tx
+    .select()
+    .from(policyExceptions)
+    .where(eq(policyExceptions.workspaceId, ws))
+    .orderBy(policyExceptions.createdAt)
+    .all()
     .filter((e) => e.revokedAt === null && e.expiresAt > now)
-    .map((e) => ({ ruleId: e.ruleId, ...(e.botName ? { botName: e.botName } : {}), reason: e.reason, expiresAt: new Date(e.expiresAt).toISOString() }));
+    .map((e) => ({
+      ruleId: e.ruleId,
+      ...(e.botName ? { botName: e.botName } : {}),
+      reason: e.reason,
+      expiresAt: new Date(e.expiresAt).toISOString(),
+    }));
 }
 
 function workspaceSlug(tx: Tx, ws: string): string | undefined {
@@ -95,7 +109,16 @@ interface FleetBot {
 function loadFleet(tx: Tx, ws: string): FleetBot[] {
   return liveBots(tx, ws).map(({ row: b, rev }) => {
     const r = rev();
-    return { id: b.id, name: b.name, revision: r.revision, host: b.host, port: b.port, manifest: r.effective, config: r.config, secrets: r.secretRefs };
+    return {
+      id: b.id,
+      name: b.name,
+      revision: r.revision,
+      host: b.host,
+      port: b.port,
+      manifest: r.effective,
+      config: r.config,
+      secrets: r.secretRefs,
+    };
   });
 }
 
@@ -103,12 +126,22 @@ function peerOf(b: FleetBot): FleetPeer {
   return { name: b.name, config: b.config, port: b.port, host: b.host, secrets: b.secrets };
 }
 
-function subjectOf(manifest: Manifest, config: Record<string, unknown>, slug: string | undefined, peers: FleetPeer[]): PolicySubject {
+function subjectOf(
+  manifest: Manifest,
+  config: Record<string, unknown>,
+  slug: string | undefined,
+  peers: FleetPeer[],
+): PolicySubject {
   const md = manifest.metadata;
   return {
     manifest,
     config,
-    bot: { name: md.name, ...(md.fleet ? { fleet: md.fleet } : {}), ...(md.environment ? { environment: md.environment } : {}), labels: md.labels ?? {} },
+    bot: {
+      name: md.name,
+      ...(md.fleet ? { fleet: md.fleet } : {}),
+      ...(md.environment ? { environment: md.environment } : {}),
+      labels: md.labels ?? {},
+    },
     workspace: slug,
     fleetPeers: peers,
   };
@@ -121,13 +154,17 @@ function scrub<V extends Violation>(v: V, config: Record<string, unknown>): V {
   const key = v.path.split(".").pop() ?? "";
   if (typeof value === "string" && value !== "" && (CREDENTIAL_KEY_RE.test(key) || looksLikeSecret(value))) {
     const s = JSON.stringify(value);
-    for (const shown of [s, s.length > 80 ? s.slice(0, 77) + "..." : s]) message = message.split(shown).join('"[redacted]"');
+    for (const shown of [s, s.length > 80 ? `${s.slice(0, 77)}...` : s]) message = message.split(shown).join('"[redacted]"');
   }
   return { ...v, message: redactString(message) };
 }
 
 function scrubResult(r: EvaluationResult, config: Record<string, unknown>): EvaluationResult {
-  return { blocked: r.blocked, violations: r.violations.map((v) => scrub(v, config)), excepted: r.excepted.map((v) => scrub(v, config)) };
+  return {
+    blocked: r.blocked,
+    violations: r.violations.map((v) => scrub(v, config)),
+    excepted: r.excepted.map((v) => scrub(v, config)),
+  };
 }
 
 /**
@@ -136,7 +173,9 @@ function scrubResult(r: EvaluationResult, config: Record<string, unknown>): Eval
  */
 export function evaluateBotPolicy(tx: Tx, ws: string, input: BotPolicyInput): EvaluationResult {
   const now = input.now ?? Date.now();
-  const peers = loadFleet(tx, ws).filter((b) => b.id !== input.botId && b.name !== input.manifest.metadata.name).map(peerOf);
+  const peers = loadFleet(tx, ws)
+    .filter((b) => b.id !== input.botId && b.name !== input.manifest.metadata.name)
+    .map(peerOf);
   const subject = subjectOf(input.manifest, input.config, workspaceSlug(tx, ws), peers);
   return scrubResult(evaluate(activePacks(tx, ws), subject, activeExceptions(tx, ws, now), new Date(now)), input.config);
 }
@@ -157,7 +196,15 @@ export function fleetFindings(tx: Tx, ws: string, now: number): BotFindings[] {
   const slug = workspaceSlug(tx, ws);
   const out: BotFindings[] = [];
   for (const b of fleet) {
-    const r = scrubResult(evaluate(packs, subjectOf(b.manifest, b.config, slug, fleet.filter((x) => x.id !== b.id).map(peerOf)), exceptions, new Date(now)), b.config);
+    const r = scrubResult(
+      evaluate(
+        packs,
+        subjectOf(b.manifest, b.config, slug, fleet.filter((x) => x.id !== b.id).map(peerOf)),
+        exceptions,
+        new Date(now),
+      ),
+      b.config,
+    );
     if (r.violations.length || r.excepted.length) out.push({ bot: b.name, revision: b.revision, ...r });
   }
   return out;

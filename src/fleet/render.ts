@@ -47,7 +47,11 @@ export function renderBot(tx: Tx, ws: string, m: Manifest, target: RenderTarget,
   const now = new Date(target.now);
   const gathered = gatherLayers(tx, ws, m, now);
   if (gathered.problems.length) {
-    throw new ServiceError("invalid_request", `bot ${name}: ${gathered.problems.map((p) => p.message).join("; ")}`, gathered.problems);
+    throw new ServiceError(
+      "invalid_request",
+      `bot ${name}: ${gathered.problems.map((p) => p.message).join("; ")}`,
+      gathered.problems,
+    );
   }
   const resolution = resolveLayers(gathered.layers, now);
   if (resolution.conflicts.length) {
@@ -77,7 +81,14 @@ export function renderBot(tx: Tx, ws: string, m: Manifest, target: RenderTarget,
   const effective: Manifest = { ...m, spec: { ...m.spec, openclaw: resolution.value, secrets: secretRefs } };
   const config = generateConfig(effective, { port: target.port, layout: layoutFor(LAYOUT_ROOT) });
   assertSecretsExist(tx, ws, name, secretRefs);
-  const policy = evaluateBotPolicy(tx, ws, { manifest: effective, config, botId: target.botId, port: target.port, host: target.host, now: target.now });
+  const policy = evaluateBotPolicy(tx, ws, {
+    manifest: effective,
+    config,
+    botId: target.botId,
+    port: target.port,
+    host: target.host,
+    now: target.now,
+  });
   if (policy.blocked && opts.enforce !== false) throw policyRefusal(name, policy);
   return { effective, config, hash: configHash(config), resolution, secretRefs, policy };
 }

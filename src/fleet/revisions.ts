@@ -140,7 +140,12 @@ function writeRevision(tx: Tx, ctx: Ctx, w: RevisionWrite): void {
     recordAudit(tx, ctx, { action: "bot.create", resourceType: "bot", resourceId: w.bot.id, summary });
   } else {
     const summary = { name, revision: w.revision, ...(w.reason ? { reason: w.reason } : {}), paths };
-    recordAudit(tx, ctx, { action: w.source === "adopt" ? "bot.adopt" : "bot.update", resourceType: "bot", resourceId: w.bot.id, summary });
+    recordAudit(tx, ctx, {
+      action: w.source === "adopt" ? "bot.adopt" : "bot.update",
+      resourceType: "bot",
+      resourceId: w.bot.id,
+      summary,
+    });
   }
 }
 
@@ -149,7 +154,13 @@ function writeRevision(tx: Tx, ctx: Ctx, w: RevisionWrite): void {
  * caller's transaction. Rendering refuses it (layers, secrets, policy) before anything is written. Applying the
  * same manifest twice changes nothing. A dry run is the caller's transaction rolled back.
  */
-export function applyRevision(tx: Tx, ctx: Ctx, ws: string, m: Manifest, opts: { source: RevisionSource; createOnly?: boolean }): ApplyResult {
+export function applyRevision(
+  tx: Tx,
+  ctx: Ctx,
+  ws: string,
+  m: Manifest,
+  opts: { source: RevisionSource; createOnly?: boolean },
+): ApplyResult {
   const now = ctx.now();
   const name = m.metadata.name;
   const host = targetHost(m);
@@ -158,11 +169,14 @@ export function applyRevision(tx: Tx, ctx: Ctx, ws: string, m: Manifest, opts: {
     .from(bots)
     .where(and(eq(bots.workspaceId, ws), eq(bots.name, name)))
     .get();
-  if (existing?.deleting) throw new ServiceError("conflict", `bot ${name} is being deleted; wait until it is gone, then apply again`);
+  if (existing?.deleting)
+    throw new ServiceError("conflict", `bot ${name} is being deleted; wait until it is gone, then apply again`);
   if (existing && opts.createOnly) {
-    throw new ServiceError("conflict", `a bot named ${name} already exists; pick another name, or apply the manifest to update it`, [
-      { path: "metadata.name", message: "taken" },
-    ]);
+    throw new ServiceError(
+      "conflict",
+      `a bot named ${name} already exists; pick another name, or apply the manifest to update it`,
+      [{ path: "metadata.name", message: "taken" }],
+    );
   }
   if (!existing) {
     const port = allocateBotPort(tx, host);
@@ -207,10 +221,15 @@ export function applyRevision(tx: Tx, ctx: Ctx, ws: string, m: Manifest, opts: {
     canonicalJson(current.manifest) === canonicalJson(m) &&
     current.configHash === rendered.hash &&
     canonicalJson(current.secretRefs) === canonicalJson(rendered.secretRefs);
-  if (same) return { bot: botView(existing, m), action: "unchanged", revision: current.revision, changes: [], policy: rendered.policy };
+  if (same)
+    return { bot: botView(existing, m), action: "unchanged", revision: current.revision, changes: [], policy: rendered.policy };
   const revision = current.revision + 1;
   // `paused` in the manifest pauses the bot; taking it out resumes a bot it paused
-  const desiredState: BotRow["desiredState"] = m.spec.paused ? "paused" : existing.desiredState === "paused" ? "running" : existing.desiredState;
+  const desiredState: BotRow["desiredState"] = m.spec.paused
+    ? "paused"
+    : existing.desiredState === "paused"
+      ? "running"
+      : existing.desiredState;
   const botFields = {
     fleet: m.metadata.fleet ?? null,
     environment: m.metadata.environment ?? null,
@@ -228,7 +247,12 @@ export function applyRevision(tx: Tx, ctx: Ctx, ws: string, m: Manifest, opts: {
  * references changed and queues it. Bots that would fail (conflict, policy, missing secret) are reported, not
  * written; the caller decides whether that refuses the change.
  */
-export function rerenderBots(tx: Tx, ctx: Ctx, ws: string, opts: { write: boolean; reason: string; only?: (m: Manifest) => boolean }): BlastEntry[] {
+export function rerenderBots(
+  tx: Tx,
+  ctx: Ctx,
+  ws: string,
+  opts: { write: boolean; reason: string; only?: (m: Manifest) => boolean },
+): BlastEntry[] {
   const out: BlastEntry[] = [];
   for (const { row: b } of liveBots(tx, ws)) {
     const current = desiredRevision(tx, b);
@@ -238,7 +262,13 @@ export function rerenderBots(tx: Tx, ctx: Ctx, ws: string, opts: { write: boolea
       rendered = renderBot(tx, ws, current.manifest, { port: b.port, host: b.host, botId: b.id, now: ctx.now() });
     } catch (e) {
       if (!(e instanceof ServiceError)) throw e;
-      out.push({ bot: b.name, action: "failed", revision: current.revision, changes: [], error: { code: e.code, message: e.message, issues: e.issues } });
+      out.push({
+        bot: b.name,
+        action: "failed",
+        revision: current.revision,
+        changes: [],
+        error: { code: e.code, message: e.message, issues: e.issues },
+      });
       continue;
     }
     const changes = diffConfig(current.config, rendered.config);
@@ -248,7 +278,16 @@ export function rerenderBots(tx: Tx, ctx: Ctx, ws: string, opts: { write: boolea
     }
     const revision = latestRevision(tx, b.id).revision + 1;
     out.push({ bot: b.name, action: "updated", revision, changes });
-    if (opts.write) writeRevision(tx, ctx, { bot: b, manifest: current.manifest, rendered, revision, source: "layer", changes, reason: opts.reason });
+    if (opts.write)
+      writeRevision(tx, ctx, {
+        bot: b,
+        manifest: current.manifest,
+        rendered,
+        revision,
+        source: "layer",
+        changes,
+        reason: opts.reason,
+      });
   }
   return out;
 }

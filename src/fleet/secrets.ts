@@ -44,17 +44,28 @@ export function secretUsers(tx: Tx, workspaceId: string): Map<string, SecretUser
     .orderBy(bots.name)
     .all();
   for (const r of rows) {
-    const manifestRefs = (JSON.parse(r.manifest) as { spec?: { secrets?: Record<string, { secret?: unknown }> } }).spec?.secrets ?? {};
+    const manifestRefs =
+      (JSON.parse(r.manifest) as { spec?: { secrets?: Record<string, { secret?: unknown }> } }).spec?.secrets ?? {};
     const refs = { ...manifestRefs, ...(JSON.parse(r.refs) as Record<string, { secret?: unknown }>) };
-    const names = new Set(Object.values(refs).map((x) => x?.secret).filter((x): x is string => typeof x === "string"));
+    const names = new Set(
+      Object.values(refs)
+        .map((x) => x?.secret)
+        .filter((x): x is string => typeof x === "string"),
+    );
     for (const n of names) entry(n).bots.push(r.name);
   }
-  for (const c of tx.select({ name: connectors.name, secretName: connectors.secretName, settings: connectors.settings }).from(connectors).where(eq(connectors.workspaceId, workspaceId)).orderBy(connectors.name).all()) {
+  for (const c of tx
+    .select({ name: connectors.name, secretName: connectors.secretName, settings: connectors.settings })
+    .from(connectors)
+    .where(eq(connectors.workspaceId, workspaceId))
+    .orderBy(connectors.name)
+    .all()) {
     const names = new Set<string>();
     if (c.secretName) names.add(c.secretName);
     // a second credential (e.g. Slack's app token) is kept as settings.<something>Secret
     try {
-      for (const [k, v] of Object.entries(JSON.parse(c.settings) as Record<string, unknown>)) if (/secret$/i.test(k) && typeof v === "string") names.add(v);
+      for (const [k, v] of Object.entries(JSON.parse(c.settings) as Record<string, unknown>))
+        if (/secret$/i.test(k) && typeof v === "string") names.add(v);
     } catch {
       // settings are validated JSON; nothing to add otherwise
     }
@@ -67,10 +78,16 @@ function checkInput(input: { name: string; value: string; description?: string }
   const details: { path: string; message: string }[] = [];
   if (!NAME_RE.test(input.name)) details.push({ path: "name", message: "lowercase letters, digits and dashes, 1–63 characters" });
   if (typeof input.value !== "string" || !input.value) details.push({ path: "value", message: "required" });
-  else if (Buffer.byteLength(input.value) > MAX_SECRET_BYTES) details.push({ path: "value", message: `at most ${MAX_SECRET_BYTES} bytes` });
-  if (input.description !== undefined && (typeof input.description !== "string" || input.description.length > MAX_DESCRIPTION)) details.push({ path: "description", message: `at most ${MAX_DESCRIPTION} characters` });
+  else if (Buffer.byteLength(input.value) > MAX_SECRET_BYTES)
+    details.push({ path: "value", message: `at most ${MAX_SECRET_BYTES} bytes` });
+  if (input.description !== undefined && (typeof input.description !== "string" || input.description.length > MAX_DESCRIPTION))
+    details.push({ path: "description", message: `at most ${MAX_DESCRIPTION} characters` });
   if (details.length) {
-    throw new ServiceError("invalid_request", `the secret cannot be stored: ${details.map((d) => `${d.path} — ${d.message}`).join("; ")}`, details);
+    throw new ServiceError(
+      "invalid_request",
+      `the secret cannot be stored: ${details.map((d) => `${d.path} — ${d.message}`).join("; ")}`,
+      details,
+    );
   }
 }
 
@@ -84,55 +101,122 @@ export interface SecretInput {
  * Creates a secret or stores a new version of its value (sealed with a new data key), with its audit entry, in
  * the caller's transaction. The value is registered for redaction before anything else happens.
  */
-export function writeSecret(tx: Tx, ctx: Pick<ServiceContext, "keyring" | "actor" | "requestId" | "now">, ws: string, input: SecretInput): SecretRow {
+export function writeSecret(
+  tx: Tx,
+  ctx: Pick<ServiceContext, "keyring" | "actor" | "requestId" | "now">,
+  ws: string,
+  input: SecretInput,
+): SecretRow {
   if (typeof input.value === "string") registerSecret(input.value);
   checkInput(input);
   const description = input.description?.trim();
-    const now = ctx.now();
-    const existing = tx.select().from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name))).get();
-    if (existing) {
-      const version = existing.version + 1;
-      const sealed = sealSecretValue(ctx.keyring, { id: existing.id, workspaceId: ws, name: input.name, version }, input.value);
-      tx.update(secrets).set({ ...sealed, version, description: description ?? existing.description, updatedAt: now, updatedBy: ctx.actor.label }).where(eq(secrets.id, existing.id)).run();
-      recordAudit(tx, ctx, { action: "secret.update", resourceType: "secret", resourceId: input.name, summary: { version, ...(description !== undefined && description !== existing.description ? { description } : {}) } });
-    } else {
-      const id = randomUUID();
-      const sealed = sealSecretValue(ctx.keyring, { id, workspaceId: ws, name: input.name, version: 1 }, input.value);
-      tx.insert(secrets).values({ id, workspaceId: ws, name: input.name, ...sealed, description: description ?? "", updatedBy: ctx.actor.label, version: 1, createdAt: now, updatedAt: now }).run();
-      recordAudit(tx, ctx, { action: "secret.create", resourceType: "secret", resourceId: input.name, summary: { version: 1, ...(description ? { description } : {}) } });
-    }
-    return tx.select().from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name))).get()!;
+  const now = ctx.now();
+  const existing = tx
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name)))
+    .get();
+  if (existing) {
+    const version = existing.version + 1;
+    const sealed = sealSecretValue(ctx.keyring, { id: existing.id, workspaceId: ws, name: input.name, version }, input.value);
+    tx.update(secrets)
+      .set({ ...sealed, version, description: description ?? existing.description, updatedAt: now, updatedBy: ctx.actor.label })
+      .where(eq(secrets.id, existing.id))
+      .run();
+    recordAudit(tx, ctx, {
+      action: "secret.update",
+      resourceType: "secret",
+      resourceId: input.name,
+      summary: { version, ...(description !== undefined && description !== existing.description ? { description } : {}) },
+    });
+  } else {
+    const id = randomUUID();
+    const sealed = sealSecretValue(ctx.keyring, { id, workspaceId: ws, name: input.name, version: 1 }, input.value);
+    tx.insert(secrets)
+      .values({
+        id,
+        workspaceId: ws,
+        name: input.name,
+        ...sealed,
+        description: description ?? "",
+        updatedBy: ctx.actor.label,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run();
+    recordAudit(tx, ctx, {
+      action: "secret.create",
+      resourceType: "secret",
+      resourceId: input.name,
+      summary: { version: 1, ...(description ? { description } : {}) },
+    });
+  }
+  return tx
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name)))
+    .get()!;
 }
 
 /** Deletes a secret in the caller's transaction; refused while a bot or connector uses it (naming them). */
 export function removeSecret(tx: Tx, ctx: Pick<ServiceContext, "actor" | "requestId" | "now">, ws: string, name: string): void {
-    const row = tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name))).get();
-    if (!row) throw new ServiceError("not_found", `no secret named ${name.slice(0, 80)}`);
-    const u = secretUsers(tx, ws).get(name);
-    if (u && (u.bots.length || u.connectors.length)) {
-      const who = [u.bots.length ? `bot${u.bots.length > 1 ? "s" : ""} ${u.bots.join(", ")}` : "", u.connectors.length ? `connector${u.connectors.length > 1 ? "s" : ""} ${u.connectors.join(", ")}` : ""].filter(Boolean).join(" and ");
-      throw new ServiceError("conflict", `the secret ${name} is in use by ${who}; remove those references first (or delete the bots/connectors), then delete it`, [
+  const row = tx
+    .select({ id: secrets.id })
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name)))
+    .get();
+  if (!row) throw new ServiceError("not_found", `no secret named ${name.slice(0, 80)}`);
+  const u = secretUsers(tx, ws).get(name);
+  if (u && (u.bots.length || u.connectors.length)) {
+    const who = [
+      u.bots.length ? `bot${u.bots.length > 1 ? "s" : ""} ${u.bots.join(", ")}` : "",
+      u.connectors.length ? `connector${u.connectors.length > 1 ? "s" : ""} ${u.connectors.join(", ")}` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    throw new ServiceError(
+      "conflict",
+      `the secret ${name} is in use by ${who}; remove those references first (or delete the bots/connectors), then delete it`,
+      [
         ...u.bots.map((b) => ({ path: `bots.${b}`, message: `references secret ${name}` })),
         ...u.connectors.map((c) => ({ path: `connectors.${c}`, message: `keeps its credential in secret ${name}` })),
-      ]);
-    }
-    tx.delete(secrets).where(eq(secrets.id, row.id)).run();
-    recordAudit(tx, ctx, { action: "secret.delete", resourceType: "secret", resourceId: name });
+      ],
+    );
+  }
+  tx.delete(secrets).where(eq(secrets.id, row.id)).run();
+  recordAudit(tx, ctx, { action: "secret.delete", resourceType: "secret", resourceId: name });
 }
 
 /** Names among `names` that do not exist in the workspace. */
 export function missingSecrets(db: Tx, workspaceId: string, names: string[]): string[] {
   if (!names.length) return [];
-  const have = new Set(db.select({ name: secrets.name }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, names))).all().map((r) => r.name));
+  const have = new Set(
+    db
+      .select({ name: secrets.name })
+      .from(secrets)
+      .where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, names)))
+      .all()
+      .map((r) => r.name),
+  );
   return names.filter((n) => !have.has(n));
 }
 
 /** Decrypts the named secrets for delivery to a bot (env file). Only the reconciler calls this. */
-export function resolveSecretValues(db: Tx, keyring: Keyring, workspaceId: string, refs: Record<string, { secret: string }>): Record<string, string> {
+export function resolveSecretValues(
+  db: Tx,
+  keyring: Keyring,
+  workspaceId: string,
+  refs: Record<string, { secret: string }>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const missing: string[] = [];
   for (const [envKey, ref] of Object.entries(refs)) {
-    const row = db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, ref.secret))).get();
+    const row = db
+      .select()
+      .from(secrets)
+      .where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, ref.secret)))
+      .get();
     if (!row) {
       missing.push(ref.secret);
       continue;
@@ -141,7 +225,12 @@ export function resolveSecretValues(db: Tx, keyring: Keyring, workspaceId: strin
     registerSecret(v);
     out[envKey] = v;
   }
-  if (missing.length) throw new ServiceError("invalid_request", `missing secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first (molthub vault set NAME)`, missing.map((m) => ({ path: `spec.secrets → ${m}`, message: "no such secret" })));
+  if (missing.length)
+    throw new ServiceError(
+      "invalid_request",
+      `missing secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}; create ${missing.length > 1 ? "them" : "it"} first (molthub vault set NAME)`,
+      missing.map((m) => ({ path: `spec.secrets → ${m}`, message: "no such secret" })),
+    );
   return out;
 }
 

@@ -2,11 +2,17 @@ import { and, eq, inArray } from "drizzle-orm";
 import { ServiceError } from "../core/errors.ts";
 import type { Tx } from "../db/client.ts";
 import { connectors, layers as layersTable, templates } from "../db/schema.ts";
-import { CONNECTOR_TYPE_DEFS, type ConnectorSettings, type ConnectorType, connectorEnv, isConnectorType } from "../domain/connectors.ts";
+import {
+  CONNECTOR_TYPE_DEFS,
+  type ConnectorSettings,
+  type ConnectorType,
+  connectorEnv,
+  isConnectorType,
+} from "../domain/connectors.ts";
 import {
   fromStored,
-  LayerDocError,
   type LayerDoc,
+  LayerDocError,
   layerId,
   type StoredKind,
   type StoredSpec,
@@ -75,7 +81,11 @@ function templateContribution(tx: Tx, ws: string, m: Manifest): Contribution {
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
     const issues = e.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-    return { layers: [], secrets: {}, problems: [{ path: "spec.template.name", message: `the stored template ${ref.name} is invalid: ${issues}` }] };
+    return {
+      layers: [],
+      secrets: {},
+      problems: [{ path: "spec.template.name", message: `the stored template ${ref.name} is invalid: ${issues}` }],
+    };
   }
   if (!found) {
     const message = `template ${ref.name} does not exist; see \`molthub template list\` or the Templates page`;
@@ -136,7 +146,10 @@ function connectorContribution(tx: Tx, ws: string, m: Manifest): Contribution {
     for (const [env, ref] of Object.entries(connectorEnv(def, r.secretName, settings))) {
       const other = deliveredBy.get(env);
       if (other) {
-        out.problems.push({ path: `spec.connectors.${i}`, message: `connectors ${other} and ${name} both deliver ${env}; bind only one of them` });
+        out.problems.push({
+          path: `spec.connectors.${i}`,
+          message: `connectors ${other} and ${name} both deliver ${env}; bind only one of them`,
+        });
         continue;
       }
       deliveredBy.set(env, name);
@@ -218,7 +231,13 @@ function layerContribution(tx: Tx, ws: string, m: Manifest, now: Date): Contribu
  */
 export function gatherLayers(tx: Tx, ws: string, m: Manifest, now: Date): Contribution {
   const parts = [templateContribution(tx, ws, m), connectorContribution(tx, ws, m), layerContribution(tx, ws, m, now)];
-  const botLayer: Layer = { kind: "bot", id: `bot:${m.metadata.name}`, name: m.metadata.name, priority: 0, values: m.spec.openclaw };
+  const botLayer: Layer = {
+    kind: "bot",
+    id: `bot:${m.metadata.name}`,
+    name: m.metadata.name,
+    priority: 0,
+    values: m.spec.openclaw,
+  };
   const secrets: SecretRefs = {};
   for (const p of parts) Object.assign(secrets, p.secrets);
   return {

@@ -14,38 +14,38 @@
  * await client.close();
  */
 import type * as z from "zod";
-import { registerSecret, redactString } from "../secrets/redact.ts";
+import { redactString, registerSecret } from "../secrets/redact.ts";
 import { ClientErrorCodes, GatewayError, isGatewayError } from "./errors.ts";
-import { signDeviceAuth, type DeviceIdentity } from "./identity.ts";
+import { type DeviceIdentity, signDeviceAuth } from "./identity.ts";
 import {
+  type ChannelsStatus,
   ChannelsStatusSchema,
+  type ConfigGet,
   ConfigGetSchema,
+  type ConfigPatchResult,
   ConfigPatchResultSchema,
+  type ConfigSchemaLookup,
   ConfigSchemaLookupSchema,
   ConnectChallengeSchema,
-  FrameSchema,
-  HealthSchema,
-  HelloOkSchema,
-  LogsTailSchema,
-  PROTOCOL_VERSION,
-  RestartRequestResultSchema,
-  ShutdownEventSchema,
-  StatusSchema,
-  UsageCostSchema,
-  type ChannelsStatus,
-  type ConfigGet,
-  type ConfigPatchResult,
-  type ConfigSchemaLookup,
   type ConnectClientInfo,
   type ConnectParams,
   type EventFrame,
+  FrameSchema,
   type Health,
+  HealthSchema,
   type HelloOk,
+  HelloOkSchema,
   type LogsTail,
+  LogsTailSchema,
+  PROTOCOL_VERSION,
   type RestartRequestResult,
+  RestartRequestResultSchema,
   type ShutdownEvent,
+  ShutdownEventSchema,
   type Status,
+  StatusSchema,
   type UsageCost,
+  UsageCostSchema,
 } from "./protocol.ts";
 
 export { ClientErrorCodes, GatewayError, isGatewayError } from "./errors.ts";
@@ -348,7 +348,11 @@ export class GatewayClient {
   }
 
   /** Sends one RPC and resolves with its payload; waits for a connection within the same deadline. */
-  async request<T = unknown>(method: string, params: unknown = {}, options: RequestOptions & { schema?: z.ZodType<T> } = {}): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    params: unknown = {},
+    options: RequestOptions & { schema?: z.ZodType<T> } = {},
+  ): Promise<T> {
     const deadline = this.clock.now() + (options.timeoutMs ?? this.requestTimeoutMs);
     await this.waitReady(deadline, options.signal, method);
     const payload = await this.send(method, params, deadline, options.signal);
@@ -399,7 +403,10 @@ export class GatewayClient {
     });
     const baseHash = givenHash ?? (await this.configGet(requestOptions)).hash;
     try {
-      const result = await this.request("config.patch", paramsFor(baseHash), { ...requestOptions, schema: ConfigPatchResultSchema });
+      const result = await this.request("config.patch", paramsFor(baseHash), {
+        ...requestOptions,
+        schema: ConfigPatchResultSchema,
+      });
       return { ...result, staleRetried: false };
     } catch (error) {
       if (!retryOnStale || !isPossiblyStaleHashError(error)) throw error;
@@ -407,7 +414,10 @@ export class GatewayClient {
       if (freshHash === undefined || freshHash === baseHash) throw error;
       this.logger.info?.("config.patch base hash was stale; retrying once on the current hash", { url: this.origin() });
       try {
-        const result = await this.request("config.patch", paramsFor(freshHash), { ...requestOptions, schema: ConfigPatchResultSchema });
+        const result = await this.request("config.patch", paramsFor(freshHash), {
+          ...requestOptions,
+          schema: ConfigPatchResultSchema,
+        });
         return { ...result, staleRetried: true };
       } catch (second) {
         if (!isPossiblyStaleHashError(second)) throw second;
@@ -429,7 +439,10 @@ export class GatewayClient {
     return this.request("logs.tail", stripUndefined(params), { ...options, schema: LogsTailSchema });
   }
 
-  channelsStatus(params: { probe?: boolean; channel?: string; timeoutMs?: number } = {}, options?: RequestOptions): Promise<ChannelsStatus> {
+  channelsStatus(
+    params: { probe?: boolean; channel?: string; timeoutMs?: number } = {},
+    options?: RequestOptions,
+  ): Promise<ChannelsStatus> {
     return this.request("channels.status", stripUndefined(params), { ...options, schema: ChannelsStatusSchema });
   }
 
@@ -522,7 +535,11 @@ export class GatewayClient {
       if (this.closed) return;
       if (result.ok) return;
       this.lastError = result.error;
-      this.logger.debug?.("gateway connect attempt failed", { url: this.origin(), code: result.error.code, detailCode: result.error.detailCode });
+      this.logger.debug?.("gateway connect attempt failed", {
+        url: this.origin(),
+        code: result.error.code,
+        detailCode: result.error.detailCode,
+      });
       if (!result.retry) return this.failLoop(result.error);
       if (deadline !== null && this.clock.now() >= deadline) return this.failLoop(this.connectTimeoutError());
       delay =
@@ -554,7 +571,12 @@ export class GatewayClient {
         resolve({
           ok: false,
           retry: false,
-          error: new GatewayError({ code: ClientErrorCodes.CONNECT_FAILED, method: "connect", cause: error, message: `Cannot open a WebSocket to ${this.origin()}: ${errorText(error)}.` }),
+          error: new GatewayError({
+            code: ClientErrorCodes.CONNECT_FAILED,
+            method: "connect",
+            cause: error,
+            message: `Cannot open a WebSocket to ${this.origin()}: ${errorText(error)}.`,
+          }),
         });
         return;
       }
@@ -603,13 +625,34 @@ export class GatewayClient {
           if (sentConnect) return;
           const challenge = ConnectChallengeSchema.safeParse(frame.payload);
           if (!challenge.success) {
-            return finish({ ok: false, retry: false, error: this.protocolError("connect", "a connect.challenge without a valid nonce and ts") });
+            return finish({
+              ok: false,
+              retry: false,
+              error: this.protocolError("connect", "a connect.challenge without a valid nonce and ts"),
+            });
           }
           sentConnect = true;
           try {
-            ws.send(JSON.stringify({ type: "req", id: connectId, method: "connect", params: this.connectParams(challenge.data.nonce, challenge.data.ts) }));
+            ws.send(
+              JSON.stringify({
+                type: "req",
+                id: connectId,
+                method: "connect",
+                params: this.connectParams(challenge.data.nonce, challenge.data.ts),
+              }),
+            );
           } catch (error) {
-            finish({ ok: false, retry: true, error: new GatewayError({ code: ClientErrorCodes.CONNECT_FAILED, retryable: true, method: "connect", cause: error, message: `The socket to ${this.origin()} failed while sending connect: ${errorText(error)}.` }) });
+            finish({
+              ok: false,
+              retry: true,
+              error: new GatewayError({
+                code: ClientErrorCodes.CONNECT_FAILED,
+                retryable: true,
+                method: "connect",
+                cause: error,
+                message: `The socket to ${this.origin()} failed while sending connect: ${errorText(error)}.`,
+              }),
+            });
           }
           return;
         }
@@ -617,10 +660,18 @@ export class GatewayClient {
           if (frame.ok) {
             const hello = HelloOkSchema.safeParse(frame.payload);
             if (!hello.success) {
-              return finish({ ok: false, retry: false, error: this.protocolError("connect", `a hello-ok of unexpected shape (${summarizeIssues(hello.error)})`) });
+              return finish({
+                ok: false,
+                retry: false,
+                error: this.protocolError("connect", `a hello-ok of unexpected shape (${summarizeIssues(hello.error)})`),
+              });
             }
             if (hello.data.protocol !== PROTOCOL_VERSION) {
-              return finish({ ok: false, retry: false, error: this.protocolError("connect", `protocol ${hello.data.protocol} instead of ${PROTOCOL_VERSION}`) });
+              return finish({
+                ok: false,
+                retry: false,
+                error: this.protocolError("connect", `protocol ${hello.data.protocol} instead of ${PROTOCOL_VERSION}`),
+              });
             }
             return finish({ ok: true, hello: hello.data });
           }
@@ -726,7 +777,11 @@ export class GatewayClient {
       if (frame.event === "shutdown") {
         const notice = ShutdownEventSchema.safeParse(frame.payload);
         this.shutdownNotice = notice.success ? notice.data : { reason: "unknown" };
-        this.logger.info?.("gateway announced shutdown", { url: this.origin(), reason: this.shutdownNotice.reason, restartExpectedMs: this.shutdownNotice.restartExpectedMs });
+        this.logger.info?.("gateway announced shutdown", {
+          url: this.origin(),
+          reason: this.shutdownNotice.reason,
+          restartExpectedMs: this.shutdownNotice.restartExpectedMs,
+        });
         this.emit("shutdown", this.shutdownNotice);
       }
       this.emit("event", frame);
@@ -833,7 +888,15 @@ export class GatewayClient {
       } catch (error) {
         this.pending.delete(id);
         cleanup();
-        reject(new GatewayError({ code: ClientErrorCodes.DISCONNECTED, retryable: true, method, cause: error, message: `Could not send ${method} to ${this.origin()}: ${errorText(error)}.` }));
+        reject(
+          new GatewayError({
+            code: ClientErrorCodes.DISCONNECTED,
+            retryable: true,
+            method,
+            cause: error,
+            message: `Could not send ${method} to ${this.origin()}: ${errorText(error)}.`,
+          }),
+        );
       }
     });
   }
@@ -843,7 +906,14 @@ export class GatewayClient {
     this.pending.clear();
     for (const entry of entries) {
       entry.cleanup();
-      entry.reject(new GatewayError({ code: error.code, retryable: error.retryable, method: entry.method, message: `${entry.method}: ${error.message}` }));
+      entry.reject(
+        new GatewayError({
+          code: error.code,
+          retryable: error.retryable,
+          method: entry.method,
+          message: `${entry.method}: ${error.message}`,
+        }),
+      );
     }
   }
 
@@ -928,7 +998,10 @@ export class GatewayClient {
   }
 
   private closedError(): GatewayError {
-    return new GatewayError({ code: ClientErrorCodes.CLOSED, message: `The gateway client for ${this.origin()} is closed; create a new one.` });
+    return new GatewayError({
+      code: ClientErrorCodes.CLOSED,
+      message: `The gateway client for ${this.origin()} is closed; create a new one.`,
+    });
   }
 
   private protocolError(method: string, what: string): GatewayError {
@@ -1000,7 +1073,11 @@ function detach(ws: WebSocket): void {
 }
 
 function abortError(purpose: string): GatewayError {
-  return new GatewayError({ code: ClientErrorCodes.ABORTED, method: purpose, message: `${purpose} was cancelled by the caller.` });
+  return new GatewayError({
+    code: ClientErrorCodes.ABORTED,
+    method: purpose,
+    message: `${purpose} was cancelled by the caller.`,
+  });
 }
 
 function defaultPlatform(): { platform: string; deviceFamily?: string } {

@@ -11,7 +11,7 @@
  * const stored = exportPrivateKeyPkcs8(identity); // encrypt, then persist
  * const again = importDeviceIdentity(stored); // same deviceId
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
 
 /** Fixed DER header of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
@@ -151,10 +151,7 @@ export function verifyPayloadSignature(publicKey: string, payload: string, signa
 }
 
 /** Builds the signed `device` block for a `connect` request. */
-export function signDeviceAuth(
-  identity: DeviceIdentity,
-  fields: Omit<DeviceAuthPayloadFields, "deviceId">,
-): SignedDevice {
+export function signDeviceAuth(identity: DeviceIdentity, fields: Omit<DeviceAuthPayloadFields, "deviceId">): SignedDevice {
   const payload = buildDeviceAuthPayloadV3({ ...fields, deviceId: identity.deviceId });
   return {
     id: identity.deviceId,
@@ -167,7 +164,10 @@ export function signDeviceAuth(
 
 function identityFromPrivateKey(privateKey: KeyObject): DeviceIdentity {
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  if (spki.length !== ED25519_SPKI_PREFIX.length + ED25519_RAW_KEY_BYTES || !spki.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX)) {
+  if (
+    spki.length !== ED25519_SPKI_PREFIX.length + ED25519_RAW_KEY_BYTES ||
+    !spki.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX)
+  ) {
     throw new DeviceIdentityError("The device key has a non-canonical Ed25519 public key encoding; generate a new identity.");
   }
   const raw = spki.subarray(ED25519_SPKI_PREFIX.length);

@@ -7,7 +7,7 @@
  * const ready = await probeReadyz("http://127.0.0.1:18789");
  * if (!ready.ok) console.log(ready.status, ready.body?.failing);
  */
-import { HealthzBodySchema, ReadyzBodySchema, type HealthzBody, type ReadyzBody } from "./protocol.ts";
+import { type HealthzBody, HealthzBodySchema, type ReadyzBody, ReadyzBodySchema } from "./protocol.ts";
 
 export interface ProbeResult<Body> {
   /** 200 and the body says so (`ok:true` / `ready:true`). */
@@ -58,7 +58,9 @@ async function probe<Body>(
 ): Promise<ProbeResult<Body>> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const started = Date.now();
-  const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
+    : AbortSignal.timeout(timeoutMs);
   let url: string;
   try {
     url = `${httpBaseUrl(baseUrl)}${path}`;
@@ -84,7 +86,8 @@ async function probe<Body>(
     }
     return result;
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === "TimeoutError" || (error.name === "AbortError" && !options.signal?.aborted));
+    const timedOut =
+      error instanceof Error && (error.name === "TimeoutError" || (error.name === "AbortError" && !options.signal?.aborted));
     return {
       ok: false,
       status: 0,

@@ -10,20 +10,29 @@
  *   and lastSeenAt (written at most once a minute).
  */
 import { and, eq } from "drizzle-orm";
+import { recordAudit } from "../core/audit.ts";
+import { systemActor } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import type { EventBus } from "../core/events.ts";
 import type { Db } from "../db/client.ts";
 import { hostEvents, hosts } from "../db/schema.ts";
-import type { Keyring } from "../secrets/keyring.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
-import type { EventBus } from "../core/events.ts";
-import { ServiceError } from "../core/errors.ts";
-import { systemActor } from "../core/context.ts";
-import { recordAudit } from "../core/audit.ts";
+import type { Keyring } from "../secrets/keyring.ts";
 import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
-import { SshError, SshPool, type ExecOptions, type ExecResult, type ExecStreamOptions, type SftpOptions, type SshHostConfig, type SshPoolOptions } from "../ssh/pool.ts";
-import type { HostAccess, HostInfo } from "./host-access.ts";
-import { platformOf } from "./doctor.ts";
+import {
+  type ExecOptions,
+  type ExecResult,
+  type ExecStreamOptions,
+  type SftpOptions,
+  SshError,
+  type SshHostConfig,
+  SshPool,
+  type SshPoolOptions,
+} from "../ssh/pool.ts";
 import type { DoctorReport } from "./doctor.ts";
+import { platformOf } from "./doctor.ts";
+import type { HostAccess, HostInfo } from "./host-access.ts";
 
 export type HostRow = typeof hosts.$inferSelect;
 
@@ -42,7 +51,8 @@ export class HostPool extends SshPool {
       ...opts,
       log: (event, fields) => {
         log?.(event, fields);
-        if (event === "ssh.hostkey_refused" && fields.reason === "mismatch") opts.onHostKeyRefused?.(String(fields.host), String(fields.fingerprint));
+        if (event === "ssh.hostkey_refused" && fields.reason === "mismatch")
+          opts.onHostKeyRefused?.(String(fields.host), String(fields.fingerprint));
       },
     });
   }
@@ -71,7 +81,11 @@ export class HostPool extends SshPool {
     return this.reported(id, super.exec(id, argv, opts));
   }
 
-  override async *execStream(id: string, argv: readonly string[], opts: ExecStreamOptions = {}): AsyncGenerator<string, void, undefined> {
+  override async *execStream(
+    id: string,
+    argv: readonly string[],
+    opts: ExecStreamOptions = {},
+  ): AsyncGenerator<string, void, undefined> {
     let first = true;
     try {
       for await (const line of super.execStream(id, argv, opts)) {
@@ -118,8 +132,10 @@ export function untrustedMessage(name: string, seen?: string | null): string {
 }
 
 export function mismatchMessage(name: string, pinned: string, seen: string | null): string {
-  return `host ${name}'s key changed: pinned ${pinned}, it now presents ${seen ?? "another key"}; connections are refused before authentication. ` +
-    `If the change is expected, verify the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and re-trust: molthub host trust ${name} --fingerprint ${seen ?? "SHA256:…"}`;
+  return (
+    `host ${name}'s key changed: pinned ${pinned}, it now presents ${seen ?? "another key"}; connections are refused before authentication. ` +
+    `If the change is expected, verify the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and re-trust: molthub host trust ${name} --fingerprint ${seen ?? "SHA256:…"}`
+  );
 }
 
 export class DbHostAccess implements HostAccess {
@@ -143,14 +159,22 @@ export class DbHostAccess implements HostAccess {
     this.events = opts.events;
     this.now = opts.now ?? Date.now;
     this.ownsPool = !opts.pool;
-    this.pool = opts.pool ?? new HostPool({ defaultTimeoutMs: opts.defaultTimeoutMs ?? 60_000, onHostKeyRefused: (id, fp) => this.onKeyRefused(id, fp) });
+    this.pool =
+      opts.pool ??
+      new HostPool({
+        defaultTimeoutMs: opts.defaultTimeoutMs ?? 60_000,
+        onHostKeyRefused: (id, fp) => this.onKeyRefused(id, fp),
+      });
     this.pool.observer = (id, outcome) => this.observe(id, outcome);
   }
 
   /** Create a HostPool wired to a DbHostAccess (what serve.ts does). */
   static create(opts: Omit<DbHostAccessOptions, "pool">): DbHostAccess {
     let access: DbHostAccess | undefined;
-    const pool = new HostPool({ defaultTimeoutMs: opts.defaultTimeoutMs ?? 60_000, onHostKeyRefused: (id, fp) => access?.onKeyRefused(id, fp) });
+    const pool = new HostPool({
+      defaultTimeoutMs: opts.defaultTimeoutMs ?? 60_000,
+      onHostKeyRefused: (id, fp) => access?.onKeyRefused(id, fp),
+    });
     access = new DbHostAccess({ ...opts, pool });
     return access;
   }
@@ -164,12 +188,20 @@ export class DbHostAccess implements HostAccess {
   }
 
   private rowNamed(ws: string, name: string): HostRow | undefined {
-    return this.db.select().from(hosts).where(and(eq(hosts.workspaceId, ws), eq(hosts.name, name))).get();
+    return this.db
+      .select()
+      .from(hosts)
+      .where(and(eq(hosts.workspaceId, ws), eq(hosts.name, name)))
+      .get();
   }
 
   findRow(ws: string, name: string): HostRow {
     const r = this.rowNamed(ws, name);
-    if (!r) throw new ServiceError("not_found", `no host named ${name} in this workspace; add it first: molthub host add ${name} --address ADDRESS --user USER`);
+    if (!r)
+      throw new ServiceError(
+        "not_found",
+        `no host named ${name} in this workspace; add it first: molthub host add ${name} --address ADDRESS --user USER`,
+      );
     return r;
   }
 
@@ -205,13 +237,14 @@ export class DbHostAccess implements HostAccess {
   /** Cache facts from a doctor run. */
   rememberFacts(id: string, report: DoctorReport): void {
     const f = report.facts;
-    if (f && f.home && f.platform) this.facts.set(id, { home: f.home, platform: f.platform, uid: f.uid });
+    if (f?.home && f.platform) this.facts.set(id, { home: f.home, platform: f.platform, uid: f.uid });
   }
 
   /** Throws when a host must not be used: key not confirmed, or key changed. */
   assertUsable(row: HostRow): void {
     if (!row.fingerprint) throw new ServiceError("conflict", untrustedMessage(row.name, row.seenFingerprint));
-    if (row.status === "key_mismatch") throw new ServiceError("conflict", mismatchMessage(row.name, row.fingerprint, row.seenFingerprint));
+    if (row.status === "key_mismatch")
+      throw new ServiceError("conflict", mismatchMessage(row.name, row.fingerprint, row.seenFingerprint));
   }
 
   async get(workspaceId: string, hostName: string): Promise<HostInfo> {
@@ -220,11 +253,18 @@ export class DbHostAccess implements HostAccess {
     this.configure(row);
     let facts = this.facts.get(row.id) ?? factsFromDoctor(row);
     if (!facts) {
-      const r = await this.pool.exec(row.id, ["sh", "-c", 'printf "%s\\n%s\\n%s\\n%s\\n" "$(id -u)" "$HOME" "$(uname -s)" "$(uname -m)"'], { timeoutMs: 20_000 });
+      const r = await this.pool.exec(
+        row.id,
+        ["sh", "-c", 'printf "%s\\n%s\\n%s\\n%s\\n" "$(id -u)" "$HOME" "$(uname -s)" "$(uname -m)"'],
+        { timeoutMs: 20_000 },
+      );
       const [uid = "", home = "", kernel = "", machine = ""] = r.stdout.split("\n").map((s) => s.trim());
       const platform = platformOf(kernel, machine);
       if (r.code !== 0 || !home.startsWith("/") || !platform) {
-        throw new ServiceError("conflict", `host ${hostName} did not report its home directory and platform (got ${JSON.stringify(r.stdout.slice(0, 120))}); run the doctor: molthub host doctor ${hostName}`);
+        throw new ServiceError(
+          "conflict",
+          `host ${hostName} did not report its home directory and platform (got ${JSON.stringify(r.stdout.slice(0, 120))}); run the doctor: molthub host doctor ${hostName}`,
+        );
       }
       facts = { home, platform, uid: /^\d+$/.test(uid) ? Number(uid) : null };
     }
@@ -259,8 +299,17 @@ export class DbHostAccess implements HostAccess {
     this.events?.publish({ workspaceId: row.workspaceId, type: "host", data: { name: row.name, ...data } });
   }
 
-  private event(row: HostRow, level: "info" | "warn" | "error", type: string, message: string, data: Record<string, unknown> = {}): void {
-    this.db.insert(hostEvents).values({ hostId: row.id, ts: this.now(), level, type, message, data: JSON.stringify(data) }).run();
+  private event(
+    row: HostRow,
+    level: "info" | "warn" | "error",
+    type: string,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): void {
+    this.db
+      .insert(hostEvents)
+      .values({ hostId: row.id, ts: this.now(), level, type, message, data: JSON.stringify(data) })
+      .run();
   }
 
   /** The pool refused a changed key (called from the pool's log hook, for every path incl. forwards). */
@@ -274,22 +323,40 @@ export class DbHostAccess implements HostAccess {
   recordMismatch(row: HostRow, expected: string, actual: string): void {
     if (row.status === "key_mismatch" && row.seenFingerprint === actual) return;
     try {
-      this.db.transaction((tx) => {
-        const fresh = tx.select().from(hosts).where(eq(hosts.id, row.id)).get();
-        if (!fresh || (fresh.status === "key_mismatch" && fresh.seenFingerprint === actual)) return;
-        const now = this.now();
-        const reason = mismatchMessage(row.name, expected, actual);
-        tx.update(hosts).set({ status: "key_mismatch", seenFingerprint: actual, statusReason: reason, updatedAt: now }).where(eq(hosts.id, row.id)).run();
-        tx.insert(hostEvents).values({
-          hostId: row.id, ts: now, level: "error", type: "alert",
-          message: `host key changed: pinned ${expected}, presented ${actual}; refused before authentication`,
-          data: JSON.stringify({ kind: "key_mismatch", old: expected, new: actual }),
-        }).run();
-        recordAudit(tx, { actor: { ...systemActor, workspaceId: row.workspaceId }, now: this.now }, {
-          action: "host.key_mismatch", resourceType: "host", resourceId: row.id, workspaceId: row.workspaceId,
-          summary: { name: row.name, old: expected, new: actual },
-        });
-      }, { behavior: "immediate" });
+      this.db.transaction(
+        (tx) => {
+          const fresh = tx.select().from(hosts).where(eq(hosts.id, row.id)).get();
+          if (!fresh || (fresh.status === "key_mismatch" && fresh.seenFingerprint === actual)) return;
+          const now = this.now();
+          const reason = mismatchMessage(row.name, expected, actual);
+          tx.update(hosts)
+            .set({ status: "key_mismatch", seenFingerprint: actual, statusReason: reason, updatedAt: now })
+            .where(eq(hosts.id, row.id))
+            .run();
+          tx.insert(hostEvents)
+            .values({
+              hostId: row.id,
+              ts: now,
+              level: "error",
+              type: "alert",
+              message: `host key changed: pinned ${expected}, presented ${actual}; refused before authentication`,
+              data: JSON.stringify({ kind: "key_mismatch", old: expected, new: actual }),
+            })
+            .run();
+          recordAudit(
+            tx,
+            { actor: { ...systemActor, workspaceId: row.workspaceId }, now: this.now },
+            {
+              action: "host.key_mismatch",
+              resourceType: "host",
+              resourceId: row.id,
+              workspaceId: row.workspaceId,
+              summary: { name: row.name, old: expected, new: actual },
+            },
+          );
+        },
+        { behavior: "immediate" },
+      );
       this.logger.warn("host key mismatch", { host: row.name, pinned: expected, presented: actual });
       this.publish(row, { status: "key_mismatch" });
     } catch (e) {
@@ -303,10 +370,13 @@ export class DbHostAccess implements HostAccess {
     if (row.status === "key_mismatch" || !row.fingerprint) return; // those states are left only by a (re-)trust
     try {
       const now = this.now();
-      this.db.transaction((tx) => {
-        tx.update(hosts).set({ status, statusReason: reason, updatedAt: now }).where(eq(hosts.id, row.id)).run();
-        tx.insert(hostEvents).values({ hostId: row.id, ts: now, level: "error", type: status, message: reason }).run();
-      }, { behavior: "immediate" });
+      this.db.transaction(
+        (tx) => {
+          tx.update(hosts).set({ status, statusReason: reason, updatedAt: now }).where(eq(hosts.id, row.id)).run();
+          tx.insert(hostEvents).values({ hostId: row.id, ts: now, level: "error", type: status, message: reason }).run();
+        },
+        { behavior: "immediate" },
+      );
       this.publish(row, { status });
     } catch (e) {
       this.logger.warn("could not record a host status", { host: row.name, err: (e as Error).message });
@@ -319,16 +389,27 @@ export class DbHostAccess implements HostAccess {
     if (!wasBad && now - (this.seenWritten.get(row.id) ?? 0) < 60_000) return;
     if (row.status === "key_mismatch" || !row.fingerprint) return;
     try {
-      this.db.transaction((tx) => {
-        const set: Partial<HostRow> = { lastSeenAt: now };
-        if (wasBad) {
-          set.status = "ok";
-          set.statusReason = "reachable again";
-          set.updatedAt = now;
-          tx.insert(hostEvents).values({ hostId: row.id, ts: now, level: "info", type: "reachable", message: `reachable again (was ${row.status}: ${row.statusReason})` }).run();
-        }
-        tx.update(hosts).set(set).where(eq(hosts.id, row.id)).run();
-      }, { behavior: "immediate" });
+      this.db.transaction(
+        (tx) => {
+          const set: Partial<HostRow> = { lastSeenAt: now };
+          if (wasBad) {
+            set.status = "ok";
+            set.statusReason = "reachable again";
+            set.updatedAt = now;
+            tx.insert(hostEvents)
+              .values({
+                hostId: row.id,
+                ts: now,
+                level: "info",
+                type: "reachable",
+                message: `reachable again (was ${row.status}: ${row.statusReason})`,
+              })
+              .run();
+          }
+          tx.update(hosts).set(set).where(eq(hosts.id, row.id)).run();
+        },
+        { behavior: "immediate" },
+      );
       this.seenWritten.set(row.id, now);
       if (wasBad) this.publish(row, { status: "ok" });
     } catch (e) {
@@ -346,7 +427,8 @@ export class DbHostAccess implements HostAccess {
     if (e instanceof HostKeyNotPinnedError) return;
     if (e instanceof SshError) {
       if (e.code === "auth_failed") return this.recordStatus(row, "auth_failed", e.message);
-      if (e.code === "unreachable" || (e.code === "timeout" && !this.pool.stats(id).connected)) return this.recordStatus(row, "unreachable", e.message);
+      if (e.code === "unreachable" || (e.code === "timeout" && !this.pool.stats(id).connected))
+        return this.recordStatus(row, "unreachable", e.message);
     }
   }
 }
@@ -370,7 +452,7 @@ function factsFromDoctor(row: HostRow): Facts | undefined {
   try {
     const d = JSON.parse(row.doctor) as Partial<DoctorReport>;
     const f = d.facts;
-    if (f && f.home && f.platform) return { home: f.home, platform: f.platform, uid: f.uid ?? null };
+    if (f?.home && f.platform) return { home: f.home, platform: f.platform, uid: f.uid ?? null };
   } catch {
     // no usable doctor run
   }
@@ -387,10 +469,22 @@ export function registerHostAccess(store: object, access: DbHostAccess): void {
 }
 
 /** The DbHostAccess of a store; created on first use when none was registered (tests, CLI-less setups). */
-export function hostAccessFor(deps: { store: { db: Db }; keyring: Keyring; logger?: Logger; events?: EventBus; now?: () => number }): DbHostAccess {
+export function hostAccessFor(deps: {
+  store: { db: Db };
+  keyring: Keyring;
+  logger?: Logger;
+  events?: EventBus;
+  now?: () => number;
+}): DbHostAccess {
   let a = registry.get(deps.store);
   if (!a) {
-    a = DbHostAccess.create({ db: deps.store.db, keyring: deps.keyring, logger: deps.logger, events: deps.events, now: deps.now });
+    a = DbHostAccess.create({
+      db: deps.store.db,
+      keyring: deps.keyring,
+      logger: deps.logger,
+      events: deps.events,
+      now: deps.now,
+    });
     registry.set(deps.store, a);
   }
   return a;

@@ -9,9 +9,10 @@
  * `installOpenClaw` puts `openclaw@<version>` and a matching `node-<platform>` into `<base>/openclaw/<version>` with
  * npm, into a temp dir renamed into place, so a failed install leaves nothing behind.
  */
-import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
-import { SshError, type ExecOptions, type ExecResult } from "../ssh/pool.ts";
+
 import { PORT_BASE, PORT_SPACING } from "../domain/openclaw-config.ts";
+import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
+import { type ExecOptions, type ExecResult, SshError } from "../ssh/pool.ts";
 import { remoteLayout } from "./host-access.ts";
 
 export type FindingLevel = "ok" | "warn" | "error";
@@ -210,14 +211,31 @@ export function parseGather(out: string): HostFacts {
     const free = /Pages free:\s+(\d+)/.exec(mem);
     const inactive = /Pages inactive:\s+(\d+)/.exec(mem);
     const hw = /hw\.memsize (\d+)/.exec(mem);
-    if (free) memory = { availableKb: Math.floor(((Number(free[1]) + Number(inactive?.[1] ?? 0)) * page) / 1024), totalKb: hw ? Math.floor(Number(hw[1]) / 1024) : null };
+    if (free)
+      memory = {
+        availableKb: Math.floor(((Number(free[1]) + Number(inactive?.[1] ?? 0)) * page) / 1024),
+        totalKb: hw ? Math.floor(Number(hw[1]) / 1024) : null,
+      };
   }
   return {
-    uid, user: user.trim(), home: (s.home ?? "").trim(), platform, kernel, machine, os, init, initVersion, pid1, linger,
+    uid,
+    user: user.trim(),
+    home: (s.home ?? "").trim(),
+    platform,
+    kernel,
+    machine,
+    os,
+    init,
+    initVersion,
+    pid1,
+    linger,
     base: (s.base ?? "").trim(),
     nodeOnPath: np && nv ? { path: np, version: nv.trim() } : null,
     npm: (s.npm ?? "").trim() || null,
-    openclaw, listening: parsePorts(s.ports ?? ""), disk, memory,
+    openclaw,
+    listening: parsePorts(s.ports ?? ""),
+    disk,
+    memory,
   };
 }
 
@@ -234,48 +252,92 @@ export function diagnose(f: HostFacts, hostName: string): Finding[] {
   const layout = remoteLayout({ isRoot, home: f.home || "~" });
   // OS
   if (!f.platform) {
-    out.push({ id: "os", level: "error", message: `${f.os} on ${f.kernel} ${f.machine} is not supported`, fix: "use a Linux (x86_64 or arm64) or macOS host" });
+    out.push({
+      id: "os",
+      level: "error",
+      message: `${f.os} on ${f.kernel} ${f.machine} is not supported`,
+      fix: "use a Linux (x86_64 or arm64) or macOS host",
+    });
   } else {
     out.push({ id: "os", level: "ok", message: `${f.os} (${f.platform})`, fix: "" });
   }
   // init system
-  if (f.init === "systemd") out.push({ id: "init", level: "ok", message: `systemd ${f.initVersion} is PID 1`.replace("  ", " "), fix: "" });
-  else if (f.init === "launchd") out.push({ id: "init", level: "ok", message: "launchd (macOS): bots run as LaunchAgents", fix: "" });
+  if (f.init === "systemd")
+    out.push({ id: "init", level: "ok", message: `systemd ${f.initVersion} is PID 1`.replace("  ", " "), fix: "" });
+  else if (f.init === "launchd")
+    out.push({ id: "init", level: "ok", message: "launchd (macOS): bots run as LaunchAgents", fix: "" });
   else {
     out.push({
-      id: "init", level: "error",
+      id: "init",
+      level: "error",
       message: `no supported init system: PID 1 is ${f.pid1 || "unknown"}${f.kernel === "Linux" ? " and systemctl is not available" : ""}`,
       fix: "use a host booted with systemd (most Linux distributions) or macOS; or run bots there with the Docker provider",
     });
   }
   // lingering
   if (f.init === "systemd") {
-    if (isRoot) out.push({ id: "linger", level: "ok", message: "connecting as root: bots run as system units (lingering not needed)", fix: "" });
-    else if (f.linger) out.push({ id: "linger", level: "ok", message: `lingering is enabled for ${f.user}: user units keep running without a login`, fix: "" });
+    if (isRoot)
+      out.push({
+        id: "linger",
+        level: "ok",
+        message: "connecting as root: bots run as system units (lingering not needed)",
+        fix: "",
+      });
+    else if (f.linger)
+      out.push({
+        id: "linger",
+        level: "ok",
+        message: `lingering is enabled for ${f.user}: user units keep running without a login`,
+        fix: "",
+      });
     else {
       out.push({
-        id: "linger", level: "error", message: `lingering is off for ${f.user}: user units stop when the last session ends`,
+        id: "linger",
+        level: "error",
+        message: `lingering is off for ${f.user}: user units stop when the last session ends`,
         fix: `on the host run: sudo loginctl enable-linger ${f.user}`,
       });
     }
   } else if (f.init === "launchd") {
-    out.push({ id: "linger", level: "warn", message: `LaunchAgents run in ${f.user}'s login session`, fix: `keep ${f.user} logged in (enable automatic login) so bots start after a reboot` });
+    out.push({
+      id: "linger",
+      level: "warn",
+      message: `LaunchAgents run in ${f.user}'s login session`,
+      fix: `keep ${f.user} logged in (enable automatic login) so bots start after a reboot`,
+    });
   }
   // OpenClaw
   const complete = f.openclaw.filter((o) => o.packageVersion);
   const incomplete = f.openclaw.filter((o) => !o.packageVersion);
   const installHint = `molthub host install ${hostName} VERSION (needs npm and access to the npm registry on the host), or place an npm prefix with openclaw and node-${f.platform ?? "<platform>"} at ${layout.openclawPrefix("VERSION")}`;
   if (complete.length) {
-    const list = complete.map((o) => (o.packageVersion === o.version ? o.version : `${o.version} (package says ${o.packageVersion})`)).join(", ");
+    const list = complete
+      .map((o) => (o.packageVersion === o.version ? o.version : `${o.version} (package says ${o.packageVersion})`))
+      .join(", ");
     out.push({ id: "openclaw", level: "ok", message: `OpenClaw ${list} installed under ${layout.base}/openclaw`, fix: "" });
     for (const o of complete.filter((x) => x.packageVersion !== x.version)) {
-      out.push({ id: "openclaw", level: "warn", message: `${layout.openclawPrefix(o.version)} holds OpenClaw ${o.packageVersion}, not ${o.version}`, fix: `remove it and install ${o.version} again` });
+      out.push({
+        id: "openclaw",
+        level: "warn",
+        message: `${layout.openclawPrefix(o.version)} holds OpenClaw ${o.packageVersion}, not ${o.version}`,
+        fix: `remove it and install ${o.version} again`,
+      });
     }
   } else {
-    out.push({ id: "openclaw", level: "error", message: `OpenClaw is not installed in ${layout.base}/openclaw`, fix: installHint });
+    out.push({
+      id: "openclaw",
+      level: "error",
+      message: `OpenClaw is not installed in ${layout.base}/openclaw`,
+      fix: installHint,
+    });
   }
   for (const o of incomplete) {
-    out.push({ id: "openclaw", level: "warn", message: `${layout.openclawPrefix(o.version)} has no node_modules/openclaw/package.json (an incomplete install)`, fix: `remove ${layout.openclawPrefix(o.version)} and install ${o.version} again` });
+    out.push({
+      id: "openclaw",
+      level: "warn",
+      message: `${layout.openclawPrefix(o.version)} has no node_modules/openclaw/package.json (an incomplete install)`,
+      fix: `remove ${layout.openclawPrefix(o.version)} and install ${o.version} again`,
+    });
   }
   // Node
   const need = `${MIN_NODE[0]}.${MIN_NODE[1]}`;
@@ -283,24 +345,62 @@ export function diagnose(f: HostFacts, hostName: string): Finding[] {
   const withNode = complete.filter((o) => platformNode(o) && nodeSuitable(platformNode(o)!));
   const badNode = complete.filter((o) => !(platformNode(o) && nodeSuitable(platformNode(o)!)));
   if (withNode.length) {
-    out.push({ id: "node", level: "ok", message: withNode.map((o) => `Node ${platformNode(o)} beside OpenClaw ${o.version}`).join("; "), fix: "" });
+    out.push({
+      id: "node",
+      level: "ok",
+      message: withNode.map((o) => `Node ${platformNode(o)} beside OpenClaw ${o.version}`).join("; "),
+      fix: "",
+    });
   }
   for (const o of badNode) {
     const v = platformNode(o);
     if (f.nodeOnPath && nodeSuitable(f.nodeOnPath.version)) {
-      out.push({ id: "node", level: "warn", message: `OpenClaw ${o.version} has ${v ? `Node ${v}` : `no node-${f.platform ?? "<platform>"}`} beside it; the Node on PATH (${f.nodeOnPath.version}) will be used`, fix: `install node-${f.platform}@${DEFAULT_REMOTE_NODE_VERSION} into ${layout.openclawPrefix(o.version)} so the version carries its own Node` });
+      out.push({
+        id: "node",
+        level: "warn",
+        message: `OpenClaw ${o.version} has ${v ? `Node ${v}` : `no node-${f.platform ?? "<platform>"}`} beside it; the Node on PATH (${f.nodeOnPath.version}) will be used`,
+        fix: `install node-${f.platform}@${DEFAULT_REMOTE_NODE_VERSION} into ${layout.openclawPrefix(o.version)} so the version carries its own Node`,
+      });
     } else {
-      out.push({ id: "node", level: "error", message: `OpenClaw ${o.version} has ${v ? `Node ${v || "(does not run)"}` : "no Node"} beside it, and ${f.nodeOnPath ? `the Node on PATH is ${f.nodeOnPath.version}` : "there is no node on PATH"}; OpenClaw 2026.x needs Node ≥ ${need}`, fix: `reinstall: molthub host install ${hostName} ${o.version} (adds node-${f.platform ?? "<platform>"})` });
+      out.push({
+        id: "node",
+        level: "error",
+        message: `OpenClaw ${o.version} has ${v ? `Node ${v || "(does not run)"}` : "no Node"} beside it, and ${f.nodeOnPath ? `the Node on PATH is ${f.nodeOnPath.version}` : "there is no node on PATH"}; OpenClaw 2026.x needs Node ≥ ${need}`,
+        fix: `reinstall: molthub host install ${hostName} ${o.version} (adds node-${f.platform ?? "<platform>"})`,
+      });
     }
   }
   if (!complete.length) {
-    if (f.nodeOnPath && nodeSuitable(f.nodeOnPath.version)) out.push({ id: "node", level: "ok", message: `Node ${f.nodeOnPath.version} on PATH (${f.nodeOnPath.path})`, fix: "" });
-    else out.push({ id: "node", level: "error", message: f.nodeOnPath ? `Node ${f.nodeOnPath.version} on PATH is too old; OpenClaw 2026.x needs Node ≥ ${need}` : `no Node found (none beside OpenClaw, none on PATH); OpenClaw 2026.x needs Node ≥ ${need}`, fix: installHint });
+    if (f.nodeOnPath && nodeSuitable(f.nodeOnPath.version))
+      out.push({ id: "node", level: "ok", message: `Node ${f.nodeOnPath.version} on PATH (${f.nodeOnPath.path})`, fix: "" });
+    else
+      out.push({
+        id: "node",
+        level: "error",
+        message: f.nodeOnPath
+          ? `Node ${f.nodeOnPath.version} on PATH is too old; OpenClaw 2026.x needs Node ≥ ${need}`
+          : `no Node found (none beside OpenClaw, none on PATH); OpenClaw 2026.x needs Node ≥ ${need}`,
+        fix: installHint,
+      });
   }
   // npm: installs OpenClaw, and gateways use it to fetch some provider plugins at start (without it they start without them)
-  if (f.npm) out.push({ id: "npm", level: "ok", message: `npm at ${f.npm}: OpenClaw can be installed from the registry`, fix: "" });
-  else if (complete.length) out.push({ id: "npm", level: "ok", message: "npm is not installed: not needed for the OpenClaw already here (gateways start without the provider plugins they would fetch, e.g. for openai/* models); installing other versions needs npm or a pre-placed prefix", fix: "" });
-  else out.push({ id: "npm", level: "warn", message: "npm is not installed: Molthub cannot install OpenClaw on this host by itself", fix: `install Node.js with npm on the host, or pre-place OpenClaw at ${layout.openclawPrefix("VERSION")}` });
+  if (f.npm)
+    out.push({ id: "npm", level: "ok", message: `npm at ${f.npm}: OpenClaw can be installed from the registry`, fix: "" });
+  else if (complete.length)
+    out.push({
+      id: "npm",
+      level: "ok",
+      message:
+        "npm is not installed: not needed for the OpenClaw already here (gateways start without the provider plugins they would fetch, e.g. for openai/* models); installing other versions needs npm or a pre-placed prefix",
+      fix: "",
+    });
+  else
+    out.push({
+      id: "npm",
+      level: "warn",
+      message: "npm is not installed: Molthub cannot install OpenClaw on this host by itself",
+      fix: `install Node.js with npm on the host, or pre-place OpenClaw at ${layout.openclawPrefix("VERSION")}`,
+    });
   // ports
   const busy: number[] = [];
   for (let i = 0; i < PORT_SLOTS; i++) {
@@ -311,52 +411,108 @@ export function diagnose(f: HostFacts, hostName: string): Finding[] {
   if (!busy.length) out.push({ id: "ports", level: "ok", message: `gateway ports ${PORT_BASE}–${last} are free`, fix: "" });
   else {
     out.push({
-      id: "ports", level: busy.length >= PORT_SLOTS ? "error" : "warn",
+      id: "ports",
+      level: busy.length >= PORT_SLOTS ? "error" : "warn",
       message: `gateway port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} (or the browser port beside ${busy.length > 1 ? "them" : "it"}) already in use on the host`,
       fix: "stop what listens there (ss -ltnp shows it), or expect bots placed on those ports to fail until it is gone",
     });
   }
   // disk
-  if (!f.disk) out.push({ id: "disk", level: "warn", message: "could not read free disk space (df)", fix: "check that df is installed" });
+  if (!f.disk)
+    out.push({ id: "disk", level: "warn", message: "could not read free disk space (df)", fix: "check that df is installed" });
   else {
     const level: FindingLevel = f.disk.availableKb < 512 * 1024 ? "error" : f.disk.availableKb < 2 * 1024 * 1024 ? "warn" : "ok";
-    out.push({ id: "disk", level, message: `${gib(f.disk.availableKb)} free on ${f.disk.mount}`, fix: level === "ok" ? "" : `free space on ${f.disk.mount}: an OpenClaw version takes about 1 GiB, each bot's state grows over time` });
+    out.push({
+      id: "disk",
+      level,
+      message: `${gib(f.disk.availableKb)} free on ${f.disk.mount}`,
+      fix:
+        level === "ok"
+          ? ""
+          : `free space on ${f.disk.mount}: an OpenClaw version takes about 1 GiB, each bot's state grows over time`,
+    });
   }
   // memory
-  if (!f.memory) out.push({ id: "memory", level: "warn", message: "could not read available memory", fix: "check /proc/meminfo (Linux) or vm_stat (macOS)" });
+  if (!f.memory)
+    out.push({
+      id: "memory",
+      level: "warn",
+      message: "could not read available memory",
+      fix: "check /proc/meminfo (Linux) or vm_stat (macOS)",
+    });
   else {
     const level: FindingLevel = f.memory.availableKb < 256 * 1024 ? "error" : f.memory.availableKb < 1024 * 1024 ? "warn" : "ok";
-    out.push({ id: "memory", level, message: `${gib(f.memory.availableKb)} memory available${f.memory.totalKb ? ` of ${gib(f.memory.totalKb)}` : ""}`, fix: level === "ok" ? "" : "each gateway needs roughly 300–500 MiB: stop other services or add memory" });
+    out.push({
+      id: "memory",
+      level,
+      message: `${gib(f.memory.availableKb)} memory available${f.memory.totalKb ? ` of ${gib(f.memory.totalKb)}` : ""}`,
+      fix: level === "ok" ? "" : "each gateway needs roughly 300–500 MiB: stop other services or add memory",
+    });
   }
   return out;
 }
 
 /** A connection error → one finding naming the cause and the fix. */
-export function connectionFinding(err: unknown, host: { name: string; address: string; port: number; username: string }, timeoutMs: number): Finding {
+export function connectionFinding(
+  err: unknown,
+  host: { name: string; address: string; port: number; username: string },
+  timeoutMs: number,
+): Finding {
   const where = `${host.username}@${host.address}:${host.port}`;
   if (err instanceof HostKeyMismatchError) {
     return {
-      id: "connection", level: "error",
+      id: "connection",
+      level: "error",
       message: `the host key changed: pinned ${err.expected}, the host now presents ${err.actual}; the connection was refused before authentication`,
       fix: `if ${host.name} was reinstalled or its key rotated on purpose, compare on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and re-trust: molthub host trust ${host.name} --fingerprint ${err.actual}; otherwise treat it as a possible man-in-the-middle`,
     };
   }
   if (err instanceof HostKeyNotPinnedError) {
-    return { id: "connection", level: "error", message: `the host key ${err.actual} is not confirmed yet`, fix: `compare it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then: molthub host trust ${host.name} --fingerprint ${err.actual}` };
+    return {
+      id: "connection",
+      level: "error",
+      message: `the host key ${err.actual} is not confirmed yet`,
+      fix: `compare it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then: molthub host trust ${host.name} --fingerprint ${err.actual}`,
+    };
   }
   if (err instanceof SshError) {
     if (err.code === "auth_failed") {
-      return { id: "connection", level: "error", message: `${where} refused the appliance's key (wrong user, or the key is not in authorized_keys)`, fix: `check the user name, and add the public key shown for ${host.name} to ~${host.username}/.ssh/authorized_keys on the host (mode 0600, ~/.ssh 0700)` };
+      return {
+        id: "connection",
+        level: "error",
+        message: `${where} refused the appliance's key (wrong user, or the key is not in authorized_keys)`,
+        fix: `check the user name, and add the public key shown for ${host.name} to ~${host.username}/.ssh/authorized_keys on the host (mode 0600, ~/.ssh 0700)`,
+      };
     }
     if (err.code === "timeout") {
-      return { id: "connection", level: "error", message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s`, fix: "check that the host is up and not overloaded, and that nothing drops SSH traffic" };
+      return {
+        id: "connection",
+        level: "error",
+        message: `${where} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+        fix: "check that the host is up and not overloaded, and that nothing drops SSH traffic",
+      };
     }
     if (err.code === "unreachable" || err.code === "connection_lost") {
-      return { id: "connection", level: "error", message: err.message.split(": check")[0]!, fix: `check the address and port of ${host.name}, that sshd runs there and that no firewall blocks port ${host.port}` };
+      return {
+        id: "connection",
+        level: "error",
+        message: err.message.split(": check")[0]!,
+        fix: `check the address and port of ${host.name}, that sshd runs there and that no firewall blocks port ${host.port}`,
+      };
     }
-    return { id: "connection", level: "error", message: err.message, fix: "run the doctor again; if it persists, check sshd's log on the host" };
+    return {
+      id: "connection",
+      level: "error",
+      message: err.message,
+      fix: "run the doctor again; if it persists, check sshd's log on the host",
+    };
   }
-  return { id: "connection", level: "error", message: (err as Error)?.message ?? String(err), fix: "run the doctor again; if it persists, check sshd's log on the host" };
+  return {
+    id: "connection",
+    level: "error",
+    message: (err as Error)?.message ?? String(err),
+    fix: "run the doctor again; if it persists, check sshd's log on the host",
+  };
 }
 
 export interface DoctorTarget {
@@ -367,7 +523,11 @@ export interface DoctorTarget {
 }
 
 /** Runs the doctor over `exec` (the pool, or canned output in tests) within `timeoutMs`. */
-export async function runDoctor(exec: Exec, host: DoctorTarget, opts: { timeoutMs?: number; now?: () => number; signal?: AbortSignal } = {}): Promise<DoctorReport> {
+export async function runDoctor(
+  exec: Exec,
+  host: DoctorTarget,
+  opts: { timeoutMs?: number; now?: () => number; signal?: AbortSignal } = {},
+): Promise<DoctorReport> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const ts = (opts.now ?? Date.now)();
   let r: ExecResult;
@@ -377,10 +537,33 @@ export async function runDoctor(exec: Exec, host: DoctorTarget, opts: { timeoutM
     return { ts, findings: [connectionFinding(e, host, timeoutMs)], facts: null };
   }
   if (!/==== end/.test(r.stdout)) {
-    return { ts, facts: null, findings: [{ id: "connection", level: "error", message: `the checks did not run to the end (exit ${r.code}): ${r.stderr.trim().slice(0, 300) || "no output"}`, fix: `make sure ${host.username}'s login shell on the host runs /bin/sh commands (not a restricted shell or a forced command)` }] };
+    return {
+      ts,
+      facts: null,
+      findings: [
+        {
+          id: "connection",
+          level: "error",
+          message: `the checks did not run to the end (exit ${r.code}): ${r.stderr.trim().slice(0, 300) || "no output"}`,
+          fix: `make sure ${host.username}'s login shell on the host runs /bin/sh commands (not a restricted shell or a forced command)`,
+        },
+      ],
+    };
   }
   const facts = parseGather(r.stdout);
-  return { ts, facts, findings: [{ id: "connection", level: "ok", message: `connected as ${facts.user || host.username} (uid ${facts.uid ?? "?"})`, fix: "" }, ...diagnose(facts, host.name)] };
+  return {
+    ts,
+    facts,
+    findings: [
+      {
+        id: "connection",
+        level: "ok",
+        message: `connected as ${facts.user || host.username} (uid ${facts.uid ?? "?"})`,
+        fix: "",
+      },
+      ...diagnose(facts, host.name),
+    ],
+  };
 }
 
 // ---------- installing OpenClaw ----------
@@ -419,33 +602,70 @@ export async function installOpenClaw(
   version: string,
   opts: { nodeVersion?: string; timeoutMs?: number; registry?: string } = {},
 ): Promise<InstallResult> {
-  if (!OPENCLAW_VERSION_RE.test(version)) throw new InstallError(`not an OpenClaw version: ${JSON.stringify(version.slice(0, 40))}`, { id: "install", level: "error", message: "invalid version", fix: "give a version like 2026.9.6" });
+  if (!OPENCLAW_VERSION_RE.test(version))
+    throw new InstallError(`not an OpenClaw version: ${JSON.stringify(version.slice(0, 40))}`, {
+      id: "install",
+      level: "error",
+      message: "invalid version",
+      fix: "give a version like 2026.9.6",
+    });
   const nodeVersion = opts.nodeVersion ?? DEFAULT_REMOTE_NODE_VERSION;
-  if (!NODE_VERSION_RE.test(nodeVersion)) throw new InstallError(`not a Node version: ${JSON.stringify(nodeVersion)}`, { id: "install", level: "error", message: "invalid Node version", fix: "give a version like 26.10.0" });
+  if (!NODE_VERSION_RE.test(nodeVersion))
+    throw new InstallError(`not a Node version: ${JSON.stringify(nodeVersion)}`, {
+      id: "install",
+      level: "error",
+      message: "invalid Node version",
+      fix: "give a version like 26.10.0",
+    });
   const layout = remoteLayout(host);
   const prefix = layout.openclawPrefix(version);
   const pkgJson = `${prefix}/node_modules/openclaw/package.json`;
   // already there?
-  const present = await exec(["sh", "-c", 'test -f "$1" && sed -n \'s/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p\' "$1" | head -n 1', "sh", pkgJson], { timeoutMs: 15_000 });
+  const present = await exec(
+    [
+      "sh",
+      "-c",
+      'test -f "$1" && sed -n \'s/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p\' "$1" | head -n 1',
+      "sh",
+      pkgJson,
+    ],
+    { timeoutMs: 15_000 },
+  );
   if (present.code === 0 && present.stdout.trim() === version) {
-    const node = await exec(["sh", "-c", 'test -x "$1" && "$1" --version', "sh", layout.nodeBin(version, host.platform)], { timeoutMs: 15_000 });
+    const node = await exec(["sh", "-c", 'test -x "$1" && "$1" --version', "sh", layout.nodeBin(version, host.platform)], {
+      timeoutMs: 15_000,
+    });
     return { outcome: "present", version, prefix, nodeVersion: node.code === 0 ? node.stdout.trim() : null };
   }
   if (present.code === 0 && present.stdout.trim()) {
-    throw new InstallError(`${prefix} holds OpenClaw ${present.stdout.trim()}, not ${version}`, { id: "install", level: "error", message: `${prefix} holds another OpenClaw version (${present.stdout.trim()})`, fix: `remove ${prefix} on the host, then install again` });
+    throw new InstallError(`${prefix} holds OpenClaw ${present.stdout.trim()}, not ${version}`, {
+      id: "install",
+      level: "error",
+      message: `${prefix} holds another OpenClaw version (${present.stdout.trim()})`,
+      fix: `remove ${prefix} on the host, then install again`,
+    });
   }
   const npm = await exec(["sh", "-c", "command -v npm"], { timeoutMs: 15_000 });
   if (npm.code !== 0 || !npm.stdout.trim()) {
     throw new InstallError(`npm is not installed on ${host.name}`, {
-      id: "install", level: "error", message: `npm is not installed on ${host.name}: OpenClaw ${version} cannot be installed automatically`,
+      id: "install",
+      level: "error",
+      message: `npm is not installed on ${host.name}: OpenClaw ${version} cannot be installed automatically`,
       fix: `install Node.js with npm on the host, or place an npm prefix holding openclaw@${version} and node-${host.platform}@${nodeVersion} at ${prefix}`,
     });
   }
   const registry = opts.registry ?? "https://registry.npmjs.org/";
-  const ping = await exec(["npm", "ping", "--registry", registry], { timeoutMs: 30_000 }).catch((e: unknown) => ({ code: 1, stdout: "", stderr: (e as Error).message, signal: null }));
+  const ping = await exec(["npm", "ping", "--registry", registry], { timeoutMs: 30_000 }).catch((e: unknown) => ({
+    code: 1,
+    stdout: "",
+    stderr: (e as Error).message,
+    signal: null,
+  }));
   if (ping.code !== 0) {
     throw new InstallError(`the npm registry is not reachable from ${host.name}`, {
-      id: "install", level: "error", message: `the npm registry (${registry}) is not reachable from ${host.name}: ${ping.stderr.trim().split("\n").pop()?.slice(0, 200) ?? ""}`,
+      id: "install",
+      level: "error",
+      message: `the npm registry (${registry}) is not reachable from ${host.name}: ${ping.stderr.trim().split("\n").pop()?.slice(0, 200) ?? ""}`,
       fix: `let the host reach the registry (proxy: npm config set proxy …), or place OpenClaw at ${prefix} by hand`,
     });
   }
@@ -461,15 +681,34 @@ export async function installOpenClaw(
   ].join("\n");
   let r: ExecResult;
   try {
-    r = await exec(["sh", "-c", script, "sh", tmp, prefix, registry, `openclaw@${version}`, `node-${host.platform}@${nodeVersion}`], { timeoutMs: opts.timeoutMs ?? 15 * 60_000 });
+    r = await exec(
+      ["sh", "-c", script, "sh", tmp, prefix, registry, `openclaw@${version}`, `node-${host.platform}@${nodeVersion}`],
+      { timeoutMs: opts.timeoutMs ?? 15 * 60_000 },
+    );
   } catch (e) {
     await exec(["rm", "-rf", "--", tmp, `${tmp}.log`], { timeoutMs: 30_000 }).catch(() => {});
-    throw new InstallError(`installing OpenClaw ${version} on ${host.name} failed: ${(e as Error).message}`, { id: "install", level: "error", message: `npm install did not finish: ${(e as Error).message}`, fix: "run the install again; the partial install was removed" });
+    throw new InstallError(`installing OpenClaw ${version} on ${host.name} failed: ${(e as Error).message}`, {
+      id: "install",
+      level: "error",
+      message: `npm install did not finish: ${(e as Error).message}`,
+      fix: "run the install again; the partial install was removed",
+    });
   }
   if (r.code !== 0) {
     await exec(["rm", "-rf", "--", tmp, `${tmp}.log`], { timeoutMs: 30_000 }).catch(() => {});
     const tail = (r.stdout + r.stderr).trim().split("\n").slice(-5).join(" | ").slice(0, 400);
-    throw new InstallError(`npm install of OpenClaw ${version} failed on ${host.name}`, { id: "install", level: "error", message: `npm install failed (exit ${r.code}): ${tail}`, fix: "read the error above; the partial install was removed" });
+    throw new InstallError(`npm install of OpenClaw ${version} failed on ${host.name}`, {
+      id: "install",
+      level: "error",
+      message: `npm install failed (exit ${r.code}): ${tail}`,
+      fix: "read the error above; the partial install was removed",
+    });
   }
-  return { outcome: "installed", version, prefix, nodeVersion: `v${nodeVersion}`, log: r.stdout.trim().split("\n").slice(-10).join("\n") };
+  return {
+    outcome: "installed",
+    version,
+    prefix,
+    nodeVersion: `v${nodeVersion}`,
+    log: r.stdout.trim().split("\n").slice(-10).join("\n"),
+  };
 }

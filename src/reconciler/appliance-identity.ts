@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import { settings } from "../db/schema.ts";
 import type { Db } from "../db/client.ts";
+import { settings } from "../db/schema.ts";
+import { type DeviceIdentity, exportPrivateKeyPkcs8, generateDeviceIdentity, importDeviceIdentity } from "../gateway/identity.ts";
 import type { Keyring } from "../secrets/keyring.ts";
-import { exportPrivateKeyPkcs8, generateDeviceIdentity, importDeviceIdentity, type DeviceIdentity } from "../gateway/identity.ts";
 
 const KEY = "gateway.deviceIdentity";
 
@@ -15,7 +15,10 @@ export function applianceIdentity(db: Db, keyring: Keyring): DeviceIdentity {
   if (row) return importDeviceIdentity(keyring.open("device-identity", JSON.parse(row.value) as string));
   const id = generateDeviceIdentity();
   const sealed = keyring.seal("device-identity", Buffer.from(exportPrivateKeyPkcs8(id)));
-  db.insert(settings).values({ key: KEY, value: JSON.stringify(sealed), updatedAt: Date.now() }).onConflictDoNothing().run();
+  db.insert(settings)
+    .values({ key: KEY, value: JSON.stringify(sealed), updatedAt: Date.now() })
+    .onConflictDoNothing()
+    .run();
   // another process may have won the race: read back what is stored
   return applianceIdentity(db, keyring);
 }

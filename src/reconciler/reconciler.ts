@@ -1,29 +1,38 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, lt, notInArray, sql } from "drizzle-orm";
-import { botEvents, bots, healthSnapshots, jobs } from "../db/schema.ts";
-import type { Db } from "../db/client.ts";
-import type { Keyring } from "../secrets/keyring.ts";
-import type { Logger } from "../log.ts";
-import type { EventBus } from "../core/events.ts";
-import { getPath, RESERVED_OPENCLAW_PATHS, validateManifest, type Manifest } from "../domain/manifest.ts";
 import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
-import { botEnvironment, configHash, diffConfig, generateConfig, mergePatch, renderEnvFile, unredact, withoutGatewayOwned, type PathChange } from "../domain/openclaw-config.ts";
-import { GatewayClient, isGatewayError } from "../gateway/client.ts";
-import { probeReadyz } from "../gateway/probe.ts";
-import type { DeviceIdentity } from "../gateway/identity.ts";
-import { applianceIdentity } from "./appliance-identity.ts";
-import { backoffMs, claimNext, enqueue, finish, recoverInterrupted, type Job } from "../fleet/queue.ts";
 import { recordAudit } from "../core/audit.ts";
 import { systemActor } from "../core/context.ts";
+import type { EventBus } from "../core/events.ts";
 import { inTransaction } from "../core/transaction.ts";
+import type { Db } from "../db/client.ts";
+import { botEvents, bots, healthSnapshots, jobs } from "../db/schema.ts";
+import { getPath, type Manifest, RESERVED_OPENCLAW_PATHS, validateManifest } from "../domain/manifest.ts";
+import {
+  botEnvironment,
+  diffConfig,
+  generateConfig,
+  mergePatch,
+  type PathChange,
+  renderEnvFile,
+  unredact,
+  withoutGatewayOwned,
+} from "../domain/openclaw-config.ts";
 import { evaluateBotPolicy, policyRefusal } from "../fleet/policy.ts";
+import { backoffMs, claimNext, enqueue, finish, type Job, recoverInterrupted } from "../fleet/queue.ts";
 import { applyRevision } from "../fleet/revisions.ts";
 // connectors: per-bot delivery of rotated secrets (secret_rollouts)
 import { rolloutCutoff, settleRollouts } from "../fleet/rollouts.ts";
 import { resolveSecretValues } from "../fleet/secrets.ts";
 import { type BotRow, latestRevision } from "../fleet/store.ts";
+import { GatewayClient, isGatewayError } from "../gateway/client.ts";
+import type { DeviceIdentity } from "../gateway/identity.ts";
+import { probeReadyz } from "../gateway/probe.ts";
+import type { Logger } from "../log.ts";
+import type { Keyring } from "../secrets/keyring.ts";
 import { redactString } from "../secrets/redact.ts";
+import { applianceIdentity } from "./appliance-identity.ts";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -40,10 +49,24 @@ export interface ReconcilerOptions {
   healthRetention?: number;
 }
 
-const DEFAULT_TIMEOUTS = { ensure: 600_000, validate: 90_000, configure: 60_000, start: 120_000, ready: 150_000, stop: 30_000, rpc: 60_000, destroy: 120_000 };
+const DEFAULT_TIMEOUTS = {
+  ensure: 600_000,
+  validate: 90_000,
+  configure: 60_000,
+  start: 120_000,
+  ready: 150_000,
+  stop: 30_000,
+  rpc: 60_000,
+  destroy: 120_000,
+};
 
 class StepError extends Error {
-  constructor(readonly step: string, message: string, readonly issues?: { path: string; message: string }[], override readonly cause?: unknown) {
+  constructor(
+    readonly step: string,
+    message: string,
+    readonly issues?: { path: string; message: string }[],
+    override readonly cause?: unknown,
+  ) {
     super(message);
   }
 }
@@ -56,7 +79,7 @@ type Status = BotRow["status"];
  */
 function fileConfig(g: { parsed?: unknown; config?: Record<string, unknown> | null }): Record<string, unknown> {
   const parsed = g.parsed;
-  return (parsed && typeof parsed === "object" ? parsed : g.config ?? {}) as Record<string, unknown>;
+  return (parsed && typeof parsed === "object" ? parsed : (g.config ?? {})) as Record<string, unknown>;
 }
 
 /**
@@ -87,8 +110,14 @@ export class Reconciler {
     const n = recoverInterrupted(this.db, this.now());
     if (n) this.opts.logger.warn("jobs interrupted by the last stop were re-planned", { count: n });
     this.loopDone = this.loop();
-    const health = setInterval(() => void this.healthSweep().catch((e) => this.opts.logger.warn("health sweep failed", { err: String(e) })), this.opts.healthIntervalMs ?? 30_000);
-    const drift = setInterval(() => void this.driftSweep().catch((e) => this.opts.logger.warn("drift sweep failed", { err: String(e) })), this.opts.driftIntervalMs ?? 300_000);
+    const health = setInterval(
+      () => void this.healthSweep().catch((e) => this.opts.logger.warn("health sweep failed", { err: String(e) })),
+      this.opts.healthIntervalMs ?? 30_000,
+    );
+    const drift = setInterval(
+      () => void this.driftSweep().catch((e) => this.opts.logger.warn("drift sweep failed", { err: String(e) })),
+      this.opts.driftIntervalMs ?? 300_000,
+    );
     this.timers.push(health, drift);
   }
 
@@ -140,20 +169,37 @@ export class Reconciler {
 
   // ---------- events and status ----------
 
-  private event(bot: Pick<BotRow, "id" | "workspaceId" | "name">, level: "info" | "warn" | "error", type: string, message: string, data: unknown = {}): void {
+  private event(
+    bot: Pick<BotRow, "id" | "workspaceId" | "name">,
+    level: "info" | "warn" | "error",
+    type: string,
+    message: string,
+    data: unknown = {},
+  ): void {
     const msg = redactString(message);
-    this.db.insert(botEvents).values({ botId: bot.id, ts: this.now(), level, type, message: msg, data: JSON.stringify(data) }).run();
+    this.db
+      .insert(botEvents)
+      .values({ botId: bot.id, ts: this.now(), level, type, message: msg, data: JSON.stringify(data) })
+      .run();
     this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot", data: { name: bot.name, level, type, message: msg } });
   }
 
   private setStatus(bot: BotRow, status: Status, reason: string, extra: Partial<typeof bots.$inferInsert> = {}): void {
     // a delete requested meanwhile keeps its "deleting" status until the delete job runs
     const where = status === "deleting" ? eq(bots.id, bot.id) : and(eq(bots.id, bot.id), eq(bots.deleting, false));
-    this.db.update(bots).set({ status, statusReason: redactString(reason), updatedAt: this.now(), ...extra }).where(where).run();
+    this.db
+      .update(bots)
+      .set({ status, statusReason: redactString(reason), updatedAt: this.now(), ...extra })
+      .where(where)
+      .run();
     this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status, reason } });
   }
 
-  private async step<T>(name: keyof typeof DEFAULT_TIMEOUTS, parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async step<T>(
+    name: keyof typeof DEFAULT_TIMEOUTS,
+    parent: AbortSignal,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const ms = this.timeouts[name];
     const signal = AbortSignal.any([parent, AbortSignal.timeout(ms)]);
     try {
@@ -191,15 +237,30 @@ export class Reconciler {
       throw new StepError("secrets", (e as Error).message);
     }
     const env = botEnvironment({ layout, port: bot.port, gatewayToken: token, secrets });
-    return { rt: { ...ref, config, configHash: rev.configHash, env }, manifest: rev.effective, envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex") };
+    return {
+      rt: { ...ref, config, configHash: rev.configHash, env },
+      manifest: rev.effective,
+      envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex"),
+    };
   }
 
   private checkPolicy(bot: BotRow): void {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
-    const result = evaluateBotPolicy(this.db, bot.workspaceId, { manifest: rev.effective, config: rev.config, botId: bot.id, port: bot.port, host: bot.host, now: this.now() });
+    const result = evaluateBotPolicy(this.db, bot.workspaceId, {
+      manifest: rev.effective,
+      config: rev.config,
+      botId: bot.id,
+      port: bot.port,
+      host: bot.host,
+      now: this.now(),
+    });
     if (!result.blocked) return;
     const refusal = policyRefusal(bot.name, result);
-    throw new StepError("policy", `revision ${bot.desiredRevision} is not applied: ${refusal.message}. Fix the bot or its layers, or add an exception`, refusal.issues);
+    throw new StepError(
+      "policy",
+      `revision ${bot.desiredRevision} is not applied: ${refusal.message}. Fix the bot or its layers, or add an exception`,
+      refusal.issues,
+    );
   }
 
   private get keyring(): Keyring {
@@ -207,11 +268,22 @@ export class Reconciler {
   }
 
   /** A connected client for the bot's gateway; the caller closes both. */
-  private async connect(bot: BotRow, provider: Provider, signal: AbortSignal): Promise<{ client: GatewayClient; close: () => Promise<void>; httpUrl: string }> {
+  private async connect(
+    bot: BotRow,
+    provider: Provider,
+    signal: AbortSignal,
+  ): Promise<{ client: GatewayClient; close: () => Promise<void>; httpUrl: string }> {
     this.identity ??= applianceIdentity(this.db, this.keyring);
     const ep = await provider.endpoint(this.ref(bot), signal);
     const token = this.keyring.open("gateway-token", bot.gatewayTokenEnc, bot.id).toString();
-    const client = new GatewayClient({ url: ep.wsUrl, token, identity: this.identity, connectTimeoutMs: 60_000, requestTimeoutMs: 30_000, reconnect: true });
+    const client = new GatewayClient({
+      url: ep.wsUrl,
+      token,
+      identity: this.identity,
+      connectTimeoutMs: 60_000,
+      requestTimeoutMs: 30_000,
+      reconnect: true,
+    });
     try {
       await client.connect({ signal });
     } catch (e) {
@@ -219,7 +291,14 @@ export class Reconciler {
       await ep.close();
       throw e;
     }
-    return { client, httpUrl: ep.httpUrl, close: async () => { await client.close(); await ep.close(); } };
+    return {
+      client,
+      httpUrl: ep.httpUrl,
+      close: async () => {
+        await client.close();
+        await ep.close();
+      },
+    };
   }
 
   // ---------- jobs ----------
@@ -236,8 +315,21 @@ export class Reconciler {
       else {
         const delivery = await this.reconcile(bot, job, controller.signal);
         // connectors: env SecretRefs are read when the gateway starts, so a (re)start is what delivers a rotation
-        if (delivery && settleRollouts(this.db, bot.id, rollouts, { state: "delivered", method: delivery, message: delivery === "unchanged" ? "the value was already live" : `delivered with a gateway ${delivery}`, now: this.now() })) {
-          this.event(bot, "info", "secret.delivered", `rotated secret${delivery === "unchanged" ? " was already live" : ` delivered (gateway ${delivery})`}`);
+        if (
+          delivery &&
+          settleRollouts(this.db, bot.id, rollouts, {
+            state: "delivered",
+            method: delivery,
+            message: delivery === "unchanged" ? "the value was already live" : `delivered with a gateway ${delivery}`,
+            now: this.now(),
+          })
+        ) {
+          this.event(
+            bot,
+            "info",
+            "secret.delivered",
+            `rotated secret${delivery === "unchanged" ? " was already live" : ` delivered (gateway ${delivery})`}`,
+          );
         }
       }
       finish(this.db, job.id, "done", this.now());
@@ -250,10 +342,14 @@ export class Reconciler {
         const retryIn = backoffMs(failures);
         this.setStatus(fresh, "error", message, { failures });
         settleRollouts(this.db, fresh.id, rollouts, { state: "failed", message: `${message} (retrying)`, now: this.now() }); // connectors
-        this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, { issues: err.issues ?? [] });
+        this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, {
+          issues: err.issues ?? [],
+        });
         finish(this.db, job.id, controller.signal.aborted ? "cancelled" : "failed", this.now(), message);
         if (this.running || !controller.signal.aborted) {
-          this.db.transaction((tx) => { enqueue(tx, fresh.id, fresh.deleting ? "delete" : "reconcile", { now: this.now(), notBefore: this.now() + retryIn }); });
+          this.db.transaction((tx) => {
+            enqueue(tx, fresh.id, fresh.deleting ? "delete" : "reconcile", { now: this.now(), notBefore: this.now() + retryIn });
+          });
         }
       } else {
         finish(this.db, job.id, "failed", this.now(), message);
@@ -289,7 +385,11 @@ export class Reconciler {
     // policy is enforced on every write, and again here: a pack enabled after the revision was saved still blocks it
     if (configChanged) this.checkPolicy(bot);
     if (!observed.exists || !observed.running) {
-      this.setStatus(bot, observed.exists ? "starting" : "creating", observed.exists ? "starting the gateway" : "installing and creating the gateway");
+      this.setStatus(
+        bot,
+        observed.exists ? "starting" : "creating",
+        observed.exists ? "starting the gateway" : "installing and creating the gateway",
+      );
       await this.step("ensure", signal, (s) => provider.ensure(rt, s));
       await this.step("configure", signal, (s) => provider.configure(rt, s));
       try {
@@ -324,17 +424,42 @@ export class Reconciler {
         // "persisted but not applied": the file is right but the running gateway kept the old config (it was
         // busy, e.g. reloading an out-of-band edit). The gateway's own remedy is a restart; it keeps its PID.
         if (!(e instanceof StepError && isGatewayError(e.cause) && e.cause.code === "UNAVAILABLE")) throw e;
-        this.event(bot, "warn", "config.reapply", "the gateway saved the config but did not apply it live; restarting it in-process");
+        this.event(
+          bot,
+          "warn",
+          "config.reapply",
+          "the gateway saved the config but did not apply it live; restarting it in-process",
+        );
         await this.step("rpc", signal, (s) => this.restartGateway(conn.client, s));
       }
-      if (changes.length) this.event(bot, "info", "config.applied", `${changes.length} config change${changes.length === 1 ? "" : "s"} applied live`, { paths: changes.map((c) => c.path) });
-      const verdict = await this.step("rpc", signal, (s) => this.verify(conn.client, rt.config, s, () => this.restartGateway(conn.client, s)));
+      if (changes.length)
+        this.event(
+          bot,
+          "info",
+          "config.applied",
+          `${changes.length} config change${changes.length === 1 ? "" : "s"} applied live`,
+          { paths: changes.map((c) => c.path) },
+        );
+      const verdict = await this.step("rpc", signal, (s) =>
+        this.verify(conn.client, rt.config, s, () => this.restartGateway(conn.client, s)),
+      );
       const paused = bot.desiredState === "paused";
       if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
       const status: Status = verdict.problems.length ? "degraded" : "running";
-      const reason = paused ? "paused: channels stopped" : verdict.problems.length ? verdict.problems.join("; ") : `revision ${bot.desiredRevision} live`;
-      this.setStatus(bot, status, reason, { appliedRevision: bot.desiredRevision, appliedHash: rt.configHash, appliedEnvHash: envHash, failures: 0, lastSeenAt: this.now() });
-      if (bot.appliedRevision !== bot.desiredRevision) this.event(bot, "info", "revision.live", `revision ${bot.desiredRevision} verified live`);
+      const reason = paused
+        ? "paused: channels stopped"
+        : verdict.problems.length
+          ? verdict.problems.join("; ")
+          : `revision ${bot.desiredRevision} live`;
+      this.setStatus(bot, status, reason, {
+        appliedRevision: bot.desiredRevision,
+        appliedHash: rt.configHash,
+        appliedEnvHash: envHash,
+        failures: 0,
+        lastSeenAt: this.now(),
+      });
+      if (bot.appliedRevision !== bot.desiredRevision)
+        this.event(bot, "info", "revision.live", `revision ${bot.desiredRevision} verified live`);
     } finally {
       await conn.close();
     }
@@ -344,7 +469,11 @@ export class Reconciler {
   private async preflight(bot: BotRow, provider: Provider, rt: BotRuntime, signal: AbortSignal): Promise<void> {
     const v = await this.step("validate", signal, (s) => provider.validate!(rt, s));
     if (!v.valid) {
-      throw new StepError("validate", `OpenClaw rejected revision ${bot.desiredRevision}: ${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. The previous revision keeps running; fix the manifest and apply again`, v.issues);
+      throw new StepError(
+        "validate",
+        `OpenClaw rejected revision ${bot.desiredRevision}: ${v.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}. The previous revision keeps running; fix the manifest and apply again`,
+        v.issues,
+      );
     }
   }
 
@@ -354,12 +483,20 @@ export class Reconciler {
     try {
       let last = "";
       while (!signal.aborted) {
-        const r = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch((e: Error) => ({ ok: false, status: 0, body: undefined, error: e.message }));
+        const r = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch((e: Error) => ({
+          ok: false,
+          status: 0,
+          body: undefined,
+          error: e.message,
+        }));
         if (r.ok) return;
         last = r.status ? `readyz ${r.status}` : "not listening yet";
         const o = await provider.observe(ref, signal).catch(() => null);
-        if (o && o.exists && !o.running) {
-          throw new ProviderError(`the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`, o.exitCode === 78 ? "invalid_config" : "failed");
+        if (o?.exists && !o.running) {
+          throw new ProviderError(
+            `the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`,
+            o.exitCode === 78 ? "invalid_config" : "failed",
+          );
         }
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -370,13 +507,23 @@ export class Reconciler {
   }
 
   /** config.get → merge patch (baseHash) when the live config differs from the desired one. */
-  private async applyConfig(bot: BotRow, client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal): Promise<PathChange[]> {
+  private async applyConfig(
+    bot: BotRow,
+    client: GatewayClient,
+    desired: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<PathChange[]> {
     const live = await client.configGet({ signal });
     const liveCfg = withoutGatewayOwned(fileConfig(live), desired);
     const changes = diffConfig(liveCfg, desired);
     const mp = mergePatch(liveCfg, desired);
     if (mp.empty) return [];
-    await client.configPatch(mp.patch as Record<string, unknown>, { baseHash: live.hash, replacePaths: mp.replacePaths.length ? mp.replacePaths : undefined, note: `molthub revision ${bot.desiredRevision}`, signal });
+    await client.configPatch(mp.patch as Record<string, unknown>, {
+      baseHash: live.hash,
+      replacePaths: mp.replacePaths.length ? mp.replacePaths : undefined,
+      note: `molthub revision ${bot.desiredRevision}`,
+      signal,
+    });
     return changes;
   }
 
@@ -391,7 +538,12 @@ export class Reconciler {
    * The saved config is live and equals the desired one; channels report no errors. A saved config that stays
    * not-live for 15 s gets one in-process restart.
    */
-  private async verify(client: GatewayClient, desired: Record<string, unknown>, signal: AbortSignal, restart: () => Promise<void>): Promise<{ problems: string[] }> {
+  private async verify(
+    client: GatewayClient,
+    desired: Record<string, unknown>,
+    signal: AbortSignal,
+    restart: () => Promise<void>,
+  ): Promise<{ problems: string[] }> {
     const deadline = this.now() + 60_000;
     const restartAt = this.now() + 15_000;
     let restarted = false;
@@ -406,12 +558,18 @@ export class Reconciler {
         await restart();
         continue;
       }
-      if (this.now() > deadline) throw new ProviderError(`the gateway did not confirm the config (${applied ? `still differs at ${diff.map((d) => d.path).join(", ")}` : "saved config not yet live"})`, "timeout");
+      if (this.now() > deadline)
+        throw new ProviderError(
+          `the gateway did not confirm the config (${applied ? `still differs at ${diff.map((d) => d.path).join(", ")}` : "saved config not yet live"})`,
+          "timeout",
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
     const problems: string[] = [];
     const ch = await client.channelsStatus({}, { signal });
-    for (const [name, c] of Object.entries((ch as { channels?: Record<string, { lastError?: string | null; configured?: boolean }> }).channels ?? {})) {
+    for (const [name, c] of Object.entries(
+      (ch as { channels?: Record<string, { lastError?: string | null; configured?: boolean }> }).channels ?? {},
+    )) {
       if (c?.configured && c.lastError) problems.push(`channel ${name}: ${c.lastError}`);
     }
     return { problems };
@@ -432,7 +590,11 @@ export class Reconciler {
       await this.step("destroy", signal, (s) => provider.destroy(ref, { purge: bot.purge }, s));
     }
     this.db.transaction((tx) => {
-      recordAudit(tx, { actor: { ...systemActor, workspaceId: bot.workspaceId }, now: this.now }, { action: "bot.deleted", resourceType: "bot", resourceId: bot.id, summary: { name: bot.name, purge: bot.purge } });
+      recordAudit(
+        tx,
+        { actor: { ...systemActor, workspaceId: bot.workspaceId }, now: this.now },
+        { action: "bot.deleted", resourceType: "bot", resourceId: bot.id, summary: { name: bot.name, purge: bot.purge } },
+      );
       tx.delete(bots).where(eq(bots.id, bot.id)).run();
     });
     this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status: "deleted" } });
@@ -441,8 +603,24 @@ export class Reconciler {
   // ---------- health and drift ----------
 
   private idleBots(): BotRow[] {
-    const busy = this.db.select({ id: jobs.botId }).from(jobs).where(sql`${jobs.state} in ('queued','running')`).all().map((r) => r.id);
-    return this.db.select().from(bots).where(and(eq(bots.deleting, false), sql`${bots.desiredState} != 'stopped'`, sql`${bots.appliedRevision} is not null`, busy.length ? notInArray(bots.id, busy) : sql`1=1`)).all();
+    const busy = this.db
+      .select({ id: jobs.botId })
+      .from(jobs)
+      .where(sql`${jobs.state} in ('queued','running')`)
+      .all()
+      .map((r) => r.id);
+    return this.db
+      .select()
+      .from(bots)
+      .where(
+        and(
+          eq(bots.deleting, false),
+          sql`${bots.desiredState} != 'stopped'`,
+          sql`${bots.appliedRevision} is not null`,
+          busy.length ? notInArray(bots.id, busy) : sql`1=1`,
+        ),
+      )
+      .all();
   }
 
   /** One health poll of every settled bot: readiness, RPC health and status, kept as bounded snapshots. */
@@ -466,17 +644,34 @@ export class Reconciler {
       } catch (e) {
         snapshot = { error: redactString((e as Error).message) };
       }
-      this.db.insert(healthSnapshots).values({ botId: bot.id, ts: this.now(), ready, data: JSON.stringify(snapshot) }).run();
+      this.db
+        .insert(healthSnapshots)
+        .values({ botId: bot.id, ts: this.now(), ready, data: JSON.stringify(snapshot) })
+        .run();
       const keep = this.opts.healthRetention ?? 500;
-      const cutoff = this.db.select({ id: healthSnapshots.id }).from(healthSnapshots).where(eq(healthSnapshots.botId, bot.id)).orderBy(desc(healthSnapshots.id)).limit(1).offset(keep).get();
-      if (cutoff) this.db.delete(healthSnapshots).where(and(eq(healthSnapshots.botId, bot.id), lt(healthSnapshots.id, cutoff.id + 1))).run();
-      if (ready && bot.status !== "running" && bot.desiredState === "running") this.setStatus(bot, "running", "healthy", { lastSeenAt: this.now() });
+      const cutoff = this.db
+        .select({ id: healthSnapshots.id })
+        .from(healthSnapshots)
+        .where(eq(healthSnapshots.botId, bot.id))
+        .orderBy(desc(healthSnapshots.id))
+        .limit(1)
+        .offset(keep)
+        .get();
+      if (cutoff)
+        this.db
+          .delete(healthSnapshots)
+          .where(and(eq(healthSnapshots.botId, bot.id), lt(healthSnapshots.id, cutoff.id + 1)))
+          .run();
+      if (ready && bot.status !== "running" && bot.desiredState === "running")
+        this.setStatus(bot, "running", "healthy", { lastSeenAt: this.now() });
       else if (ready) this.db.update(bots).set({ lastSeenAt: this.now() }).where(eq(bots.id, bot.id)).run();
       else {
         const observed = await provider.observe(this.ref(bot), AbortSignal.timeout(15_000)).catch(() => null);
         if (observed && !observed.running) {
           this.event(bot, "warn", "health.down", "the gateway is not running; starting it again");
-          this.db.transaction((tx) => { enqueue(tx, bot.id, "reconcile", { now: this.now() }); });
+          this.db.transaction((tx) => {
+            enqueue(tx, bot.id, "reconcile", { now: this.now() });
+          });
           this.poke();
         } else if (bot.status === "running") {
           this.setStatus(bot, "degraded", `not ready: ${snapshot.error ?? "readyz failing"}`);
@@ -508,9 +703,17 @@ export class Reconciler {
       if (!changes.length) continue;
       const policy = manifest.spec.drift;
       out.push({ bot: bot.name, changes, policy });
-      this.event(bot, "warn", "drift", `live config differs from revision ${bot.desiredRevision} at ${changes.map((c) => c.path).join(", ")} (policy: ${policy})`, { changes });
+      this.event(
+        bot,
+        "warn",
+        "drift",
+        `live config differs from revision ${bot.desiredRevision} at ${changes.map((c) => c.path).join(", ")} (policy: ${policy})`,
+        { changes },
+      );
       if (policy === "revert") {
-        this.db.transaction((tx) => { enqueue(tx, bot.id, "reconcile", { now: this.now() }); });
+        this.db.transaction((tx) => {
+          enqueue(tx, bot.id, "reconcile", { now: this.now() });
+        });
         this.poke();
       } else if (policy === "adopt") {
         this.adopt(bot, changes, live, rt.config);
@@ -530,18 +733,27 @@ export class Reconciler {
     const liveValues = unredact(structuredClone(live), desired) as Record<string, unknown>;
     const openclaw = structuredClone(own.spec.openclaw);
     for (const c of changes) {
-      if (RESERVED_OPENCLAW_PATHS.some((o) => c.path === o || c.path.startsWith(o + "."))) continue;
+      if (RESERVED_OPENCLAW_PATHS.some((o) => c.path === o || c.path.startsWith(`${o}.`))) continue;
       setOrDelete(openclaw, c.path.split("."), getPath(liveValues, c.path));
     }
     // the appliance itself adopts the change: a system actor, audited like any revision
-    const ctx = { keyring: this.keyring, actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId }, now: this.now };
+    const ctx = {
+      keyring: this.keyring,
+      actor: { ...systemActor, label: "drift adopt", workspaceId: bot.workspaceId },
+      now: this.now,
+    };
     try {
       const m = validateManifest({ ...own, spec: { ...own.spec, openclaw } });
       const r = inTransaction({ db: this.db }, false, (tx) => applyRevision(tx, ctx, bot.workspaceId, m, { source: "adopt" }));
       this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
     } catch (e) {
       // a locked field, a conflict or a policy block: the change cannot be adopted; keep the bot flagged
-      this.event(bot, "error", "drift.adopt_failed", `the live change could not be adopted: ${redactString((e as Error).message)}`);
+      this.event(
+        bot,
+        "error",
+        "drift.adopt_failed",
+        `the live change could not be adopted: ${redactString((e as Error).message)}`,
+      );
       this.setStatus(bot, "degraded", "drift that cannot be adopted; revert it or change the bot's layers");
     }
   }

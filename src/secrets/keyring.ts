@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, createHmac } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -21,8 +21,14 @@ export class Keyring {
   /** short public fingerprint of the master key (HMAC of a constant); stored as `secrets.master_key_id` */
   readonly id: string;
 
-  constructor(private readonly master: Buffer, readonly source: string) {
-    if (master.length !== 32) throw new KeyError(`the master key from ${source} must be 32 bytes (base64 of 32 random bytes, e.g. \`openssl rand -base64 32\`); it has ${master.length}`);
+  constructor(
+    private readonly master: Buffer,
+    readonly source: string,
+  ) {
+    if (master.length !== 32)
+      throw new KeyError(
+        `the master key from ${source} must be 32 bytes (base64 of 32 random bytes, e.g. \`openssl rand -base64 32\`); it has ${master.length}`,
+      );
     this.id = createHmac("sha256", master).update("molthub:master-key-id").digest("hex").slice(0, 16);
   }
 
@@ -37,7 +43,15 @@ export class Keyring {
     c.setAAD(Buffer.from(aad));
     const ct = Buffer.concat([c.update(plaintext), c.final()]);
     const b = (s: string) => Buffer.from(s).toString("base64url");
-    return ["v2", this.id, b(purpose), b(aad), iv.toString("base64url"), c.getAuthTag().toString("base64url"), ct.toString("base64url")].join(".");
+    return [
+      "v2",
+      this.id,
+      b(purpose),
+      b(aad),
+      iv.toString("base64url"),
+      c.getAuthTag().toString("base64url"),
+      ct.toString("base64url"),
+    ].join(".");
   }
 
   open(purpose: string, sealed: string, aad = ""): Buffer {
@@ -59,7 +73,8 @@ export class Keyring {
     if (!p) throw new KeyError("encrypted value is malformed");
     const purpose = p.version === "v2" ? p.purpose : legacy?.purpose;
     const aad = p.version === "v2" ? p.aad : legacy?.aad;
-    if (purpose === undefined || aad === undefined) throw new KeyError("a v1 encrypted value can only be re-sealed when its purpose and owner are known");
+    if (purpose === undefined || aad === undefined)
+      throw new KeyError("a v1 encrypted value can only be re-sealed when its purpose and owner are known");
     if (p.version === "v2" && p.keyId !== this.id) throw wrongKey(this, p.keyId);
     return to.seal(purpose, this.decrypt(purpose, aad, p), aad);
   }
@@ -102,10 +117,19 @@ interface ParsedSealed {
 
 function parseSealed(sealed: string): ParsedSealed | null {
   const parts = sealed.split(".");
-  if (parts[0] === "v1" && parts.length === 4 && parts[1] && parts[2]) return { version: "v1", keyId: "", purpose: "", aad: "", iv: parts[1], tag: parts[2], ct: parts[3]! };
+  if (parts[0] === "v1" && parts.length === 4 && parts[1] && parts[2])
+    return { version: "v1", keyId: "", purpose: "", aad: "", iv: parts[1], tag: parts[2], ct: parts[3]! };
   if (parts[0] === "v2" && parts.length === 7 && parts[1] && parts[4] && parts[5]) {
     const s = (x: string) => Buffer.from(x, "base64url").toString();
-    return { version: "v2", keyId: parts[1], purpose: s(parts[2]!), aad: s(parts[3]!), iv: parts[4], tag: parts[5], ct: parts[6]! };
+    return {
+      version: "v2",
+      keyId: parts[1],
+      purpose: s(parts[2]!),
+      aad: s(parts[3]!),
+      iv: parts[4],
+      tag: parts[5],
+      ct: parts[6]!,
+    };
   }
   return null;
 }
@@ -129,18 +153,30 @@ export interface KeySourceOptions {
   commandTimeoutMs?: number;
 }
 
-export type KeySource = { kind: "env"; label: string } | { kind: "command"; label: string; argv: string[] } | { kind: "file"; label: string; file: string };
+export type KeySource =
+  | { kind: "env"; label: string }
+  | { kind: "command"; label: string; argv: string[] }
+  | { kind: "file"; label: string; file: string };
 
 /** Which source the master key comes from. Setting two of env key and command is refused (ambiguous). */
-export function keySource(dataDir: string, env: Record<string, string | undefined> = process.env, opts: KeySourceOptions = {}): KeySource {
+export function keySource(
+  dataDir: string,
+  env: Record<string, string | undefined> = process.env,
+  opts: KeySourceOptions = {},
+): KeySource {
   const command = env.MOLTHUB_MASTER_KEY_COMMAND || opts.command;
   if (env.MOLTHUB_MASTER_KEY && command) {
-    throw new KeyError("both MOLTHUB_MASTER_KEY and a master key command (MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand) are set; keep only one of them");
+    throw new KeyError(
+      "both MOLTHUB_MASTER_KEY and a master key command (MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand) are set; keep only one of them",
+    );
   }
   if (env.MOLTHUB_MASTER_KEY) return { kind: "env", label: "MOLTHUB_MASTER_KEY" };
   if (command) {
     const argv = splitArgv(command);
-    if (!argv.length) throw new KeyError("the master key command is empty; set MOLTHUB_MASTER_KEY_COMMAND (or masterKeyCommand) to a program that prints the base64 key");
+    if (!argv.length)
+      throw new KeyError(
+        "the master key command is empty; set MOLTHUB_MASTER_KEY_COMMAND (or masterKeyCommand) to a program that prints the base64 key",
+      );
     return { kind: "command", label: `the master key command (${argv[0]})`, argv };
   }
   const file = join(dataDir, "master.key");
@@ -150,23 +186,46 @@ export function keySource(dataDir: string, env: Record<string, string | undefine
 /** Decodes a base64 key, refusing anything that is not exactly 32 bytes. */
 export function decodeKey(text: string, source: string): Buffer {
   const t = text.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) throw new KeyError(`the master key from ${source} is not base64; it must be base64 of 32 random bytes (e.g. \`openssl rand -base64 32\`)`);
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t))
+    throw new KeyError(
+      `the master key from ${source} is not base64; it must be base64 of 32 random bytes (e.g. \`openssl rand -base64 32\`)`,
+    );
   const k = Buffer.from(t, "base64");
-  if (k.length !== 32) throw new KeyError(`the master key from ${source} decodes to ${k.length} bytes; it must be base64 of exactly 32 random bytes (e.g. \`openssl rand -base64 32\`)`);
+  if (k.length !== 32)
+    throw new KeyError(
+      `the master key from ${source} decodes to ${k.length} bytes; it must be base64 of exactly 32 random bytes (e.g. \`openssl rand -base64 32\`)`,
+    );
   return k;
 }
 
 /** Runs the key command without a shell (argv split, a deadline); its stdout is the base64 key. */
 function runKeyCommand(argv: string[], label: string, env: Record<string, string | undefined>, timeoutMs: number): Buffer {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env: env as NodeJS.ProcessEnv, maxBuffer: 64 * 1024 });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: env as NodeJS.ProcessEnv,
+    maxBuffer: 64 * 1024,
+  });
   const err = (r.stderr ?? "").trim().split("\n")[0]?.slice(0, 200) ?? "";
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    if (code === "ETIMEDOUT") throw new KeyError(`${label} did not finish within ${timeoutMs / 1000} s; fix the command (MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand) or use another key source`);
-    throw new KeyError(`${label} could not be run (${code ?? r.error.message}); check the program path in MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand`);
+    if (code === "ETIMEDOUT")
+      throw new KeyError(
+        `${label} did not finish within ${timeoutMs / 1000} s; fix the command (MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand) or use another key source`,
+      );
+    throw new KeyError(
+      `${label} could not be run (${code ?? r.error.message}); check the program path in MOLTHUB_MASTER_KEY_COMMAND / masterKeyCommand`,
+    );
   }
-  if (r.signal) throw new KeyError(`${label} was killed by ${r.signal}${r.signal === "SIGTERM" ? ` (over its ${timeoutMs / 1000} s deadline)` : ""}; fix the command or use another key source`);
-  if (r.status !== 0) throw new KeyError(`${label} failed with exit code ${r.status}${err ? `: ${err}` : ""}; fix it so it prints the base64 master key, or use another key source`);
+  if (r.signal)
+    throw new KeyError(
+      `${label} was killed by ${r.signal}${r.signal === "SIGTERM" ? ` (over its ${timeoutMs / 1000} s deadline)` : ""}; fix the command or use another key source`,
+    );
+  if (r.status !== 0)
+    throw new KeyError(
+      `${label} failed with exit code ${r.status}${err ? `: ${err}` : ""}; fix it so it prints the base64 master key, or use another key source`,
+    );
   return decodeKey(r.stdout ?? "", label);
 }
 
@@ -214,13 +273,18 @@ export function readKeyFile(file: string): Buffer {
  * when the file source is used and no file exists. This does not check the key against stored data:
  * `openVault` (src/secrets/vault.ts) does, at start-up.
  */
-export function loadKeyring(dataDir: string, env: Record<string, string | undefined> = process.env, opts: KeySourceOptions = {}): Keyring {
+export function loadKeyring(
+  dataDir: string,
+  env: Record<string, string | undefined> = process.env,
+  opts: KeySourceOptions = {},
+): Keyring {
   const src = keySource(dataDir, env, opts);
   if (src.kind === "env") return new Keyring(decodeKey(env.MOLTHUB_MASTER_KEY!, src.label), src.label);
-  if (src.kind === "command") return new Keyring(runKeyCommand(src.argv, src.label, env, opts.commandTimeoutMs ?? 15_000), src.label);
+  if (src.kind === "command")
+    return new Keyring(runKeyCommand(src.argv, src.label, env, opts.commandTimeoutMs ?? 15_000), src.label);
   if (!existsSync(src.file)) {
     if (opts.create === false) throw new KeyError(`no master key: ${src.file} does not exist and MOLTHUB_MASTER_KEY is not set`);
-    writeFileSync(src.file, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+    writeFileSync(src.file, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   }
   return new Keyring(readKeyFile(src.file), src.file);
 }

@@ -6,7 +6,8 @@
 
 export const REDACTED = "[redacted]";
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|private[-_]?key|authorization|cookie|credential|totp|^key$|master/i;
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|api[-_]?key|private[-_]?key|authorization|cookie|credential|totp|^key$|master/i;
 
 const knownSecrets = new Set<string>();
 
@@ -49,7 +50,10 @@ export function redact<T>(value: T, depth = 0): T {
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSecretKey(k) && v !== null && v !== undefined && typeof v !== "boolean" && typeof v !== "object" ? REDACTED : redact(v, depth + 1);
+      out[k] =
+        isSecretKey(k) && v !== null && v !== undefined && typeof v !== "boolean" && typeof v !== "object"
+          ? REDACTED
+          : redact(v, depth + 1);
     }
     return out as T;
   }

@@ -2,13 +2,13 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { eq, like } from "drizzle-orm";
-import { auditCheckpoints, bots, hosts, secrets, settings, users } from "../db/schema.ts";
-import type { Db, Tx } from "../db/client.ts";
-import { Keyring, KeyError, keySource, loadKeyring, readKeyFile, sealedKeyId, type KeySourceOptions } from "./keyring.ts";
-import { registerSecret } from "./redact.ts";
 import { recordAudit } from "../core/audit.ts";
+import { type Actor, systemActor } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
-import { systemActor, type Actor } from "../core/context.ts";
+import type { Db, Tx } from "../db/client.ts";
+import { auditCheckpoints, bots, hosts, secrets, settings, users } from "../db/schema.ts";
+import { KeyError, Keyring, type KeySourceOptions, keySource, loadKeyring, readKeyFile, sealedKeyId } from "./keyring.ts";
+import { registerSecret } from "./redact.ts";
 
 /**
  * The secrets vault: envelope encryption over the appliance master key.
@@ -40,7 +40,11 @@ function dataKeyAad(id: string): string {
 }
 
 /** Seals a secret value with a fresh data key, and wraps that key with the master key. */
-export function sealSecretValue(keyring: Keyring, row: { id: string; workspaceId: string; name: string; version: number }, value: string): { valueEnc: string; dataKeyEnc: string; masterKeyId: string } {
+export function sealSecretValue(
+  keyring: Keyring,
+  row: { id: string; workspaceId: string; name: string; version: number },
+  value: string,
+): { valueEnc: string; dataKeyEnc: string; masterKeyId: string } {
   const dk = randomBytes(32);
   try {
     const iv = randomBytes(12);
@@ -63,18 +67,25 @@ function corrupt(row: Pick<SecretRow, "name" | "workspaceId">, what: string): Se
 }
 
 /** Opens a secret's value. A tampered row is a clear error naming the secret (never a crash). */
-export function openSecretValue(keyring: Keyring, row: Pick<SecretRow, "id" | "workspaceId" | "name" | "version" | "valueEnc" | "dataKeyEnc">): string {
+export function openSecretValue(
+  keyring: Keyring,
+  row: Pick<SecretRow, "id" | "workspaceId" | "name" | "version" | "valueEnc" | "dataKeyEnc">,
+): string {
   if (row.dataKeyEnc === null) {
     // a row from before the vault (upgraded at start-up): sealed directly with the appliance key
     try {
       return keyring.open("secret", row.valueEnc, `${row.workspaceId}/${row.name}`).toString("utf8");
     } catch {
-      throw corrupt(row, "value_enc (from before the vault) does not open with this master key: it was altered, or the key is wrong");
+      throw corrupt(
+        row,
+        "value_enc (from before the vault) does not open with this master key: it was altered, or the key is wrong",
+      );
     }
   }
   let dk: Buffer;
   const kid = sealedKeyId(row.dataKeyEnc);
-  if (kid && kid !== keyring.id) throw corrupt(row, `its data key is wrapped by master key ${kid}, but the key in use (${keyring.source}) is ${keyring.id}`);
+  if (kid && kid !== keyring.id)
+    throw corrupt(row, `its data key is wrapped by master key ${kid}, but the key in use (${keyring.source}) is ${keyring.id}`);
   try {
     dk = keyring.open(DATA_KEY_PURPOSE, row.dataKeyEnc, dataKeyAad(row.id));
   } catch {
@@ -128,14 +139,24 @@ interface Probe {
 function probes(db: Tx): Probe[] {
   const out: Probe[] = [];
   const s = db.select().from(secrets).limit(1).get();
-  if (s) out.push(s.dataKeyEnc ? { label: `secret ${s.name}`, sealed: s.dataKeyEnc, purpose: DATA_KEY_PURPOSE, aad: dataKeyAad(s.id) } : { label: `secret ${s.name}`, sealed: s.valueEnc, purpose: "secret", aad: `${s.workspaceId}/${s.name}` });
+  if (s)
+    out.push(
+      s.dataKeyEnc
+        ? { label: `secret ${s.name}`, sealed: s.dataKeyEnc, purpose: DATA_KEY_PURPOSE, aad: dataKeyAad(s.id) }
+        : { label: `secret ${s.name}`, sealed: s.valueEnc, purpose: "secret", aad: `${s.workspaceId}/${s.name}` },
+    );
   const b = db.select({ id: bots.id, v: bots.gatewayTokenEnc }).from(bots).limit(1).get();
   if (b) out.push({ label: "a gateway token", sealed: b.v, purpose: "gateway-token", aad: b.id });
   const u = db.select({ id: users.id, v: users.totpSecretEnc }).from(users).where(like(users.totpSecretEnc, "v%")).limit(1).get();
   if (u?.v) out.push({ label: "a TOTP secret", sealed: u.v, purpose: "totp", aad: u.id });
   const d = db.select().from(settings).where(eq(settings.key, DEVICE_IDENTITY)).get();
   if (d) out.push({ label: "the device identity", sealed: JSON.parse(d.value) as string, purpose: "device-identity", aad: "" });
-  const h = db.select({ id: hosts.id, v: hosts.privateKeyEnc }).from(hosts).where(like(hosts.privateKeyEnc, "v2.%")).limit(1).get();
+  const h = db
+    .select({ id: hosts.id, v: hosts.privateKeyEnc })
+    .from(hosts)
+    .where(like(hosts.privateKeyEnc, "v2.%"))
+    .limit(1)
+    .get();
   if (h) out.push({ label: "a host key", sealed: h.v, purpose: "", aad: "" });
   return out;
 }
@@ -178,54 +199,79 @@ export function verifyKey(db: Tx, keyring: Keyring, dataDir?: string): void {
  * into envelope form and re-seals v1 values (gateway tokens, TOTP secrets, device identity) in the v2 format
  * that key rotation can re-seal. A row that does not open is left as it is (it errors, naming itself, on use).
  */
-export function upgradeLegacy(db: Db, keyring: Keyring, now: () => number = Date.now): { secrets: number; values: number; skipped: string[] } {
-  return db.transaction((tx) => {
-    const skipped: string[] = [];
-    let nSecrets = 0;
-    let nValues = 0;
-    if (!tx.select().from(settings).where(eq(settings.key, KEY_CHECK)).get()) {
-      tx.insert(settings).values({ key: KEY_CHECK, value: JSON.stringify(keyring.seal("key-check", KEY_CHECK_PLAIN)), updatedAt: now() }).run();
-    }
-    for (const r of tx.select().from(secrets).all()) {
-      if (r.dataKeyEnc !== null) continue;
-      try {
-        const v = openSecretValue(keyring, r);
-        tx.update(secrets).set(sealSecretValue(keyring, r, v)).where(eq(secrets.id, r.id)).run();
-        nSecrets++;
-      } catch {
-        skipped.push(`secret ${r.name}`);
+export function upgradeLegacy(
+  db: Db,
+  keyring: Keyring,
+  now: () => number = Date.now,
+): { secrets: number; values: number; skipped: string[] } {
+  return db.transaction(
+    (tx) => {
+      const skipped: string[] = [];
+      let nSecrets = 0;
+      let nValues = 0;
+      if (!tx.select().from(settings).where(eq(settings.key, KEY_CHECK)).get()) {
+        tx.insert(settings)
+          .values({ key: KEY_CHECK, value: JSON.stringify(keyring.seal("key-check", KEY_CHECK_PLAIN)), updatedAt: now() })
+          .run();
       }
-    }
-    const upgrade = (sealed: string, purpose: string, aad: string, label: string): string | null => {
-      if (!sealed.startsWith("v1.")) return null;
-      try {
-        const out = keyring.reseal(sealed, keyring, { purpose, aad });
-        nValues++;
-        return out;
-      } catch {
-        skipped.push(label);
-        return null;
+      for (const r of tx.select().from(secrets).all()) {
+        if (r.dataKeyEnc !== null) continue;
+        try {
+          const v = openSecretValue(keyring, r);
+          tx.update(secrets)
+            .set(sealSecretValue(keyring, r, v))
+            .where(eq(secrets.id, r.id))
+            .run();
+          nSecrets++;
+        } catch {
+          skipped.push(`secret ${r.name}`);
+        }
       }
-    };
-    for (const b of tx.select({ id: bots.id, name: bots.name, v: bots.gatewayTokenEnc }).from(bots).all()) {
-      const n = upgrade(b.v, "gateway-token", b.id, `gateway token of bot ${b.name}`);
-      if (n) tx.update(bots).set({ gatewayTokenEnc: n }).where(eq(bots.id, b.id)).run();
-    }
-    for (const u of tx.select({ id: users.id, email: users.email, v: users.totpSecretEnc }).from(users).all()) {
-      const n = u.v ? upgrade(u.v, "totp", u.id, `TOTP secret of ${u.email}`) : null;
-      if (n) tx.update(users).set({ totpSecretEnc: n }).where(eq(users.id, u.id)).run();
-    }
-    const d = tx.select().from(settings).where(eq(settings.key, DEVICE_IDENTITY)).get();
-    if (d) {
-      const n = upgrade(JSON.parse(d.value) as string, "device-identity", "", "the device identity");
-      if (n) tx.update(settings).set({ value: JSON.stringify(n), updatedAt: now() }).where(eq(settings.key, DEVICE_IDENTITY)).run();
-    }
-    if (nSecrets || nValues) {
+      const upgrade = (sealed: string, purpose: string, aad: string, label: string): string | null => {
+        if (!sealed.startsWith("v1.")) return null;
+        try {
+          const out = keyring.reseal(sealed, keyring, { purpose, aad });
+          nValues++;
+          return out;
+        } catch {
+          skipped.push(label);
+          return null;
+        }
+      };
+      for (const b of tx.select({ id: bots.id, name: bots.name, v: bots.gatewayTokenEnc }).from(bots).all()) {
+        const n = upgrade(b.v, "gateway-token", b.id, `gateway token of bot ${b.name}`);
+        if (n) tx.update(bots).set({ gatewayTokenEnc: n }).where(eq(bots.id, b.id)).run();
+      }
+      for (const u of tx.select({ id: users.id, email: users.email, v: users.totpSecretEnc }).from(users).all()) {
+        const n = u.v ? upgrade(u.v, "totp", u.id, `TOTP secret of ${u.email}`) : null;
+        if (n) tx.update(users).set({ totpSecretEnc: n }).where(eq(users.id, u.id)).run();
+      }
+      const d = tx.select().from(settings).where(eq(settings.key, DEVICE_IDENTITY)).get();
+      if (d) {
+        const n = upgrade(JSON.parse(d.value) as string, "device-identity", "", "the device identity");
+        if (n)
+          tx.update(settings)
+            .set({ value: JSON.stringify(n), updatedAt: now() })
+            .where(eq(settings.key, DEVICE_IDENTITY))
+            .run();
+      }
+      if (nSecrets || nValues) {
         // (summary keys avoid secret-looking names, which the audit redaction would blank)
-      recordAudit(tx, { actor: vaultActor("vault upgrade"), now }, { action: "vault.upgrade", resourceType: "vault", workspaceId: null, summary: { envelopes: nSecrets, resealed: nValues, skipped } });
-    }
-    return { secrets: nSecrets, values: nValues, skipped };
-  }, { behavior: "immediate" });
+        recordAudit(
+          tx,
+          { actor: vaultActor("vault upgrade"), now },
+          {
+            action: "vault.upgrade",
+            resourceType: "vault",
+            workspaceId: null,
+            summary: { envelopes: nSecrets, resealed: nValues, skipped },
+          },
+        );
+      }
+      return { secrets: nSecrets, values: nValues, skipped };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 function vaultActor(label: string): Actor {
@@ -271,7 +317,7 @@ function writeKeyFile(file: string, key: Buffer | string): void {
   rmSync(file, { force: true });
   const fd = openSync(file, "wx", 0o600);
   try {
-    writeSync(fd, typeof key === "string" ? key : key.toString("base64") + "\n");
+    writeSync(fd, typeof key === "string" ? key : `${key.toString("base64")}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -299,7 +345,9 @@ function fileKeyring(db: Tx, dataDir: string, notes: string[]): Keyring {
     const stored = storedKeyId(db);
     if (stored === nk.id) {
       finishRotationFiles(file);
-      notes.push("finished an interrupted master-key rotation: master.key now holds the new key, the old one is in master.key.previous");
+      notes.push(
+        "finished an interrupted master-key rotation: master.key now holds the new key, the old one is in master.key.previous",
+      );
       return nk;
     }
     rmSync(next, { force: true });
@@ -380,10 +428,14 @@ export function openVault(o: OpenVaultOptions): OpenedVault {
   const src = keySource(o.dataDir, env, { command: o.command });
   const notes: string[] = [];
   const warnings: string[] = [];
-  const keyring = src.kind === "file" ? fileKeyring(o.db, o.dataDir, notes) : loadKeyring(o.dataDir, env, { command: o.command, commandTimeoutMs: o.commandTimeoutMs });
+  const keyring =
+    src.kind === "file"
+      ? fileKeyring(o.db, o.dataDir, notes)
+      : loadKeyring(o.dataDir, env, { command: o.command, commandTimeoutMs: o.commandTimeoutMs });
   verifyKey(o.db, keyring, o.dataDir);
   const up = upgradeLegacy(o.db, keyring, o.now);
-  if (up.secrets || up.values) notes.push(`upgraded ${up.secrets} secret(s) to envelope encryption and re-sealed ${up.values} older value(s)`);
+  if (up.secrets || up.values)
+    notes.push(`upgraded ${up.secrets} secret(s) to envelope encryption and re-sealed ${up.values} older value(s)`);
   for (const s of up.skipped) warnings.push(`${s} could not be opened with the master key and was left as it is`);
   const previous = join(o.dataDir, "master.key.previous");
   const justFinished = notes.some((n) => n.startsWith("finished an interrupted"));
@@ -398,20 +450,33 @@ export function openVault(o: OpenVaultOptions): OpenedVault {
 }
 
 /** For `molthub doctor`: does the key open this store? */
-export function checkKey(db: Db, dataDir: string, env: Record<string, string | undefined> = process.env, command?: string): { ok: boolean; source: string; message: string } {
+export function checkKey(
+  db: Db,
+  dataDir: string,
+  env: Record<string, string | undefined> = process.env,
+  command?: string,
+): { ok: boolean; source: string; message: string } {
   let label = "the master key";
   try {
     const src = keySource(dataDir, env, { command });
     label = src.label;
     if (src.kind === "file" && !existsSync(src.file)) {
       return hasSealedData(db)
-        ? { ok: false, source: label, message: `${src.file} is missing but the store holds encrypted values; restore it from your backup` }
+        ? {
+            ok: false,
+            source: label,
+            message: `${src.file} is missing but the store holds encrypted values; restore it from your backup`,
+          }
         : { ok: true, source: label, message: "no key yet; it is created on the first start" };
     }
     const k = loadKeyring(dataDir, env, { command, create: false });
     verifyKey(db, k, dataDir);
     const stored = storedKeyId(db);
-    return { ok: true, source: label, message: `key ${k.id} from ${k.source} opens the store${stored ? "" : " (no key check yet; written on the next start)"}` };
+    return {
+      ok: true,
+      source: label,
+      message: `key ${k.id} from ${k.source} opens the store${stored ? "" : " (no key check yet; written on the next start)"}`,
+    };
   } catch (e) {
     return { ok: false, source: label, message: (e as Error).message };
   }
@@ -449,12 +514,18 @@ const SKIP_TABLES = new Set(["audit_log", "schema_migrations", "secrets"]);
 function sealedCells(tx: Tx, keyId: string): { table: string; column: string; rowid: number; value: string }[] {
   const sqlite = sqliteOf(tx);
   const out: { table: string; column: string; rowid: number; value: string }[] = [];
-  const tables = sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+  const tables = sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+    name: string;
+  }[];
   for (const { name } of tables) {
     if (SKIP_TABLES.has(name) || name.startsWith("__")) continue;
-    const cols = (sqlite.query(`PRAGMA table_info("${name}")`).all() as { name: string; type: string }[]).filter((c) => /TEXT/i.test(c.type) || c.type === "");
+    const cols = (sqlite.query(`PRAGMA table_info("${name}")`).all() as { name: string; type: string }[]).filter(
+      (c) => /TEXT/i.test(c.type) || c.type === "",
+    );
     for (const c of cols) {
-      const rows = sqlite.query(`SELECT rowid AS rid, "${c.name}" AS v FROM "${name}" WHERE "${c.name}" LIKE ?`).all(`%v2.${keyId}.%`) as { rid: number; v: string }[];
+      const rows = sqlite
+        .query(`SELECT rowid AS rid, "${c.name}" AS v FROM "${name}" WHERE "${c.name}" LIKE ?`)
+        .all(`%v2.${keyId}.%`) as { rid: number; v: string }[];
       for (const r of rows) out.push({ table: name, column: c.name, rowid: r.rid, value: r.v });
     }
   }
@@ -489,12 +560,17 @@ export function rotateMasterKey(o: RotateOptions): RotateReport {
   const env = o.env ?? process.env;
   const now = o.now ?? Date.now;
   const pid = runningServerPid(o.dataDir);
-  if (pid) throw new KeyError(`a Molthub server (pid ${pid}) is running on ${o.dataDir}; stop it first — the master key is rotated offline. (If none runs, delete ${join(o.dataDir, PID_FILE)}.)`);
+  if (pid)
+    throw new KeyError(
+      `a Molthub server (pid ${pid}) is running on ${o.dataDir}; stop it first — the master key is rotated offline. (If none runs, delete ${join(o.dataDir, PID_FILE)}.)`,
+    );
   const opened = openVault({ db: o.db, dataDir: o.dataDir, env, command: o.command, now });
   const old = opened.keyring;
   const src = keySource(o.dataDir, env, { command: o.command });
   if (src.kind !== "file" && !o.newKey) {
-    throw new KeyError(`the master key comes from ${src.label}: give the new key on stdin (base64 of 32 random bytes, e.g. \`openssl rand -base64 32\`); after the rotation, make ${src.label} return it`);
+    throw new KeyError(
+      `the master key comes from ${src.label}: give the new key on stdin (base64 of 32 random bytes, e.g. \`openssl rand -base64 32\`); after the rotation, make ${src.label} return it`,
+    );
   }
   const newKey = o.newKey ?? randomBytes(32);
   const nk = new Keyring(newKey, src.kind === "file" ? src.file : src.label);
@@ -526,7 +602,9 @@ function rewrapAll(tx: Tx, old: Keyring, nk: Keyring, now: () => number): Rotate
       try {
         dk = old.open(DATA_KEY_PURPOSE, r.dataKeyEnc, dataKeyAad(r.id));
       } catch {
-        throw new KeyError(`the data key of secret ${r.name} cannot be unwrapped with the current master key (data_key_enc was altered?); nothing was changed. Store its value again or delete it (molthub vault delete ${r.name}), then rotate again`);
+        throw new KeyError(
+          `the data key of secret ${r.name} cannot be unwrapped with the current master key (data_key_enc was altered?); nothing was changed. Store its value again or delete it (molthub vault delete ${r.name}), then rotate again`,
+        );
       }
       update = { dataKeyEnc: nk.seal(DATA_KEY_PURPOSE, dk, dataKeyAad(r.id)), masterKeyId: nk.id };
       dk.fill(0);
@@ -544,7 +622,9 @@ function rewrapAll(tx: Tx, old: Keyring, nk: Keyring, now: () => number): Rotate
         values[k] = (values[k] ?? 0) + 1;
         return old.reseal(sealed, nk);
       } catch {
-        throw new KeyError(`${k} (row ${cell.rowid}) holds a value that does not open with the current master key (altered?); nothing was changed. Fix or remove that value, then rotate again`);
+        throw new KeyError(
+          `${k} (row ${cell.rowid}) holds a value that does not open with the current master key (altered?); nothing was changed. Fix or remove that value, then rotate again`,
+        );
       }
     });
     sqlite.query(`UPDATE "${cell.table}" SET "${cell.column}" = ? WHERE rowid = ?`).run(next, cell.rowid);
@@ -552,23 +632,41 @@ function rewrapAll(tx: Tx, old: Keyring, nk: Keyring, now: () => number): Rotate
   // values from before the vault that start-up could not upgrade
   const left = sqlite.query("SELECT count(*) AS n FROM bots WHERE gateway_token_enc LIKE 'v1.%'").get() as { n: number };
   const leftUsers = sqlite.query("SELECT count(*) AS n FROM users WHERE totp_secret_enc LIKE 'v1.%'").get() as { n: number };
-  if (left.n || leftUsers.n) throw new KeyError(`${left.n + leftUsers.n} value(s) from before the vault do not open with the current key; nothing was changed`);
+  if (left.n || leftUsers.n)
+    throw new KeyError(
+      `${left.n + leftUsers.n} value(s) from before the vault do not open with the current key; nothing was changed`,
+    );
 
   let checkpoints = 0;
   for (const cp of tx.select().from(auditCheckpoints).all()) {
     const data = `${cp.uptoId}|${cp.uptoHash}|${cp.createdAt}`;
     // only re-sign what the old key signed: a forged checkpoint stays detectable
     if (old.hmac("audit-checkpoint", data) !== cp.signature) continue;
-    tx.update(auditCheckpoints).set({ signature: nk.hmac("audit-checkpoint", data) }).where(eq(auditCheckpoints.id, cp.id)).run();
+    tx.update(auditCheckpoints)
+      .set({ signature: nk.hmac("audit-checkpoint", data) })
+      .where(eq(auditCheckpoints.id, cp.id))
+      .run();
     checkpoints++;
   }
 
   const remaining = sealedCells(tx, old.id).length;
   if (remaining) throw new KeyError(`${remaining} value(s) still sealed with the old key after re-sealing; nothing was changed`);
-  recordAudit(tx, { actor: vaultActor("vault rotate-key (offline)"), now }, {
-    action: "vault.rotate_key", resourceType: "vault", workspaceId: null,
-    // (summary keys avoid secret-looking names, which the audit redaction would blank)
-    summary: { from: old.id, to: nk.id, dataKeys: nSecrets, resealed: Object.entries(values).map(([column, count]) => ({ column, count })), checkpoints },
-  });
+  recordAudit(
+    tx,
+    { actor: vaultActor("vault rotate-key (offline)"), now },
+    {
+      action: "vault.rotate_key",
+      resourceType: "vault",
+      workspaceId: null,
+      // (summary keys avoid secret-looking names, which the audit redaction would blank)
+      summary: {
+        from: old.id,
+        to: nk.id,
+        dataKeys: nSecrets,
+        resealed: Object.entries(values).map(([column, count]) => ({ column, count })),
+        checkpoints,
+      },
+    },
+  );
   return { from: old.id, to: nk.id, source: "file", secrets: nSecrets, values, checkpoints };
 }

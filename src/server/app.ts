@@ -1,32 +1,32 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getCookie } from "hono/cookie";
-import { secureHeaders } from "hono/secure-headers";
 import { bodyLimit } from "hono/body-limit";
+import { getConnInfo } from "hono/bun";
+import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
-import { getConnInfo } from "hono/bun";
+import { secureHeaders } from "hono/secure-headers";
 import type { ZodError } from "zod";
-import type { AppDeps, AppEnv } from "./deps.ts";
-import { ServiceError } from "../core/errors.ts";
-import { resolveApiToken, resolveSession, SESSION_COOKIE } from "../services/auth.ts";
-import { isBusyError } from "../db/client.ts";
-import { redactString } from "../secrets/redact.ts";
-import { zodIssues } from "../domain/documents.ts";
-import { authRoutes } from "../api/auth/routes.ts";
-import { workspaceRoutes } from "../api/workspaces/routes.ts";
-import { tokenRoutes } from "../api/tokens/routes.ts";
 import { auditRoutes } from "../api/audit/routes.ts";
-import { eventRoutes } from "../api/events/routes.ts";
+import { authRoutes } from "../api/auth/routes.ts";
 import { botRoutes } from "../api/bots/routes.ts";
+import { connectorsRoutes } from "../api/connectors/routes.ts";
+import { eventRoutes } from "../api/events/routes.ts";
 import { hostsRoutes } from "../api/hosts/routes.ts";
-import { templatesRoutes } from "../api/templates/routes.ts";
 import { layersRoutes } from "../api/layers/routes.ts";
 import { policiesRoutes } from "../api/policies/routes.ts";
-import { connectorsRoutes } from "../api/connectors/routes.ts";
 import { secretsRoutes } from "../api/secrets/routes.ts";
 import type { ErrorDetails } from "../api/shared/errors.ts";
-import { webRoutes, setOpenApiProvider } from "../web/index.tsx";
+import { templatesRoutes } from "../api/templates/routes.ts";
+import { tokenRoutes } from "../api/tokens/routes.ts";
+import { workspaceRoutes } from "../api/workspaces/routes.ts";
+import { ServiceError } from "../core/errors.ts";
+import { isBusyError } from "../db/client.ts";
+import { zodIssues } from "../domain/documents.ts";
+import { redactString } from "../secrets/redact.ts";
+import { resolveApiToken, resolveSession, SESSION_COOKIE } from "../services/auth.ts";
+import { setOpenApiProvider, webRoutes } from "../web/index.tsx";
+import type { AppDeps, AppEnv } from "./deps.ts";
 
 function zodDetails(err: ZodError): ErrorDetails {
   return zodIssues(err, { root: "(body)", unknown: "unknown field; remove it" });
@@ -58,7 +58,10 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
-        return c.json(errorBody("invalid_request", "the request has invalid fields; see details", zodDetails(result.error as ZodError)), 400);
+        return c.json(
+          errorBody("invalid_request", "the request has invalid fields; see details", zodDetails(result.error as ZodError)),
+          400,
+        );
       }
     },
   });
@@ -86,25 +89,53 @@ export function createApp(deps: AppDeps) {
     await next();
     const ms = Math.round((performance.now() - started) * 10) / 10;
     if (c.req.path !== "/healthz" && c.req.path !== "/readyz") {
-      deps.logger.info("request", { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms, actor: c.get("actor")?.label ?? null, ip });
+      deps.logger.info("request", {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms,
+        actor: c.get("actor")?.label ?? null,
+        ip,
+      });
     }
   });
 
   // 2. security headers; htmx is served from our own origin, so scripts are 'self' only
-  app.use("*", secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", "data:"],
-      connectSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"], baseUri: ["'none'"], objectSrc: ["'none'"],
-    },
-    strictTransportSecurity: deps.settings.tlsCert ? "max-age=31536000" : false,
-    referrerPolicy: "same-origin",
-  }));
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      strictTransportSecurity: deps.settings.tlsCert ? "max-age=31536000" : false,
+      referrerPolicy: "same-origin",
+    }),
+  );
 
   // 3. body size limit for everything
-  app.use("*", bodyLimit({
-    maxSize: deps.settings.maxBodyBytes,
-    onError: (c) => c.json(errorBody("payload_too_large", `the request body is larger than ${deps.settings.maxBodyBytes} bytes; send less or raise maxBodyBytes`), 413),
-  }));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.settings.maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            "payload_too_large",
+            `the request body is larger than ${deps.settings.maxBodyBytes} bytes; send less or raise maxBodyBytes`,
+          ),
+          413,
+        ),
+    }),
+  );
 
   // 4. who is calling: a bearer token or the session cookie
   app.use("*", async (c, next) => {
@@ -115,7 +146,11 @@ export function createApp(deps: AppDeps) {
     const authz = c.req.header("authorization");
     if (authz?.toLowerCase().startsWith("bearer ")) {
       const actor = resolveApiToken(deps.store.db, authz.slice(7).trim(), now);
-      if (!actor) return c.json(errorBody("unauthorized", "the API token is invalid, expired or revoked; create a new one under Settings → API tokens"), 401);
+      if (!actor)
+        return c.json(
+          errorBody("unauthorized", "the API token is invalid, expired or revoked; create a new one under Settings → API tokens"),
+          401,
+        );
       c.set("actor", actor);
       c.set("authVia", "bearer");
     } else {
@@ -134,7 +169,10 @@ export function createApp(deps: AppDeps) {
 
   // 5. CSRF: same-origin forms only; cookie-authenticated JSON writes need a same-origin Origin too
   // (a bearer token is never sent by a browser on its own, so those requests cannot be forged)
-  const formCsrf = csrf({ origin: (origin, c) => sameOrigin(c as Context<AppEnv>, origin), secFetchSite: (v) => v === "same-origin" || v === "none" });
+  const formCsrf = csrf({
+    origin: (origin, c) => sameOrigin(c as Context<AppEnv>, origin),
+    secFetchSite: (v) => v === "same-origin" || v === "none",
+  });
   app.use("*", (c, next) => (c.get("authVia") === "bearer" ? next() : formCsrf(c, next)));
   app.use("*", async (c, next) => {
     if (c.get("authVia") === "cookie" && !/^(GET|HEAD|OPTIONS)$/.test(c.req.method)) {
@@ -151,7 +189,11 @@ export function createApp(deps: AppDeps) {
     await next();
     const actor = c.get("actor");
     if (actor?.workspaceId && !/^(GET|HEAD|OPTIONS)$/.test(c.req.method) && c.res.status < 400) {
-      deps.events.publish({ workspaceId: actor.workspaceId, type: "changed", data: { path: c.req.path, requestId: c.get("requestId") } });
+      deps.events.publish({
+        workspaceId: actor.workspaceId,
+        type: "changed",
+        data: { path: c.req.path, requestId: c.get("requestId") },
+      });
     }
   });
 
@@ -179,11 +221,19 @@ export function createApp(deps: AppDeps) {
   app.route("/", connectorsRoutes());
   app.route("/", secretsRoutes());
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API token (mht_…) from Settings → API tokens or `molthub token create`" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "API token (mht_…) from Settings → API tokens or `molthub token create`",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookieAuth", { type: "apiKey", in: "cookie", name: SESSION_COOKIE });
   const docConfig = {
     openapi: "3.1.0",
-    info: { title: "Molthub API", version: deps.version, description: "Control plane for OpenClaw gateways. Errors have the shape {\"error\":{\"code\",\"message\",\"details\"?}}." },
+    info: {
+      title: "Molthub API",
+      version: deps.version,
+      description: 'Control plane for OpenClaw gateways. Errors have the shape {"error":{"code","message","details"?}}.',
+    },
   };
   app.doc31("/api/v1/openapi.json", docConfig);
   setOpenApiProvider(() => app.getOpenAPI31Document(docConfig));
@@ -191,7 +241,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", webRoutes());
 
   app.notFound((c) => {
-    if (wantsHtml(c)) return c.html("<!doctype html><title>Not found</title><h1>Not found</h1><p><a href=\"/\">Back to the dashboard</a></p>", 404);
+    if (wantsHtml(c))
+      return c.html('<!doctype html><title>Not found</title><h1>Not found</h1><p><a href="/">Back to the dashboard</a></p>', 404);
     return c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}; see /api/v1/openapi.json`), 404);
   });
 
@@ -208,12 +259,21 @@ export function createApp(deps: AppDeps) {
     }
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code = status === 413 ? "payload_too_large" : status === 403 ? "forbidden" : status === 401 ? "unauthorized" : "invalid_request";
-      const message = /JSON/i.test(err.message) ? "the body is not valid JSON; send a JSON object with Content-Type: application/json" : err.message || "bad request";
+      const code =
+        status === 413 ? "payload_too_large" : status === 403 ? "forbidden" : status === 401 ? "unauthorized" : "invalid_request";
+      const message = /JSON/i.test(err.message)
+        ? "the body is not valid JSON; send a JSON object with Content-Type: application/json"
+        : err.message || "bad request";
       return c.json(errorBody(code, message), status as 400);
     }
-    deps.logger.error("unhandled error", { requestId, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
-    return c.json(errorBody("internal", `something went wrong on our side; the log has details under request id ${requestId}`), 500);
+    deps.logger.error("unhandled error", {
+      requestId,
+      err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    });
+    return c.json(
+      errorBody("internal", `something went wrong on our side; the log has details under request id ${requestId}`),
+      500,
+    );
   });
 
   return app;

@@ -1,9 +1,9 @@
-import type { Store } from "../db/client.ts";
-import type { Keyring } from "../secrets/keyring.ts";
 import type { Settings } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { EventBus } from "../core/events.ts";
 import type { Actor, ServiceContext } from "../core/context.ts";
+import type { EventBus } from "../core/events.ts";
+import type { Store } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import type { Keyring } from "../secrets/keyring.ts";
 
 /** Everything the HTTP layer needs, built once at start (or per test). */
 export interface AppDeps {
@@ -15,7 +15,10 @@ export interface AppDeps {
   now: () => number;
   version: string;
   /** the reconciler and providers; absent in tests that only exercise the API surface */
-  runtime?: { reconciler: import("../reconciler/reconciler.ts").Reconciler; providers: Partial<Record<string, import("../../providers/provider.ts").Provider>> };
+  runtime?: {
+    reconciler: import("../reconciler/reconciler.ts").Reconciler;
+    providers: Partial<Record<string, import("../../providers/provider.ts").Provider>>;
+  };
 }
 
 export interface SessionInfo {

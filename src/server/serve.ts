@@ -1,19 +1,19 @@
-import { mkdirSync, accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createProviders } from "../../providers/registry.ts";
+import type { Settings } from "../config.ts";
+import { getRetentionDays, pruneAudit } from "../core/audit.ts";
+import { systemActor } from "../core/context.ts";
+import { EventBus } from "../core/events.ts";
+import { migrate, openStore } from "../db/client.ts";
+import { DbHostAccess, registerHostAccess } from "../hosts/directory.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { Reconciler } from "../reconciler/reconciler.ts";
+import { openVault } from "../secrets/vault.ts";
+import { issueSetupToken, setupPending } from "../services/auth.ts";
+import { VERSION } from "../version.ts";
 import { createApp } from "./app.ts";
 import type { AppDeps } from "./deps.ts";
-import { openStore, migrate } from "../db/client.ts";
-import { openVault } from "../secrets/vault.ts";
-import { createLogger, type Logger } from "../log.ts";
-import { EventBus } from "../core/events.ts";
-import { issueSetupToken, setupPending } from "../services/auth.ts";
-import { pruneAudit, getRetentionDays } from "../core/audit.ts";
-import { systemActor } from "../core/context.ts";
-import type { Settings } from "../config.ts";
-import { VERSION } from "../version.ts";
-import { join } from "node:path";
-import { Reconciler } from "../reconciler/reconciler.ts";
-import { createProviders } from "../../providers/registry.ts";
-import { DbHostAccess, registerHostAccess } from "../hosts/directory.ts";
 
 export class StartupError extends Error {
   override name = "StartupError";
@@ -25,7 +25,9 @@ export function prepareDataDir(dir: string): void {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK | constants.R_OK);
   } catch (e) {
-    throw new StartupError(`the data dir ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir or MOLTHUB_DATA_DIR, or fix its owner/permissions`);
+    throw new StartupError(
+      `the data dir ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another with --data-dir or MOLTHUB_DATA_DIR, or fix its owner/permissions`,
+    );
   }
 }
 
@@ -41,7 +43,10 @@ export interface Running {
  * 2. Load the appliance key; issue a setup token on an empty store and log the setup URL.
  * 3. Listen; a port in use is a clear error and nothing is left half-started.
  */
-export async function serve(settings: Settings, opts: { logger?: Logger; installSignalHandlers?: boolean } = {}): Promise<Running> {
+export async function serve(
+  settings: Settings,
+  opts: { logger?: Logger; installSignalHandlers?: boolean } = {},
+): Promise<Running> {
   const logger = opts.logger ?? createLogger({ level: settings.logLevel });
   prepareDataDir(settings.dataDir);
   const store = openStore(join(settings.dataDir, "molthub.db"));
@@ -61,15 +66,26 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
   }
 
   // SSH hosts: one shared connection pool (pool id = host row id) behind the registered hosts
-  const hosts = DbHostAccess.create({ db: store.db, keyring: deps.keyring, logger: logger.child({ component: "hosts" }), events: deps.events, now: deps.now });
+  const hosts = DbHostAccess.create({
+    db: store.db,
+    keyring: deps.keyring,
+    logger: logger.child({ component: "hosts" }),
+    events: deps.events,
+    now: deps.now,
+  });
   registerHostAccess(store, hosts);
 
   // bots: providers and the reconciler (adopts what is running, re-plans interrupted jobs)
   if (settings.reconciler) {
     const providers = createProviders(settings, logger, { hosts });
     const reconciler = new Reconciler({
-      db: store.db, keyring: deps.keyring, logger: logger.child({ component: "reconciler" }), events: deps.events, providers,
-      healthIntervalMs: settings.healthIntervalSeconds * 1000, driftIntervalMs: settings.driftIntervalSeconds * 1000,
+      db: store.db,
+      keyring: deps.keyring,
+      logger: logger.child({ component: "reconciler" }),
+      events: deps.events,
+      providers,
+      healthIntervalMs: settings.healthIntervalSeconds * 1000,
+      driftIntervalMs: settings.driftIntervalSeconds * 1000,
     });
     deps.runtime = { reconciler, providers };
   }
@@ -87,12 +103,20 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     hosts.close();
     store.close();
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new StartupError(`port ${settings.port} on ${settings.host} is in use; stop what uses it or start with --port <other>`);
-    if (code === "EACCES") throw new StartupError(`not allowed to listen on ${settings.host}:${settings.port}; use a port above 1024 or run with the needed rights`);
+    if (code === "EADDRINUSE")
+      throw new StartupError(
+        `port ${settings.port} on ${settings.host} is in use; stop what uses it or start with --port <other>`,
+      );
+    if (code === "EACCES")
+      throw new StartupError(
+        `not allowed to listen on ${settings.host}:${settings.port}; use a port above 1024 or run with the needed rights`,
+      );
     throw e;
   }
   const scheme = settings.tlsCert ? "https" : "http";
-  const base = settings.publicUrl?.replace(/\/$/, "") ?? `${scheme}://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${server.port}`;
+  const base =
+    settings.publicUrl?.replace(/\/$/, "") ??
+    `${scheme}://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${server.port}`;
   logger.info("molthub listening", { url: base, dataDir: settings.dataDir, version: VERSION });
   deps.runtime?.reconciler.start();
 
@@ -100,7 +124,9 @@ export async function serve(settings: Settings, opts: { logger?: Logger; install
     const t = issueSetupToken(store.db);
     if (t) {
       // The one place a secret is deliberately printed: the operator needs it to claim the appliance.
-      process.stdout.write(`\n  Molthub has no users yet. Claim it within 1 hour at:\n\n    ${base}/setup?token=${t.token}\n\n  (or offline: molthub user add --email you@example.com --role owner)\n\n`);
+      process.stdout.write(
+        `\n  Molthub has no users yet. Claim it within 1 hour at:\n\n    ${base}/setup?token=${t.token}\n\n  (or offline: molthub user add --email you@example.com --role owner)\n\n`,
+      );
     }
   }
 

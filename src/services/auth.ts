@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import * as OTPAuth from "otpauth";
-import { apiTokens, loginAttempts, memberships, sessions, setupTokens, users, workspaces } from "../db/schema.ts";
-import type { Db, Tx } from "../db/client.ts";
-import type { Keyring } from "../secrets/keyring.ts";
 import { recordAudit } from "../core/audit.ts";
-import { requireUser, roleRank, type Actor, type Role, type ServiceContext } from "../core/context.ts";
-import { ServiceError } from "../core/errors.ts";
+import { type Actor, type Role, requireUser, roleRank, type ServiceContext } from "../core/context.ts";
 import { checkPasswordStrength, hashPassword, secretToken, sha256 } from "../core/credentials.ts";
+import { ServiceError } from "../core/errors.ts";
+import type { Db, Tx } from "../db/client.ts";
+import { apiTokens, loginAttempts, memberships, sessions, setupTokens, users, workspaces } from "../db/schema.ts";
+import type { Keyring } from "../secrets/keyring.ts";
 
 export { MIN_PASSWORD } from "../core/credentials.ts";
 
@@ -24,14 +24,19 @@ export function userCount(db: Tx): number {
  * tokens are invalidated. Returns null once any user exists: there is never an unclaimed-admin window.
  */
 export function issueSetupToken(db: Db, now = Date.now()): { token: string; expiresAt: number } | null {
-  return db.transaction((tx) => {
-    if (userCount(tx) > 0) return null;
-    tx.delete(setupTokens).run();
-    const token = secretToken("mhu");
-    const expiresAt = now + SETUP_TTL_MS;
-    tx.insert(setupTokens).values({ id: randomUUID(), tokenHash: sha256(token), expiresAt, createdAt: now }).run();
-    return { token, expiresAt };
-  }, { behavior: "immediate" });
+  return db.transaction(
+    (tx) => {
+      if (userCount(tx) > 0) return null;
+      tx.delete(setupTokens).run();
+      const token = secretToken("mhu");
+      const expiresAt = now + SETUP_TTL_MS;
+      tx.insert(setupTokens)
+        .values({ id: randomUUID(), tokenHash: sha256(token), expiresAt, createdAt: now })
+        .run();
+      return { token, expiresAt };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export function setupPending(db: Db): boolean {
@@ -49,13 +54,23 @@ function insertUser(tx: Tx, input: NewUserInput, passwordHash: string, now: numb
   if (tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) {
     throw new ServiceError("conflict", `a user with the email ${email} already exists`);
   }
-  return tx.insert(users).values({ id: randomUUID(), email, name: input.name.trim(), passwordHash, passwordChangedAt: now, createdAt: now }).returning().get();
+  return tx
+    .insert(users)
+    .values({ id: randomUUID(), email, name: input.name.trim(), passwordHash, passwordChangedAt: now, createdAt: now })
+    .returning()
+    .get();
 }
 
 function insertWorkspace(tx: Tx, name: string, now: number): typeof workspaces.$inferSelect {
-  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "workspace";
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40) || "workspace";
   let slug = base;
-  for (let i = 2; tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.slug, slug)).get(); i++) slug = `${base}-${i}`;
+  for (let i = 2; tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.slug, slug)).get(); i++)
+    slug = `${base}-${i}`;
   return tx.insert(workspaces).values({ id: randomUUID(), slug, name: name.trim(), createdAt: now }).returning().get();
 }
 
@@ -67,55 +82,110 @@ export async function completeSetup(
   checkPasswordStrength(input.password);
   const passwordHash = await hashPassword(input.password);
   const now = deps.now();
-  return deps.db.transaction((tx) => {
-    const row = tx.select().from(setupTokens).where(eq(setupTokens.tokenHash, sha256(input.token))).get();
-    if (!row || row.usedAt || row.expiresAt < now || userCount(tx) > 0) {
-      throw new ServiceError("forbidden", "the setup token is invalid, used or expired; restart the server to get a new setup URL in its log, or use `molthub user add --role owner`");
-    }
-    tx.update(setupTokens).set({ usedAt: now }).where(eq(setupTokens.id, row.id)).run();
-    const user = insertUser(tx, input, passwordHash, now);
-    const ws = insertWorkspace(tx, input.workspaceName || "Default", now);
-    tx.insert(memberships).values({ workspaceId: ws.id, userId: user.id, role: "owner", createdAt: now }).run();
-    const actor: Actor = { type: "setup", userId: user.id, label: user.email, workspaceId: ws.id, role: "owner" };
-    recordAudit(tx, { actor, requestId: deps.requestId, now: deps.now }, { action: "setup.complete", resourceType: "user", resourceId: user.id, summary: { email: user.email, workspace: ws.slug } });
-    return { userId: user.id, workspaceId: ws.id };
-  }, { behavior: "immediate" });
+  return deps.db.transaction(
+    (tx) => {
+      const row = tx
+        .select()
+        .from(setupTokens)
+        .where(eq(setupTokens.tokenHash, sha256(input.token)))
+        .get();
+      if (!row || row.usedAt || row.expiresAt < now || userCount(tx) > 0) {
+        throw new ServiceError(
+          "forbidden",
+          "the setup token is invalid, used or expired; restart the server to get a new setup URL in its log, or use `molthub user add --role owner`",
+        );
+      }
+      tx.update(setupTokens).set({ usedAt: now }).where(eq(setupTokens.id, row.id)).run();
+      const user = insertUser(tx, input, passwordHash, now);
+      const ws = insertWorkspace(tx, input.workspaceName || "Default", now);
+      tx.insert(memberships).values({ workspaceId: ws.id, userId: user.id, role: "owner", createdAt: now }).run();
+      const actor: Actor = { type: "setup", userId: user.id, label: user.email, workspaceId: ws.id, role: "owner" };
+      recordAudit(
+        tx,
+        { actor, requestId: deps.requestId, now: deps.now },
+        {
+          action: "setup.complete",
+          resourceType: "user",
+          resourceId: user.id,
+          summary: { email: user.email, workspace: ws.slug },
+        },
+      );
+      return { userId: user.id, workspaceId: ws.id };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 /**
  * Creates a user offline (CLI) and makes it a member of a workspace (created when missing).
  * Used by `molthub user add`, which works against the data dir without a running server.
  */
-export async function addUserOffline(db: Db, input: NewUserInput & { role: Role; workspace?: string }, now = Date.now): Promise<{ userId: string; workspaceId: string }> {
+export async function addUserOffline(
+  db: Db,
+  input: NewUserInput & { role: Role; workspace?: string },
+  now = Date.now,
+): Promise<{ userId: string; workspaceId: string }> {
   checkPasswordStrength(input.password);
   const passwordHash = await hashPassword(input.password);
-  return db.transaction((tx) => {
-    let ws = input.workspace
-      ? tx.select().from(workspaces).where(sql`${workspaces.slug} = ${input.workspace} OR ${workspaces.id} = ${input.workspace}`).get()
-      : tx.select().from(workspaces).orderBy(workspaces.createdAt).limit(1).get();
-    if (!ws) ws = insertWorkspace(tx, input.workspace ?? "Default", now());
-    const user = insertUser(tx, input, passwordHash, now());
-    tx.insert(memberships).values({ workspaceId: ws.id, userId: user.id, role: input.role, createdAt: now() }).run();
-    tx.update(setupTokens).set({ usedAt: now() }).where(isNull(setupTokens.usedAt)).run();
-    const actor: Actor = { type: "system", userId: null, label: "cli (offline)", workspaceId: ws.id, role: "owner" };
-    recordAudit(tx, { actor, now }, { action: "user.create", resourceType: "user", resourceId: user.id, summary: { email: user.email, role: input.role } });
-    return { userId: user.id, workspaceId: ws.id };
-  }, { behavior: "immediate" });
+  return db.transaction(
+    (tx) => {
+      let ws = input.workspace
+        ? tx
+            .select()
+            .from(workspaces)
+            .where(sql`${workspaces.slug} = ${input.workspace} OR ${workspaces.id} = ${input.workspace}`)
+            .get()
+        : tx.select().from(workspaces).orderBy(workspaces.createdAt).limit(1).get();
+      if (!ws) ws = insertWorkspace(tx, input.workspace ?? "Default", now());
+      const user = insertUser(tx, input, passwordHash, now());
+      tx.insert(memberships).values({ workspaceId: ws.id, userId: user.id, role: input.role, createdAt: now() }).run();
+      tx.update(setupTokens).set({ usedAt: now() }).where(isNull(setupTokens.usedAt)).run();
+      const actor: Actor = { type: "system", userId: null, label: "cli (offline)", workspaceId: ws.id, role: "owner" };
+      recordAudit(
+        tx,
+        { actor, now },
+        { action: "user.create", resourceType: "user", resourceId: user.id, summary: { email: user.email, role: input.role } },
+      );
+      return { userId: user.id, workspaceId: ws.id };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export async function setPasswordOffline(db: Db, email: string, password: string, now = Date.now): Promise<void> {
   checkPasswordStrength(password);
   const passwordHash = await hashPassword(password);
-  db.transaction((tx) => {
-    const u = tx.select().from(users).where(eq(users.email, email.trim().toLowerCase())).get();
-    if (!u) throw new ServiceError("not_found", `no user with the email ${email}`);
-    tx.update(users).set({ passwordHash, passwordChangedAt: now() }).where(eq(users.id, u.id)).run();
-    tx.delete(sessions).where(eq(sessions.userId, u.id)).run();
-    tx.update(apiTokens).set({ revokedAt: now() }).where(and(eq(apiTokens.userId, u.id), isNull(apiTokens.revokedAt))).run();
-    const ws = tx.select().from(memberships).where(eq(memberships.userId, u.id)).get();
-    const actor: Actor = { type: "system", userId: null, label: "cli (offline)", workspaceId: ws?.workspaceId ?? null, role: "owner" };
-    recordAudit(tx, { actor, now }, { action: "user.password.reset", resourceType: "user", resourceId: u.id, summary: { email: u.email, sessionsRevoked: true, tokensRevoked: true } });
-  }, { behavior: "immediate" });
+  db.transaction(
+    (tx) => {
+      const u = tx.select().from(users).where(eq(users.email, email.trim().toLowerCase())).get();
+      if (!u) throw new ServiceError("not_found", `no user with the email ${email}`);
+      tx.update(users).set({ passwordHash, passwordChangedAt: now() }).where(eq(users.id, u.id)).run();
+      tx.delete(sessions).where(eq(sessions.userId, u.id)).run();
+      tx.update(apiTokens)
+        .set({ revokedAt: now() })
+        .where(and(eq(apiTokens.userId, u.id), isNull(apiTokens.revokedAt)))
+        .run();
+      const ws = tx.select().from(memberships).where(eq(memberships.userId, u.id)).get();
+      const actor: Actor = {
+        type: "system",
+        userId: null,
+        label: "cli (offline)",
+        workspaceId: ws?.workspaceId ?? null,
+        role: "owner",
+      };
+      recordAudit(
+        tx,
+        { actor, now },
+        {
+          action: "user.password.reset",
+          resourceType: "user",
+          resourceId: u.id,
+          summary: { email: u.email, sessionsRevoked: true, tokensRevoked: true },
+        },
+      );
+    },
+    { behavior: "immediate" },
+  );
 }
 
 // ---------- login, rate limiting ----------
@@ -144,8 +214,10 @@ function noteFailure(db: Db, keys: string[], now: number): void {
     // failures older than a day are forgotten
     const failures = row && now - row.lastFailureAt < 86_400_000 ? row.failures + 1 : 1;
     const lockedUntil = now + lockFor(failures);
-    db.insert(loginAttempts).values({ key, failures, lastFailureAt: now, lockedUntil })
-      .onConflictDoUpdate({ target: loginAttempts.key, set: { failures, lastFailureAt: now, lockedUntil } }).run();
+    db.insert(loginAttempts)
+      .values({ key, failures, lastFailureAt: now, lockedUntil })
+      .onConflictDoUpdate({ target: loginAttempts.key, set: { failures, lastFailureAt: now, lockedUntil } })
+      .run();
   }
 }
 
@@ -167,32 +239,79 @@ export async function login(
   const keys = [`user:${email}`, ...(input.ip ? [`ip:${input.ip}`] : [])];
   checkLock(deps.db, keys, deps.now());
   const user = deps.db.select().from(users).where(eq(users.email, email)).get();
-  dummyHash ??= hashPassword("not-a-real-password-" + randomUUID());
-  const ok = user ? await Bun.password.verify(input.password, user.passwordHash) : (await Bun.password.verify(input.password, await dummyHash), false);
+  dummyHash ??= hashPassword(`not-a-real-password-${randomUUID()}`);
+  const ok = user
+    ? await Bun.password.verify(input.password, user.passwordHash)
+    : (await Bun.password.verify(input.password, await dummyHash), false);
   const now = deps.now();
   if (!user || !ok) {
     noteFailure(deps.db, keys, now);
     throw new ServiceError("unauthorized", "wrong email or password");
   }
-  deps.db.delete(loginAttempts).where(eq(loginAttempts.key, `user:${email}`)).run();
-  const first = deps.db.select().from(memberships).where(eq(memberships.userId, user.id)).orderBy(memberships.createdAt).limit(1).get();
+  deps.db
+    .delete(loginAttempts)
+    .where(eq(loginAttempts.key, `user:${email}`))
+    .run();
+  const first = deps.db
+    .select()
+    .from(memberships)
+    .where(eq(memberships.userId, user.id))
+    .orderBy(memberships.createdAt)
+    .limit(1)
+    .get();
   const token = secretToken("mhs");
   const expiresAt = now + deps.sessionTtlMs;
-  deps.db.transaction((tx) => {
-    tx.insert(sessions).values({
-      id: sha256(token), userId: user.id, workspaceId: first?.workspaceId ?? null, mfaPending: user.totpEnabled,
-      createdAt: now, expiresAt, lastSeenAt: now, ip: input.ip ?? null, userAgent: input.userAgent?.slice(0, 200) ?? null,
-    }).run();
-    const actor: Actor = { type: "user", userId: user.id, label: user.email, workspaceId: first?.workspaceId ?? null, role: first?.role ?? null };
-    recordAudit(tx, { actor, requestId: deps.requestId, now: deps.now }, { action: "session.create", resourceType: "session", resourceId: user.id, summary: { ip: input.ip ?? null, mfaPending: user.totpEnabled } });
-  }, { behavior: "immediate" });
+  deps.db.transaction(
+    (tx) => {
+      tx.insert(sessions)
+        .values({
+          id: sha256(token),
+          userId: user.id,
+          workspaceId: first?.workspaceId ?? null,
+          mfaPending: user.totpEnabled,
+          createdAt: now,
+          expiresAt,
+          lastSeenAt: now,
+          ip: input.ip ?? null,
+          userAgent: input.userAgent?.slice(0, 200) ?? null,
+        })
+        .run();
+      const actor: Actor = {
+        type: "user",
+        userId: user.id,
+        label: user.email,
+        workspaceId: first?.workspaceId ?? null,
+        role: first?.role ?? null,
+      };
+      recordAudit(
+        tx,
+        { actor, requestId: deps.requestId, now: deps.now },
+        {
+          action: "session.create",
+          resourceType: "session",
+          resourceId: user.id,
+          summary: { ip: input.ip ?? null, mfaPending: user.totpEnabled },
+        },
+      );
+    },
+    { behavior: "immediate" },
+  );
   return { sessionToken: token, mfaRequired: user.totpEnabled, userId: user.id, expiresAt };
 }
 
 /** Second step of a sign-in with TOTP enabled. */
-export function verifySecondFactor(deps: { db: Db; keyring: Keyring; now: () => number; requestId?: string }, sessionToken: string, code: string, ip?: string): void {
-  const s = deps.db.select().from(sessions).where(eq(sessions.id, sha256(sessionToken))).get();
-  if (!s || !s.mfaPending || s.expiresAt < deps.now()) throw new ServiceError("unauthorized", "the sign-in expired; sign in again");
+export function verifySecondFactor(
+  deps: { db: Db; keyring: Keyring; now: () => number; requestId?: string },
+  sessionToken: string,
+  code: string,
+  ip?: string,
+): void {
+  const s = deps.db
+    .select()
+    .from(sessions)
+    .where(eq(sessions.id, sha256(sessionToken)))
+    .get();
+  if (!s?.mfaPending || s.expiresAt < deps.now()) throw new ServiceError("unauthorized", "the sign-in expired; sign in again");
   const keys = [`user:${s.userId}:totp`, ...(ip ? [`ip:${ip}`] : [])];
   checkLock(deps.db, keys, deps.now());
   const u = deps.db.select().from(users).where(eq(users.id, s.userId)).get()!;
@@ -204,7 +323,14 @@ export function verifySecondFactor(deps: { db: Db; keyring: Keyring; now: () => 
 }
 
 function totpFor(secretB32: string, label: string): OTPAuth.TOTP {
-  return new OTPAuth.TOTP({ issuer: "Molthub", label, algorithm: "SHA1", digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(secretB32) });
+  return new OTPAuth.TOTP({
+    issuer: "Molthub",
+    label,
+    algorithm: "SHA1",
+    digits: 6,
+    period: 30,
+    secret: OTPAuth.Secret.fromBase32(secretB32),
+  });
 }
 
 function totpValid(keyring: Keyring, userId: string, sealed: string, code: string): boolean {
@@ -216,9 +342,14 @@ function totpValid(keyring: Keyring, userId: string, sealed: string, code: strin
 export function enrollTotp(ctx: ServiceContext): { secret: string; uri: string } {
   const userId = requireUser(ctx);
   const u = ctx.db.select().from(users).where(eq(users.id, userId)).get()!;
-  if (u.totpEnabled) throw new ServiceError("conflict", "a second factor is already enabled; disable it first to enrol a new one");
+  if (u.totpEnabled)
+    throw new ServiceError("conflict", "a second factor is already enabled; disable it first to enrol a new one");
   const secret = new OTPAuth.Secret({ size: 20 }).base32;
-  ctx.db.update(users).set({ totpSecretEnc: ctx.keyring.seal("totp", secret, userId) }).where(eq(users.id, userId)).run();
+  ctx.db
+    .update(users)
+    .set({ totpSecretEnc: ctx.keyring.seal("totp", secret, userId) })
+    .where(eq(users.id, userId))
+    .run();
   return { secret, uri: totpFor(secret, u.email).toString() };
 }
 
@@ -226,28 +357,44 @@ export function confirmTotp(ctx: ServiceContext, code: string): void {
   const userId = requireUser(ctx);
   const u = ctx.db.select().from(users).where(eq(users.id, userId)).get()!;
   if (!u.totpSecretEnc) throw new ServiceError("invalid_request", "start the enrolment first");
-  if (!totpValid(ctx.keyring, userId, u.totpSecretEnc, code)) throw new ServiceError("invalid_request", "the code is wrong; enter the current 6-digit code from your authenticator app", [{ path: "code", message: "wrong code" }]);
-  ctx.db.transaction((tx) => {
-    tx.update(users).set({ totpEnabled: true }).where(eq(users.id, userId)).run();
-    recordAudit(tx, ctx, { action: "user.totp.enable", resourceType: "user", resourceId: userId });
-  }, { behavior: "immediate" });
+  if (!totpValid(ctx.keyring, userId, u.totpSecretEnc, code))
+    throw new ServiceError("invalid_request", "the code is wrong; enter the current 6-digit code from your authenticator app", [
+      { path: "code", message: "wrong code" },
+    ]);
+  ctx.db.transaction(
+    (tx) => {
+      tx.update(users).set({ totpEnabled: true }).where(eq(users.id, userId)).run();
+      recordAudit(tx, ctx, { action: "user.totp.enable", resourceType: "user", resourceId: userId });
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export async function disableTotp(ctx: ServiceContext, password: string): Promise<void> {
   const userId = requireUser(ctx);
   const u = ctx.db.select().from(users).where(eq(users.id, userId)).get()!;
-  if (!(await Bun.password.verify(password, u.passwordHash))) throw new ServiceError("invalid_request", "the password is wrong", [{ path: "password", message: "wrong password" }]);
-  ctx.db.transaction((tx) => {
-    tx.update(users).set({ totpEnabled: false, totpSecretEnc: null }).where(eq(users.id, userId)).run();
-    recordAudit(tx, ctx, { action: "user.totp.disable", resourceType: "user", resourceId: userId });
-  }, { behavior: "immediate" });
+  if (!(await Bun.password.verify(password, u.passwordHash)))
+    throw new ServiceError("invalid_request", "the password is wrong", [{ path: "password", message: "wrong password" }]);
+  ctx.db.transaction(
+    (tx) => {
+      tx.update(users).set({ totpEnabled: false, totpSecretEnc: null }).where(eq(users.id, userId)).run();
+      recordAudit(tx, ctx, { action: "user.totp.disable", resourceType: "user", resourceId: userId });
+    },
+    { behavior: "immediate" },
+  );
 }
 
 // ---------- sessions and tokens → actors ----------
 
 function membershipRole(db: Db, userId: string, workspaceId: string | null): Role | null {
   if (!workspaceId) return null;
-  return db.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId))).get()?.role ?? null;
+  return (
+    db
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId)))
+      .get()?.role ?? null
+  );
 }
 
 export interface ResolvedSession {
@@ -257,7 +404,11 @@ export interface ResolvedSession {
 }
 
 export function resolveSession(db: Db, token: string, now: number): ResolvedSession | null {
-  const s = db.select().from(sessions).where(eq(sessions.id, sha256(token))).get();
+  const s = db
+    .select()
+    .from(sessions)
+    .where(eq(sessions.id, sha256(token)))
+    .get();
   if (!s || s.expiresAt < now) return null;
   const u = db.select().from(users).where(eq(users.id, s.userId)).get();
   if (!u) return null;
@@ -280,38 +431,68 @@ export function resolveSession(db: Db, token: string, now: number): ResolvedSess
 /** A token acts with its own role, capped by its owner's current role in the token's workspace. */
 export function resolveApiToken(db: Db, token: string, now: number): Actor | null {
   if (!token.startsWith("mht_")) return null;
-  const t = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, sha256(token))).get();
+  const t = db
+    .select()
+    .from(apiTokens)
+    .where(eq(apiTokens.tokenHash, sha256(token)))
+    .get();
   if (!t || t.revokedAt || (t.expiresAt !== null && t.expiresAt < now)) return null;
   const ownerRole = membershipRole(db, t.userId, t.workspaceId);
   if (!ownerRole) return null;
   const role = roleRank(ownerRole) < roleRank(t.role) ? ownerRole : t.role;
-  if (!t.lastUsedAt || now - t.lastUsedAt > 60_000) db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, t.id)).run();
+  if (!t.lastUsedAt || now - t.lastUsedAt > 60_000)
+    db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, t.id)).run();
   return { type: "token", userId: t.userId, label: `token:${t.name}`, workspaceId: t.workspaceId, role, tokenId: t.id };
 }
 
 export function logout(ctx: ServiceContext): void {
   if (!ctx.actor.sessionId) return;
-  ctx.db.transaction((tx) => {
-    tx.delete(sessions).where(eq(sessions.id, ctx.actor.sessionId!)).run();
-    recordAudit(tx, ctx, { action: "session.delete", resourceType: "session", resourceId: ctx.actor.userId });
-  }, { behavior: "immediate" });
+  ctx.db.transaction(
+    (tx) => {
+      tx.delete(sessions).where(eq(sessions.id, ctx.actor.sessionId!)).run();
+      recordAudit(tx, ctx, { action: "session.delete", resourceType: "session", resourceId: ctx.actor.userId });
+    },
+    { behavior: "immediate" },
+  );
 }
 
 /** Changes the caller's password and revokes every other session and every API token of the user. */
-export async function changePassword(ctx: ServiceContext, input: { currentPassword: string; newPassword: string }): Promise<{ sessionsRevoked: number; tokensRevoked: number }> {
+export async function changePassword(
+  ctx: ServiceContext,
+  input: { currentPassword: string; newPassword: string },
+): Promise<{ sessionsRevoked: number; tokensRevoked: number }> {
   const userId = requireUser(ctx);
   const u = ctx.db.select().from(users).where(eq(users.id, userId)).get()!;
   if (!(await Bun.password.verify(input.currentPassword, u.passwordHash))) {
-    throw new ServiceError("invalid_request", "the current password is wrong", [{ path: "currentPassword", message: "wrong password" }]);
+    throw new ServiceError("invalid_request", "the current password is wrong", [
+      { path: "currentPassword", message: "wrong password" },
+    ]);
   }
   checkPasswordStrength(input.newPassword);
   const passwordHash = await hashPassword(input.newPassword);
-  return ctx.db.transaction((tx) => {
-    const now = ctx.now();
-    tx.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId)).run();
-    const s = tx.delete(sessions).where(and(eq(sessions.userId, userId), ne(sessions.id, ctx.actor.sessionId ?? ""))).returning({ id: sessions.id }).all();
-    const t = tx.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id }).all();
-    recordAudit(tx, ctx, { action: "user.password.change", resourceType: "user", resourceId: userId, summary: { sessionsRevoked: s.length, tokensRevoked: t.length } });
-    return { sessionsRevoked: s.length, tokensRevoked: t.length };
-  }, { behavior: "immediate" });
+  return ctx.db.transaction(
+    (tx) => {
+      const now = ctx.now();
+      tx.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId)).run();
+      const s = tx
+        .delete(sessions)
+        .where(and(eq(sessions.userId, userId), ne(sessions.id, ctx.actor.sessionId ?? "")))
+        .returning({ id: sessions.id })
+        .all();
+      const t = tx
+        .update(apiTokens)
+        .set({ revokedAt: now })
+        .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+        .returning({ id: apiTokens.id })
+        .all();
+      recordAudit(tx, ctx, {
+        action: "user.password.change",
+        resourceType: "user",
+        resourceId: userId,
+        summary: { sessionsRevoked: s.length, tokensRevoked: t.length },
+      });
+      return { sessionsRevoked: s.length, tokensRevoked: t.length };
+    },
+    { behavior: "immediate" },
+  );
 }

@@ -22,7 +22,11 @@ export interface BotLogs {
  */
 export function openBotLogs(ctx: ServiceContext, runtime: LogRuntime | undefined, name: string): BotLogs {
   const ws = authorize(ctx, "viewer");
-  const row = ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, name))).get();
+  const row = ctx.db
+    .select()
+    .from(bots)
+    .where(and(eq(bots.workspaceId, ws), eq(bots.name, name)))
+    .get();
   if (!row) throw new ServiceError("not_found", `no bot named ${name}`);
   const provider = runtime?.providers[row.provider];
   if (!runtime || !provider) throw new ServiceError("conflict", `no ${row.provider} provider is configured on this appliance`);

@@ -1,34 +1,34 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import * as z from "zod";
-import { bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import { inTransaction } from "../core/transaction.ts";
 import type { Tx } from "../db/client.ts";
-import { zodIssues } from "../domain/documents.ts";
+import { bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
 import {
   CONNECTOR_NAME_MAX,
   CONNECTOR_TYPE_DEFS,
   CONNECTOR_TYPES,
+  type ConnectorSettings,
+  type ConnectorType,
   connectorEnv,
   interpretStatus,
   isConnectorName,
   isConnectorType,
   ownedSecretName,
-  validateSettings,
-  type ConnectorSettings,
-  type ConnectorType,
   type TestCredentials,
   type TestResult,
+  validateSettings,
 } from "../domain/connectors.ts";
-import { REDACTED, registerSecret } from "../secrets/redact.ts";
-import { recordAudit } from "../core/audit.ts";
-import { authorize, type ServiceContext } from "../core/context.ts";
-import { inTransaction } from "../core/transaction.ts";
-import { ServiceError } from "../core/errors.ts";
+import { zodIssues } from "../domain/documents.ts";
 import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
-import { rollOutSecrets, type RolloutPlanEntry } from "../fleet/rollouts.ts";
+import { type RolloutPlanEntry, rollOutSecrets } from "../fleet/rollouts.ts";
 import { missingSecrets, removeSecret, resolveSecretValues, writeSecret } from "../fleet/secrets.ts";
 import { type ConnectorRow as Row, connectorSettings as settingsOf, connectorType as typeOf } from "../fleet/sources.ts";
 import { desiredRevision, findBot, liveBots as workspaceBots } from "../fleet/store.ts";
+import { REDACTED, registerSecret } from "../secrets/redact.ts";
 
 export type { RolloutPlanEntry } from "../fleet/rollouts.ts";
 
@@ -72,11 +72,18 @@ function view(r: Row, bound: string[]): ConnectorView {
   const def = CONNECTOR_TYPE_DEFS[type];
   const settings = settingsOf(r);
   return {
-    name: r.name, type, label: def.label, category: def.category, secret: r.secretName, settings,
-    baseUrl: settings.baseUrl ?? def.defaultBaseUrl, env: Object.keys(connectorEnv(def, r.secretName, settings)),
+    name: r.name,
+    type,
+    label: def.label,
+    category: def.category,
+    secret: r.secretName,
+    settings,
+    baseUrl: settings.baseUrl ?? def.defaultBaseUrl,
+    env: Object.keys(connectorEnv(def, r.secretName, settings)),
     boundBots: bound,
     lastTest: r.lastTestAt !== null ? { at: r.lastTestAt, ok: !!r.lastTestOk, message: r.lastTestMessage ?? "" } : null,
-    createdAt: r.createdAt, updatedAt: r.updatedAt,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
   };
 }
 
@@ -95,8 +102,15 @@ function bindings(tx: Tx, ws: string): Map<string, string[]> {
 }
 
 function findRow(tx: Tx, ws: string, name: string): Row {
-  const r = isConnectorName(name) ? tx.select().from(connectors).where(and(eq(connectors.workspaceId, ws), eq(connectors.name, name))).get() : undefined;
-  if (!r) throw new ServiceError("not_found", `no connector named ${name.slice(0, 80)}; list them with \`molthub connector list\``);
+  const r = isConnectorName(name)
+    ? tx
+        .select()
+        .from(connectors)
+        .where(and(eq(connectors.workspaceId, ws), eq(connectors.name, name)))
+        .get()
+    : undefined;
+  if (!r)
+    throw new ServiceError("not_found", `no connector named ${name.slice(0, 80)}; list them with \`molthub connector list\``);
   return r;
 }
 
@@ -113,7 +127,13 @@ function secretValueProblem(v: string): string | undefined {
 export function listConnectors(ctx: ServiceContext): ConnectorView[] {
   const ws = authorize(ctx, "viewer");
   const bound = bindings(ctx.db, ws);
-  return ctx.db.select().from(connectors).where(eq(connectors.workspaceId, ws)).orderBy(asc(connectors.name)).all().map((r) => view(r, bound.get(r.name) ?? []));
+  return ctx.db
+    .select()
+    .from(connectors)
+    .where(eq(connectors.workspaceId, ws))
+    .orderBy(asc(connectors.name))
+    .all()
+    .map((r) => view(r, bound.get(r.name) ?? []));
 }
 
 export function getConnector(ctx: ServiceContext, name: string): ConnectorView {
@@ -141,23 +161,36 @@ function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S>
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const issues = zodIssues(r.error, { root: "(body)", unknown: "unknown field; remove it" });
-  throw new ServiceError("invalid_request", `the connector request has ${issues.length} problem${issues.length > 1 ? "s" : ""}; see details`, issues);
+  throw new ServiceError(
+    "invalid_request",
+    `the connector request has ${issues.length} problem${issues.length > 1 ? "s" : ""}; see details`,
+    issues,
+  );
 }
 
 export function createConnector(ctx: ServiceContext, input: unknown): ConnectorView {
   const ws = authorize(ctx, "admin");
   const inp = parseInput(CreateInput, input);
   const issues: Issue[] = [];
-  if (!isConnectorName(inp.name)) issues.push({ path: "name", message: `lowercase letters, digits and dashes, 1–${CONNECTOR_NAME_MAX} characters, starting and ending with a letter or digit` });
+  if (!isConnectorName(inp.name))
+    issues.push({
+      path: "name",
+      message: `lowercase letters, digits and dashes, 1–${CONNECTOR_NAME_MAX} characters, starting and ending with a letter or digit`,
+    });
   if (!isConnectorType(inp.type)) issues.push({ path: "type", message: `one of ${CONNECTOR_TYPES.join(", ")}` });
   for (const k of ["value", "appToken"] as const) if (inp[k] !== undefined) registerSecret(inp[k]);
-  if (issues.some((i) => i.path === "type")) throw new ServiceError("invalid_request", "the connector is invalid; see details", issues);
+  if (issues.some((i) => i.path === "type"))
+    throw new ServiceError("invalid_request", "the connector is invalid; see details", issues);
   const type = inp.type as ConnectorType;
   const def = CONNECTOR_TYPE_DEFS[type];
   const { settings, issues: settingIssues } = validateSettings(type, inp.settings);
   issues.push(...settingIssues);
   if (!def.credential) {
-    if (inp.value !== undefined || inp.secret !== undefined) issues.push({ path: inp.value !== undefined ? "value" : "secret", message: `${def.label} connectors have no credential; give only the base URL` });
+    if (inp.value !== undefined || inp.secret !== undefined)
+      issues.push({
+        path: inp.value !== undefined ? "value" : "secret",
+        message: `${def.label} connectors have no credential; give only the base URL`,
+      });
   } else if (inp.value !== undefined && inp.secret !== undefined) {
     issues.push({ path: "secret", message: "give either a value or an existing secret, not both" });
   } else if (inp.value === undefined && inp.secret === undefined) {
@@ -167,8 +200,13 @@ export function createConnector(ctx: ServiceContext, input: unknown): ConnectorV
     if (p) issues.push({ path: "value", message: p });
   }
   if (def.second) {
-    if (inp.appToken !== undefined && settings.appTokenSecret) issues.push({ path: "appToken", message: "give either an app token or settings.appTokenSecret, not both" });
-    else if (inp.appToken === undefined && !settings.appTokenSecret) issues.push({ path: "appToken", message: `the ${def.second.label} is required for socket mode (or name an existing secret in settings.appTokenSecret)` });
+    if (inp.appToken !== undefined && settings.appTokenSecret)
+      issues.push({ path: "appToken", message: "give either an app token or settings.appTokenSecret, not both" });
+    else if (inp.appToken === undefined && !settings.appTokenSecret)
+      issues.push({
+        path: "appToken",
+        message: `the ${def.second.label} is required for socket mode (or name an existing secret in settings.appTokenSecret)`,
+      });
     else if (inp.appToken !== undefined) {
       const p = secretValueProblem(inp.appToken);
       if (p) issues.push({ path: "appToken", message: p });
@@ -177,21 +215,69 @@ export function createConnector(ctx: ServiceContext, input: unknown): ConnectorV
     issues.push({ path: "appToken", message: "only Slack connectors take an app token" });
   }
   const existing = [inp.secret, settings.appTokenSecret].filter((s): s is string => !!s);
-  for (const m of missingSecrets(ctx.db, ws, existing)) issues.push({ path: m === inp.secret ? "secret" : "settings.appTokenSecret", message: `secret ${m} does not exist; store it first or give the value instead` });
-  if (issues.length) throw new ServiceError("invalid_request", `the connector is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""}); see details`, issues);
+  for (const m of missingSecrets(ctx.db, ws, existing))
+    issues.push({
+      path: m === inp.secret ? "secret" : "settings.appTokenSecret",
+      message: `secret ${m} does not exist; store it first or give the value instead`,
+    });
+  if (issues.length)
+    throw new ServiceError(
+      "invalid_request",
+      `the connector is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""}); see details`,
+      issues,
+    );
 
-  return ctx.db.transaction((tx) => {
-    if (tx.select({ id: connectors.id }).from(connectors).where(and(eq(connectors.workspaceId, ws), eq(connectors.name, inp.name))).get()) {
-      throw new ServiceError("conflict", `a connector named ${inp.name} already exists; pick another name, or rotate its credential`, [{ path: "name", message: "taken" }]);
-    }
-    let secretName: string | null = inp.secret ?? null;
-    if (inp.value !== undefined) secretName = writeSecret(tx, ctx, ws, { name: ownedSecretName(inp.name), value: inp.value }).name;
-    if (inp.appToken !== undefined) settings.appTokenSecret = writeSecret(tx, ctx, ws, { name: ownedSecretName(inp.name, "appToken"), value: inp.appToken }).name;
-    const now = ctx.now();
-    tx.insert(connectors).values({ id: randomUUID(), workspaceId: ws, name: inp.name, type, secretName, settings: JSON.stringify(settings), createdAt: now, updatedAt: now }).run();
-    recordAudit(tx, ctx, { action: "connector.create", resourceType: "connector", resourceId: inp.name, summary: { name: inp.name, type, vault: [secretName, settings.appTokenSecret].filter(Boolean), baseUrl: settings.baseUrl ?? null } });
-    return view(findRow(tx, ws, inp.name), []);
-  }, { behavior: "immediate" });
+  return ctx.db.transaction(
+    (tx) => {
+      if (
+        tx
+          .select({ id: connectors.id })
+          .from(connectors)
+          .where(and(eq(connectors.workspaceId, ws), eq(connectors.name, inp.name)))
+          .get()
+      ) {
+        throw new ServiceError(
+          "conflict",
+          `a connector named ${inp.name} already exists; pick another name, or rotate its credential`,
+          [{ path: "name", message: "taken" }],
+        );
+      }
+      let secretName: string | null = inp.secret ?? null;
+      if (inp.value !== undefined)
+        secretName = writeSecret(tx, ctx, ws, { name: ownedSecretName(inp.name), value: inp.value }).name;
+      if (inp.appToken !== undefined)
+        settings.appTokenSecret = writeSecret(tx, ctx, ws, {
+          name: ownedSecretName(inp.name, "appToken"),
+          value: inp.appToken,
+        }).name;
+      const now = ctx.now();
+      tx.insert(connectors)
+        .values({
+          id: randomUUID(),
+          workspaceId: ws,
+          name: inp.name,
+          type,
+          secretName,
+          settings: JSON.stringify(settings),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
+      recordAudit(tx, ctx, {
+        action: "connector.create",
+        resourceType: "connector",
+        resourceId: inp.name,
+        summary: {
+          name: inp.name,
+          type,
+          vault: [secretName, settings.appTokenSecret].filter(Boolean),
+          baseUrl: settings.baseUrl ?? null,
+        },
+      });
+      return view(findRow(tx, ws, inp.name), []);
+    },
+    { behavior: "immediate" },
+  );
 }
 
 // ---------- update settings ----------
@@ -210,7 +296,12 @@ const UpdateInput = z.strictObject({ settings: z.record(z.string(), z.unknown())
  * same transaction: with a real change each gets a new revision and a reconcile; when any bound bot would
  * fail (policy, conflict, missing secret) nothing is saved.
  */
-export function updateConnector(ctx: ServiceContext, name: string, input: unknown, opts: { dryRun?: boolean } = {}): ChangeResult {
+export function updateConnector(
+  ctx: ServiceContext,
+  name: string,
+  input: unknown,
+  opts: { dryRun?: boolean } = {},
+): ChangeResult {
   const ws = authorize(ctx, "admin");
   const row = findRow(ctx.db, ws, name);
   const inp = parseInput(UpdateInput, input);
@@ -223,19 +314,52 @@ export function updateConnector(ctx: ServiceContext, name: string, input: unknow
   }
   const { settings, issues } = validateSettings(type, merged);
   const def = CONNECTOR_TYPE_DEFS[type];
-  if (def.second && !settings.appTokenSecret) issues.push({ path: "settings.appTokenSecret", message: "Slack socket mode needs the app token; name its secret" });
-  for (const m of missingSecrets(ctx.db, ws, settings.appTokenSecret ? [settings.appTokenSecret] : [])) issues.push({ path: "settings.appTokenSecret", message: `secret ${m} does not exist; store it first` });
-  if (issues.length) throw new ServiceError("invalid_request", `the settings are invalid (${issues.length} problem${issues.length > 1 ? "s" : ""}); see details`, issues);
+  if (def.second && !settings.appTokenSecret)
+    issues.push({ path: "settings.appTokenSecret", message: "Slack socket mode needs the app token; name its secret" });
+  for (const m of missingSecrets(ctx.db, ws, settings.appTokenSecret ? [settings.appTokenSecret] : []))
+    issues.push({ path: "settings.appTokenSecret", message: `secret ${m} does not exist; store it first` });
+  if (issues.length)
+    throw new ServiceError(
+      "invalid_request",
+      `the settings are invalid (${issues.length} problem${issues.length > 1 ? "s" : ""}); see details`,
+      issues,
+    );
   return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const now = ctx.now();
-    tx.update(connectors).set({ settings: JSON.stringify(settings), updatedAt: now }).where(eq(connectors.id, row.id)).run();
-    const blast = rerenderBots(tx, ctx, ws, { write: !opts.dryRun, reason: `connector ${name} changed`, only: (m) => !!m.spec.connectors?.includes(name) });
+    tx.update(connectors)
+      .set({ settings: JSON.stringify(settings), updatedAt: now })
+      .where(eq(connectors.id, row.id))
+      .run();
+    const blast = rerenderBots(tx, ctx, ws, {
+      write: !opts.dryRun,
+      reason: `connector ${name} changed`,
+      only: (m) => !!m.spec.connectors?.includes(name),
+    });
     const failed = blast.filter((b) => b.action === "failed");
     if (failed.length && !opts.dryRun) {
-      throw new ServiceError("conflict", `the change would break ${failed.map((f) => f.bot).join(", ")}: ${failed.map((f) => f.error?.message).join("; ")}. Nothing was saved`,
-        failed.flatMap((f) => (f.error?.issues.length ? f.error.issues : [{ path: "(bot)", message: f.error?.message ?? "failed" }]).map((i) => ({ path: `${f.bot}: ${i.path}`, message: i.message }))));
+      throw new ServiceError(
+        "conflict",
+        `the change would break ${failed.map((f) => f.bot).join(", ")}: ${failed.map((f) => f.error?.message).join("; ")}. Nothing was saved`,
+        failed.flatMap((f) =>
+          (f.error?.issues.length ? f.error.issues : [{ path: "(bot)", message: f.error?.message ?? "failed" }]).map((i) => ({
+            path: `${f.bot}: ${i.path}`,
+            message: i.message,
+          })),
+        ),
+      );
     }
-    if (!opts.dryRun) recordAudit(tx, ctx, { action: "connector.update", resourceType: "connector", resourceId: name, summary: { name, baseUrl: settings.baseUrl ?? null, vault: settings.appTokenSecret ? [settings.appTokenSecret] : [], bots: blast.filter((b) => b.action === "updated").map((b) => b.bot) } });
+    if (!opts.dryRun)
+      recordAudit(tx, ctx, {
+        action: "connector.update",
+        resourceType: "connector",
+        resourceId: name,
+        summary: {
+          name,
+          baseUrl: settings.baseUrl ?? null,
+          vault: settings.appTokenSecret ? [settings.appTokenSecret] : [],
+          bots: blast.filter((b) => b.action === "updated").map((b) => b.bot),
+        },
+      });
     return { connector: view(findRow(tx, ws, name), bindings(tx, ws).get(name) ?? []), bots: blast, dryRun: !!opts.dryRun };
   });
 }
@@ -251,19 +375,47 @@ function networkFailure(e: unknown, base: string, timeoutMs: number): TestResult
   const err = e as { name?: string; code?: string; cause?: { code?: string } };
   const code = String(err.code ?? err.cause?.code ?? "");
   if (err.name === "TimeoutError" || err.name === "AbortError") {
-    return { ok: false, message: `no answer from ${base} within ${Math.round(timeoutMs / 100) / 10} s: check the base URL and that this machine can reach it`, details: { error: "timeout" } };
+    return {
+      ok: false,
+      message: `no answer from ${base} within ${Math.round(timeoutMs / 100) / 10} s: check the base URL and that this machine can reach it`,
+      details: { error: "timeout" },
+    };
   }
-  if (/refused/i.test(code)) return { ok: false, message: `nothing answers at ${base} (connection refused): check the base URL and that the service is running`, details: { error: "connection_refused" } };
-  if (/ENOTFOUND|EAI_AGAIN|DNS|resolve/i.test(code)) return { ok: false, message: `cannot resolve the host of ${base}: check the base URL and this machine's DNS`, details: { error: "dns" } };
-  if (/CERT|TLS|SSL|SELF_SIGNED|VERIFY/i.test(code)) return { ok: false, message: `the TLS handshake with ${base} failed (${code}): check the certificate, or the base URL`, details: { error: "tls" } };
-  return { ok: false, message: `cannot reach ${base}${code ? ` (${code.replace(/[^A-Za-z0-9_]/g, "").slice(0, 40)})` : ""}: check the base URL and this machine's network access`, details: { error: "unreachable" } };
+  if (/refused/i.test(code))
+    return {
+      ok: false,
+      message: `nothing answers at ${base} (connection refused): check the base URL and that the service is running`,
+      details: { error: "connection_refused" },
+    };
+  if (/ENOTFOUND|EAI_AGAIN|DNS|resolve/i.test(code))
+    return {
+      ok: false,
+      message: `cannot resolve the host of ${base}: check the base URL and this machine's DNS`,
+      details: { error: "dns" },
+    };
+  if (/CERT|TLS|SSL|SELF_SIGNED|VERIFY/i.test(code))
+    return {
+      ok: false,
+      message: `the TLS handshake with ${base} failed (${code}): check the certificate, or the base URL`,
+      details: { error: "tls" },
+    };
+  return {
+    ok: false,
+    message: `cannot reach ${base}${code ? ` (${code.replace(/[^A-Za-z0-9_]/g, "").slice(0, 40)})` : ""}: check the base URL and this machine's network access`,
+    details: { error: "unreachable" },
+  };
 }
 
 /**
  * One real call to the provider's API with a deadline. The credential goes only into the request; every
  * message is composed here (never a fetch error's text, which can hold the URL) and scrubbed once more.
  */
-export async function runConnectionTest(type: ConnectorType, baseUrl: string, creds: TestCredentials, opts: TestOptions = {}): Promise<TestResult> {
+export async function runConnectionTest(
+  type: ConnectorType,
+  baseUrl: string,
+  creds: TestCredentials,
+  opts: TestOptions = {},
+): Promise<TestResult> {
   const def = CONNECTOR_TYPE_DEFS[type];
   const timeoutMs = opts.timeoutMs ?? TEST_TIMEOUT_MS;
   const base = baseUrl.replace(/\/+$/, "");
@@ -274,12 +426,23 @@ export async function runConnectionTest(type: ConnectorType, baseUrl: string, cr
       for (const c of [creds.credential, creds.appToken]) if (c) out = out.split(c).join(REDACTED);
       return out;
     };
-    return { ok: r.ok, message: hide(r.message), details: Object.fromEntries(Object.entries(r.details).map(([k, v]) => [k, typeof v === "string" ? hide(v) : v])) };
+    return {
+      ok: r.ok,
+      message: hide(r.message),
+      details: Object.fromEntries(Object.entries(r.details).map(([k, v]) => [k, typeof v === "string" ? hide(v) : v])),
+    };
   };
-  if (def.credential && !creds.credential) return { ok: false, message: `the connector has no ${def.credential.label}; rotate it to set one`, details: {} };
+  if (def.credential && !creds.credential)
+    return { ok: false, message: `the connector has no ${def.credential.label}; rotate it to set one`, details: {} };
   let res: Response;
   try {
-    res = await fetch(base + req.path, { method: req.method, headers: { accept: "application/json", ...req.headers }, body: req.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(base + req.path, {
+      method: req.method,
+      headers: { accept: "application/json", ...req.headers },
+      body: req.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (e) {
     return scrub(networkFailure(e, base, timeoutMs));
   }
@@ -291,12 +454,21 @@ export async function runConnectionTest(type: ConnectorType, baseUrl: string, cr
     body = undefined;
   }
   if (res.status < 200 || res.status >= 300) return scrub(interpretStatus(def, res.status));
-  if (body === undefined) return { ok: false, message: `${base} answered ${res.status} with something that is not JSON: check that the base URL is the ${def.label} API root`, details: { status: res.status } };
+  if (body === undefined)
+    return {
+      ok: false,
+      message: `${base} answered ${res.status} with something that is not JSON: check that the base URL is the ${def.label} API root`,
+      details: { status: res.status },
+    };
   return scrub(def.readOk(body));
 }
 
 /** Tests a stored connector against its API and records the result on it (audited; no credential anywhere). */
-export async function testConnector(ctx: ServiceContext, name: string, opts: TestOptions = {}): Promise<TestResult & { at: number }> {
+export async function testConnector(
+  ctx: ServiceContext,
+  name: string,
+  opts: TestOptions = {},
+): Promise<TestResult & { at: number }> {
   const ws = authorize(ctx, "operator");
   const row = findRow(ctx.db, ws, name);
   const type = typeOf(row);
@@ -316,10 +488,21 @@ export async function testConnector(ctx: ServiceContext, name: string, opts: Tes
     result = { ok: false, message: `the connector's secret cannot be read: ${e.message}`, details: {} };
   }
   const at = ctx.now();
-  ctx.db.transaction((tx) => {
-    tx.update(connectors).set({ lastTestAt: at, lastTestOk: result.ok, lastTestMessage: result.message }).where(eq(connectors.id, row.id)).run();
-    recordAudit(tx, ctx, { action: "connector.test", resourceType: "connector", resourceId: name, summary: { name, ok: result.ok } });
-  }, { behavior: "immediate" });
+  ctx.db.transaction(
+    (tx) => {
+      tx.update(connectors)
+        .set({ lastTestAt: at, lastTestOk: result.ok, lastTestMessage: result.message })
+        .where(eq(connectors.id, row.id))
+        .run();
+      recordAudit(tx, ctx, {
+        action: "connector.test",
+        resourceType: "connector",
+        resourceId: name,
+        summary: { name, ok: result.ok },
+      });
+    },
+    { behavior: "immediate" },
+  );
   return { ...result, at };
 }
 
@@ -342,32 +525,57 @@ const RotateInput = z.strictObject({ value: z.string().optional(), appToken: z.s
  * when it starts; `secrets.reload` re-reads file/exec providers, not a running process's environment) and
  * marks each row delivered or failed. With `dryRun` only the blast radius is returned.
  */
-export function rotateConnector(ctx: ServiceContext, name: string, input: unknown, opts: { dryRun?: boolean } = {}): RotateResult {
+export function rotateConnector(
+  ctx: ServiceContext,
+  name: string,
+  input: unknown,
+  opts: { dryRun?: boolean } = {},
+): RotateResult {
   const ws = authorize(ctx, "admin");
   const row = findRow(ctx.db, ws, name);
   const def = CONNECTOR_TYPE_DEFS[typeOf(row)];
   const inp = parseInput(RotateInput, input);
   for (const v of [inp.value, inp.appToken]) if (v !== undefined) registerSecret(v);
   const settings = settingsOf(row);
-  if (!def.credential) throw new ServiceError("invalid_request", `${def.label} connectors have no credential to rotate; change the base URL instead`);
+  if (!def.credential)
+    throw new ServiceError(
+      "invalid_request",
+      `${def.label} connectors have no credential to rotate; change the base URL instead`,
+    );
   const writes: { secret: string; value: string | undefined; path: string }[] = [];
   if (row.secretName) writes.push({ secret: row.secretName, value: inp.value, path: "value" });
-  if (def.second && settings.appTokenSecret) writes.push({ secret: settings.appTokenSecret, value: inp.appToken, path: "appToken" });
-  if (!def.second && inp.appToken !== undefined) throw new ServiceError("invalid_request", "only Slack connectors take an app token", [{ path: "appToken", message: "unknown for this type" }]);
+  if (def.second && settings.appTokenSecret)
+    writes.push({ secret: settings.appTokenSecret, value: inp.appToken, path: "appToken" });
+  if (!def.second && inp.appToken !== undefined)
+    throw new ServiceError("invalid_request", "only Slack connectors take an app token", [
+      { path: "appToken", message: "unknown for this type" },
+    ]);
   const given = writes.filter((w) => w.value !== undefined);
   if (!opts.dryRun) {
-    if (!given.length) throw new ServiceError("invalid_request", `give the new ${def.credential.label}${def.second ? ` and/or the new ${def.second.label}` : ""}`, [{ path: "value", message: "required" }]);
-    const issues = given.flatMap((w) => { const p = secretValueProblem(w.value!); return p ? [{ path: w.path, message: p }] : []; });
+    if (!given.length)
+      throw new ServiceError(
+        "invalid_request",
+        `give the new ${def.credential.label}${def.second ? ` and/or the new ${def.second.label}` : ""}`,
+        [{ path: "value", message: "required" }],
+      );
+    const issues = given.flatMap((w) => {
+      const p = secretValueProblem(w.value!);
+      return p ? [{ path: w.path, message: p }] : [];
+    });
     if (issues.length) throw new ServiceError("invalid_request", "the new value is invalid; see details", issues);
   }
   // a dry run without values previews every secret of the connector
   const targets = given.length ? given : writes;
-  const names = targets.map((t) => t.secret);
+  const _names = targets.map((t) => t.secret);
   const run = (tx: Tx): RotateResult => {
     const now = ctx.now();
     const written = targets.map((t) => {
       if (opts.dryRun || t.value === undefined) {
-        const cur = tx.select({ version: secrets.version }).from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, t.secret))).get();
+        const cur = tx
+          .select({ version: secrets.version })
+          .from(secrets)
+          .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, t.secret)))
+          .get();
         return { secret: t.secret, version: (cur?.version ?? 0) + 1 };
       }
       return { secret: t.secret, version: writeSecret(tx, ctx, ws, { name: t.secret, value: t.value }).version };
@@ -375,7 +583,12 @@ export function rotateConnector(ctx: ServiceContext, name: string, input: unknow
     const plan = rollOutSecrets(tx, ctx, ws, { connector: name, secrets: written, dryRun: !!opts.dryRun });
     if (!opts.dryRun) {
       tx.update(connectors).set({ updatedAt: now }).where(eq(connectors.id, row.id)).run();
-      recordAudit(tx, ctx, { action: "connector.rotate", resourceType: "connector", resourceId: name, summary: { name, versions: written.map((w) => `${w.secret} v${w.version}`), bots: plan.map((p) => p.bot) } });
+      recordAudit(tx, ctx, {
+        action: "connector.rotate",
+        resourceType: "connector",
+        resourceId: name,
+        summary: { name, versions: written.map((w) => `${w.secret} v${w.version}`), bots: plan.map((p) => p.bot) },
+      });
     }
     return { connector: name, dryRun: !!opts.dryRun, secrets: written, bots: plan };
   };
@@ -398,32 +611,59 @@ export function listRollouts(ctx: ServiceContext, name: string): RolloutView[] {
   const row = findRow(ctx.db, ws, name);
   const names = secretsOf(row);
   if (!names.length) return [];
-  return ctx.db.select({ bot: bots.name, secret: secretRollouts.secretName, version: secretRollouts.version, state: secretRollouts.state, method: secretRollouts.method, message: secretRollouts.message, updatedAt: secretRollouts.updatedAt })
-    .from(secretRollouts).innerJoin(bots, eq(bots.id, secretRollouts.botId))
+  return ctx.db
+    .select({
+      bot: bots.name,
+      secret: secretRollouts.secretName,
+      version: secretRollouts.version,
+      state: secretRollouts.state,
+      method: secretRollouts.method,
+      message: secretRollouts.message,
+      updatedAt: secretRollouts.updatedAt,
+    })
+    .from(secretRollouts)
+    .innerJoin(bots, eq(bots.id, secretRollouts.botId))
     .where(and(eq(secretRollouts.workspaceId, ws), inArray(secretRollouts.secretName, names)))
-    .orderBy(desc(secretRollouts.version), asc(bots.name), asc(secretRollouts.secretName)).limit(500).all();
+    .orderBy(desc(secretRollouts.version), asc(bots.name), asc(secretRollouts.secretName))
+    .limit(500)
+    .all();
 }
 
 // ---------- delete ----------
 
-export function deleteConnector(ctx: ServiceContext, name: string): { deleted: string; secretsDeleted: string[]; secretsKept: string[] } {
+export function deleteConnector(
+  ctx: ServiceContext,
+  name: string,
+): { deleted: string; secretsDeleted: string[]; secretsKept: string[] } {
   const ws = authorize(ctx, "admin");
-  return ctx.db.transaction((tx) => {
-    const row = findRow(tx, ws, name);
-    const bound = bindings(tx, ws).get(name) ?? [];
-    if (bound.length) {
-      throw new ServiceError("conflict", `connector ${name} is bound to ${bound.join(", ")}; unbind it from ${bound.length > 1 ? "them" : "it"} first (molthub connector unbind ${name} --bot BOT)`, bound.map((b) => ({ path: "boundBots", message: b })));
-    }
-    // the secrets the connector made for itself go with it, unless a bot still references them directly
-    const owned = secretsOf(row).filter((s) => s === ownedSecretName(name) || s === ownedSecretName(name, "appToken"));
-    const used = new Set(liveBots(tx, ws).flatMap(({ rev }) => Object.values(rev.secretRefs).map((r) => r.secret)));
-    const secretsDeleted = owned.filter((s) => !used.has(s));
-    // the row first: the vault refuses to delete a secret a connector still keeps its credential in
-    tx.delete(connectors).where(eq(connectors.id, row.id)).run();
-    for (const s of secretsDeleted) removeSecret(tx, ctx, ws, s);
-    recordAudit(tx, ctx, { action: "connector.delete", resourceType: "connector", resourceId: name, summary: { name, vaultRemoved: secretsDeleted } });
-    return { deleted: name, secretsDeleted, secretsKept: secretsOf(row).filter((s) => !secretsDeleted.includes(s)) };
-  }, { behavior: "immediate" });
+  return ctx.db.transaction(
+    (tx) => {
+      const row = findRow(tx, ws, name);
+      const bound = bindings(tx, ws).get(name) ?? [];
+      if (bound.length) {
+        throw new ServiceError(
+          "conflict",
+          `connector ${name} is bound to ${bound.join(", ")}; unbind it from ${bound.length > 1 ? "them" : "it"} first (molthub connector unbind ${name} --bot BOT)`,
+          bound.map((b) => ({ path: "boundBots", message: b })),
+        );
+      }
+      // the secrets the connector made for itself go with it, unless a bot still references them directly
+      const owned = secretsOf(row).filter((s) => s === ownedSecretName(name) || s === ownedSecretName(name, "appToken"));
+      const used = new Set(liveBots(tx, ws).flatMap(({ rev }) => Object.values(rev.secretRefs).map((r) => r.secret)));
+      const secretsDeleted = owned.filter((s) => !used.has(s));
+      // the row first: the vault refuses to delete a secret a connector still keeps its credential in
+      tx.delete(connectors).where(eq(connectors.id, row.id)).run();
+      for (const s of secretsDeleted) removeSecret(tx, ctx, ws, s);
+      recordAudit(tx, ctx, {
+        action: "connector.delete",
+        resourceType: "connector",
+        resourceId: name,
+        summary: { name, vaultRemoved: secretsDeleted },
+      });
+      return { deleted: name, secretsDeleted, secretsKept: secretsOf(row).filter((s) => !secretsDeleted.includes(s)) };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 // ---------- bindings ----------
@@ -439,20 +679,33 @@ function liveBot(tx: Tx, ws: string, bot: string) {
  */
 export function setBinding(ctx: ServiceContext, bot: string, connector: string, bind: boolean): ApplyResult {
   const ws = authorize(ctx, "operator");
-  return ctx.db.transaction((tx) => {
-    const { manifest } = liveBot(tx, ws, bot);
-    const current = manifest.spec.connectors ?? [];
-    if (bind && !connector) throw new ServiceError("invalid_request", "name the connector to bind", [{ path: "connector", message: "required" }]);
-    if (bind) findRow(tx, ws, connector);
-    else if (!current.includes(connector)) throw new ServiceError("not_found", `bot ${bot} is not bound to connector ${connector.slice(0, 80)}`);
-    const next = bind ? (current.includes(connector) ? current : [...current, connector]) : current.filter((c) => c !== connector);
-    const spec: Record<string, unknown> = { ...manifest.spec, connectors: next };
-    if (!next.length) delete spec.connectors;
-    const r = applyRevision(tx, ctx, ws, manifestInput({ ...manifest, spec }), { source: "apply" });
-    if (r.action !== "unchanged") {
-      recordAudit(tx, ctx, { action: bind ? "connector.bind" : "connector.unbind", resourceType: "connector", resourceId: connector, summary: { connector, bot, revision: r.revision } });
-    }
-    return r;
-  }, { behavior: "immediate" });
+  return ctx.db.transaction(
+    (tx) => {
+      const { manifest } = liveBot(tx, ws, bot);
+      const current = manifest.spec.connectors ?? [];
+      if (bind && !connector)
+        throw new ServiceError("invalid_request", "name the connector to bind", [{ path: "connector", message: "required" }]);
+      if (bind) findRow(tx, ws, connector);
+      else if (!current.includes(connector))
+        throw new ServiceError("not_found", `bot ${bot} is not bound to connector ${connector.slice(0, 80)}`);
+      const next = bind
+        ? current.includes(connector)
+          ? current
+          : [...current, connector]
+        : current.filter((c) => c !== connector);
+      const spec: Record<string, unknown> = { ...manifest.spec, connectors: next };
+      if (!next.length) delete spec.connectors;
+      const r = applyRevision(tx, ctx, ws, manifestInput({ ...manifest, spec }), { source: "apply" });
+      if (r.action !== "unchanged") {
+        recordAudit(tx, ctx, {
+          action: bind ? "connector.bind" : "connector.unbind",
+          resourceType: "connector",
+          resourceId: connector,
+          summary: { connector, bot, revision: r.revision },
+        });
+      }
+      return r;
+    },
+    { behavior: "immediate" },
+  );
 }
-

@@ -1,28 +1,43 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import { inTransaction } from "../core/transaction.ts";
 import type { Tx } from "../db/client.ts";
-import { bots, layers as layersTable } from "../db/schema.ts";
-import { NAME_RE, type Manifest } from "../domain/manifest.ts";
+import { layers as layersTable } from "../db/schema.ts";
 import {
-  isActive,
-  resolveLayers,
-  selectorMatches,
-  sortLayers,
+  DOC_OF_KIND,
+  type LayerDoc,
+  LayerDocError,
+  type StoredKind,
+  sameDoc,
+  toLayer,
+  toStored,
+  validateLayerDoc,
+} from "../domain/layer-docs.ts";
+import {
   type BotIdentity,
+  isActive,
   type LayerConflict,
   type LayerKind,
   type Provenance,
+  resolveLayers,
+  selectorMatches,
+  sortLayers,
 } from "../domain/layers.ts";
-import { DOC_OF_KIND, LayerDocError, sameDoc, toLayer, toStored, validateLayerDoc, type LayerDoc, type StoredKind } from "../domain/layer-docs.ts";
+import { type Manifest, NAME_RE } from "../domain/manifest.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
-import { REDACTED, isSecretKey, redactString } from "../secrets/redact.ts";
-import { recordAudit } from "../core/audit.ts";
-import { authorize, type ServiceContext } from "../core/context.ts";
-import { inTransaction } from "../core/transaction.ts";
-import { ServiceError } from "../core/errors.ts";
 import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
-import { findLayerRow as findRow, gatherLayers, identityOf, type LayerRow as Row, layerRowDoc as rowDoc } from "../fleet/sources.ts";
+import {
+  findLayerRow as findRow,
+  gatherLayers,
+  identityOf,
+  type LayerRow as Row,
+  layerRowDoc as rowDoc,
+} from "../fleet/sources.ts";
 import { desiredRevision, findAnyBot, findBot, liveBots } from "../fleet/store.ts";
+import { isSecretKey, REDACTED, redactString } from "../secrets/redact.ts";
 
 /**
  * Profiles (shared defaults a bot opts into by name) and overlays (targeted by a selector and an optional
@@ -76,7 +91,12 @@ function workspaceBots(tx: Tx, ws: string): BotInfo[] {
     const manifest = () => rev().manifest;
     return {
       name: b.name,
-      identity: { name: b.name, fleet: b.fleet ?? undefined, environment: b.environment ?? undefined, labels: JSON.parse(b.labels) as Record<string, string> },
+      identity: {
+        name: b.name,
+        fleet: b.fleet ?? undefined,
+        environment: b.environment ?? undefined,
+        labels: JSON.parse(b.labels) as Record<string, string>,
+      },
       manifest,
     };
   });
@@ -92,13 +112,31 @@ function scrub<T>(v: T, depth = 0): T {
 
 function summarize(row: Row, doc: LayerDoc, all: BotInfo[], now: Date): LayerDetail {
   const layer = toLayer(doc);
-  const matched = row.kind === "overlay" ? all.filter((b) => selectorMatches(doc.spec.selector, b.identity)).map((b) => b.name) : [];
+  const matched =
+    row.kind === "overlay" ? all.filter((b) => selectorMatches(doc.spec.selector, b.identity)).map((b) => b.name) : [];
   const active = isActive(layer, now);
-  const used = row.kind === "profile" ? all.filter((b) => (b.manifest().spec.profiles ?? []).includes(row.name)).map((b) => b.name) : active ? matched : [];
+  const used =
+    row.kind === "profile"
+      ? all.filter((b) => (b.manifest().spec.profiles ?? []).includes(row.name)).map((b) => b.name)
+      : active
+        ? matched
+        : [];
   return {
-    kind: row.kind, name: row.name, description: doc.metadata.description, priority: doc.spec.priority, version: row.version, enabled: doc.spec.enabled, active,
-    locked: doc.spec.locked ?? [], selector: doc.spec.selector, window: doc.spec.window, bots: used, createdAt: row.createdAt, updatedAt: row.updatedAt,
-    document: scrub(doc), matched,
+    kind: row.kind,
+    name: row.name,
+    description: doc.metadata.description,
+    priority: doc.spec.priority,
+    version: row.version,
+    enabled: doc.spec.enabled,
+    active,
+    locked: doc.spec.locked ?? [],
+    selector: doc.spec.selector,
+    window: doc.spec.window,
+    bots: used,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    document: scrub(doc),
+    matched,
   };
 }
 
@@ -106,10 +144,16 @@ export function listLayers(ctx: ServiceContext, kind: StoredKind): LayerSummary[
   const ws = authorize(ctx, "viewer");
   const now = new Date(ctx.now());
   const all = workspaceBots(ctx.db, ws);
-  return ctx.db.select().from(layersTable).where(and(eq(layersTable.workspaceId, ws), eq(layersTable.kind, kind))).orderBy(layersTable.name).all().map((row) => {
-    const { document: _d, matched: _m, ...s } = summarize(row, rowDoc(row), all, now);
-    return s;
-  });
+  return ctx.db
+    .select()
+    .from(layersTable)
+    .where(and(eq(layersTable.workspaceId, ws), eq(layersTable.kind, kind)))
+    .orderBy(layersTable.name)
+    .all()
+    .map((row) => {
+      const { document: _d, matched: _m, ...s } = summarize(row, rowDoc(row), all, now);
+      return s;
+    });
 }
 
 export function getLayer(ctx: ServiceContext, kind: StoredKind, name: string): LayerDetail {
@@ -137,13 +181,17 @@ export interface LayerChangeResult {
 function refusal(kind: StoredKind, name: string, verb: string, failed: BlastEntry[]): ServiceError {
   const allPolicy = failed.every((f) => f.error?.code === "policy_blocked");
   const details = failed.flatMap((f) => {
-    const issues = f.error?.issues?.length ? f.error.issues : [{ path: "(bot)", message: f.error?.message ?? "could not be rendered" }];
+    const issues = f.error?.issues?.length
+      ? f.error.issues
+      : [{ path: "(bot)", message: f.error?.message ?? "could not be rendered" }];
     return issues.map((i) => ({ bot: f.bot, path: i.path, message: `bot ${f.bot}: ${i.message}` }));
   });
   const what = failed.map((f) => f.error?.message ?? `bot ${f.bot} could not be rendered`).join("; ");
-  return new ServiceError(allPolicy ? "policy_blocked" : "invalid_request",
+  return new ServiceError(
+    allPolicy ? "policy_blocked" : "invalid_request",
     `${verb} ${kind} ${name} would break ${failed.length} bot${failed.length === 1 ? "" : "s"} (${failed.map((f) => f.bot).join(", ")}); nothing was saved. ${what}`,
-    details);
+    details,
+  );
 }
 
 function docError(e: unknown): never {
@@ -162,7 +210,14 @@ function reach(kind: StoredKind, name: string, before: LayerDoc | null, after: L
  * Stores (or removes, with `next` null) one layer and re-renders the bots it reaches, in one immediate
  * transaction. Any bot that would fail refuses the whole change. A dry run does the same and rolls back.
  */
-function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string, next: LayerDoc | null, opts: { dryRun?: boolean; audit?: string }): LayerChangeResult {
+function change(
+  ctx: ServiceContext,
+  ws: string,
+  kind: StoredKind,
+  name: string,
+  next: LayerDoc | null,
+  opts: { dryRun?: boolean; audit?: string },
+): LayerChangeResult {
   const dryRun = !!opts.dryRun;
   const run = (tx: Tx): LayerChangeResult => {
     const now = ctx.now();
@@ -174,10 +229,15 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
     if (next === null) {
       if (!row) throw new ServiceError("not_found", `no ${kind} named ${name}`);
       if (kind === "profile") {
-        const users = workspaceBots(tx, ws).filter((b) => (b.manifest().spec.profiles ?? []).includes(name)).map((b) => b.name);
+        const users = workspaceBots(tx, ws)
+          .filter((b) => (b.manifest().spec.profiles ?? []).includes(name))
+          .map((b) => b.name);
         if (users.length) {
-          throw new ServiceError("conflict", `profile ${name} is used by ${users.join(", ")}; detach it from ${users.length === 1 ? "that bot" : "those bots"} first`,
-            users.map((b) => ({ bot: b, path: "spec.profiles", message: `bot ${b} lists profile ${name}` })));
+          throw new ServiceError(
+            "conflict",
+            `profile ${name} is used by ${users.join(", ")}; detach it from ${users.length === 1 ? "that bot" : "those bots"} first`,
+            users.map((b) => ({ bot: b, path: "spec.profiles", message: `bot ${b} lists profile ${name}` })),
+          );
         }
       }
       tx.delete(layersTable).where(eq(layersTable.id, row.id)).run();
@@ -189,12 +249,26 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
     } else if (row) {
       version = row.version + 1;
       id = row.id;
-      tx.update(layersTable).set({ spec: JSON.stringify(toStored(next)), version, updatedAt: now }).where(eq(layersTable.id, row.id)).run();
+      tx.update(layersTable)
+        .set({ spec: JSON.stringify(toStored(next)), version, updatedAt: now })
+        .where(eq(layersTable.id, row.id))
+        .run();
       action = "updated";
     } else {
       version = 1;
       id = randomUUID();
-      tx.insert(layersTable).values({ id, workspaceId: ws, kind, name, spec: JSON.stringify(toStored(next)), version, createdAt: now, updatedAt: now }).run();
+      tx.insert(layersTable)
+        .values({
+          id,
+          workspaceId: ws,
+          kind,
+          name,
+          spec: JSON.stringify(toStored(next)),
+          version,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
       action = "created";
     }
     const reason = next === null ? `${kind} ${name} deleted` : `${kind} ${name} v${version}`;
@@ -202,15 +276,24 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
     const failed = blast.filter((b) => b.action === "failed");
     if (failed.length) throw refusal(kind, name, next === null ? "deleting" : "saving", failed);
     const result: LayerChangeResult = {
-      kind, name, action, version, dryRun,
+      kind,
+      name,
+      action,
+      version,
+      dryRun,
       bots: blast.filter((b) => b.action === "updated"),
       unchanged: blast.filter((b) => b.action === "unchanged").map((b) => b.bot),
     };
     if (dryRun) return result;
     recordAudit(tx, ctx, {
       action: opts.audit ?? `${kind}.${action === "created" ? "create" : action === "deleted" ? "delete" : "update"}`,
-      resourceType: kind, resourceId: id,
-      summary: { name, version, bots: result.bots.map((b) => ({ name: b.bot, revision: b.revision, paths: b.changes.map((c) => c.path) })) },
+      resourceType: kind,
+      resourceId: id,
+      summary: {
+        name,
+        version,
+        bots: result.bots.map((b) => ({ name: b.bot, revision: b.revision, paths: b.changes.map((c) => c.path) })),
+      },
     });
     return result;
   };
@@ -221,20 +304,34 @@ function change(ctx: ServiceContext, ws: string, kind: StoredKind, name: string,
  * Creates or updates a profile or overlay from its document. `name` (from the address) must match
  * `metadata.name`; it fills it in when the document leaves it out.
  */
-export function applyLayer(ctx: ServiceContext, kind: StoredKind, input: unknown, opts: { name?: string; dryRun?: boolean } = {}): LayerChangeResult {
+export function applyLayer(
+  ctx: ServiceContext,
+  kind: StoredKind,
+  input: unknown,
+  opts: { name?: string; dryRun?: boolean } = {},
+): LayerChangeResult {
   const ws = authorize(ctx, "operator");
-  if (opts.name !== undefined && (input === undefined || input === null || (typeof input === "object" && Object.keys(input).length === 0))) {
+  if (
+    opts.name !== undefined &&
+    (input === undefined || input === null || (typeof input === "object" && Object.keys(input).length === 0))
+  ) {
     // nothing to store: say whether there is anything at that name
     if (!NAME_RE.test(opts.name) || !findRow(ctx.db, ws, kind, opts.name)) {
-      throw new ServiceError("not_found", `no ${kind} named ${opts.name.slice(0, 80)}; send a ${DOC_OF_KIND[kind]} document to create it`);
+      throw new ServiceError(
+        "not_found",
+        `no ${kind} named ${opts.name.slice(0, 80)}; send a ${DOC_OF_KIND[kind]} document to create it`,
+      );
     }
-    throw new ServiceError("invalid_request", `send the whole ${DOC_OF_KIND[kind]} document (apiVersion, kind, metadata, spec)`, [{ path: "(body)", message: "empty" }]);
+    throw new ServiceError("invalid_request", `send the whole ${DOC_OF_KIND[kind]} document (apiVersion, kind, metadata, spec)`, [
+      { path: "(body)", message: "empty" },
+    ]);
   }
   let doc: LayerDoc;
   try {
-    const body = opts.name !== undefined && input && typeof input === "object" && !Array.isArray(input)
-      ? withName(input as Record<string, unknown>, opts.name)
-      : input;
+    const body =
+      opts.name !== undefined && input && typeof input === "object" && !Array.isArray(input)
+        ? withName(input as Record<string, unknown>, opts.name)
+        : input;
     doc = validateLayerDoc(body, { kind, name: opts.name });
   } catch (e) {
     docError(e);
@@ -245,23 +342,41 @@ export function applyLayer(ctx: ServiceContext, kind: StoredKind, input: unknown
 function withName(input: Record<string, unknown>, name: string): Record<string, unknown> {
   const md = input.metadata;
   if (md === undefined) return { ...input, metadata: { name } };
-  if (md && typeof md === "object" && !Array.isArray(md) && (md as Record<string, unknown>).name === undefined) return { ...input, metadata: { ...md, name } };
+  if (md && typeof md === "object" && !Array.isArray(md) && (md as Record<string, unknown>).name === undefined)
+    return { ...input, metadata: { ...md, name } };
   return input;
 }
 
 /** Deletes a layer. A profile that bots list is refused (naming them); an overlay shows its blast radius. */
-export function deleteLayer(ctx: ServiceContext, kind: StoredKind, name: string, opts: { dryRun?: boolean } = {}): LayerChangeResult {
+export function deleteLayer(
+  ctx: ServiceContext,
+  kind: StoredKind,
+  name: string,
+  opts: { dryRun?: boolean } = {},
+): LayerChangeResult {
   const ws = authorize(ctx, "operator");
   mustFind(ctx.db, ws, kind, name);
   return change(ctx, ws, kind, name, null, { dryRun: opts.dryRun });
 }
 
 /** Turns an overlay on or off (a new version), with its blast radius. */
-export function setOverlayEnabled(ctx: ServiceContext, name: string, enabled: boolean, opts: { dryRun?: boolean } = {}): LayerChangeResult {
+export function setOverlayEnabled(
+  ctx: ServiceContext,
+  name: string,
+  enabled: boolean,
+  opts: { dryRun?: boolean } = {},
+): LayerChangeResult {
   const ws = authorize(ctx, "operator");
   const row = mustFind(ctx.db, ws, "overlay", name);
   const doc = rowDoc(row);
-  return change(ctx, ws, "overlay", name, { ...doc, spec: { ...doc.spec, enabled } }, { dryRun: opts.dryRun, audit: enabled ? "overlay.enable" : "overlay.disable" });
+  return change(
+    ctx,
+    ws,
+    "overlay",
+    name,
+    { ...doc, spec: { ...doc.spec, enabled } },
+    { dryRun: opts.dryRun, audit: enabled ? "overlay.enable" : "overlay.disable" },
+  );
 }
 
 // ---------- attaching profiles to bots ----------
@@ -282,27 +397,58 @@ function withProfiles(m: Manifest, profiles: string[]): Manifest {
  * Adds a profile to a bot's `spec.profiles` (last, so it wins over the others of equal priority) and applies
  * the bot's manifest: a normal revision, refused like any apply when it would break the bot.
  */
-export function attachProfile(ctx: ServiceContext, botName: string, profile: unknown, opts: { dryRun?: boolean; source?: "apply" | "ui" } = {}): ApplyResult {
+export function attachProfile(
+  ctx: ServiceContext,
+  botName: string,
+  profile: unknown,
+  opts: { dryRun?: boolean; source?: "apply" | "ui" } = {},
+): ApplyResult {
   const ws = authorize(ctx, "operator");
   return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const m = desiredManifest(tx, ws, botName);
-    if (typeof profile !== "string" || !profile) throw new ServiceError("invalid_request", "name the profile to attach", [{ path: "profile", message: "required" }]);
+    if (typeof profile !== "string" || !profile)
+      throw new ServiceError("invalid_request", "name the profile to attach", [{ path: "profile", message: "required" }]);
     mustFind(tx, ws, "profile", profile);
     const list = m.spec.profiles ?? [];
-    if (list.includes(profile)) throw new ServiceError("conflict", `bot ${botName} already uses profile ${profile}`, [{ path: "profile", message: "already attached" }]);
-    if (list.length >= 20) throw new ServiceError("invalid_request", `bot ${botName} already has 20 profiles, the most it can have; detach one first`, [{ path: "profile", message: "too many profiles" }]);
+    if (list.includes(profile))
+      throw new ServiceError("conflict", `bot ${botName} already uses profile ${profile}`, [
+        { path: "profile", message: "already attached" },
+      ]);
+    if (list.length >= 20)
+      throw new ServiceError(
+        "invalid_request",
+        `bot ${botName} already has 20 profiles, the most it can have; detach one first`,
+        [{ path: "profile", message: "too many profiles" }],
+      );
     return applyRevision(tx, ctx, ws, manifestInput(withProfiles(m, [...list, profile])), { source: opts.source ?? "apply" });
   });
 }
 
 /** Removes a profile from a bot's `spec.profiles` and applies the bot's manifest. */
-export function detachProfile(ctx: ServiceContext, botName: string, profile: string, opts: { dryRun?: boolean; source?: "apply" | "ui" } = {}): ApplyResult {
+export function detachProfile(
+  ctx: ServiceContext,
+  botName: string,
+  profile: string,
+  opts: { dryRun?: boolean; source?: "apply" | "ui" } = {},
+): ApplyResult {
   const ws = authorize(ctx, "operator");
   return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const m = desiredManifest(tx, ws, botName);
     const list = m.spec.profiles ?? [];
-    if (!list.includes(profile)) throw new ServiceError("not_found", `bot ${botName} does not use profile ${profile.slice(0, 80)}`);
-    return applyRevision(tx, ctx, ws, manifestInput(withProfiles(m, list.filter((p) => p !== profile))), { source: opts.source ?? "apply" });
+    if (!list.includes(profile))
+      throw new ServiceError("not_found", `bot ${botName} does not use profile ${profile.slice(0, 80)}`);
+    return applyRevision(
+      tx,
+      ctx,
+      ws,
+      manifestInput(
+        withProfiles(
+          m,
+          list.filter((p) => p !== profile),
+        ),
+      ),
+      { source: opts.source ?? "apply" },
+    );
   });
 }
 
@@ -349,7 +495,9 @@ function redactProvenance(p: Record<string, Provenance>): Record<string, Provena
   const out: Record<string, Provenance> = {};
   for (const [path, e] of Object.entries(p)) {
     const key = path.split(".").pop() ?? "";
-    out[path] = e.overrode ? { layer: e.layer, overrode: e.overrode.map((o) => ({ layer: o.layer, value: redactValues(o.value, key) })) } : { layer: e.layer };
+    out[path] = e.overrode
+      ? { layer: e.layer, overrode: e.overrode.map((o) => ({ layer: o.layer, value: redactValues(o.value, key) })) }
+      : { layer: e.layer };
   }
   return out;
 }
@@ -376,7 +524,16 @@ export function resolvedConfig(ctx: ServiceContext, botName: string): ResolvedCo
     provenance: redactProvenance(resolution.provenance),
     conflicts: resolution.conflicts.map((c) => ({ ...c, message: redactString(c.message) })),
     problems: gathered.problems,
-    layers: sortLayers(all.filter((l) => isActive(l, now))).map((l) => ({ kind: l.kind, id: l.id, name: l.name, priority: l.priority })),
-    stored: { revision: rev.revision, provenance: redactProvenance(rev.provenance), upToDate: canonicalJson(storedValue) === canonicalJson(resolution.value) },
+    layers: sortLayers(all.filter((l) => isActive(l, now))).map((l) => ({
+      kind: l.kind,
+      id: l.id,
+      name: l.name,
+      priority: l.priority,
+    })),
+    stored: {
+      revision: rev.revision,
+      provenance: redactProvenance(rev.provenance),
+      upToDate: canonicalJson(storedValue) === canonicalJson(resolution.value),
+    },
   };
 }

@@ -1,26 +1,33 @@
 import { randomUUID } from "node:crypto";
 import { and, desc, eq } from "drizzle-orm";
 import { stringify as toYaml } from "yaml";
-import { bots, policyExceptions, policyPacks } from "../db/schema.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import { inTransaction } from "../core/transaction.ts";
 import type { Tx } from "../db/client.ts";
+import { bots, policyExceptions, policyPacks } from "../db/schema.ts";
 import { NAME_RE, targetHost } from "../domain/manifest.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import {
-  parsePack,
-  PolicyError,
-  validatePack,
   type EvaluationResult,
   type ExceptedViolation,
+  PolicyError,
   type PolicyPack,
+  parsePack,
   type Rule,
   type Violation,
+  validatePack,
 } from "../domain/policy.ts";
 import { builtinPack } from "../domain/policy-packs/index.ts";
-import { recordAudit } from "../core/audit.ts";
-import { authorize, type ServiceContext } from "../core/context.ts";
-import { inTransaction } from "../core/transaction.ts";
-import { ServiceError } from "../core/errors.ts";
-import { type BotFindings, evaluateBotPolicy, fleetFindings, knownRuleIds as ruleIds, type PackState, packStates } from "../fleet/policy.ts";
+import {
+  type BotFindings,
+  evaluateBotPolicy,
+  fleetFindings,
+  type PackState,
+  packStates,
+  knownRuleIds as ruleIds,
+} from "../fleet/policy.ts";
 import { renderBot } from "../fleet/render.ts";
 import { allocateBotPort, manifestInput } from "../fleet/revisions.ts";
 import { desiredRevision, findBot } from "../fleet/store.ts";
@@ -57,8 +64,16 @@ export interface PackView {
 
 function packView(s: PackState): PackView {
   return {
-    id: s.pack.id, name: s.pack.name, description: s.pack.description, builtin: s.builtin, enabled: s.enabled, mode: s.mode,
-    defaultMode: s.pack.mode, scope: s.pack.scope ?? null, ruleCount: s.pack.rules.length, updatedAt: s.updatedAt,
+    id: s.pack.id,
+    name: s.pack.name,
+    description: s.pack.description,
+    builtin: s.builtin,
+    enabled: s.enabled,
+    mode: s.mode,
+    defaultMode: s.pack.mode,
+    scope: s.pack.scope ?? null,
+    ruleCount: s.pack.rules.length,
+    updatedAt: s.updatedAt,
   };
 }
 
@@ -76,7 +91,9 @@ export function listPacks(ctx: ServiceContext): { items: (PackView & { violating
   return {
     items: packStates(ctx.db, ws).map((s) => {
       const mine = findings.filter((f) => f.violations.some((v) => v.packId === s.pack.id));
-      const blocking = mine.filter((f) => f.violations.some((v) => v.packId === s.pack.id && v.mode === "enforce" && v.severity === "error"));
+      const blocking = mine.filter((f) =>
+        f.violations.some((v) => v.packId === s.pack.id && v.mode === "enforce" && v.severity === "error"),
+      );
       return { ...packView(s), violating: mine.map((f) => f.bot), blocking: blocking.map((f) => f.bot) };
     }),
   };
@@ -91,14 +108,25 @@ export interface PackDetail extends PackView {
 }
 
 function packAsInput(p: PolicyPack): Record<string, unknown> {
-  return { id: p.id, name: p.name, ...(p.description ? { description: p.description } : {}), ...(p.scope ? { scope: p.scope } : {}), mode: p.mode, rules: p.rules };
+  return {
+    id: p.id,
+    name: p.name,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.scope ? { scope: p.scope } : {}),
+    mode: p.mode,
+    rules: p.rules,
+  };
 }
 
 export function getPack(ctx: ServiceContext, id: string): PackDetail {
   const ws = authorize(ctx, "viewer");
   const s = findState(ctx.db, ws, id);
   const findings = fleetFindings(ctx.db, ws, ctx.now())
-    .map((f) => ({ bot: f.bot, violations: f.violations.filter((v) => v.packId === id), excepted: f.excepted.filter((v) => v.packId === id) }))
+    .map((f) => ({
+      bot: f.bot,
+      violations: f.violations.filter((v) => v.packId === id),
+      excepted: f.excepted.filter((v) => v.packId === id),
+    }))
     .filter((f) => f.violations.length || f.excepted.length);
   return { ...packView(s), rules: s.pack.rules, yaml: toYaml(packAsInput(s.pack), { lineWidth: 0 }), findings };
 }
@@ -113,8 +141,15 @@ export interface PackChange {
 }
 
 function invalidPack(e: PolicyError): ServiceError {
-  const first = e.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join("; ");
-  return new ServiceError("invalid_request", `${e.message}: ${first}${e.issues.length > 3 ? "; …" : ""}. Fix the pack and send it again; nothing was saved`, e.issues);
+  const first = e.issues
+    .slice(0, 3)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join("; ");
+  return new ServiceError(
+    "invalid_request",
+    `${e.message}: ${first}${e.issues.length > 3 ? "; …" : ""}. Fix the pack and send it again; nothing was saved`,
+    e.issues,
+  );
 }
 
 /**
@@ -131,18 +166,42 @@ export function putPack(ctx: ServiceContext, input: unknown, opts: { expectId?: 
     throw e;
   }
   if (opts.expectId !== undefined && pack.id !== opts.expectId) {
-    throw new ServiceError("invalid_request", `the pack's id is ${pack.id} but the address names ${opts.expectId}; make them match`, [{ path: "id", message: `expected ${opts.expectId}` }]);
+    throw new ServiceError(
+      "invalid_request",
+      `the pack's id is ${pack.id} but the address names ${opts.expectId}; make them match`,
+      [{ path: "id", message: `expected ${opts.expectId}` }],
+    );
   }
   if (builtinPack(pack.id)) {
-    throw new ServiceError("invalid_request", `${pack.id} is a built-in pack; give your pack another id (built-ins can only be enabled, disabled or switched to advisory)`, [{ path: "id", message: "taken by a built-in pack" }]);
+    throw new ServiceError(
+      "invalid_request",
+      `${pack.id} is a built-in pack; give your pack another id (built-ins can only be enabled, disabled or switched to advisory)`,
+      [{ path: "id", message: "taken by a built-in pack" }],
+    );
   }
   return inTransaction(ctx, !!opts.dryRun, (tx) => {
     const now = ctx.now();
-    const existing = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, pack.id))).get();
+    const existing = tx
+      .select()
+      .from(policyPacks)
+      .where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, pack.id)))
+      .get();
     const spec = JSON.stringify(pack);
     let action: PackChange["action"];
     if (!existing) {
-      tx.insert(policyPacks).values({ id: randomUUID(), workspaceId: ws, packId: pack.id, builtin: false, spec, enabled: true, mode: null, createdAt: now, updatedAt: now }).run();
+      tx.insert(policyPacks)
+        .values({
+          id: randomUUID(),
+          workspaceId: ws,
+          packId: pack.id,
+          builtin: false,
+          spec,
+          enabled: true,
+          mode: null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
       action = "created";
     } else if (existing.spec && canonicalJson(JSON.parse(existing.spec)) === canonicalJson(pack) && existing.mode === null) {
       action = "unchanged";
@@ -152,14 +211,23 @@ export function putPack(ctx: ServiceContext, input: unknown, opts: { expectId?: 
       action = "updated";
     }
     if (action !== "unchanged") {
-      recordAudit(tx, ctx, { action: `policy.pack.${action === "created" ? "create" : "update"}`, resourceType: "policy_pack", resourceId: pack.id, summary: { name: pack.name, mode: pack.mode, rules: pack.rules.length, scope: pack.scope ?? null } });
+      recordAudit(tx, ctx, {
+        action: `policy.pack.${action === "created" ? "create" : "update"}`,
+        resourceType: "policy_pack",
+        resourceId: pack.id,
+        summary: { name: pack.name, mode: pack.mode, rules: pack.rules.length, scope: pack.scope ?? null },
+      });
     }
     return { pack: packView(findState(tx, ws, pack.id)), action, dryRun: !!opts.dryRun, violating: fleetFindings(tx, ws, now) };
   });
 }
 
 /** Turns a pack (built-in or custom) on or off, and optionally sets the mode it runs in. */
-export function setPackState(ctx: ServiceContext, id: string, change: { enabled: boolean; mode?: "enforce" | "advisory" }): PackChange {
+export function setPackState(
+  ctx: ServiceContext,
+  id: string,
+  change: { enabled: boolean; mode?: "enforce" | "advisory" },
+): PackChange {
   const ws = authorize(ctx, "admin");
   if (change.mode !== undefined && change.mode !== "enforce" && change.mode !== "advisory") {
     throw new ServiceError("invalid_request", "mode is enforce or advisory", [{ path: "mode", message: "enforce or advisory" }]);
@@ -167,16 +235,46 @@ export function setPackState(ctx: ServiceContext, id: string, change: { enabled:
   return inTransaction(ctx, false, (tx) => {
     const now = ctx.now();
     const state = findState(tx, ws, id);
-    const row = tx.select().from(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).get();
-    const mode = change.mode === undefined ? row?.mode ?? null : change.mode === state.pack.mode ? null : change.mode;
-    if (row) tx.update(policyPacks).set({ enabled: change.enabled, mode, updatedAt: now }).where(eq(policyPacks.id, row.id)).run();
-    else tx.insert(policyPacks).values({ id: randomUUID(), workspaceId: ws, packId: id, builtin: true, spec: null, enabled: change.enabled, mode, createdAt: now, updatedAt: now }).run();
+    const row = tx
+      .select()
+      .from(policyPacks)
+      .where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id)))
+      .get();
+    const mode = change.mode === undefined ? (row?.mode ?? null) : change.mode === state.pack.mode ? null : change.mode;
+    if (row)
+      tx.update(policyPacks).set({ enabled: change.enabled, mode, updatedAt: now }).where(eq(policyPacks.id, row.id)).run();
+    else
+      tx.insert(policyPacks)
+        .values({
+          id: randomUUID(),
+          workspaceId: ws,
+          packId: id,
+          builtin: true,
+          spec: null,
+          enabled: change.enabled,
+          mode,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
     const after = findState(tx, ws, id);
     recordAudit(tx, ctx, {
-      action: `policy.pack.${change.enabled ? "enable" : "disable"}`, resourceType: "policy_pack", resourceId: id,
-      summary: { builtin: state.builtin, enabled: change.enabled, mode: after.mode, was: { enabled: state.enabled, mode: state.mode } },
+      action: `policy.pack.${change.enabled ? "enable" : "disable"}`,
+      resourceType: "policy_pack",
+      resourceId: id,
+      summary: {
+        builtin: state.builtin,
+        enabled: change.enabled,
+        mode: after.mode,
+        was: { enabled: state.enabled, mode: state.mode },
+      },
     });
-    return { pack: packView(after), action: change.enabled ? "enabled" : "disabled", dryRun: false, violating: fleetFindings(tx, ws, now) };
+    return {
+      pack: packView(after),
+      action: change.enabled ? "enabled" : "disabled",
+      dryRun: false,
+      violating: fleetFindings(tx, ws, now),
+    };
   });
 }
 
@@ -184,9 +282,21 @@ export function deletePack(ctx: ServiceContext, id: string): PackChange {
   const ws = authorize(ctx, "admin");
   return inTransaction(ctx, false, (tx) => {
     const state = findState(tx, ws, id);
-    if (state.builtin) throw new ServiceError("invalid_request", `${id} is a built-in pack and cannot be deleted; disable it instead (molthub policy disable ${id})`, [{ path: "id", message: "built-in" }]);
-    tx.delete(policyPacks).where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id))).run();
-    recordAudit(tx, ctx, { action: "policy.pack.delete", resourceType: "policy_pack", resourceId: id, summary: { name: state.pack.name, rules: state.pack.rules.length } });
+    if (state.builtin)
+      throw new ServiceError(
+        "invalid_request",
+        `${id} is a built-in pack and cannot be deleted; disable it instead (molthub policy disable ${id})`,
+        [{ path: "id", message: "built-in" }],
+      );
+    tx.delete(policyPacks)
+      .where(and(eq(policyPacks.workspaceId, ws), eq(policyPacks.packId, id)))
+      .run();
+    recordAudit(tx, ctx, {
+      action: "policy.pack.delete",
+      resourceType: "policy_pack",
+      resourceId: id,
+      summary: { name: state.pack.name, rules: state.pack.rules.length },
+    });
     return { pack: null, action: "deleted", dryRun: false, violating: fleetFindings(tx, ws, ctx.now()) };
   });
 }
@@ -207,7 +317,14 @@ export interface ExceptionView {
 
 function exceptionView(r: typeof policyExceptions.$inferSelect, now: number): ExceptionView {
   return {
-    id: r.id, ruleId: r.ruleId, botName: r.botName, reason: r.reason, expiresAt: r.expiresAt, createdBy: r.createdBy, createdAt: r.createdAt, revokedAt: r.revokedAt,
+    id: r.id,
+    ruleId: r.ruleId,
+    botName: r.botName,
+    reason: r.reason,
+    expiresAt: r.expiresAt,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt,
+    revokedAt: r.revokedAt,
     state: r.revokedAt !== null ? "revoked" : r.expiresAt > now ? "active" : "expired",
   };
 }
@@ -233,52 +350,112 @@ export interface ExceptionInput {
   expiresAt?: unknown;
 }
 
-export function createException(ctx: ServiceContext, input: ExceptionInput): { exception: ExceptionView; violating: BotFindings[] } {
+export function createException(
+  ctx: ServiceContext,
+  input: ExceptionInput,
+): { exception: ExceptionView; violating: BotFindings[] } {
   const ws = authorize(ctx, "admin");
   const now = ctx.now();
   const issues: { path: string; message: string }[] = [];
   const known = ruleIds(ctx.db, ws);
   const ruleId = typeof input.ruleId === "string" ? input.ruleId.trim() : "";
-  if (!ruleId) issues.push({ path: "ruleId", message: "name the rule to waive (a rule id such as gateway-bind-loopback, or allowLanBind)" });
-  else if (!known.includes(ruleId)) issues.push({ path: "ruleId", message: `no rule ${ruleId.slice(0, 100)} in this workspace's packs; known: ${known.join(", ")}` });
+  if (!ruleId)
+    issues.push({ path: "ruleId", message: "name the rule to waive (a rule id such as gateway-bind-loopback, or allowLanBind)" });
+  else if (!known.includes(ruleId))
+    issues.push({
+      path: "ruleId",
+      message: `no rule ${ruleId.slice(0, 100)} in this workspace's packs; known: ${known.join(", ")}`,
+    });
   const botName = input.botName === undefined || input.botName === null || input.botName === "" ? null : input.botName;
-  if (botName !== null && (typeof botName !== "string" || !NAME_RE.test(botName))) issues.push({ path: "botName", message: "a bot name (lowercase letters, digits and dashes), or leave it out for every bot" });
+  if (botName !== null && (typeof botName !== "string" || !NAME_RE.test(botName)))
+    issues.push({ path: "botName", message: "a bot name (lowercase letters, digits and dashes), or leave it out for every bot" });
   const reason = typeof input.reason === "string" ? input.reason.trim() : "";
   if (!reason) issues.push({ path: "reason", message: "say why the rule is waived; the reason is kept in the audit log" });
   else if (reason.length > 500) issues.push({ path: "reason", message: "at most 500 characters" });
   const expiresAt = parseExpiry(input.expiresAt);
-  if (input.expiresAt === undefined || input.expiresAt === null || input.expiresAt === "") issues.push({ path: "expiresAt", message: `give an expiry (a date like 2026-12-31, at most ${MAX_EXCEPTION_DAYS} days ahead); exceptions never last forever` });
-  else if (expiresAt === undefined) issues.push({ path: "expiresAt", message: "a date (YYYY-MM-DD), an ISO timestamp or epoch milliseconds" });
+  if (input.expiresAt === undefined || input.expiresAt === null || input.expiresAt === "")
+    issues.push({
+      path: "expiresAt",
+      message: `give an expiry (a date like 2026-12-31, at most ${MAX_EXCEPTION_DAYS} days ahead); exceptions never last forever`,
+    });
+  else if (expiresAt === undefined)
+    issues.push({ path: "expiresAt", message: "a date (YYYY-MM-DD), an ISO timestamp or epoch milliseconds" });
   else if (expiresAt <= now) issues.push({ path: "expiresAt", message: "must be in the future" });
-  else if (expiresAt > now + MAX_EXCEPTION_DAYS * DAY) issues.push({ path: "expiresAt", message: `at most ${MAX_EXCEPTION_DAYS} days ahead; renew it when it runs out` });
-  if (issues.length) throw new ServiceError("invalid_request", `the exception is not valid: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
-  return ctx.db.transaction((tx) => {
-    const id = randomUUID();
-    tx.insert(policyExceptions).values({ id, workspaceId: ws, ruleId, botName: botName as string | null, reason, expiresAt: expiresAt!, createdBy: ctx.actor.label, createdAt: now }).run();
-    recordAudit(tx, ctx, { action: "policy.exception.create", resourceType: "policy_exception", resourceId: id, summary: { ruleId, botName, reason, expiresAt: new Date(expiresAt!).toISOString() } });
-    const row = tx.select().from(policyExceptions).where(eq(policyExceptions.id, id)).get()!;
-    return { exception: exceptionView(row, now), violating: fleetFindings(tx, ws, now) };
-  }, { behavior: "immediate" });
+  else if (expiresAt > now + MAX_EXCEPTION_DAYS * DAY)
+    issues.push({ path: "expiresAt", message: `at most ${MAX_EXCEPTION_DAYS} days ahead; renew it when it runs out` });
+  if (issues.length)
+    throw new ServiceError(
+      "invalid_request",
+      `the exception is not valid: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      issues,
+    );
+  return ctx.db.transaction(
+    (tx) => {
+      const id = randomUUID();
+      tx.insert(policyExceptions)
+        .values({
+          id,
+          workspaceId: ws,
+          ruleId,
+          botName: botName as string | null,
+          reason,
+          expiresAt: expiresAt!,
+          createdBy: ctx.actor.label,
+          createdAt: now,
+        })
+        .run();
+      recordAudit(tx, ctx, {
+        action: "policy.exception.create",
+        resourceType: "policy_exception",
+        resourceId: id,
+        summary: { ruleId, botName, reason, expiresAt: new Date(expiresAt!).toISOString() },
+      });
+      const row = tx.select().from(policyExceptions).where(eq(policyExceptions.id, id)).get()!;
+      return { exception: exceptionView(row, now), violating: fleetFindings(tx, ws, now) };
+    },
+    { behavior: "immediate" },
+  );
 }
 
-export function listExceptions(ctx: ServiceContext, opts: { state?: "active" | "expired" | "revoked" } = {}): { items: ExceptionView[] } {
+export function listExceptions(
+  ctx: ServiceContext,
+  opts: { state?: "active" | "expired" | "revoked" } = {},
+): { items: ExceptionView[] } {
   const ws = authorize(ctx, "viewer");
   const now = ctx.now();
-  const items = ctx.db.select().from(policyExceptions).where(eq(policyExceptions.workspaceId, ws)).orderBy(desc(policyExceptions.createdAt)).all().map((r) => exceptionView(r, now));
+  const items = ctx.db
+    .select()
+    .from(policyExceptions)
+    .where(eq(policyExceptions.workspaceId, ws))
+    .orderBy(desc(policyExceptions.createdAt))
+    .all()
+    .map((r) => exceptionView(r, now));
   return { items: opts.state ? items.filter((e) => e.state === opts.state) : items };
 }
 
 export function revokeException(ctx: ServiceContext, id: string): { exception: ExceptionView; violating: BotFindings[] } {
   const ws = authorize(ctx, "admin");
-  return ctx.db.transaction((tx) => {
-    const now = ctx.now();
-    const row = tx.select().from(policyExceptions).where(and(eq(policyExceptions.workspaceId, ws), eq(policyExceptions.id, id))).get();
-    if (!row) throw new ServiceError("not_found", `no policy exception ${id.slice(0, 100)}`);
-    if (row.revokedAt !== null) throw new ServiceError("conflict", `the exception for ${row.ruleId} was already revoked`);
-    tx.update(policyExceptions).set({ revokedAt: now }).where(eq(policyExceptions.id, id)).run();
-    recordAudit(tx, ctx, { action: "policy.exception.revoke", resourceType: "policy_exception", resourceId: id, summary: { ruleId: row.ruleId, botName: row.botName } });
-    return { exception: exceptionView({ ...row, revokedAt: now }, now), violating: fleetFindings(tx, ws, now) };
-  }, { behavior: "immediate" });
+  return ctx.db.transaction(
+    (tx) => {
+      const now = ctx.now();
+      const row = tx
+        .select()
+        .from(policyExceptions)
+        .where(and(eq(policyExceptions.workspaceId, ws), eq(policyExceptions.id, id)))
+        .get();
+      if (!row) throw new ServiceError("not_found", `no policy exception ${id.slice(0, 100)}`);
+      if (row.revokedAt !== null) throw new ServiceError("conflict", `the exception for ${row.ruleId} was already revoked`);
+      tx.update(policyExceptions).set({ revokedAt: now }).where(eq(policyExceptions.id, id)).run();
+      recordAudit(tx, ctx, {
+        action: "policy.exception.revoke",
+        resourceType: "policy_exception",
+        resourceId: id,
+        summary: { ruleId: row.ruleId, botName: row.botName },
+      });
+      return { exception: exceptionView({ ...row, revokedAt: now }, now), violating: fleetFindings(tx, ws, now) };
+    },
+    { behavior: "immediate" },
+  );
 }
 
 // ---------- dry run and per-bot findings ----------
@@ -296,7 +473,11 @@ export interface PolicyCheck extends EvaluationResult {
 export function checkManifest(ctx: ServiceContext, input: unknown): PolicyCheck {
   const ws = authorize(ctx, "operator");
   const m = manifestInput(input);
-  const existing = ctx.db.select().from(bots).where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false))).get();
+  const existing = ctx.db
+    .select()
+    .from(bots)
+    .where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false)))
+    .get();
   const host = existing?.host ?? targetHost(m);
   const port = existing?.port ?? allocateBotPort(ctx.db, host);
   // the same pipeline as an apply (layers, secrets, policy), reporting the findings instead of refusing
@@ -309,7 +490,14 @@ export function botPolicy(ctx: ServiceContext, name: string): EvaluationResult &
   const ws = authorize(ctx, "viewer");
   const b = findBot(ctx.db, ws, name);
   const r = desiredRevision(ctx.db, b);
-  const result = evaluateBotPolicy(ctx.db, ws, { manifest: r.effective, config: r.config, botId: b.id, port: b.port, host: b.host, now: ctx.now() });
+  const result = evaluateBotPolicy(ctx.db, ws, {
+    manifest: r.effective,
+    config: r.config,
+    botId: b.id,
+    port: b.port,
+    host: b.host,
+    now: ctx.now(),
+  });
   return { name, revision: r.revision, ...result };
 }
 

@@ -22,7 +22,15 @@ export interface SecretView {
 }
 
 function view(r: typeof secrets.$inferSelect, users: Map<string, SecretUsers>): SecretView {
-  return { name: r.name, version: r.version, description: r.description, createdAt: r.createdAt, updatedAt: r.updatedAt, updatedBy: r.updatedBy, usedBy: users.get(r.name) ?? { bots: [], connectors: [] } };
+  return {
+    name: r.name,
+    version: r.version,
+    description: r.description,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    updatedBy: r.updatedBy,
+    usedBy: users.get(r.name) ?? { bots: [], connectors: [] },
+  };
 }
 
 /**
@@ -38,12 +46,22 @@ export function putSecret(ctx: ServiceContext, input: SecretInput): SecretView {
 export function listSecrets(ctx: ServiceContext): SecretView[] {
   const ws = authorize(ctx, "viewer");
   const users = secretUsers(ctx.db, ws);
-  return ctx.db.select().from(secrets).where(eq(secrets.workspaceId, ws)).orderBy(secrets.name).all().map((r) => view(r, users));
+  return ctx.db
+    .select()
+    .from(secrets)
+    .where(eq(secrets.workspaceId, ws))
+    .orderBy(secrets.name)
+    .all()
+    .map((r) => view(r, users));
 }
 
 export function getSecret(ctx: ServiceContext, name: string): SecretView {
   const ws = authorize(ctx, "viewer");
-  const r = ctx.db.select().from(secrets).where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name))).get();
+  const r = ctx.db
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name)))
+    .get();
   if (!r) throw new ServiceError("not_found", `no secret named ${name.slice(0, 80)}`);
   return view(r, secretUsers(ctx.db, ws));
 }

@@ -1,22 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { templates } from "../db/schema.ts";
+import { recordAudit } from "../core/audit.ts";
+import { authorize, type ServiceContext } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
+import { inTransaction } from "../core/transaction.ts";
 import type { Tx } from "../db/client.ts";
+import { templates } from "../db/schema.ts";
 import { canonicalJson } from "../domain/openclaw-config.ts";
 import {
   BUILTIN_TEMPLATES,
   builtinTemplate,
+  type FromTemplateOptions,
   manifestFromTemplate,
   renderTemplate,
+  type Template,
   TemplateError,
   validateTemplate,
-  type FromTemplateOptions,
-  type Template,
 } from "../domain/templates/index.ts";
-import { recordAudit } from "../core/audit.ts";
-import { authorize, type ServiceContext } from "../core/context.ts";
-import { inTransaction } from "../core/transaction.ts";
-import { ServiceError } from "../core/errors.ts";
 import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
 import { type FoundTemplate as Found, findTemplate, loadTemplate as loadUser } from "../fleet/sources.ts";
 import { liveBots } from "../fleet/store.ts";
@@ -79,7 +79,9 @@ function summary(f: Found, usedBy: string[]): TemplateSummary {
 export function listTemplates(ctx: ServiceContext): TemplateSummary[] {
   const ws = authorize(ctx, "viewer");
   const used = botsByTemplate(ctx.db, ws);
-  const out = BUILTIN_TEMPLATES.map((t) => summary({ template: t, builtin: true, version: 1, updatedAt: null }, used.get(t.metadata.name) ?? []));
+  const out = BUILTIN_TEMPLATES.map((t) =>
+    summary({ template: t, builtin: true, version: 1, updatedAt: null }, used.get(t.metadata.name) ?? []),
+  );
   for (const row of ctx.db.select().from(templates).where(eq(templates.workspaceId, ws)).orderBy(templates.name).all()) {
     let t: Template;
     try {
@@ -113,7 +115,11 @@ export interface PutTemplateResult {
  * any of them would fail (an input the new version requires, a policy, a missing secret), nothing is saved.
  * With `dryRun` nothing is saved either way and the blast radius is returned.
  */
-export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: string; dryRun?: boolean } = {}): PutTemplateResult {
+export function putTemplate(
+  ctx: ServiceContext,
+  input: unknown,
+  opts: { name?: string; dryRun?: boolean } = {},
+): PutTemplateResult {
   const ws = authorize(ctx, "admin");
   if (opts.name && input && typeof input === "object" && !Array.isArray(input)) {
     const md = (input as { metadata?: unknown }).metadata;
@@ -129,19 +135,53 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
     throw e;
   }
   const name = t.metadata.name;
-  if (opts.name && opts.name !== name) throw new ServiceError("invalid_request", `the URL names the template ${opts.name} but metadata.name is ${name}; make them the same`, [{ path: "metadata.name", message: `expected ${opts.name}` }]);
-  if (builtinTemplate(name)) throw new ServiceError("conflict", `${name} is a built-in template and cannot be replaced; save yours under another name`, [{ path: "metadata.name", message: "taken by a built-in template" }]);
+  if (opts.name && opts.name !== name)
+    throw new ServiceError(
+      "invalid_request",
+      `the URL names the template ${opts.name} but metadata.name is ${name}; make them the same`,
+      [{ path: "metadata.name", message: `expected ${opts.name}` }],
+    );
+  if (builtinTemplate(name))
+    throw new ServiceError("conflict", `${name} is a built-in template and cannot be replaced; save yours under another name`, [
+      { path: "metadata.name", message: "taken by a built-in template" },
+    ]);
   const run = (tx: Tx): PutTemplateResult => {
     const now = ctx.now();
-    const existing = tx.select().from(templates).where(and(eq(templates.workspaceId, ws), eq(templates.name, name))).get();
+    const existing = tx
+      .select()
+      .from(templates)
+      .where(and(eq(templates.workspaceId, ws), eq(templates.name, name)))
+      .get();
     const spec = canonicalJson(t);
     if (existing && canonicalJson(JSON.parse(existing.spec)) === spec) {
-      return { template: summary({ template: t, builtin: false, version: existing.version, updatedAt: existing.updatedAt }, botsByTemplate(tx, ws).get(name) ?? []), action: "unchanged", version: existing.version, dryRun: !!opts.dryRun, blast: [] };
+      return {
+        template: summary(
+          { template: t, builtin: false, version: existing.version, updatedAt: existing.updatedAt },
+          botsByTemplate(tx, ws).get(name) ?? [],
+        ),
+        action: "unchanged",
+        version: existing.version,
+        dryRun: !!opts.dryRun,
+        blast: [],
+      };
     }
     const version = existing ? existing.version + 1 : 1;
-    if (existing) tx.update(templates).set({ spec: JSON.stringify(t), version, updatedAt: now }).where(eq(templates.id, existing.id)).run();
-    else tx.insert(templates).values({ id: randomUUID(), workspaceId: ws, name, spec: JSON.stringify(t), version, createdAt: now, updatedAt: now }).run();
-    const blast = existing ? rerenderBots(tx, ctx, ws, { write: !opts.dryRun, reason: `template ${name} version ${version}`, only: (m) => m.spec.template?.name === name }) : [];
+    if (existing)
+      tx.update(templates)
+        .set({ spec: JSON.stringify(t), version, updatedAt: now })
+        .where(eq(templates.id, existing.id))
+        .run();
+    else
+      tx.insert(templates)
+        .values({ id: randomUUID(), workspaceId: ws, name, spec: JSON.stringify(t), version, createdAt: now, updatedAt: now })
+        .run();
+    const blast = existing
+      ? rerenderBots(tx, ctx, ws, {
+          write: !opts.dryRun,
+          reason: `template ${name} version ${version}`,
+          only: (m) => m.spec.template?.name === name,
+        })
+      : [];
     const failed = blast.filter((b) => b.action === "failed");
     const result: PutTemplateResult = {
       template: summary({ template: t, builtin: false, version, updatedAt: now }, botsByTemplate(tx, ws).get(name) ?? []),
@@ -152,12 +192,26 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
     };
     if (opts.dryRun) return result;
     if (failed.length) {
-      throw new ServiceError("conflict", `the change to template ${name} would break ${failed.map((b) => b.bot).join(", ")}; nothing was saved — fix the template or those bots first`,
-        failed.flatMap((b) => (b.error?.issues.length ? b.error.issues : [{ path: "(bot)", message: b.error?.message ?? "fails" }]).map((i) => ({ path: `bots.${b.bot}.${i.path}`, message: i.message }))));
+      throw new ServiceError(
+        "conflict",
+        `the change to template ${name} would break ${failed.map((b) => b.bot).join(", ")}; nothing was saved — fix the template or those bots first`,
+        failed.flatMap((b) =>
+          (b.error?.issues.length ? b.error.issues : [{ path: "(bot)", message: b.error?.message ?? "fails" }]).map((i) => ({
+            path: `bots.${b.bot}.${i.path}`,
+            message: i.message,
+          })),
+        ),
+      );
     }
     recordAudit(tx, ctx, {
-      action: existing ? "template.update" : "template.create", resourceType: "template", resourceId: name,
-      summary: { name, version, bots: blast.filter((b) => b.action === "updated").map((b) => ({ bot: b.bot, revision: b.revision })) },
+      action: existing ? "template.update" : "template.create",
+      resourceType: "template",
+      resourceId: name,
+      summary: {
+        name,
+        version,
+        bots: blast.filter((b) => b.action === "updated").map((b) => ({ bot: b.bot, revision: b.revision })),
+      },
     });
     return result;
   };
@@ -168,14 +222,31 @@ export function putTemplate(ctx: ServiceContext, input: unknown, opts: { name?: 
 export function deleteTemplate(ctx: ServiceContext, name: string): void {
   const ws = authorize(ctx, "admin");
   if (builtinTemplate(name)) throw new ServiceError("conflict", `${name} is a built-in template and cannot be deleted`);
-  ctx.db.transaction((tx) => {
-    const row = tx.select().from(templates).where(and(eq(templates.workspaceId, ws), eq(templates.name, name))).get();
-    if (!row) throw new ServiceError("not_found", `no template named ${name}`);
-    const users = botsByTemplate(tx, ws).get(name) ?? [];
-    if (users.length) throw new ServiceError("conflict", `template ${name} is used by ${users.join(", ")}; move those bots off it (or delete them) first`, users.map((b) => ({ path: `bots.${b}`, message: "uses this template" })));
-    tx.delete(templates).where(eq(templates.id, row.id)).run();
-    recordAudit(tx, ctx, { action: "template.delete", resourceType: "template", resourceId: name, summary: { name, version: row.version } });
-  }, { behavior: "immediate" });
+  ctx.db.transaction(
+    (tx) => {
+      const row = tx
+        .select()
+        .from(templates)
+        .where(and(eq(templates.workspaceId, ws), eq(templates.name, name)))
+        .get();
+      if (!row) throw new ServiceError("not_found", `no template named ${name}`);
+      const users = botsByTemplate(tx, ws).get(name) ?? [];
+      if (users.length)
+        throw new ServiceError(
+          "conflict",
+          `template ${name} is used by ${users.join(", ")}; move those bots off it (or delete them) first`,
+          users.map((b) => ({ path: `bots.${b}`, message: "uses this template" })),
+        );
+      tx.delete(templates).where(eq(templates.id, row.id)).run();
+      recordAudit(tx, ctx, {
+        action: "template.delete",
+        resourceType: "template",
+        resourceId: name,
+        summary: { name, version: row.version },
+      });
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export type CreateFromTemplateInput = Omit<FromTemplateOptions, "description">;
@@ -185,16 +256,27 @@ export type CreateFromTemplateInput = Omit<FromTemplateOptions, "description">;
  * manifest with `spec.template` set, then applies it create-only, so secrets and policy are checked like any
  * other write. The audit entry is the bot's own (`bot.create`), written by applyManifest.
  */
-export function createBotFromTemplate(ctx: ServiceContext, templateName: string, input: CreateFromTemplateInput, opts: { dryRun?: boolean; source?: "apply" | "ui" } = {}): ApplyResult & { manifest: unknown } {
+export function createBotFromTemplate(
+  ctx: ServiceContext,
+  templateName: string,
+  input: CreateFromTemplateInput,
+  opts: { dryRun?: boolean; source?: "apply" | "ui" } = {},
+): ApplyResult & { manifest: unknown } {
   const ws = authorize(ctx, "operator");
   const f = findTemplate(ctx.db, ws, templateName);
   if (!f) throw new ServiceError("not_found", `no template named ${templateName}; see the list of templates`);
   const r = renderTemplate(f.template, input.inputs ?? {});
   if (r.issues.length) {
-    throw new ServiceError("invalid_request", `the inputs for template ${templateName} have ${r.issues.length} problem${r.issues.length > 1 ? "s" : ""}; nothing was created`, r.issues);
+    throw new ServiceError(
+      "invalid_request",
+      `the inputs for template ${templateName} have ${r.issues.length} problem${r.issues.length > 1 ? "s" : ""}; nothing was created`,
+      r.issues,
+    );
   }
   const manifest = manifestFromTemplate(f.template, input);
   const m = manifestInput(manifest);
-  const result = inTransaction(ctx, !!opts.dryRun, (tx) => applyRevision(tx, ctx, ws, m, { createOnly: true, source: opts.source ?? "apply" }));
+  const result = inTransaction(ctx, !!opts.dryRun, (tx) =>
+    applyRevision(tx, ctx, ws, m, { createOnly: true, source: opts.source ?? "apply" }),
+  );
   return { ...result, manifest };
 }

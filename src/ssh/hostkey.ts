@@ -26,15 +26,21 @@ export function keyTypeOf(rawKey: Buffer): string {
 /** Fingerprint of an OpenSSH public key line (`ssh-ed25519 AAAA… comment`). */
 export function fingerprintOfPublicKeyLine(line: string): string {
   const b64 = line.trim().split(/\s+/)[1];
-  if (!b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) throw new Error("not an OpenSSH public key line (expected: TYPE BASE64 [COMMENT])");
+  if (!b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64))
+    throw new Error("not an OpenSSH public key line (expected: TYPE BASE64 [COMMENT])");
   return fingerprintSha256(Buffer.from(b64, "base64"));
 }
 
 /** Canonical form for comparison: `SHA256:` prefix, no padding. Throws on anything that is not a SHA256 fingerprint. */
 export function normalizeFingerprint(fp: string): string {
-  const s = fp.trim().replace(/^SHA256:/i, "").replace(/=+$/, "");
+  const s = fp
+    .trim()
+    .replace(/^SHA256:/i, "")
+    .replace(/=+$/, "");
   if (!/^[A-Za-z0-9+/]{43}$/.test(s)) {
-    throw new Error(`not a SHA256 host key fingerprint: ${JSON.stringify(fp)} (expected SHA256: followed by 43 base64 characters)`);
+    throw new Error(
+      `not a SHA256 host key fingerprint: ${JSON.stringify(fp)} (expected SHA256: followed by 43 base64 characters)`,
+    );
   }
   return `SHA256:${s}`;
 }

@@ -3,7 +3,7 @@
  * appliance key pair (keys.ts) and the per-host connection pool (pool.ts). Tests: test/unit/ssh-*.test.ts and
  * test/integration/ssh-transport.test.ts (a real systemd + sshd host).
  */
-export { assertNotOption, buildRemoteCommand, quoteArg, ShellQuoteError, shellQuote } from "./quote.ts";
+
 export {
   decideHostKey,
   fingerprintOfPublicKeyLine,
@@ -28,3 +28,4 @@ export {
   SshPool,
   type SshPoolOptions,
 } from "./pool.ts";
+export { assertNotOption, buildRemoteCommand, quoteArg, ShellQuoteError, shellQuote } from "./quote.ts";

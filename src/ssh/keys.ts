@@ -2,8 +2,9 @@
  * The appliance's SSH identity: an ed25519 key pair. The private key is in OpenSSH format (what ssh2 and OpenSSH
  * read); the public key is one `authorized_keys` line. Keep the private key in the secret store: never log it.
  */
-import { ssh2 } from "./lib.ts";
+
 import { fingerprintOfPublicKeyLine } from "./hostkey.ts";
+import { ssh2 } from "./lib.ts";
 
 export interface SshKeyPair {
   /** `-----BEGIN OPENSSH PRIVATE KEY-----…` (unencrypted; store it encrypted at rest). */

@@ -12,10 +12,18 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import { type LocalForward, startLocalForward } from "./forward.ts";
+import {
+  decideHostKey,
+  fingerprintSha256,
+  HostKeyMismatchError,
+  HostKeyNotPinnedError,
+  type HostKeyPolicy,
+  keyTypeOf,
+  normalizeFingerprint,
+} from "./hostkey.ts";
 import { ssh2 } from "./lib.ts";
 import { buildRemoteCommand } from "./quote.ts";
-import { startLocalForward, type LocalForward } from "./forward.ts";
-import { decideHostKey, fingerprintSha256, HostKeyMismatchError, HostKeyNotPinnedError, type HostKeyPolicy, keyTypeOf, normalizeFingerprint } from "./hostkey.ts";
 
 export interface SshHostConfig {
   host: string;
@@ -83,7 +91,16 @@ export interface SshPoolOptions {
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
-export type SshErrorCode = "auth_failed" | "unreachable" | "timeout" | "aborted" | "connection_lost" | "channel" | "unknown_host" | "closed" | "sftp";
+export type SshErrorCode =
+  | "auth_failed"
+  | "unreachable"
+  | "timeout"
+  | "aborted"
+  | "connection_lost"
+  | "channel"
+  | "unknown_host"
+  | "closed"
+  | "sftp";
 
 export class SshError extends Error {
   override name = "SshError";
@@ -179,7 +196,10 @@ function explainConnectError(cfg: SshHostConfig, err: Error & { level?: string; 
     );
   }
   const net = err.code ?? "";
-  if (["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"].includes(net) || err.level === "client-timeout") {
+  if (
+    ["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"].includes(net) ||
+    err.level === "client-timeout"
+  ) {
     return new SshError(
       "unreachable",
       `cannot reach ${cfg.host}:${port} (${net || err.message}): check that the host is up, sshd listens on port ${port} and no firewall blocks it`,
@@ -203,8 +223,10 @@ export class SshPool {
 
   /** Add or replace a host. A changed config drops the existing connection (new key, new pin, new address). */
   setHost(id: string, cfg: SshHostConfig): void {
-    if (cfg.hostKey?.mode === "pinned") normalizeFingerprint(cfg.hostKey.fingerprint); // throws on a malformed pin
-    else if (cfg.hostKey?.mode !== "probe") throw new Error(`host ${id}: hostKey must be { mode: "pinned", fingerprint } or { mode: "probe" }`);
+    if (cfg.hostKey?.mode === "pinned")
+      normalizeFingerprint(cfg.hostKey.fingerprint); // throws on a malformed pin
+    else if (cfg.hostKey?.mode !== "probe")
+      throw new Error(`host ${id}: hostKey must be { mode: "pinned", fingerprint } or { mode: "probe" }`);
     const prev = this.hosts.get(id);
     if (prev?.conn) this.drop(prev, new SshError("connection_lost", `host ${id} was reconfigured`));
     this.hosts.set(id, { cfg: { ...cfg }, stats: prev?.stats ?? { connects: 0, authAttempts: 0 } });
@@ -274,7 +296,8 @@ export class SshPool {
         } else {
           this.log("ssh.error", { host: id, message: err.message });
         }
-        if (st.conn === conn) this.drop(st, new SshError("connection_lost", `connection to ${cfg.host}:${port} lost: ${err.message}`));
+        if (st.conn === conn)
+          this.drop(st, new SshError("connection_lost", `connection to ${cfg.host}:${port} lost: ${err.message}`));
         else conn.closed = true;
       });
       client.on("close", () => {
@@ -399,9 +422,13 @@ export class SshPool {
    * the protocol directly while the channel is open; OpenSSH delivers it to the command's process group.
    */
   private sendSignal(ch: ClientChannel, name: string): void {
-    const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, s: string): void } } };
+    const c = ch as unknown as {
+      outgoing?: { id: number; state: string };
+      _client?: { _protocol?: { signal(id: number, s: string): void } };
+    };
     try {
-      if ((c.outgoing?.state === "open" || c.outgoing?.state === "eof") && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+      if ((c.outgoing?.state === "open" || c.outgoing?.state === "eof") && c._client?._protocol)
+        c._client._protocol.signal(c.outgoing.id, name);
       else ch.signal(name);
     } catch {}
   }
@@ -422,7 +449,11 @@ export class SshPool {
   /** Run argv on the host; resolves with the exit status (a non-zero exit is not an error). */
   async exec(id: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const command = buildRemoteCommand(argv, opts.env);
-    const dl = new Deadline(opts.timeoutMs ?? this.defaultTimeoutMs, opts.signal, `ssh command ${JSON.stringify(argv[0])} on ${id}`);
+    const dl = new Deadline(
+      opts.timeoutMs ?? this.defaultTimeoutMs,
+      opts.signal,
+      `ssh command ${JSON.stringify(argv[0])} on ${id}`,
+    );
     let lease: { conn: Conn; release: () => void } | undefined;
     let execChannel: ClientChannel | undefined;
     try {
@@ -456,7 +487,8 @@ export class SshPool {
           const r = dl.reason!;
           finish(new SshError(r.code, r.message, partial()));
         };
-        const onLost = (e: Error) => finish(new SshError("connection_lost", `${e.message} while running ${JSON.stringify(argv[0])}`, partial()));
+        const onLost = (e: Error) =>
+          finish(new SshError("connection_lost", `${e.message} while running ${JSON.stringify(argv[0])}`, partial()));
         conn.onLost.add(onLost);
         dl.signal.addEventListener("abort", onDeadline, { once: true });
         if (dl.reason) return onDeadline();
@@ -465,11 +497,11 @@ export class SshPool {
           execChannel = ch;
           ch.on("data", (b: Buffer) => {
             if (outLen + b.length > max) truncated = true;
-            else (out.push(b), (outLen += b.length));
+            else out.push(b), (outLen += b.length);
           });
           ch.stderr.on("data", (b: Buffer) => {
             if (errLen + b.length > max) truncated = true;
-            else (err.push(b), (errLen += b.length));
+            else err.push(b), (errLen += b.length);
           });
           ch.on("exit", (c: number | null, s?: string) => {
             sawExit = true;
@@ -478,7 +510,9 @@ export class SshPool {
           });
           ch.on("close", () => {
             if (!sawExit && !done) {
-              return finish(new SshError("channel", `the channel of ${JSON.stringify(argv[0])} closed without an exit status`, partial()));
+              return finish(
+                new SshError("channel", `the channel of ${JSON.stringify(argv[0])} closed without an exit status`, partial()),
+              );
             }
             finish();
           });
@@ -515,7 +549,11 @@ export class SshPool {
    */
   async *execStream(id: string, argv: readonly string[], opts: ExecStreamOptions = {}): AsyncGenerator<string, void, undefined> {
     const command = buildRemoteCommand(argv, opts.env);
-    const dl = new Deadline(opts.timeoutMs ?? this.defaultTimeoutMs, opts.signal, `ssh stream ${JSON.stringify(argv[0])} on ${id}`);
+    const dl = new Deadline(
+      opts.timeoutMs ?? this.defaultTimeoutMs,
+      opts.signal,
+      `ssh stream ${JSON.stringify(argv[0])} on ${id}`,
+    );
     let lease: { conn: Conn; release: () => void } | undefined;
     let ch: ClientChannel | undefined;
     try {
@@ -605,14 +643,19 @@ export class SshPool {
       sftp = await dl.race(
         new Promise<SFTPWrapper>((resolve, reject) =>
           conn.client.sftp((err, s) => {
-            if (err) return reject(new SshError("sftp", `could not start sftp: ${err.message} (is the sftp subsystem enabled in sshd_config?)`));
+            if (err)
+              return reject(
+                new SshError("sftp", `could not start sftp: ${err.message} (is the sftp subsystem enabled in sshd_config?)`),
+              );
             if (dl.reason) return s.end();
             resolve(s);
           }),
         ),
       );
       let lost: (e: Error) => void = () => {};
-      const lostP = new Promise<never>((_, reject) => (lost = (e) => reject(new SshError("connection_lost", `${e.message} during ${what}`))));
+      const lostP = new Promise<never>(
+        (_, reject) => (lost = (e) => reject(new SshError("connection_lost", `${e.message} during ${what}`))),
+      );
       lostP.catch(() => {});
       conn.onLost.add(lost);
       try {
@@ -637,7 +680,9 @@ export class SshPool {
     const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     await this.withSftp(id, `sftp write ${path}`, opts, async (sftp) => {
       const call = <T>(f: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
-        new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(new SshError("sftp", `${err.message} (${path})`)) : resolve(v as T))));
+        new Promise<T>((resolve, reject) =>
+          f((err, v) => (err ? reject(new SshError("sftp", `${err.message} (${path})`)) : resolve(v as T))),
+        );
       const handle = await call<Buffer>((cb) => sftp.open(tmp, "wx", { mode }, cb));
       try {
         let off = 0;
@@ -667,7 +712,11 @@ export class SshPool {
    * connection opens a channel on the host's current pooled connection (reconnecting when needed), so the forward
    * outlives reconnects. Forward channels do not take exec slots (sshd's MaxSessions counts sessions only).
    */
-  async forward(id: string, target: ForwardTarget, opts: { timeoutMs?: number; listenPath?: string } = {}): Promise<LocalForward> {
+  async forward(
+    id: string,
+    target: ForwardTarget,
+    opts: { timeoutMs?: number; listenPath?: string } = {},
+  ): Promise<LocalForward> {
     this.state(id); // unknown host: fail now, not on the first connection
     const host = target.host ?? "127.0.0.1";
     if (target.socketPath === undefined && (!Number.isInteger(target.port) || target.port! <= 0 || target.port! > 65535)) {
@@ -712,14 +761,17 @@ export class SshPool {
 
   /** Read a whole remote file. */
   async sftpRead(id: string, path: string, opts: SftpOptions = {}): Promise<Buffer> {
-    return this.withSftp(id, `sftp read ${path}`, opts, (sftp) =>
-      new Promise<Buffer>((resolve, reject) =>
-        sftp.readFile(path, (err, b) => (err ? reject(new SshError("sftp", `${err.message} (${path})`)) : resolve(b))),
-      ),
+    return this.withSftp(
+      id,
+      `sftp read ${path}`,
+      opts,
+      (sftp) =>
+        new Promise<Buffer>((resolve, reject) =>
+          sftp.readFile(path, (err, b) => (err ? reject(new SshError("sftp", `${err.message} (${path})`)) : resolve(b))),
+        ),
     );
   }
 }
-
 
 export interface ForwardTarget {
   /** a TCP port on the host (`direct-tcpip`); host defaults to 127.0.0.1 */
@@ -733,9 +785,11 @@ export interface ForwardTarget {
  * Connect only far enough to read the host key and return its fingerprint, for the user to confirm.
  * No authentication is attempted (the verifier says no, so ssh2 never gets to it).
  */
-export async function probeHostKey(
-  target: { host: string; port?: number; readyTimeoutMs?: number },
-): Promise<{ fingerprint: string; keyType: string; publicKey: string }> {
+export async function probeHostKey(target: {
+  host: string;
+  port?: number;
+  readyTimeoutMs?: number;
+}): Promise<{ fingerprint: string; keyType: string; publicKey: string }> {
   const port = target.port ?? DEFAULTS.port;
   const client: Client = new (ssh2().Client)();
   return new Promise((resolve, reject) => {
@@ -751,10 +805,19 @@ export async function probeHostKey(
       settle(() =>
         seen
           ? resolve(seen)
-          : reject(explainConnectError({ host: target.host, port, username: "(probe)", privateKey: "", hostKey: { mode: "probe" } }, err)),
+          : reject(
+              explainConnectError(
+                { host: target.host, port, username: "(probe)", privateKey: "", hostKey: { mode: "probe" } },
+                err,
+              ),
+            ),
       ),
     );
-    client.on("close", () => settle(() => (seen ? resolve(seen) : reject(new SshError("unreachable", `${target.host}:${port} closed before sending a host key`)))));
+    client.on("close", () =>
+      settle(() =>
+        seen ? resolve(seen) : reject(new SshError("unreachable", `${target.host}:${port} closed before sending a host key`)),
+      ),
+    );
     client.on("ready", () => settle(() => reject(new SshError("unreachable", "unexpected: authenticated during a probe"))));
     client.connect({
       host: target.host,

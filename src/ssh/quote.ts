@@ -68,6 +68,8 @@ export function buildRemoteCommand(argv: readonly string[], env?: Readonly<Recor
 export function assertNotOption(value: string, field: string): void {
   if (typeof value !== "string") throw new ShellQuoteError(`${field} must be a string`);
   if (value.startsWith("-")) {
-    throw new ShellQuoteError(`${field} must not start with "-" (it would be read as a command-line option): ${JSON.stringify(value)}`);
+    throw new ShellQuoteError(
+      `${field} must not start with "-" (it would be read as a command-line option): ${JSON.stringify(value)}`,
+    );
   }
 }

@@ -3,8 +3,8 @@ import { type Issue, ServiceError } from "../core/errors.ts";
 import { DocumentError } from "../domain/documents.ts";
 import { NAME_RE } from "../domain/manifest.ts";
 import type { EvaluationResult } from "../domain/policy.ts";
-import type { FormState } from "./ui/components.tsx";
 import type { WebContext } from "./page-response.tsx";
+import type { FormState } from "./ui/components.tsx";
 
 /** The body of a button-only form (delete, revoke, …): any field in it means a stale or forged page. */
 export const EmptyForm = z.strictObject({});
@@ -48,7 +48,11 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; form: FormState };
  * Validates a form body with a zod schema. Empty optional fields count as absent; unknown fields are
  * refused by strict schemas and reported on the form instead of being ignored.
  */
-export function parseForm<S extends z.ZodType>(schema: S, values: Record<string, string>, opts: { keep?: string[] } = {}): Parsed<z.output<S>> {
+export function parseForm<S extends z.ZodType>(
+  schema: S,
+  values: Record<string, string>,
+  opts: { keep?: string[] } = {},
+): Parsed<z.output<S>> {
   const input: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (v !== "") input[k] = v;
   const r = schema.safeParse(input);
@@ -56,7 +60,8 @@ export function parseForm<S extends z.ZodType>(schema: S, values: Record<string,
   const errors: Record<string, string> = {};
   for (const issue of r.error.issues) {
     if (issue.code === "unrecognized_keys") {
-      errors["(form)"] = `unexpected field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}; reload the page and try again`;
+      errors["(form)"] =
+        `unexpected field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}; reload the page and try again`;
       continue;
     }
     const key = issue.path.length ? String(issue.path[0]) : "(form)";
@@ -90,7 +95,7 @@ export function formFromError(err: ServiceError, values: Record<string, string>,
 /** Service messages are lower-case clauses; on a page they start a sentence. */
 export function sentence(message: string): string {
   const s = message.charAt(0).toUpperCase() + message.slice(1);
-  return /[.!?]$/.test(s) ? s : s + ".";
+  return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
 /** Runs a service call; a ServiceError comes back as a value so the handler can render the form again. */

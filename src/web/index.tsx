@@ -1,24 +1,24 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "../server/deps.ts";
 import { ServiceError } from "../core/errors.ts";
-import { ErrorPage } from "./ui/error-page.tsx";
-import { staticRoutes } from "./ui/assets.ts";
-import { authPages } from "./auth/routes.tsx";
-import { dashboardPages } from "./dashboard/routes.tsx";
-import { auditPages } from "./audit/routes.tsx";
-import { settingsPages } from "./settings/routes.tsx";
-import { botPages } from "./bots/routes.tsx";
-import { hostsPages } from "./hosts/routes.tsx";
-import { templatesPages } from "./templates/routes.tsx";
-import { layersPages } from "./layers/routes.tsx";
-import { policiesPages } from "./policies/routes.tsx";
-import { connectorsPages } from "./connectors/routes.tsx";
-import { secretsPages } from "./secrets/routes.tsx";
+import type { AppEnv } from "../server/deps.ts";
 import { apiDocsPage } from "./api-docs/routes.tsx";
-import { renderAuthPage, renderPage } from "./page-response.tsx";
+import { auditPages } from "./audit/routes.tsx";
+import { authPages } from "./auth/routes.tsx";
+import { botPages } from "./bots/routes.tsx";
+import { connectorsPages } from "./connectors/routes.tsx";
+import { dashboardPages } from "./dashboard/routes.tsx";
 import { sentence } from "./forms.ts";
+import { hostsPages } from "./hosts/routes.tsx";
+import { layersPages } from "./layers/routes.tsx";
+import { renderAuthPage, renderPage } from "./page-response.tsx";
+import { policiesPages } from "./policies/routes.tsx";
+import { secretsPages } from "./secrets/routes.tsx";
+import { settingsPages } from "./settings/routes.tsx";
+import { templatesPages } from "./templates/routes.tsx";
+import { staticRoutes } from "./ui/assets.ts";
+import { ErrorPage } from "./ui/error-page.tsx";
 
 export { setOpenApiProvider } from "./api-docs/routes.tsx";
 

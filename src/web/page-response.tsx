@@ -1,14 +1,14 @@
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
-import type { Child } from "hono/jsx";
-import { html } from "hono/html";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { html } from "hono/html";
+import type { Child } from "hono/jsx";
 import type { AppEnv } from "../server/deps.ts";
 import { ctxOf } from "../server/deps.ts";
 import { listMyWorkspaces } from "../services/workspaces.ts";
-import { AppLayout, AuthLayout, type AssetUrls, type Shell } from "./ui/layout.tsx";
-import type { Flash, FlashKind } from "./ui/components.tsx";
 import { assetUrl } from "./ui/assets.ts";
+import type { Flash, FlashKind } from "./ui/components.tsx";
+import { AppLayout, type AssetUrls, AuthLayout, type Shell } from "./ui/layout.tsx";
 
 /**
  * How a page handler answers: a signed-in page in the app chrome (only its body for an htmx refresh), a sign-in
@@ -84,14 +84,25 @@ export function shellOf(c: WebContext): Shell {
 export function renderPage(c: WebContext, title: string, body: Child, status = 200) {
   noStore(c);
   if (isHtmx(c)) return c.html(html`${body}`, status as 200);
-  return c.html(html`<!doctype html>${<AppLayout title={title} shell={shellOf(c)}>{body}</AppLayout>}`, status as 200);
+  return c.html(
+    html`<!doctype html>${(
+      <AppLayout title={title} shell={shellOf(c)}>
+        {body}
+      </AppLayout>
+    )}`,
+    status as 200,
+  );
 }
 
 /** Renders a sign-in style page (login, setup, second factor). */
 export function renderAuthPage(c: WebContext, title: string, body: Child, opts: { status?: number; foot?: Child } = {}) {
   noStore(c);
   return c.html(
-    html`<!doctype html>${<AuthLayout title={title} assets={assets()} flash={takeFlash(c)} foot={opts.foot}>{body}</AuthLayout>}`,
+    html`<!doctype html>${(
+      <AuthLayout title={title} assets={assets()} flash={takeFlash(c)} foot={opts.foot}>
+        {body}
+      </AuthLayout>
+    )}`,
     (opts.status ?? 200) as 200,
   );
 }

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * The compiled single binary, end to end: built into a directory of its own, started from an empty
@@ -49,7 +49,11 @@ async function run(args: string[], opts: { stdin?: string; timeoutMs?: number; c
   started.push(proc);
   if (opts.stdin !== undefined) proc.stdin.write(opts.stdin);
   await proc.stdin.end();
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   allOutput.push(stdout, stderr);
   return { code: proc.signalCode ? null : code, stdout, stderr };
 }
@@ -61,7 +65,13 @@ class Server {
   readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   readonly done: Promise<void>;
   constructor(args: string[]) {
-    this.proc = Bun.spawn([bin, "serve", ...args], { cwd: workDir, env: baseEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = Bun.spawn([bin, "serve", ...args], {
+      cwd: workDir,
+      env: baseEnv(),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     started.push(this.proc);
     const pump = async (s: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
       const dec = new TextDecoder();
@@ -83,14 +93,18 @@ class Server {
     for (;;) {
       const m = this.stdout.match(re);
       if (m) return m;
-      if (this.proc.exitCode !== null) throw new Error(`server exited (${this.proc.exitCode}) before ${re}:\n${this.stdout}\n${this.stderr}`);
+      if (this.proc.exitCode !== null)
+        throw new Error(`server exited (${this.proc.exitCode}) before ${re}:\n${this.stdout}\n${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${this.stdout}\n${this.stderr}`);
       await Bun.sleep(20);
     }
   }
 
   logLines(): Record<string, unknown>[] {
-    return this.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return this.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }
 
@@ -109,7 +123,11 @@ beforeAll(async () => {
     stderr: "pipe",
     timeout: 170_000,
   });
-  const [out, err, code] = await Promise.all([new Response(build.stdout).text(), new Response(build.stderr).text(), build.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(build.stdout).text(),
+    new Response(build.stderr).text(),
+    build.exited,
+  ]);
   if (code !== 0) throw new Error(`bun run build failed (${code}):\n${out}\n${err}`);
 });
 
@@ -198,7 +216,11 @@ describe("the single binary", () => {
       expect(page.status).toBeLessThan(500);
       await page.text();
 
-      const wrong = await fetch(`${base}/api/v1/setup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: "mhu_wrongwrongwrong", email: EMAIL, name: "Owner", password: PASSWORD }) });
+      const wrong = await fetch(`${base}/api/v1/setup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: "mhu_wrongwrongwrong", email: EMAIL, name: "Owner", password: PASSWORD }),
+      });
       expect(wrong.status).toBe(403);
 
       const res = await fetch(`${base}/api/v1/setup`, {
@@ -209,14 +231,22 @@ describe("the single binary", () => {
       expect(res.status).toBe(201);
       expect(await res.json()).toMatchObject({ userId: expect.any(String), workspaceId: expect.any(String) });
 
-      const again = await fetch(`${base}/api/v1/setup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: setupToken, email: "x@e2e.test", name: "X", password: PASSWORD }) });
+      const again = await fetch(`${base}/api/v1/setup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: setupToken, email: "x@e2e.test", name: "X", password: PASSWORD }),
+      });
       expect(again.status).toBe(403);
       const pending = (await (await fetch(`${base}/api/v1/setup`)).json()) as { pending: boolean };
       expect(pending.pending).toBe(false);
     });
 
     it("signs in and creates a token with the session cookie", async () => {
-      const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
+      const login = await fetch(`${base}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+      });
       expect(login.status).toBe(200);
       expect(await login.json()).toMatchObject({ mfaRequired: false });
       const setCookie = login.headers.get("set-cookie")!;
@@ -260,7 +290,9 @@ describe("the single binary", () => {
     });
 
     it("`token create --email` signs in with the password on stdin and prints only the token", async () => {
-      const r = await run(["token", "create", "--server", base, "--email", EMAIL, "--name", "from-cli", "--password-stdin"], { stdin: PASSWORD + "\n" });
+      const r = await run(["token", "create", "--server", base, "--email", EMAIL, "--name", "from-cli", "--password-stdin"], {
+        stdin: `${PASSWORD}\n`,
+      });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^mht_[A-Za-z0-9_-]+\n$/);
       expect(r.stderr).toContain('token "from-cli" (operator)');
@@ -271,7 +303,9 @@ describe("the single binary", () => {
     });
 
     it("`token create` with a wrong password fails without a token", async () => {
-      const r = await run(["token", "create", "--server", base, "--email", EMAIL, "--name", "nope"], { stdin: "not-the-password-at-all\n" });
+      const r = await run(["token", "create", "--server", base, "--email", EMAIL, "--name", "nope"], {
+        stdin: "not-the-password-at-all\n",
+      });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr).toContain("sign-in failed");
@@ -302,7 +336,7 @@ describe("the single binary", () => {
     });
 
     it("logged the setup token only in the setup banner and never the password", () => {
-      const lines = (server.stdout + "\n" + server.stderr).split("\n");
+      const lines = `${server.stdout}\n${server.stderr}`.split("\n");
       const withToken = lines.filter((l) => l.includes(setupToken));
       expect(withToken).toEqual([`    ${base}/setup?token=${setupToken}`]);
       // the request log has the path without the query string

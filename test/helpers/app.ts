@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore, migrate } from "../../src/db/client.ts";
-import { Keyring } from "../../src/secrets/keyring.ts";
-import { EventBus } from "../../src/core/events.ts";
-import { createLogger } from "../../src/log.ts";
 import { resolveSettings } from "../../src/config.ts";
+import type { Role } from "../../src/core/context.ts";
+import { EventBus } from "../../src/core/events.ts";
+import { migrate, openStore } from "../../src/db/client.ts";
+import { createLogger } from "../../src/log.ts";
+import { Keyring } from "../../src/secrets/keyring.ts";
 import { createApp } from "../../src/server/app.ts";
 import type { AppDeps } from "../../src/server/deps.ts";
 import { addUserOffline, issueSetupToken } from "../../src/services/auth.ts";
-import type { Role } from "../../src/core/context.ts";
 
 export const PASSWORD = "correct horse battery";
 
@@ -40,7 +40,11 @@ export function makeTestApp(opts: { now?: () => number; settings?: Record<string
       if (!headers.has("origin")) headers.set("origin", "http://localhost");
     }
     if (init.bearer) headers.set("authorization", `Bearer ${init.bearer}`);
-    return app.request(path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body }, undefined);
+    return app.request(
+      path,
+      { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body },
+      undefined,
+    );
   };
 
   /** Signs in through the API and returns the session cookie header value. */
@@ -54,7 +58,10 @@ export function makeTestApp(opts: { now?: () => number; settings?: Record<string
   /** Creates the first owner through the real setup-token flow; returns its cookie and workspace. */
   const setupOwner = async (email = "owner@example.com") => {
     const t = issueSetupToken(store.db)!;
-    const res = await req("/api/v1/setup", { method: "POST", json: { token: t.token, email, name: "Owner", password: PASSWORD } });
+    const res = await req("/api/v1/setup", {
+      method: "POST",
+      json: { token: t.token, email, name: "Owner", password: PASSWORD },
+    });
     if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { userId: string; workspaceId: string };
     return { cookie: res.headers.get("set-cookie")!.split(";")[0]!, ...body };

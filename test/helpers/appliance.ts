@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -57,7 +57,13 @@ export async function startAppliance(opts: { dataDir?: string; env?: Record<stri
   let proc: ReturnType<typeof Bun.spawn> | null = null;
 
   const run = async (args: string[], stdin?: string) => {
-    const p = Bun.spawn([BUN, join(ROOT, "src/main.ts"), ...args], { cwd: dataDir, env, stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([BUN, join(ROOT, "src/main.ts"), ...args], {
+      cwd: dataDir,
+      env,
+      stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { out, err, code };
   };
@@ -84,13 +90,26 @@ export async function startAppliance(opts: { dataDir?: string; env?: Record<stri
   const created = await run(["user", "add", "--email", "owner@example.com", "--role", "owner"], password);
   if (created.code !== 0) throw new Error(`user add failed: ${created.err}`);
   await start();
-  const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "owner@example.com", password }) });
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "owner@example.com", password }),
+  });
   const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
-  const tokRes = await fetch(`${base}/api/v1/tokens`, { method: "POST", headers: { "content-type": "application/json", cookie, origin: base }, body: JSON.stringify({ name: "test", role: "owner" }) });
+  const tokRes = await fetch(`${base}/api/v1/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, origin: base },
+    body: JSON.stringify({ name: "test", role: "owner" }),
+  });
   const token = ((await tokRes.json()) as { token: string }).token;
 
   const api = async <T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -102,7 +121,13 @@ export async function startAppliance(opts: { dataDir?: string; env?: Record<stri
   };
 
   return {
-    base, dataDir, token, env, logs, api, run,
+    base,
+    dataDir,
+    token,
+    env,
+    logs,
+    api,
+    run,
     get pid() {
       return proc?.pid;
     },
@@ -129,5 +154,7 @@ export async function waitForBot(a: Appliance, name: string, pred: (b: any) => b
     if (r.status === 200 && pred(last)) return last;
     await Bun.sleep(500);
   }
-  throw new Error(`timed out waiting for bot ${name}: ${JSON.stringify({ bot: last?.bot, events: last?.events?.slice(0, 8) }, null, 1)}`);
+  throw new Error(
+    `timed out waiting for bot ${name}: ${JSON.stringify({ bot: last?.bot, events: last?.events?.slice(0, 8) }, null, 1)}`,
+  );
 }

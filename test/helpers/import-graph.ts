@@ -21,16 +21,34 @@ function sourceFiles(dir: string): string[] {
 
 /** Every import of a file, read with the compiler's own parser (so `import type`, `export … from` and `import()` all count). */
 function importsOf(abs: string): { spec: string; kind: EdgeKind }[] {
-  const src = ts.createSourceFile(abs, readFileSync(abs, "utf8"), ts.ScriptTarget.Latest, true, abs.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const src = ts.createSourceFile(
+    abs,
+    readFileSync(abs, "utf8"),
+    ts.ScriptTarget.Latest,
+    true,
+    abs.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const out: { spec: string; kind: EdgeKind }[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
       const c = n.importClause;
-      const typeOnly = !!c && (c.isTypeOnly || (!c.name && !!c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        !!c &&
+        (c.isTypeOnly ||
+          (!c.name &&
+            !!c.namedBindings &&
+            ts.isNamedImports(c.namedBindings) &&
+            c.namedBindings.elements.length > 0 &&
+            c.namedBindings.elements.every((e) => e.isTypeOnly)));
       out.push({ spec: n.moduleSpecifier.text, kind: typeOnly ? "type" : "static" });
     } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       out.push({ spec: n.moduleSpecifier.text, kind: n.isTypeOnly ? "type" : "static" });
-    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+    } else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
       out.push({ spec: n.arguments[0].text, kind: "dynamic" });
     } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
       out.push({ spec: n.argument.literal.text, kind: "type" });
@@ -53,7 +71,10 @@ export function importGraph(root = ROOT): ImportGraph {
       const prev = deps.get(to);
       if (!prev || kind === "static" || (kind === "dynamic" && prev === "type")) deps.set(to, kind);
     }
-    graph.set(relative(root, abs), [...deps].map(([to, kind]) => ({ to, kind })));
+    graph.set(
+      relative(root, abs),
+      [...deps].map(([to, kind]) => ({ to, kind })),
+    );
   }
   return graph;
 }

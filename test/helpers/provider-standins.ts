@@ -24,7 +24,8 @@ export interface StandIn {
   stop(): Promise<void>;
 }
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 function bearer(req: Request): string {
   return (req.headers.get("authorization") ?? "").replace(/^Bearer /, "");
@@ -37,19 +38,45 @@ export function startProviderStandIn(opts: { delayMs?: number } = {}): StandIn {
     port: 0,
     async fetch(req) {
       const u = new URL(req.url);
-      state.requests.push({ method: req.method, path: u.pathname.replace(/\/bot[^/]+\//, "/bot<token>/"), headerNames: [...(req.headers as unknown as { keys(): IterableIterator<string> }).keys()] });
+      state.requests.push({
+        method: req.method,
+        path: u.pathname.replace(/\/bot[^/]+\//, "/bot<token>/"),
+        headerNames: [...(req.headers as unknown as { keys(): IterableIterator<string> }).keys()],
+      });
       if (state.delayMs) await Bun.sleep(state.delayMs);
       const p = u.pathname;
       if (req.method === "GET" && p === "/v1/models") {
         const key = req.headers.get("x-api-key");
         if (key !== null) {
           // Anthropic
-          if (!req.headers.get("anthropic-version")) return json({ type: "error", error: { type: "invalid_request_error", message: "anthropic-version header is required" } }, 400);
-          if (key !== VALID.anthropic) return json({ type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } }, 401);
-          return json({ data: [{ id: "claude-sonnet-4-5", type: "model" }, { id: "claude-opus-4-1", type: "model" }], has_more: false });
+          if (!req.headers.get("anthropic-version"))
+            return json(
+              { type: "error", error: { type: "invalid_request_error", message: "anthropic-version header is required" } },
+              400,
+            );
+          if (key !== VALID.anthropic)
+            return json({ type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } }, 401);
+          return json({
+            data: [
+              { id: "claude-sonnet-4-5", type: "model" },
+              { id: "claude-opus-4-1", type: "model" },
+            ],
+            has_more: false,
+          });
         }
-        if (bearer(req) !== VALID.openai) return json({ error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } }, 401);
-        return json({ object: "list", data: [{ id: "gpt-5", object: "model" }, { id: "gpt-5-mini", object: "model" }, { id: "o4", object: "model" }] });
+        if (bearer(req) !== VALID.openai)
+          return json(
+            { error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } },
+            401,
+          );
+        return json({
+          object: "list",
+          data: [
+            { id: "gpt-5", object: "model" },
+            { id: "gpt-5-mini", object: "model" },
+            { id: "o4", object: "model" },
+          ],
+        });
       }
       if (req.method === "GET" && p === "/api/v1/key") {
         if (bearer(req) !== VALID.openrouter) return json({ error: { message: "No auth credentials found", code: 401 } }, 401);
@@ -58,17 +85,27 @@ export function startProviderStandIn(opts: { delayMs?: number } = {}): StandIn {
       if (req.method === "GET" && p === "/api/tags") return json({ models: [{ name: "llama3.2:latest" }, { name: "qwen3:8b" }] });
       const tg = /^\/bot([^/]+)\/getMe$/.exec(p);
       if (req.method === "GET" && tg) {
-        if (decodeURIComponent(tg[1]!) !== VALID.telegram) return json({ ok: false, error_code: 401, description: "Unauthorized" }, 401);
+        if (decodeURIComponent(tg[1]!) !== VALID.telegram)
+          return json({ ok: false, error_code: 401, description: "Unauthorized" }, 401);
         return json({ ok: true, result: { id: 123456789, is_bot: true, first_name: "Stand-in", username: "standin_bot" } });
       }
       if (req.method === "GET" && p === "/api/v10/users/@me") {
-        if (req.headers.get("authorization") !== `Bot ${VALID.discord}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
+        if (req.headers.get("authorization") !== `Bot ${VALID.discord}`)
+          return json({ message: "401: Unauthorized", code: 0 }, 401);
         return json({ id: "111", username: "standin-discord", bot: true });
       }
       if (req.method === "POST" && p === "/api/auth.test") {
         // Slack answers 200 with ok:false for a bad token
         if (bearer(req) !== VALID.slack) return json({ ok: false, error: "invalid_auth" });
-        return json({ ok: true, url: "https://standin.slack.com/", team: "Stand-in Team", user: "standin-bot", team_id: "T1", user_id: "U1", bot_id: "B1" });
+        return json({
+          ok: true,
+          url: "https://standin.slack.com/",
+          team: "Stand-in Team",
+          user: "standin-bot",
+          team_id: "T1",
+          user_id: "U1",
+          bot_id: "B1",
+        });
       }
       return json({ error: "not found" }, 404);
     },

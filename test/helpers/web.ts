@@ -18,7 +18,13 @@ export function get(t: TestApp, path: string, cookie?: string, headers: Record<s
 }
 
 /** A form POST the way a browser sends it from one of our pages. */
-export function post(t: TestApp, path: string, fields: Record<string, string>, cookie?: string, headers: Record<string, string> = SAME_ORIGIN) {
+export function post(
+  t: TestApp,
+  path: string,
+  fields: Record<string, string>,
+  cookie?: string,
+  headers: Record<string, string> = SAME_ORIGIN,
+) {
   return t.req(path, {
     method: "POST",
     cookie,
@@ -43,7 +49,9 @@ export function withFlash(cookie: string, res: Response): string {
 /** The text of the flash message a redirect set, or "" when it set none. */
 export function flashText(res: Response): string {
   const flash = cookieFrom(res, "molthub_flash");
-  return flash ? (JSON.parse(Buffer.from(decodeURIComponent(flash.split("=")[1]!), "base64url").toString()) as { text: string }).text : "";
+  return flash
+    ? (JSON.parse(Buffer.from(decodeURIComponent(flash.split("=")[1]!), "base64url").toString()) as { text: string }).text
+    : "";
 }
 
 /** CSP allows scripts and styles from 'self' only: no inline <script>, no style attributes, no event handlers. */

@@ -131,9 +131,28 @@ export async function startSystemdHost(opts: StartSystemdHostOptions): Promise<S
   run("docker", ["rm", "-f", name], 60_000);
   const labels = { "molthub.test": "systemd-host", ...(opts.labels ?? {}) };
   const args = [
-    "run", "-d", "--name", name, "--network", "host", "--stop-signal", "SIGRTMIN+3", "--cap-add", "SYS_ADMIN",
-    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    "host",
+    "--stop-signal",
+    "SIGRTMIN+3",
+    "--cap-add",
+    "SYS_ADMIN",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "apparmor=unconfined",
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/run/lock",
+    "--tmpfs",
+    "/tmp",
+    "-v",
+    "/sys/fs/cgroup:/sys/fs/cgroup:ro",
     ...mounts.flatMap((m) => ["-v", `${m.host}:${m.container}${m.ro ? ":ro" : ""}`]),
     ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     fx.systemdImage,
@@ -162,7 +181,8 @@ export async function startSystemdHost(opts: StartSystemdHostOptions): Promise<S
     const until = Date.now() + bootTimeoutMs;
     let last = "";
     for (;;) {
-      if (Date.now() > until) throw new Error(`systemd host ${name} on 127.0.0.1:${port} did not come up in ${bootTimeoutMs} ms: ${last}`);
+      if (Date.now() > until)
+        throw new Error(`systemd host ${name} on 127.0.0.1:${port} did not come up in ${bootTimeoutMs} ms: ${last}`);
       try {
         const p = await probeHostKey({ host: "127.0.0.1", port, readyTimeoutMs: 3_000 });
         if (p.fingerprint === fingerprint) break;
@@ -170,7 +190,10 @@ export async function startSystemdHost(opts: StartSystemdHostOptions): Promise<S
       } catch (e) {
         last = (e as Error).message;
         const state = run("docker", ["inspect", "-f", "{{.State.Running}}", containerId], 10_000).stdout.trim();
-        if (state !== "true") throw new Error(`systemd host ${name} exited while booting: ${run("docker", ["logs", "--tail", "30", containerId]).stderr}`);
+        if (state !== "true")
+          throw new Error(
+            `systemd host ${name} exited while booting: ${run("docker", ["logs", "--tail", "30", containerId]).stderr}`,
+          );
       }
       await sleep(250);
     }
@@ -179,7 +202,8 @@ export async function startSystemdHost(opts: StartSystemdHostOptions): Promise<S
     for (;;) {
       const r = exec(["systemctl", "is-active", "user@1000.service"], { timeoutMs: 10_000 });
       if (r.stdout.trim() === "active") break;
-      if (Date.now() > until) throw new Error(`systemd host ${name}: molt's user manager (user@1000) is not active: ${r.stdout}${r.stderr}`);
+      if (Date.now() > until)
+        throw new Error(`systemd host ${name}: molt's user manager (user@1000) is not active: ${r.stdout}${r.stderr}`);
       await sleep(250);
     }
   };

@@ -3,11 +3,12 @@
  * Docker container (host network). apply → ready → hot change verified → out-of-band edit reverted, then
  * adopted → appliance SIGKILLed mid-apply and restarted → converges with no duplicate → stop/start → delete.
  */
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { readdirSync, readFileSync, existsSync, writeFileSync } from "node:fs";
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { startAppliance, waitForBot, fixturePaths, type Appliance } from "../helpers/appliance.ts";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { type Appliance, fixturePaths, startAppliance, waitForBot } from "../helpers/appliance.ts";
 import { checkComponents, describeWithComponent } from "../infra/components.ts";
 
 const [openclaw, dockerd, nodeImage] = await checkComponents("openclaw", "docker", "node-image");
@@ -20,7 +21,8 @@ function gatewayProcesses(stateDir: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       const env = readFileSync(`/proc/${pid}/environ`, "utf8");
-      if (cmd.includes("gateway") && env.includes(`OPENCLAW_STATE_DIR=${stateDir}`) && !cmd.includes("unshare")) out.push(Number(pid));
+      if (cmd.includes("gateway") && env.includes(`OPENCLAW_STATE_DIR=${stateDir}`) && !cmd.includes("unshare"))
+        out.push(Number(pid));
     } catch {
       // gone
     }
@@ -39,12 +41,21 @@ for (const c of cases) {
     let a: Appliance;
     let ws: string;
     const name = `life-${c.provider}`;
-    const target = c.provider === "local" ? { provider: "local", version: "2026.9.6" } : { provider: "docker", image: fixturePaths().nodeImage, network: "host", memory: "2g" };
+    const target =
+      c.provider === "local"
+        ? { provider: "local", version: "2026.9.6" }
+        : { provider: "docker", image: fixturePaths().nodeImage, network: "host", memory: "2g" };
     const manifest = (model: string, extra: Record<string, unknown> = {}) => ({
-      apiVersion: "molthub/v1", kind: "Bot", metadata: { name, labels: { suite: "lifecycle" } },
+      apiVersion: "molthub/v1",
+      kind: "Bot",
+      metadata: { name, labels: { suite: "lifecycle" } },
       spec: {
         target,
-        openclaw: { models: { catalogRefresh: { enabled: false } }, update: { checkOnStart: false }, agents: { defaults: { model } } },
+        openclaw: {
+          models: { catalogRefresh: { enabled: false } },
+          update: { checkOnStart: false },
+          agents: { defaults: { model } },
+        },
         secrets: { ANTHROPIC_API_KEY: { secret: "anthropic-key" } },
         drift: "revert",
         ...extra,
@@ -53,7 +64,10 @@ for (const c of cases) {
     const stateDir = () => join(a.dataDir, "bots", c.provider, ws, name);
     const hostConfig = () => JSON.parse(readFileSync(join(stateDir(), "openclaw.json"), "utf8"));
     const docker = new Docker();
-    const containers = async () => (await docker.listContainers({ all: true, filters: { label: [`molthub.workspace=${ws}`] } })).filter((x) => x.Names.some((n) => n.includes(name)));
+    const containers = async () =>
+      (await docker.listContainers({ all: true, filters: { label: [`molthub.workspace=${ws}`] } })).filter((x) =>
+        x.Names.some((n) => n.includes(name)),
+      );
 
     beforeAll(async () => {
       a = await startAppliance();
@@ -70,7 +84,11 @@ for (const c of cases) {
       }
       await a.kill("SIGTERM");
       for (const pid of gatewayProcesses(stateDir())) process.kill(pid, "SIGKILL"); // ours: started under this test's data dir
-      for (const x of await containers().catch(() => [])) await docker.getContainer(x.Id).remove({ force: true }).catch(() => {});
+      for (const x of await containers().catch(() => []))
+        await docker
+          .getContainer(x.Id)
+          .remove({ force: true })
+          .catch(() => {});
     });
 
     it("applies a manifest and the gateway becomes ready with the declared config", async () => {
@@ -103,7 +121,9 @@ for (const c of cases) {
       expect(hostConfig().agents.defaults.model).toBe("anthropic/claude-opus-4-1");
       if (c.provider === "local") expect(gatewayProcesses(stateDir())).toEqual(before); // no restart for a hot path
       const diff = await a.api("GET", `/api/v1/bots/${name}/diff?from=1&to=2`);
-      expect(diff.body.config).toEqual([{ path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" }]);
+      expect(diff.body.config).toEqual([
+        { path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" },
+      ]);
     });
 
     it("detects an out-of-band edit as drift and reverts it", async () => {

@@ -2,11 +2,12 @@
  * The kubectl-like client commands against a running appliance (reconciler off: this is about the CLI and
  * the API, the real gateways are in bots-lifecycle.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAppliance, type Appliance } from "../helpers/appliance.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Appliance, startAppliance } from "../helpers/appliance.ts";
 
 let a: Appliance;
 const dir = mkdtempSync(join(tmpdir(), "molthub-manifests-"));
@@ -39,7 +40,15 @@ describe("molthub CLI client commands", { timeout: 60_000 }, () => {
 
   it("apply -f DIR creates bots, diff -f shows changes, apply again is unchanged", async () => {
     writeFileSync(join(dir, "a.yaml"), yaml("alpha", "anthropic/claude-sonnet-4-5"));
-    writeFileSync(join(dir, "b.json"), JSON.stringify({ apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "beta" }, spec: { target: { provider: "local", version: "2026.9.6" } } }));
+    writeFileSync(
+      join(dir, "b.json"),
+      JSON.stringify({
+        apiVersion: "molthub/v1",
+        kind: "Bot",
+        metadata: { name: "beta" },
+        spec: { target: { provider: "local", version: "2026.9.6" } },
+      }),
+    );
     const first = await a.run(["apply", "-f", dir]);
     expect(first.code).toBe(0);
     expect(first.out).toContain("bot/alpha created (revision 1)");
@@ -53,7 +62,10 @@ describe("molthub CLI client commands", { timeout: 60_000 }, () => {
   });
 
   it("an invalid manifest lists every wrong path and exits 1", async () => {
-    writeFileSync(join(dir, "bad.yaml"), "apiVersion: molthub/v1\nkind: Bot\nmetadata: { name: Bad_Name }\nspec:\n  target: { provider: local, version: latest }\n  drift: sometimes\n");
+    writeFileSync(
+      join(dir, "bad.yaml"),
+      "apiVersion: molthub/v1\nkind: Bot\nmetadata: { name: Bad_Name }\nspec:\n  target: { provider: local, version: latest }\n  drift: sometimes\n",
+    );
     const r = await a.run(["apply", "-f", join(dir, "bad.yaml")]);
     expect(r.code).toBe(1);
     for (const p of ["metadata.name", "spec.target.version", "spec.drift"]) expect(r.err).toContain(p);
@@ -86,7 +98,12 @@ describe("molthub CLI client commands", { timeout: 60_000 }, () => {
   });
 
   it("create-only refuses a duplicate name with 409", async () => {
-    const r = await a.api("POST", "/api/v1/bots", { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "alpha" }, spec: { target: { provider: "local", version: "2026.9.6" } } });
+    const r = await a.api("POST", "/api/v1/bots", {
+      apiVersion: "molthub/v1",
+      kind: "Bot",
+      metadata: { name: "alpha" },
+      spec: { target: { provider: "local", version: "2026.9.6" } },
+    });
     expect(r.status).toBe(409);
   });
 

@@ -5,18 +5,22 @@
  * except under CI, where a missing install fails the run instead of silently passing.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { describeWithComponent } from "../infra/components.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeHealthz, probeReadyz } from "../../src/gateway/probe.ts";
-import { parseLogLine, type EventFrame, type HelloOk } from "../../src/gateway/protocol.ts";
-import { OPENCLAW_VERSION, openClawInstallProblem, startGatewayProcess, type GatewayProcess } from "../infra/gateway-process.ts";
+import { type EventFrame, type HelloOk, parseLogLine } from "../../src/gateway/protocol.ts";
+import { describeWithComponent } from "../infra/components.ts";
+import { type GatewayProcess, OPENCLAW_VERSION, openClawInstallProblem, startGatewayProcess } from "../infra/gateway-process.ts";
 
 const installProblem = openClawInstallProblem();
 
 // a missing install fails the run under CI and skips (saying why) elsewhere
-describeWithComponent(`gateway contract against OpenClaw ${OPENCLAW_VERSION}`, installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true, contract);
+describeWithComponent(
+  `gateway contract against OpenClaw ${OPENCLAW_VERSION}`,
+  installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true,
+  contract,
+);
 
 function contract(): void {
   let gw: GatewayProcess;
@@ -57,7 +61,16 @@ function contract(): void {
     expect(hello.auth.scopes).toEqual(expect.arrayContaining(["operator.read", "operator.admin"]));
     expect(hello.snapshot.appliedConfigHash).toMatch(/^hmac-sha256:v1:/);
     expect(hello.policy.tickIntervalMs).toBeGreaterThan(0);
-    for (const method of ["health", "status", "config.get", "config.patch", "logs.tail", "channels.status", "usage.cost", "gateway.restart.request"]) {
+    for (const method of [
+      "health",
+      "status",
+      "config.get",
+      "config.patch",
+      "logs.tail",
+      "channels.status",
+      "usage.cost",
+      "gateway.restart.request",
+    ]) {
       expect(hello.features.methods).toContain(method);
     }
     // The reserved local backend path keeps scopes without a pairing record, so no device token is issued.
@@ -65,7 +78,13 @@ function contract(): void {
   });
 
   it("a cli/cli identity on loopback is silently paired and gets a device token", async () => {
-    const cli = new GatewayClient({ url: gw.url, token: gw.token, identity: generateDeviceIdentity(), clientInfo: { id: "cli", mode: "cli" }, connectTimeoutMs: 30_000 });
+    const cli = new GatewayClient({
+      url: gw.url,
+      token: gw.token,
+      identity: generateDeviceIdentity(),
+      clientInfo: { id: "cli", mode: "cli" },
+      connectTimeoutMs: 30_000,
+    });
     try {
       const cliHello = await cli.connect();
       expect(cliHello.auth.scopes).toEqual(expect.arrayContaining(["operator.read", "operator.admin"]));
@@ -105,7 +124,10 @@ function contract(): void {
     expect(lookup.reloadKind).toBe("hot");
     const bootBefore = client.bootId;
     const started = performance.now();
-    const result = await client.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "molthub contract test" });
+    const result = await client.configPatch(
+      { agents: { defaults: { model: "openai/gpt-4o-mini" } } },
+      { note: "molthub contract test" },
+    );
     timings.configPatchAppliedMs = Math.round(performance.now() - started);
     expect(result.ok).toBe(true);
     expect(result.staleRetried).toBe(false);
@@ -130,7 +152,9 @@ function contract(): void {
   it("config.patch with a stale baseHash fails without the retry when asked to", async () => {
     const stale = (await client.configGet()).hash;
     await client.configPatch({ agents: { defaults: { timeoutSeconds: 111 } } });
-    await expect(client.configPatch({ agents: { defaults: { timeoutSeconds: 222 } } }, { baseHash: stale, retryOnStale: false })).rejects.toMatchObject({
+    await expect(
+      client.configPatch({ agents: { defaults: { timeoutSeconds: 222 } } }, { baseHash: stale, retryOnStale: false }),
+    ).rejects.toMatchObject({
       code: "INVALID_REQUEST",
       detailCode: undefined,
     });
@@ -187,31 +211,27 @@ function contract(): void {
     expect(cfg.configRevisionHash).toBe(cfg.appliedConfigHash);
   });
 
-  it(
-    "gateway.restart.request: shutdown, reconnect, and a restart with a new bootId",
-    async () => {
-      const oldBootId = client.bootId as string;
-      const shutdown = client.waitFor("shutdown", { timeoutMs: 60_000 });
-      const restarted = client.waitFor("restart", { timeoutMs: 90_000 });
-      const started = performance.now();
-      const result = await client.restartRequest("molthub contract test");
-      expect(result.ok).toBe(true);
-      expect((await shutdown).restartExpectedMs).toBeGreaterThanOrEqual(0);
-      const restart = await restarted;
-      timings.restartToReconnectedMs = Math.round(performance.now() - started);
-      expect(restart.previousBootId).toBe(oldBootId);
-      expect(restart.bootId).not.toBe(oldBootId);
-      expect(restart.expected).toBe(true);
-      expect(client.bootId).toBe(restart.bootId);
-      expect(client.state).toBe("open");
-      const status = await client.status();
-      expect(status.runtimeVersion).toBe(OPENCLAW_VERSION);
-      expect(status.pid).toBe(gw.pid); // OPENCLAW_NO_RESPAWN=1: in-process restarts keep the PID
-      // The config survives the restart.
-      const cfg = await client.configGet();
-      expect((cfg.config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4.1-mini");
-      expect(events.some((e) => e.event === "shutdown")).toBe(true);
-    },
-    120_000,
-  );
+  it("gateway.restart.request: shutdown, reconnect, and a restart with a new bootId", async () => {
+    const oldBootId = client.bootId as string;
+    const shutdown = client.waitFor("shutdown", { timeoutMs: 60_000 });
+    const restarted = client.waitFor("restart", { timeoutMs: 90_000 });
+    const started = performance.now();
+    const result = await client.restartRequest("molthub contract test");
+    expect(result.ok).toBe(true);
+    expect((await shutdown).restartExpectedMs).toBeGreaterThanOrEqual(0);
+    const restart = await restarted;
+    timings.restartToReconnectedMs = Math.round(performance.now() - started);
+    expect(restart.previousBootId).toBe(oldBootId);
+    expect(restart.bootId).not.toBe(oldBootId);
+    expect(restart.expected).toBe(true);
+    expect(client.bootId).toBe(restart.bootId);
+    expect(client.state).toBe("open");
+    const status = await client.status();
+    expect(status.runtimeVersion).toBe(OPENCLAW_VERSION);
+    expect(status.pid).toBe(gw.pid); // OPENCLAW_NO_RESPAWN=1: in-process restarts keep the PID
+    // The config survives the restart.
+    const cfg = await client.configGet();
+    expect((cfg.config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4.1-mini");
+    expect(events.some((e) => e.event === "shutdown")).toBe(true);
+  }, 120_000);
 }

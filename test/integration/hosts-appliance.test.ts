@@ -18,10 +18,10 @@
  * sinkhole), so gateways reach nothing outside.
  */
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { startAppliance, waitForBot, type Appliance } from "../helpers/appliance.ts";
 import { generateEd25519KeyPair } from "../../src/ssh/keys.ts";
+import { type Appliance, startAppliance, waitForBot } from "../helpers/appliance.ts";
 import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
-import { freeLoopbackPort, startSystemdHost, type SystemdHost } from "../infra/systemd-host.ts";
+import { freeLoopbackPort, type SystemdHost, startSystemdHost } from "../infra/systemd-host.ts";
 
 const needs = await checkComponents("docker", "systemd-host-image", "openclaw");
 vi.setConfig({ testTimeout: 180_000 });
@@ -37,7 +37,13 @@ interface Host {
   init: string | null;
   doctor: { findings: { id: string; level: string; message: string; fix: string }[] } | null;
 }
-interface HostEvent { id: number; level: string; type: string; message: string; data: Record<string, unknown> }
+interface HostEvent {
+  id: number;
+  level: string;
+  type: string;
+  message: string;
+  data: Record<string, unknown>;
+}
 
 describeWithComponent("SSH hosts end to end through the appliance (real systemd host, real OpenClaw)", needs, () => {
   let a: Appliance;
@@ -53,22 +59,31 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     metadata: { name, labels: { suite: "hosts-appliance" } },
     spec: {
       target: { provider: "systemd", host: hostName, version: VERSION },
-      openclaw: { models: { catalogRefresh: { enabled: false } }, update: { checkOnStart: false }, agents: { defaults: { model } } },
+      openclaw: {
+        models: { catalogRefresh: { enabled: false } },
+        update: { checkOnStart: false },
+        agents: { defaults: { model } },
+      },
       secrets: { ANTHROPIC_API_KEY: { secret: "anthropic-key" } },
     },
   });
-  const asMolt = (...argv: string[]) => host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", ...argv]);
+  const asMolt = (...argv: string[]) =>
+    host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", ...argv]);
   const userUnit = "/home/molt/.config/systemd/user/molthub-nas-bot.service";
   const moltBotDir = "/home/molt/.molthub/bots/nas-bot";
   const exists = (path: string) => host.exec(["test", "-e", path]).status === 0;
-  const unitState = () => asMolt("systemctl", "--user", "show", "-p", "ActiveState,MainPID,NRestarts", "molthub-nas-bot.service").stdout;
+  const unitState = () =>
+    asMolt("systemctl", "--user", "show", "-p", "ActiveState,MainPID,NRestarts", "molthub-nas-bot.service").stdout;
   const getHost = async (name: string) => (await a.api<{ host: Host; events: HostEvent[] }>("GET", `/api/v1/hosts/${name}`)).body;
   /** the latest health snapshot is ready and newer than `since` */
   const waitHealthy = (name: string, since: number, timeoutMs = 150_000) =>
     waitForBot(a, name, (b) => b.bot.status === "running" && b.health?.ready === true && b.health.ts > since, timeoutMs);
   /** sshd's "Accepted publickey" lines since `sinceMs` (the container shares this machine's clock) */
   const acceptedLogins = (sinceMs: number) =>
-    host.exec(["journalctl", "--no-pager", "-o", "cat", "-u", "ssh.service", "--since", `@${Math.floor(sinceMs / 1000)}`]).stdout.split("\n").filter((l) => l.includes("Accepted publickey"));
+    host
+      .exec(["journalctl", "--no-pager", "-o", "cat", "-u", "ssh.service", "--since", `@${Math.floor(sinceMs / 1000)}`])
+      .stdout.split("\n")
+      .filter((l) => l.includes("Accepted publickey"));
 
   beforeAll(async () => {
     a = await startAppliance();
@@ -76,8 +91,16 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     sshPort = await freeLoopbackPort();
     // registered before the host boots: the appliance generates the keys that go into authorized_keys
     const keys: string[] = [];
-    for (const [name, username] of [["nas", "molt"], ["nas-root", "root"]] as const) {
-      const r = await a.api<{ host: Host; publicKey: string; probeError: string | null }>("POST", "/api/v1/hosts", { name, address: "127.0.0.1", port: sshPort, username });
+    for (const [name, username] of [
+      ["nas", "molt"],
+      ["nas-root", "root"],
+    ] as const) {
+      const r = await a.api<{ host: Host; publicKey: string; probeError: string | null }>("POST", "/api/v1/hosts", {
+        name,
+        address: "127.0.0.1",
+        port: sshPort,
+        username,
+      });
       expect(r.status).toBe(201);
       expect(r.body.host.status).toBe("untrusted");
       expect(JSON.stringify(r.body)).not.toMatch(/PRIVATE KEY/);
@@ -112,7 +135,10 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     const f = Object.fromEntries(d.body.doctor!.findings.map((x) => [x.id, x]));
     expect(f.init).toMatchObject({ level: "ok", message: expect.stringMatching(/^systemd \d+ is PID 1/) });
     expect(f.linger).toMatchObject({ level: "ok", message: expect.stringContaining("lingering is enabled for molt") });
-    expect(f.openclaw).toMatchObject({ level: "ok", message: `OpenClaw ${VERSION} installed under /home/molt/.molthub/openclaw` });
+    expect(f.openclaw).toMatchObject({
+      level: "ok",
+      message: `OpenClaw ${VERSION} installed under /home/molt/.molthub/openclaw`,
+    });
     expect(f.node).toMatchObject({ level: "ok", message: `Node v${fx.nodeVersion} beside OpenClaw ${VERSION}` });
     expect(d.body.doctor!.findings.filter((x) => x.level === "error")).toEqual([]);
     expect(d.body).toMatchObject({ status: "ok", init: "systemd" });
@@ -128,7 +154,12 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     console.log(`systemd bot ready through the tunnel in ${Date.now() - started} ms`);
     expect(d.events.map((e: { type: string }) => e.type)).toContain("revision.live");
     // a user unit of molt, the gateway bound to loopback, secrets only in the 0600 env file
-    expect(host.exec(["stat", "-c", "%a %U", userUnit, `${moltBotDir}/gateway.env`, `${moltBotDir}/openclaw.json`]).stdout.trim().split("\n")).toEqual(["644 molt", "600 molt", "600 molt"]);
+    expect(
+      host
+        .exec(["stat", "-c", "%a %U", userUnit, `${moltBotDir}/gateway.env`, `${moltBotDir}/openclaw.json`])
+        .stdout.trim()
+        .split("\n"),
+    ).toEqual(["644 molt", "600 molt", "600 molt"]);
     const cfg = JSON.parse(host.exec(["cat", `${moltBotDir}/openclaw.json`]).stdout);
     expect(cfg.gateway).toMatchObject({ bind: "loopback", port: d.bot.port });
     expect(cfg.agents.defaults.model).toBe("anthropic/claude-sonnet-4-5");
@@ -160,7 +191,10 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     expect(text).not.toContain("sk-ant-canary");
 
     const ac = new AbortController();
-    const res = await fetch(`${a.base}/api/v1/bots/${bot}/logs?follow=true&tail=5`, { headers: { authorization: `Bearer ${a.token}` }, signal: ac.signal });
+    const res = await fetch(`${a.base}/api/v1/bots/${bot}/logs?follow=true&tail=5`, {
+      headers: { authorization: `Bearer ${a.token}` },
+      signal: ac.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     let buf = "";
@@ -191,7 +225,10 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
       await Bun.sleep(500);
       st = unitState();
     }
-    expect(st, `unit after the restart:\n${asMolt("systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-nas-bot.service").stdout}`).toContain("ActiveState=active");
+    expect(
+      st,
+      `unit after the restart:\n${asMolt("systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-nas-bot.service").stdout}`,
+    ).toContain("ActiveState=active");
     expect(st).not.toBe(before);
     const d = await waitHealthy(bot, restartedAt, 150_000);
     expect(d.bot.appliedRevision).toBe(2);
@@ -224,7 +261,16 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     // refused before authentication: no login since sshd came up with the new key (the appliance's own
     // connection attempts are cut during key exchange, so its key is never even offered)
     await Bun.sleep(6_000); // a health interval or so of further refused attempts
-    const sshd = host.exec(["journalctl", "--no-pager", "-o", "cat", "-u", "ssh.service", "--since", `@${Math.floor(swappedAt / 1000)}`]).stdout;
+    const sshd = host.exec([
+      "journalctl",
+      "--no-pager",
+      "-o",
+      "cat",
+      "-u",
+      "ssh.service",
+      "--since",
+      `@${Math.floor(swappedAt / 1000)}`,
+    ]).stdout;
     expect(sshd).toMatch(/Disconnected from 127\.0\.0\.1 port \d+ \[preauth\]/);
     expect(acceptedLogins(swappedAt)).toEqual([]);
     const audit = await a.api<{ items: { action: string; summary: unknown }[] }>("GET", "/api/v1/audit?action=host.key_mismatch");
@@ -254,7 +300,9 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     expect(exists(userUnit)).toBe(false);
     expect(exists(`${moltBotDir}/gateway.env`)).toBe(false);
     expect(exists(moltBotDir)).toBe(false);
-    expect(asMolt("systemctl", "--user", "show", "-p", "LoadState", "molthub-nas-bot.service").stdout.trim()).toBe("LoadState=not-found");
+    expect(asMolt("systemctl", "--user", "show", "-p", "LoadState", "molthub-nas-bot.service").stdout.trim()).toBe(
+      "LoadState=not-found",
+    );
     expect(a.logs.join("")).not.toContain("sk-ant-canary");
   }, 120_000);
 

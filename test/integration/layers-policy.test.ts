@@ -4,10 +4,11 @@
  * value reaches the running gateway (hot, no restart) → an unsafe change (elevated exec) is refused by the built-in
  * security policy before anything is stored or applied, whether it comes from the bot or from the profile.
  */
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startAppliance, waitForBot, type Appliance } from "../helpers/appliance.ts";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { type Appliance, startAppliance, waitForBot } from "../helpers/appliance.ts";
 import { checkComponents, describeWithComponent } from "../infra/components.ts";
 
 const [openclaw] = await checkComponents("openclaw");
@@ -19,7 +20,8 @@ function gatewayProcesses(stateDir: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       const env = readFileSync(`/proc/${pid}/environ`, "utf8");
-      if (cmd.includes("gateway") && env.includes(`OPENCLAW_STATE_DIR=${stateDir}`) && !cmd.includes("unshare")) out.push(Number(pid));
+      if (cmd.includes("gateway") && env.includes(`OPENCLAW_STATE_DIR=${stateDir}`) && !cmd.includes("unshare"))
+        out.push(Number(pid));
     } catch {
       // gone
     }
@@ -32,15 +34,24 @@ describeWithComponent("profiles and policy reach a real gateway", [openclaw!], (
   let ws: string;
   const name = "layered";
   const profile = (model: string, extra: Record<string, unknown> = {}) => ({
-    apiVersion: "molthub/v1", kind: "Profile", metadata: { name: "team-defaults", description: "shared model and update settings" },
+    apiVersion: "molthub/v1",
+    kind: "Profile",
+    metadata: { name: "team-defaults", description: "shared model and update settings" },
     spec: {
       priority: 10,
-      values: { models: { catalogRefresh: { enabled: false } }, update: { checkOnStart: false }, agents: { defaults: { model } }, ...extra },
+      values: {
+        models: { catalogRefresh: { enabled: false } },
+        update: { checkOnStart: false },
+        agents: { defaults: { model } },
+        ...extra,
+      },
       locked: ["update.checkOnStart"],
     },
   });
   const manifest = (openclawValues: Record<string, unknown> = {}) => ({
-    apiVersion: "molthub/v1", kind: "Bot", metadata: { name, labels: { suite: "layers" } },
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name, labels: { suite: "layers" } },
     spec: {
       target: { provider: "local", version: "2026.9.6" },
       profiles: ["team-defaults"],
@@ -108,7 +119,11 @@ describeWithComponent("profiles and policy reach a real gateway", [openclaw!], (
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe("policy_blocked");
     expect(JSON.stringify(r.body)).toContain("tools.elevated.enabled");
-    const fromProfile = await a.api("PUT", "/api/v1/profiles/team-defaults", profile("anthropic/claude-opus-4-1", { tools: { elevated: { enabled: true } } }));
+    const fromProfile = await a.api(
+      "PUT",
+      "/api/v1/profiles/team-defaults",
+      profile("anthropic/claude-opus-4-1", { tools: { elevated: { enabled: true } } }),
+    );
     expect(fromProfile.status).toBeGreaterThanOrEqual(400);
     expect(JSON.stringify(fromProfile.body)).toContain("tools.elevated.enabled");
     const d = (await a.api("GET", `/api/v1/bots/${name}`)).body;

@@ -21,12 +21,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateManifest } from "../../src/domain/manifest.ts";
-import { allocatePort, botEnvironment, configHash, GATEWAY_TOKEN_ENV, generateConfig, PORT_BASE, PORT_SPACING } from "../../src/domain/openclaw-config.ts";
+import { containerLogs } from "../../providers/docker/logs.ts";
 import { DockerProvider } from "../../providers/docker/provider.ts";
 import { containerName, LABELS } from "../../providers/docker/spec.ts";
-import { containerLogs } from "../../providers/docker/logs.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
+import { validateManifest } from "../../src/domain/manifest.ts";
+import {
+  allocatePort,
+  botEnvironment,
+  configHash,
+  GATEWAY_TOKEN_ENV,
+  generateConfig,
+  PORT_BASE,
+  PORT_SPACING,
+} from "../../src/domain/openclaw-config.ts";
 import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
 
 const fx = fixtures();
@@ -79,7 +87,12 @@ function suite(): void {
     const ref = { id: `bot-${name}-${workspaceId.slice(0, 8)}`, name, workspaceId, target, port };
     const layout = provider.layout(ref);
     const config = generateConfig(manifest, { port, layout });
-    return { ...ref, config, configHash: configHash(config), env: botEnvironment({ layout, port, gatewayToken: token, secrets: {} }) };
+    return {
+      ...ref,
+      config,
+      configHash: configHash(config),
+      env: botEnvironment({ layout, port, gatewayToken: token, secrets: {} }),
+    };
   }
 
   async function waitReady(httpUrl: string, of: BotRuntime = bot, timeoutMs = 90_000): Promise<void> {
@@ -111,7 +124,11 @@ function suite(): void {
     // everything this file created: bot containers of this run's workspace and labelled helper containers
     const leftovers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workspace}=${workspaceId}`] } });
     const helpers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=provider-docker`] } });
-    for (const c of [...leftovers, ...helpers]) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+    for (const c of [...leftovers, ...helpers])
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {});
     if (dir) rmSync(dir, { recursive: true, force: true });
     console.info(`docker provider timings: ${JSON.stringify(timings)}`);
   });
@@ -180,11 +197,13 @@ function suite(): void {
     expect(hc.NetworkMode).toBe("host");
     expect(hc.RestartPolicy?.Name).toBe("unless-stopped");
     expect(Object.keys(hc.PortBindings ?? {})).toEqual([]);
-    expect(hc.Binds).toEqual(expect.arrayContaining([
-      `${join(dir, "bots", workspaceId, bot.name)}:/home/node/.openclaw:rw`,
-      `${fx.resolvConf}:/etc/resolv.conf:ro`,
-      `${NODE_MODULES}:/app/node_modules:ro`,
-    ]));
+    expect(hc.Binds).toEqual(
+      expect.arrayContaining([
+        `${join(dir, "bots", workspaceId, bot.name)}:/home/node/.openclaw:rw`,
+        `${fx.resolvConf}:/etc/resolv.conf:ro`,
+        `${NODE_MODULES}:/app/node_modules:ro`,
+      ]),
+    );
     expect(info.Config.User).toBe("1000:1000");
     expect(info.Config.Labels).toMatchObject({
       [LABELS.managed]: "true",
@@ -195,7 +214,15 @@ function suite(): void {
     expect(info.Config.Labels[LABELS.specHash]).toMatch(/^[0-9a-f]{64}$/);
     // the token reaches the gateway through Env, and nowhere else docker shows
     expect(info.Config.Env).toContain(`${GATEWAY_TOKEN_ENV}=${token}`);
-    for (const visible of [info.Config.Labels, info.Config.Cmd, info.Config.Entrypoint, info.Args, info.Path, info.Name, hc.Binds]) {
+    for (const visible of [
+      info.Config.Labels,
+      info.Config.Cmd,
+      info.Config.Entrypoint,
+      info.Args,
+      info.Path,
+      info.Name,
+      hc.Binds,
+    ]) {
       expect(JSON.stringify(visible ?? null)).not.toContain(token);
     }
     expect(info.Config.Cmd).toEqual(["node", "/app/node_modules/openclaw/openclaw.mjs", "gateway", "run"]);
@@ -320,7 +347,13 @@ function suite(): void {
 
   it("refuses to act on a foreign container that took the bot's name", async () => {
     const other = makeBot("dock-squat", bot.port);
-    const squatter = await docker.createContainer({ name: containerName(other), Image: IMAGE, Cmd: ["sleep", "60"], Labels: { [TEST_LABEL]: "provider-docker" }, HostConfig: { NetworkMode: "none" } });
+    const squatter = await docker.createContainer({
+      name: containerName(other),
+      Image: IMAGE,
+      Cmd: ["sleep", "60"],
+      Labels: { [TEST_LABEL]: "provider-docker" },
+      HostConfig: { NetworkMode: "none" },
+    });
     try {
       await provider.configure(other, signal());
       const err = await provider.start(other, signal()).catch((e) => e);
@@ -433,7 +466,15 @@ function listenAddresses(port: number): string[] {
       if (cols.length < 4 || cols[3] !== "0A") continue; // LISTEN
       const [addr, p] = cols[1]!.split(":");
       if (p !== hexPort) continue;
-      out.push(addr!.length === 8 ? hexToIPv4(addr!) : addr === "00000000000000000000000001000000" ? "::1" : addr === "00000000000000000000000000000000" ? "::" : addr!);
+      out.push(
+        addr!.length === 8
+          ? hexToIPv4(addr!)
+          : addr === "00000000000000000000000001000000"
+            ? "::1"
+            : addr === "00000000000000000000000000000000"
+              ? "::"
+              : addr!,
+      );
     }
   }
   return out;

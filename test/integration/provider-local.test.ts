@@ -15,13 +15,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { describeWithComponent } from "../infra/components.ts";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { readProcStat } from "../../providers/local/process.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { allocatePort, botEnvironment, configHash, generateConfig, PORT_SPACING } from "../../src/domain/openclaw-config.ts";
-import { LocalProvider } from "../../providers/local/provider.ts";
-import { readProcStat } from "../../providers/local/process.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { describeWithComponent } from "../infra/components.ts";
 import { OPENCLAW_VERSION, openClawInstallProblem, resolveOpenClawInstall } from "../infra/gateway-process.ts";
 
 const install = resolveOpenClawInstall();
@@ -29,7 +29,11 @@ const installProblem = openClawInstallProblem(install);
 
 vi.setConfig({ testTimeout: 150_000 });
 // a missing install fails the run under CI and skips (saying why) elsewhere
-describeWithComponent(`local provider with a real OpenClaw ${OPENCLAW_VERSION} gateway`, installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true, suite);
+describeWithComponent(
+  `local provider with a real OpenClaw ${OPENCLAW_VERSION} gateway`,
+  installProblem ? { name: "openclaw", available: false, reason: installProblem, hint: "bash test/infra/fixtures.sh" } : true,
+  suite,
+);
 
 function suite(): void {
   let dir: string;
@@ -62,7 +66,12 @@ function suite(): void {
     const ref = { id: `bot-${name}`, name, workspaceId: "ws-it", target: manifest.spec.target, port };
     const layout = provider.layout(ref);
     const config = generateConfig(manifest, { port, layout });
-    return { ...ref, config, configHash: configHash(config), env: botEnvironment({ layout, port, gatewayToken: token, secrets: {} }) };
+    return {
+      ...ref,
+      config,
+      configHash: configHash(config),
+      env: botEnvironment({ layout, port, gatewayToken: token, secrets: {} }),
+    };
   }
 
   beforeAll(async () => {
@@ -75,7 +84,8 @@ function suite(): void {
 
   afterAll(async () => {
     // Whatever happened above, leave no gateway behind (stop signals only the PIDs in our pid files).
-    for (const b of [bot].filter(Boolean)) await provider?.destroy(b, { purge: true }, AbortSignal.timeout(30_000)).catch(() => {});
+    for (const b of [bot].filter(Boolean))
+      await provider?.destroy(b, { purge: true }, AbortSignal.timeout(30_000)).catch(() => {});
     if (dir) rmSync(dir, { recursive: true, force: true });
     console.info(`provider-local timings: ${JSON.stringify(timings)}`);
   });
@@ -83,7 +93,10 @@ function suite(): void {
   it("ensure accepts the configured install and names the installed version on a mismatch", async () => {
     await provider.ensure(bot, signal());
     const wrong = { ...bot, target: { provider: "local" as const, version: "2026.9.5" } };
-    const err = await provider.ensure(wrong, signal()).then(() => null, (e: unknown) => e);
+    const err = await provider.ensure(wrong, signal()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as Error).message).toContain(`is ${OPENCLAW_VERSION}`);
     expect((err as Error).message).toContain("MOLTHUB_OPENCLAW_DIR");
@@ -109,7 +122,10 @@ function suite(): void {
     other.config = { ...other.config, gateway: { ...(other.config.gateway as Record<string, unknown>), bogus: 1 } };
     await provider.configure(other, signal());
     const t0 = Date.now();
-    const err = await provider.start(other, signal()).then(() => null, (e: unknown) => e);
+    const err = await provider.start(other, signal()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     timings.invalidConfigExitMs = Date.now() - t0;
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).code).toBe("invalid_config");

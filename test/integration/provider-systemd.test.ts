@@ -16,19 +16,19 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { HostInfo } from "../../src/hosts/host-access.ts";
-import { remoteLayout } from "../../src/hosts/host-access.ts";
-import { botEnvironment, configHash, generateConfig } from "../../src/domain/openclaw-config.ts";
+import type { BotRuntime } from "../../providers/provider.ts";
+import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import { manifestSchema } from "../../src/domain/manifest.ts";
+import { botEnvironment, configHash, generateConfig } from "../../src/domain/openclaw-config.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeReadyz } from "../../src/gateway/probe.ts";
+import type { HostInfo } from "../../src/hosts/host-access.ts";
+import { remoteLayout } from "../../src/hosts/host-access.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
 import { SshPool } from "../../src/ssh/pool.ts";
-import { SystemdProvider } from "../../providers/systemd/provider.ts";
-import type { BotRuntime } from "../../providers/provider.ts";
 import { checkComponents, describeWithComponent } from "../infra/components.ts";
-import { freeLoopbackPort, startSystemdHost, testHostAccess, type SystemdHost } from "../infra/systemd-host.ts";
+import { freeLoopbackPort, type SystemdHost, startSystemdHost, testHostAccess } from "../infra/systemd-host.ts";
 
 const needs = await checkComponents("docker", "systemd-host-image", "openclaw");
 const VERSION = "2026.9.6";
@@ -46,7 +46,10 @@ async function gatewayPort(): Promise<number> {
 /** A value with every character a shell, systemd or an env-file parser might interpret. */
 const CANARY = `canary-${randomBytes(6).toString("hex")} $HOME \${X} \`id\` $(id) "dq" 'sq' \\ back # hash ; | & %h %% 	tab  `;
 
-export function runtimeFor(provider: SystemdProvider, opts: { name: string; host: string; port: number; token: string; secrets?: Record<string, string> }): BotRuntime {
+export function runtimeFor(
+  provider: SystemdProvider,
+  opts: { name: string; host: string; port: number; token: string; secrets?: Record<string, string> },
+): BotRuntime {
   const m = manifestSchema.parse({
     apiVersion: "molthub/v1",
     kind: "Bot",
@@ -74,9 +77,32 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     key = generateEd25519KeyPair("molthub-test-appliance");
     host = await startSystemdHost({ authorizedKeys: [key.publicKey] });
     pool = new SshPool({ defaultTimeoutMs: 30_000 });
-    for (const [id, user, home] of [["nas", "molt", "/home/molt"], ["nas-root", "root", "/root"]] as const) {
-      pool.setHost(id, { host: "127.0.0.1", port: host.port, username: user, privateKey: key.privateKey, hostKey: { mode: "pinned", fingerprint: host.fingerprint }, keepaliveIntervalMs: 1_000, keepaliveCountMax: 3, readyTimeoutMs: 5_000 });
-      infos.push({ poolId: id, name: id, address: "127.0.0.1", port: host.port, username: user, isRoot: user === "root", os: "debian", init: "systemd", home, platform: "linux-x64" });
+    for (const [id, user, home] of [
+      ["nas", "molt", "/home/molt"],
+      ["nas-root", "root", "/root"],
+    ] as const) {
+      pool.setHost(id, {
+        host: "127.0.0.1",
+        port: host.port,
+        username: user,
+        privateKey: key.privateKey,
+        hostKey: { mode: "pinned", fingerprint: host.fingerprint },
+        keepaliveIntervalMs: 1_000,
+        keepaliveCountMax: 3,
+        readyTimeoutMs: 5_000,
+      });
+      infos.push({
+        poolId: id,
+        name: id,
+        address: "127.0.0.1",
+        port: host.port,
+        username: user,
+        isRoot: user === "root",
+        os: "debian",
+        init: "systemd",
+        home,
+        platform: "linux-x64",
+      });
     }
     provider = new SystemdProvider({ hosts: testHostAccess(pool, infos), startupCheckMs: 60_000 });
   }, 120_000);
@@ -104,8 +130,21 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     // files: unit 0644, env 0600 (secrets only there), openclaw.json 0600
     const unitFile = "/home/molt/.config/systemd/user/molthub-helper.service";
     const envFile = layout.envFile("helper");
-    const stat = host.exec(["stat", "-c", "%a %U %n", unitFile, envFile, `${layout.botDir("helper")}/openclaw.json`, layout.botDir("helper")]);
-    expect(stat.stdout.trim().split("\n")).toEqual([`644 molt ${unitFile}`, `600 molt ${envFile}`, `600 molt ${layout.botDir("helper")}/openclaw.json`, `700 molt ${layout.botDir("helper")}`]);
+    const stat = host.exec([
+      "stat",
+      "-c",
+      "%a %U %n",
+      unitFile,
+      envFile,
+      `${layout.botDir("helper")}/openclaw.json`,
+      layout.botDir("helper"),
+    ]);
+    expect(stat.stdout.trim().split("\n")).toEqual([
+      `644 molt ${unitFile}`,
+      `600 molt ${envFile}`,
+      `600 molt ${layout.botDir("helper")}/openclaw.json`,
+      `700 molt ${layout.botDir("helper")}`,
+    ]);
     const unitText = host.exec(["cat", unitFile]).stdout;
     expect(unitText).toContain("RestartPreventExitStatus=78");
     expect(unitText).not.toContain(token);
@@ -132,7 +171,14 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     }
     expect(ready).toMatchObject({ ok: true, status: 200 });
 
-    const client = new GatewayClient({ url: ep.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000, reconnect: true });
+    const client = new GatewayClient({
+      url: ep.wsUrl,
+      token,
+      identity: generateDeviceIdentity(),
+      connectTimeoutMs: 60_000,
+      requestTimeoutMs: 30_000,
+      reconnect: true,
+    });
     try {
       const hello = await client.connect();
       // through the tunnel the gateway sees a loopback client: full scopes without pairing
@@ -146,7 +192,10 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
         for await (const l of provider.logs(bot, { follow: true, tail: 0 }, ac.signal)) lines.push(l);
       })();
       await sleep(1_500);
-      const r = await client.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "molthub systemd test" });
+      const r = await client.configPatch(
+        { agents: { defaults: { model: "openai/gpt-4o-mini" } } },
+        { note: "molthub systemd test" },
+      );
       expect(r.ok).toBe(true);
       const cfg = await client.configGet();
       expect((cfg.config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4o-mini");
@@ -170,7 +219,22 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     // stop honours its deadline and leaves the unit disabled
     await provider.stop(bot, { deadlineMs: 20_000 }, signal);
     expect(await provider.observe(bot, signal)).toMatchObject({ exists: true, running: false });
-    expect(host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "is-enabled", "molthub-helper.service"]).stdout.trim()).toBe("disabled");
+    expect(
+      host
+        .exec([
+          "runuser",
+          "-u",
+          "molt",
+          "--",
+          "env",
+          "XDG_RUNTIME_DIR=/run/user/1000",
+          "systemctl",
+          "--user",
+          "is-enabled",
+          "molthub-helper.service",
+        ])
+        .stdout.trim(),
+    ).toBe("disabled");
 
     await provider.destroy(bot, { purge: true }, signal);
     expect(host.exec(["test", "-e", unitFile]).status).toBe(1);
@@ -198,16 +262,38 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
         return r;
       };
       const unitStatus = () =>
-        host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]).stdout;
+        host.exec([
+          "runuser",
+          "-u",
+          "molt",
+          "--",
+          "env",
+          "XDG_RUNTIME_DIR=/run/user/1000",
+          "systemctl",
+          "--user",
+          "status",
+          "--no-pager",
+          "-n",
+          "30",
+          "molthub-helper.service",
+        ]).stdout;
 
       // a hot change to an openai/* model first: from then on every start of the gateway runs OpenClaw's plugin
       // repair for @openclaw/codex, which exited 78 on this npm-less host before the unit got Molthub's npm stand-in
       const first = await waitReady(ep.httpUrl);
       if (!first?.ok) throw new Error(`not ready after start: ${JSON.stringify(first)}\n${unitStatus()}`);
-      const c1 = new GatewayClient({ url: ep.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+      const c1 = new GatewayClient({
+        url: ep.wsUrl,
+        token,
+        identity: generateDeviceIdentity(),
+        connectTimeoutMs: 60_000,
+        requestTimeoutMs: 30_000,
+      });
       try {
         await c1.connect();
-        expect((await c1.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "molthub restart test" })).ok).toBe(true);
+        expect(
+          (await c1.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "molthub restart test" })).ok,
+        ).toBe(true);
       } finally {
         await c1.close();
       }
@@ -222,7 +308,18 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
 
       // the host restarts: the unit comes back by itself (enabled + linger), the same forward reconnects.
       // The gateway is stopped cleanly first, as a host's shutdown does (docker restart's 10 s grace may cut it short).
-      host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "stop", "molthub-helper.service"]);
+      host.exec([
+        "runuser",
+        "-u",
+        "molt",
+        "--",
+        "env",
+        "XDG_RUNTIME_DIR=/run/user/1000",
+        "systemctl",
+        "--user",
+        "stop",
+        "molthub-helper.service",
+      ]);
       await host.restart();
       let back = await provider.observe(bot, signal).catch(() => null);
       for (let i = 0; i < 120 && !back?.running; i++) {
@@ -239,14 +336,38 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       }
       if (!again?.ok) {
         const direct = await probeReadyz(`http://127.0.0.1:${port}`, { timeoutMs: 3_000 }).catch((e: Error) => e.message);
-        const st = host.exec(["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000", "systemctl", "--user", "status", "--no-pager", "-n", "30", "molthub-helper.service"]);
-        throw new Error(`not ready after the host restart through ${ep2.httpUrl}: ${JSON.stringify(again)}; direct: ${JSON.stringify(direct)}\n${st.stdout}${st.stderr}`);
+        const st = host.exec([
+          "runuser",
+          "-u",
+          "molt",
+          "--",
+          "env",
+          "XDG_RUNTIME_DIR=/run/user/1000",
+          "systemctl",
+          "--user",
+          "status",
+          "--no-pager",
+          "-n",
+          "30",
+          "molthub-helper.service",
+        ]);
+        throw new Error(
+          `not ready after the host restart through ${ep2.httpUrl}: ${JSON.stringify(again)}; direct: ${JSON.stringify(direct)}\n${st.stdout}${st.stderr}`,
+        );
       }
-      const c2 = new GatewayClient({ url: ep2.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+      const c2 = new GatewayClient({
+        url: ep2.wsUrl,
+        token,
+        identity: generateDeviceIdentity(),
+        connectTimeoutMs: 60_000,
+        requestTimeoutMs: 30_000,
+      });
       try {
         await c2.connect();
         expect((await c2.health()).ok).toBe(true);
-        expect(((await c2.configGet()).config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe("openai/gpt-4o-mini");
+        expect(((await c2.configGet()).config as { agents: { defaults: { model: string } } }).agents.defaults.model).toBe(
+          "openai/gpt-4o-mini",
+        );
       } finally {
         await c2.close();
       }
@@ -272,7 +393,14 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     const unitFile = "/etc/systemd/system/molthub-sysbot.service";
     const unitText = host.exec(["cat", unitFile]).stdout;
     expect(unitText).toContain("User=molthub");
-    const stat = host.exec(["stat", "-c", "%a %U", layout.envFile("sysbot"), `${layout.botDir("sysbot")}/openclaw.json`, layout.botDir("sysbot")]);
+    const stat = host.exec([
+      "stat",
+      "-c",
+      "%a %U",
+      layout.envFile("sysbot"),
+      `${layout.botDir("sysbot")}/openclaw.json`,
+      layout.botDir("sysbot"),
+    ]);
     expect(stat.stdout.trim().split("\n")).toEqual(["600 root", "600 molthub", "700 molthub"]);
     await provider.start(bot, signal);
     const obs = await provider.observe(bot, signal);
@@ -288,7 +416,13 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       ready = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
     }
     expect(ready).toMatchObject({ ok: true });
-    const client = new GatewayClient({ url: ep.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+    const client = new GatewayClient({
+      url: ep.wsUrl,
+      token,
+      identity: generateDeviceIdentity(),
+      connectTimeoutMs: 60_000,
+      requestTimeoutMs: 30_000,
+    });
     try {
       await client.connect();
       expect((await client.health()).ok).toBe(true);
@@ -308,8 +442,12 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
 
   it("ensure says what to do when the OpenClaw version is missing", async () => {
     const bot = runtimeFor(provider, { name: "nover", host: "nas", port: 30000, token: "t".repeat(32) });
-    const err = await provider.ensure({ ...bot, target: { ...bot.target, version: "2026.1.1" } as BotRuntime["target"] }, AbortSignal.timeout(30_000)).catch((e: unknown) => e);
+    const err = await provider
+      .ensure({ ...bot, target: { ...bot.target, version: "2026.1.1" } as BotRuntime["target"] }, AbortSignal.timeout(30_000))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "not_found" });
-    expect((err as Error).message).toMatch(/OpenClaw 2026\.1\.1 is not installed on host nas .*molthub host install nas --version 2026\.1\.1/);
+    expect((err as Error).message).toMatch(
+      /OpenClaw 2026\.1\.1 is not installed on host nas .*molthub host install nas --version 2026\.1\.1/,
+    );
   }, 60_000);
 });

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { HostKeyMismatchError, HostKeyNotPinnedError } from "../../src/ssh/hostkey.ts";
 import { generateEd25519KeyPair, type SshKeyPair } from "../../src/ssh/keys.ts";
-import { probeHostKey, SshError, SshPool, type SshHostConfig } from "../../src/ssh/pool.ts";
+import { probeHostKey, SshError, type SshHostConfig, SshPool } from "../../src/ssh/pool.ts";
 import { ShellQuoteError } from "../../src/ssh/quote.ts";
 import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
 
@@ -138,14 +138,38 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
     writeFileSync(join(dir, "authorized_keys"), `${clientKey.publicKey}\n`, { mode: 0o644 });
     writeFileSync(join(dir, "port.conf"), `Port ${port}\n`, { mode: 0o644 });
     docker(
-      "run", "-d", "--name", name, "--network", "host", "--stop-signal", "SIGRTMIN+3", "--cap-add", "SYS_ADMIN",
-      "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-      "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-      "-v", `${join(dir, "port.conf")}:/etc/ssh/sshd_config.d/port.conf:ro`,
-      "-v", `${join(dir, "host_ed25519_key")}:/etc/ssh/ssh_host_ed25519_key:ro`,
-      "-v", `${join(dir, "authorized_keys")}:/home/molt/.ssh/authorized_keys:ro`,
-      "-v", `${fx.resolvConf}:/etc/resolv.conf:ro`,
-      "--label", "molthub.test=ssh-transport",
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      "host",
+      "--stop-signal",
+      "SIGRTMIN+3",
+      "--cap-add",
+      "SYS_ADMIN",
+      "--security-opt",
+      "seccomp=unconfined",
+      "--security-opt",
+      "apparmor=unconfined",
+      "--tmpfs",
+      "/run",
+      "--tmpfs",
+      "/run/lock",
+      "--tmpfs",
+      "/tmp",
+      "-v",
+      "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+      "-v",
+      `${join(dir, "port.conf")}:/etc/ssh/sshd_config.d/port.conf:ro`,
+      "-v",
+      `${join(dir, "host_ed25519_key")}:/etc/ssh/ssh_host_ed25519_key:ro`,
+      "-v",
+      `${join(dir, "authorized_keys")}:/home/molt/.ssh/authorized_keys:ro`,
+      "-v",
+      `${fx.resolvConf}:/etc/resolv.conf:ro`,
+      "--label",
+      "molthub.test=ssh-transport",
       fx.systemdImage,
     );
     await waitForSsh();
@@ -222,7 +246,9 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
     expect(t.code).toBe(1);
     // NUL is refused before anything is sent
     await expect(pool.exec("h1", ["printf", "%s", "a\0b"])).rejects.toThrow(ShellQuoteError);
-    await expect(pool.exec("h1", ["id"], { env: { "X;touch /tmp/pwned": "1" } })).rejects.toThrow(/invalid environment variable name/);
+    await expect(pool.exec("h1", ["id"], { env: { "X;touch /tmp/pwned": "1" } })).rejects.toThrow(
+      /invalid environment variable name/,
+    );
     expect(pool.stats("h1").connects).toBe(1);
   });
 
@@ -267,7 +293,9 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
 
     const sc = new AbortController();
     const got: string[] = [];
-    for await (const line of pool.execStream("h1", ["sh", "-c", 'i=0; while :; do echo "line $i"; i=$((i+1)); sleep 0.1; done'], { signal: sc.signal })) {
+    for await (const line of pool.execStream("h1", ["sh", "-c", 'i=0; while :; do echo "line $i"; i=$((i+1)); sleep 0.1; done'], {
+      signal: sc.signal,
+    })) {
       got.push(line);
       if (got.length === 3) sc.abort();
     }
@@ -326,7 +354,9 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
     }
     const mp = median(pooled);
     const mf = median(fresh);
-    console.log(`[bench] ssh exec \`true\`: pooled median ${mp.toFixed(1)} ms, fresh connection median ${mf.toFixed(1)} ms (n=20 each)`);
+    console.log(
+      `[bench] ssh exec \`true\`: pooled median ${mp.toFixed(1)} ms, fresh connection median ${mf.toFixed(1)} ms (n=20 each)`,
+    );
     expect(mp).toBeLessThan(mf);
   }, 60_000);
 
@@ -383,8 +413,14 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
     expect((await pool.exec("h1", ["id", "-un"])).stdout).toBe("molt\n");
     // a wrong client key gets an error that says what to do
     const other = new SshPool();
-    other.setHost("x", { ...cfg, privateKey: generateEd25519KeyPair().privateKey, hostKey: { mode: "pinned", fingerprint: newHost.fingerprint } });
-    await expect(other.exec("x", ["id"])).rejects.toThrow(/add the appliance's public key to ~\/\.ssh\/authorized_keys of molt on 127\.0\.0\.1/);
+    other.setHost("x", {
+      ...cfg,
+      privateKey: generateEd25519KeyPair().privateKey,
+      hostKey: { mode: "pinned", fingerprint: newHost.fingerprint },
+    });
+    await expect(other.exec("x", ["id"])).rejects.toThrow(
+      /add the appliance's public key to ~\/\.ssh\/authorized_keys of molt on 127\.0\.0\.1/,
+    );
     other.close();
     // nothing listening: unreachable, with advice
     const gone = new SshPool();

@@ -17,13 +17,13 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BotRef, BotRuntime, ObservedState, Provider, ProviderDeps, ProviderModule } from "../../providers/provider.ts";
+import { PROVIDER_MODULES } from "../../providers/registry.ts";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import { botEnvironment, configHash, GATEWAY_TOKEN_ENV, generateConfig } from "../../src/domain/openclaw-config.ts";
 import { GatewayClient } from "../../src/gateway/client.ts";
 import { generateDeviceIdentity } from "../../src/gateway/identity.ts";
 import { probeReadyz } from "../../src/gateway/probe.ts";
-import { PROVIDER_MODULES } from "../../providers/registry.ts";
-import type { BotRef, BotRuntime, ObservedState, Provider, ProviderDeps, ProviderModule } from "../../providers/provider.ts";
 import { pickGatewayPort } from "../infra/gateway-process.ts";
 
 /** A file on the target's machine: permission bits and text. */
@@ -94,10 +94,21 @@ export function providerContract(name: string, setup: () => Promise<ContractBack
         },
       });
       const port = await pickGatewayPort();
-      const ref: BotRef = { id: `bot-contract-${randomBytes(4).toString("hex")}`, name: "contract", workspaceId: randomUUID(), target: manifest.spec.target, port };
+      const ref: BotRef = {
+        id: `bot-contract-${randomBytes(4).toString("hex")}`,
+        name: "contract",
+        workspaceId: randomUUID(),
+        target: manifest.spec.target,
+        port,
+      };
       const layout = provider.layout(ref);
       const config = generateConfig(manifest, { port, layout });
-      bot = { ...ref, config, configHash: configHash(config), env: botEnvironment({ layout, port, gatewayToken: token, secrets: { [CANARY_ENV]: canary } }) };
+      bot = {
+        ...ref,
+        config,
+        configHash: configHash(config),
+        env: botEnvironment({ layout, port, gatewayToken: token, secrets: { [CANARY_ENV]: canary } }),
+      };
       timings.setupMs = Date.now() - t0;
     }, 180_000);
 
@@ -143,7 +154,10 @@ export function providerContract(name: string, setup: () => Promise<ContractBack
       const config = await backend.readFile(layout.configPath, bot);
       expect(config, `openclaw.json at ${layout.configPath}`).not.toBeNull();
       expect(config!.mode & 0o077).toBe(0);
-      expect(JSON.parse(config!.text)).toMatchObject({ gateway: { port: bot.port, bind: "loopback" }, logging: { file: layout.logFile } });
+      expect(JSON.parse(config!.text)).toMatchObject({
+        gateway: { port: bot.port, bind: "loopback" },
+        logging: { file: layout.logFile },
+      });
       for (const s of secrets()) expect(config!.text).not.toContain(s);
     });
 
@@ -165,7 +179,13 @@ export function providerContract(name: string, setup: () => Promise<ContractBack
         expect(ready).toMatchObject({ ok: true, status: 200 });
         timings.startToReadyMs = Date.now() - t;
 
-        const client = new GatewayClient({ url: ep.wsUrl, token, identity: generateDeviceIdentity(), connectTimeoutMs: 60_000, requestTimeoutMs: 30_000 });
+        const client = new GatewayClient({
+          url: ep.wsUrl,
+          token,
+          identity: generateDeviceIdentity(),
+          connectTimeoutMs: 60_000,
+          requestTimeoutMs: 30_000,
+        });
         try {
           await client.connect();
           expect((await client.health()).ok).toBe(true);

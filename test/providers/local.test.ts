@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../src/log.ts";
 import { local } from "../../providers/local/index.ts";
+import { silentLogger } from "../../src/log.ts";
 import { describeWithComponent } from "../infra/components.ts";
 import { OPENCLAW_VERSION, openClawInstallProblem, resolveOpenClawInstall } from "../infra/gateway-process.ts";
 import { parseEnviron, providerContract, type TargetFile } from "./contract.ts";

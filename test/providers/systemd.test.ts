@@ -7,11 +7,12 @@
  *
  * launchd has no contract run: no macOS machine is available to this project (see providers/launchd/provider.ts).
  */
+
+import { systemd } from "../../providers/systemd/index.ts";
+import { unitName, unitPath } from "../../providers/systemd/unit.ts";
 import { silentLogger } from "../../src/log.ts";
 import { generateEd25519KeyPair } from "../../src/ssh/keys.ts";
 import { SshPool } from "../../src/ssh/pool.ts";
-import { systemd } from "../../providers/systemd/index.ts";
-import { unitName, unitPath } from "../../providers/systemd/unit.ts";
 import { checkComponents, describeWithComponent, fixtures } from "../infra/components.ts";
 import { startSystemdHost, testHostAccess } from "../infra/systemd-host.ts";
 import { parseEnviron, providerContract } from "./contract.ts";
@@ -24,12 +25,38 @@ describeWithComponent(`systemd provider contract against a real systemd host and
     const key = generateEd25519KeyPair("molthub-test-appliance");
     const host = await startSystemdHost({ authorizedKeys: [key.publicKey], labels: { "molthub.test": "provider-contract" } });
     const pool = new SshPool({ defaultTimeoutMs: 30_000 });
-    pool.setHost("nas", { host: "127.0.0.1", port: host.port, username: "molt", privateKey: key.privateKey, hostKey: { mode: "pinned", fingerprint: host.fingerprint }, keepaliveIntervalMs: 1_000, keepaliveCountMax: 3, readyTimeoutMs: 5_000 });
-    const info = { poolId: "nas", name: "nas", address: "127.0.0.1", port: host.port, username: "molt", isRoot: false, os: "debian", init: "systemd", home: "/home/molt", platform: "linux-x64" };
+    pool.setHost("nas", {
+      host: "127.0.0.1",
+      port: host.port,
+      username: "molt",
+      privateKey: key.privateKey,
+      hostKey: { mode: "pinned", fingerprint: host.fingerprint },
+      keepaliveIntervalMs: 1_000,
+      keepaliveCountMax: 3,
+      readyTimeoutMs: 5_000,
+    });
+    const info = {
+      poolId: "nas",
+      name: "nas",
+      address: "127.0.0.1",
+      port: host.port,
+      username: "molt",
+      isRoot: false,
+      os: "debian",
+      init: "systemd",
+      home: "/home/molt",
+      platform: "linux-x64",
+    };
     const asMolt = ["runuser", "-u", "molt", "--", "env", "XDG_RUNTIME_DIR=/run/user/1000"];
     return {
       module: systemd,
-      deps: { botsDir: "/nonexistent", installDir: "/nonexistent", dockerMountOpenclaw: false, logger: silentLogger, hosts: testHostAccess(pool, [info]) },
+      deps: {
+        botsDir: "/nonexistent",
+        installDir: "/nonexistent",
+        dockerMountOpenclaw: false,
+        logger: silentLogger,
+        hosts: testHostAccess(pool, [info]),
+      },
       target: { provider: "systemd", host: "nas", version: fx.openclawVersion },
       async readFile(path) {
         const st = host.exec(["stat", "-c", "%a", "--", path]);

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import * as OTPAuth from "otpauth";
-import { makeTestApp, PASSWORD } from "../helpers/app.ts";
+import { describe, expect, it } from "vitest";
 import { issueSetupToken } from "../../src/services/auth.ts";
+import { makeTestApp, PASSWORD } from "../helpers/app.ts";
 
 describe("first run", () => {
   it("only the setup token creates the first owner, once", async () => {
@@ -25,7 +25,10 @@ describe("first run", () => {
     const t = makeTestApp({ now: () => now });
     const tok = issueSetupToken(t.store.db, now)!;
     now += 61 * 60 * 1000;
-    const res = await t.req("/api/v1/setup", { method: "POST", json: { token: tok.token, email: "o@x.test", name: "O", password: PASSWORD } });
+    const res = await t.req("/api/v1/setup", {
+      method: "POST",
+      json: { token: tok.token, email: "o@x.test", name: "O", password: PASSWORD },
+    });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("expired");
   });
@@ -34,7 +37,10 @@ describe("first run", () => {
     const t = makeTestApp();
     const first = issueSetupToken(t.store.db)!;
     issueSetupToken(t.store.db);
-    const res = await t.req("/api/v1/setup", { method: "POST", json: { token: first.token, email: "o@x.test", name: "O", password: PASSWORD } });
+    const res = await t.req("/api/v1/setup", {
+      method: "POST",
+      json: { token: first.token, email: "o@x.test", name: "O", password: PASSWORD },
+    });
     expect(res.status).toBe(403);
   });
 });
@@ -51,29 +57,43 @@ describe("sessions, passwords and tokens", () => {
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // even the right password waits for the lock
-    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(429);
+    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(
+      429,
+    );
     now += 1500;
     expect((await bad()).status).toBe(401); // 6th failure: 2 s
     const r = await bad();
     expect(r.status).toBe(429);
     expect(Number(r.headers.get("retry-after"))).toBe(2);
     now += 2500;
-    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(200);
+    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(
+      200,
+    );
   });
 
   it("a password change revokes every other session and every token", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner("o@x.test");
     const other = await t.signIn("o@x.test");
-    const tok = ((await (await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "ci", role: "admin" } })).json()) as { token: string }).token;
+    const tok = (
+      (await (await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "ci", role: "admin" } })).json()) as {
+        token: string;
+      }
+    ).token;
     expect((await t.req("/api/v1/me", { bearer: tok })).status).toBe(200);
-    const res = await t.req("/api/v1/me/password", { method: "POST", cookie, json: { currentPassword: PASSWORD, newPassword: "another long password" } });
+    const res = await t.req("/api/v1/me/password", {
+      method: "POST",
+      cookie,
+      json: { currentPassword: PASSWORD, newPassword: "another long password" },
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ sessionsRevoked: 1, tokensRevoked: 1 });
     expect((await t.req("/api/v1/me", { cookie })).status).toBe(200);
     expect((await t.req("/api/v1/me", { cookie: other })).status).toBe(401);
     expect((await t.req("/api/v1/me", { bearer: tok })).status).toBe(401);
-    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(401);
+    expect((await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: PASSWORD } })).status).toBe(
+      401,
+    );
   });
 
   it("logout ends the session", async () => {
@@ -89,10 +109,17 @@ describe("sessions, passwords and tokens", () => {
     const { cookie } = await t.setupOwner();
     const op = await t.addUser("op@x.test", "operator");
     expect((await t.req("/api/v1/tokens", { method: "POST", cookie: op, json: { name: "x", role: "admin" } })).status).toBe(403);
-    const res = await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "short", role: "viewer", expiresInDays: 1 } });
+    const res = await t.req("/api/v1/tokens", {
+      method: "POST",
+      cookie,
+      json: { name: "short", role: "viewer", expiresInDays: 1 },
+    });
     const { token } = (await res.json()) as { token: string };
     expect(token).toMatch(/^mht_/);
-    const rows = t.store.sqlite.query("SELECT token_hash, prefix FROM api_tokens").all() as { token_hash: string; prefix: string }[];
+    const rows = t.store.sqlite.query("SELECT token_hash, prefix FROM api_tokens").all() as {
+      token_hash: string;
+      prefix: string;
+    }[];
     expect(rows.some((r) => r.token_hash.includes(token) || token === r.token_hash)).toBe(false);
     expect(JSON.stringify(await (await t.req("/api/v1/tokens", { cookie })).json())).not.toContain(token);
     expect((await t.req("/api/v1/me", { bearer: token })).status).toBe(200);
@@ -104,7 +131,11 @@ describe("sessions, passwords and tokens", () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
     const adm = await t.addUser("adm@x.test", "admin");
-    const tok = ((await (await t.req("/api/v1/tokens", { method: "POST", cookie: adm, json: { name: "a", role: "admin" } })).json()) as { token: string }).token;
+    const tok = (
+      (await (await t.req("/api/v1/tokens", { method: "POST", cookie: adm, json: { name: "a", role: "admin" } })).json()) as {
+        token: string;
+      }
+    ).token;
     const me = (await (await t.req("/api/v1/me", { cookie: adm })).json()) as { userId: string };
     expect((await t.req(`/api/v1/members/${me.userId}`, { method: "PATCH", cookie, json: { role: "viewer" } })).status).toBe(200);
     const who = (await (await t.req("/api/v1/me", { bearer: tok })).json()) as { role: string };
@@ -124,8 +155,18 @@ describe("sessions, passwords and tokens", () => {
     const { cookie } = await t.setupOwner("o@x.test");
     const { secret } = (await (await t.req("/api/v1/me/totp", { method: "POST", cookie })).json()) as { secret: string };
     const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
-    expect((await t.req("/api/v1/me/totp/confirm", { method: "POST", cookie, json: { code: "000000" === totp.generate() ? "111111" : "000000" } })).status).toBe(400);
-    expect((await t.req("/api/v1/me/totp/confirm", { method: "POST", cookie, json: { code: totp.generate() } })).status).toBe(200);
+    expect(
+      (
+        await t.req("/api/v1/me/totp/confirm", {
+          method: "POST",
+          cookie,
+          json: { code: "000000" === totp.generate() ? "111111" : "000000" },
+        })
+      ).status,
+    ).toBe(400);
+    expect((await t.req("/api/v1/me/totp/confirm", { method: "POST", cookie, json: { code: totp.generate() } })).status).toBe(
+      200,
+    );
     // the secret is stored encrypted
     const row = t.store.sqlite.query("SELECT totp_secret_enc FROM users").get() as { totp_secret_enc: string };
     expect(row.totp_secret_enc).not.toContain(secret);
@@ -133,7 +174,9 @@ describe("sessions, passwords and tokens", () => {
     expect(await login.json()).toMatchObject({ mfaRequired: true });
     const pending = login.headers.get("set-cookie")!.split(";")[0]!;
     expect((await t.req("/api/v1/me", { cookie: pending })).status).toBe(401);
-    expect((await t.req("/api/v1/auth/totp/verify", { method: "POST", cookie: pending, json: { code: totp.generate() } })).status).toBe(200);
+    expect(
+      (await t.req("/api/v1/auth/totp/verify", { method: "POST", cookie: pending, json: { code: totp.generate() } })).status,
+    ).toBe(200);
     expect((await t.req("/api/v1/me", { cookie: pending })).status).toBe(200);
   });
 });
@@ -142,7 +185,12 @@ describe("bad input and the edge", () => {
   it("malformed JSON, unknown fields and wrong types get 400 with each bad field", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const malformed = await t.req("/api/v1/tokens", { method: "POST", cookie, headers: { "content-type": "application/json" }, body: "{nope" });
+    const malformed = await t.req("/api/v1/tokens", {
+      method: "POST",
+      cookie,
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
     const res = await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: 5, role: "king", extra: true } });
@@ -168,9 +216,19 @@ describe("bad input and the edge", () => {
   it("refuses cross-site writes with a session cookie", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const res = await t.req("/api/v1/tokens", { method: "POST", cookie, headers: { origin: "http://evil.example" }, json: { name: "x", role: "viewer" } });
+    const res = await t.req("/api/v1/tokens", {
+      method: "POST",
+      cookie,
+      headers: { origin: "http://evil.example" },
+      json: { name: "x", role: "viewer" },
+    });
     expect(res.status).toBe(403);
-    const form = await t.req("/api/v1/auth/logout", { method: "POST", cookie, headers: { origin: "http://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: "a=1" });
+    const form = await t.req("/api/v1/auth/logout", {
+      method: "POST",
+      cookie,
+      headers: { origin: "http://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      body: "a=1",
+    });
     expect(form.status).toBe(403);
   });
 
@@ -210,9 +268,11 @@ describe("bad input and the edge", () => {
   it("never logs passwords or tokens", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner("o@x.test");
-    const { token } = (await (await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "x", role: "viewer" } })).json()) as { token: string };
+    const { token } = (await (
+      await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "x", role: "viewer" } })
+    ).json()) as { token: string };
     await t.req("/api/v1/me", { bearer: token });
-    await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: "wrong " + PASSWORD } });
+    await t.req("/api/v1/auth/login", { method: "POST", json: { email: "o@x.test", password: `wrong ${PASSWORD}` } });
     const all = t.logs.join("\n");
     expect(t.logs.length).toBeGreaterThan(3);
     expect(all).not.toContain(PASSWORD);

@@ -3,10 +3,10 @@
  * another workspace's ids. The route list comes from the app itself, so a new route cannot escape.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeTestApp } from "../helpers/app.ts";
-import { routeRegistry, accessFor } from "../../src/api/shared/route.ts";
 import type { RouteAccess } from "../../src/api/shared/access.ts";
-import { roleRank, ROLES, type Role } from "../../src/core/context.ts";
+import { accessFor, routeRegistry } from "../../src/api/shared/route.ts";
+import { ROLES, type Role, roleRank } from "../../src/core/context.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 // Routes not made with apiRoute, and why.
 const EXTRA_PUBLIC = new Set(["GET /api/v1/openapi.json"]);
@@ -35,8 +35,19 @@ beforeAll(async () => {
   const me = (await (await t.req("/api/v1/me", { cookie: bCookie })).json()) as { userId: string };
   other = { cookie: bCookie, userId: me.userId, tokenId: (await createToken(bCookie, "viewer")).id };
   // a bot and a secret in B, both named "bee", so every :name route has a real target in the other workspace
-  expect((await t.req("/api/v1/secrets/bee", { method: "PUT", cookie: bCookie, json: { value: "b-secret-value" } })).status).toBe(200);
-  const applied = await t.req("/api/v1/bots/apply", { method: "POST", cookie: bCookie, json: { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "bee" }, spec: { target: { provider: "local", version: "2026.9.6" } } } });
+  expect((await t.req("/api/v1/secrets/bee", { method: "PUT", cookie: bCookie, json: { value: "b-secret-value" } })).status).toBe(
+    200,
+  );
+  const applied = await t.req("/api/v1/bots/apply", {
+    method: "POST",
+    cookie: bCookie,
+    json: {
+      apiVersion: "molthub/v1",
+      kind: "Bot",
+      metadata: { name: "bee" },
+      spec: { target: { provider: "local", version: "2026.9.6" } },
+    },
+  });
   expect(applied.status).toBe(200);
   beeId = ((await applied.json()) as { bot: { id: string } }).bot.id;
 });
@@ -141,15 +152,26 @@ describe("authorization matrix", () => {
     const me = await t.req("/api/v1/tokens", { cookie: other.cookie });
     const items = ((await me.json()) as { items: { id: string; revokedAt: number | null }[] }).items;
     expect(items.find((i) => i.id === other.tokenId)?.revokedAt).toBeNull();
-    const bee = (await (await t.req("/api/v1/bots/bee", { cookie: other.cookie })).json()) as { bot: { desiredState: string; status: string } };
+    const bee = (await (await t.req("/api/v1/bots/bee", { cookie: other.cookie })).json()) as {
+      bot: { desiredState: string; status: string };
+    };
     expect(bee.bot.desiredState).toBe("running");
     expect(bee.bot.status).not.toBe("deleting");
-    const secrets = (await (await t.req("/api/v1/secrets", { cookie: other.cookie })).json()) as { items: { name: string; version: number }[] };
+    const secrets = (await (await t.req("/api/v1/secrets", { cookie: other.cookie })).json()) as {
+      items: { name: string; version: number }[];
+    };
     expect(secrets.items).toEqual([expect.objectContaining({ name: "bee", version: 1 })]);
   });
 
   it("never lists another workspace's audit entries, members or tokens", async () => {
-    for (const path of ["/api/v1/audit", "/api/v1/members", "/api/v1/tokens", "/api/v1/bots", "/api/v1/secrets", "/api/v1/bots/export"]) {
+    for (const path of [
+      "/api/v1/audit",
+      "/api/v1/members",
+      "/api/v1/tokens",
+      "/api/v1/bots",
+      "/api/v1/secrets",
+      "/api/v1/bots/export",
+    ]) {
       const body = await (await t.req(path, { cookie: cookies.owner })).text();
       expect(body, path).not.toContain("owner@b.test");
       expect(body, path).not.toContain(other.tokenId);
@@ -159,7 +181,9 @@ describe("authorization matrix", () => {
   });
 
   it("every GET path in the OpenAPI document refuses an unauthenticated caller unless public", async () => {
-    const doc = (await (await t.req("/api/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { "x-molthub-access"?: string }>> };
+    const doc = (await (await t.req("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { "x-molthub-access"?: string }>>;
+    };
     const paths = Object.entries(doc.paths);
     expect(paths.length).toBeGreaterThan(10);
     for (const [p, ops] of paths) {

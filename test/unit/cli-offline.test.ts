@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embeddedMigrations } from "../../src/db/migrations.gen.ts";
 
 /**
@@ -31,7 +31,10 @@ function baseEnv(): Record<string, string> {
 }
 
 /** Runs the CLI with `stdin` piped in (or closed empty), bounded by a timeout. */
-async function cli(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  opts: { stdin?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = Bun.spawn([bun, "src/main.ts", ...args], {
     cwd: repo,
     env: baseEnv(),
@@ -43,7 +46,11 @@ async function cli(args: string[], opts: { stdin?: string; timeoutMs?: number } 
   });
   if (opts.stdin !== undefined) proc.stdin.write(opts.stdin);
   await proc.stdin.end();
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   outputs.push(stdout, stderr);
   return { code: proc.signalCode ? null : code, stdout, stderr };
 }
@@ -67,7 +74,9 @@ describe("offline CLI against a data dir", () => {
   });
 
   it("user add with the password piped on stdin creates the owner", async () => {
-    const r = await cli(["user", "add", "--email", "a@b.c", "--role", "owner", "--data-dir", dataDir, "--password-stdin"], { stdin: PASSWORD + "\n" });
+    const r = await cli(["user", "add", "--email", "a@b.c", "--role", "owner", "--data-dir", dataDir, "--password-stdin"], {
+      stdin: `${PASSWORD}\n`,
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/user a@b\.c created \(owner\) in workspace /);
@@ -75,7 +84,11 @@ describe("offline CLI against a data dir", () => {
     expect(statSync(join(dataDir, "master.key")).mode & 0o777).toBe(0o600);
     const d = db();
     try {
-      const u = d.query("SELECT id, email, password_hash FROM users").all() as { id: string; email: string; password_hash: string }[];
+      const u = d.query("SELECT id, email, password_hash FROM users").all() as {
+        id: string;
+        email: string;
+        password_hash: string;
+      }[];
       expect(u.map((x) => x.email)).toEqual(["a@b.c"]);
       expect(await Bun.password.verify(PASSWORD, u[0]!.password_hash)).toBe(true);
       expect(d.query("SELECT role FROM memberships WHERE user_id = ?").get(u[0]!.id)).toEqual({ role: "owner" });
@@ -104,16 +117,18 @@ describe("offline CLI against a data dir", () => {
   });
 
   it("a second user with the same email is a conflict", async () => {
-    const r = await cli(["user", "add", "--email", "A@B.C", "--data-dir", dataDir], { stdin: PASSWORD + "\n" });
+    const r = await cli(["user", "add", "--email", "A@B.C", "--data-dir", dataDir], { stdin: `${PASSWORD}\n` });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("already exists");
   });
 
   it("flags are checked: missing --email and a bad role exit 2", async () => {
-    const noEmail = await cli(["user", "add", "--data-dir", dataDir], { stdin: PASSWORD + "\n" });
+    const noEmail = await cli(["user", "add", "--data-dir", dataDir], { stdin: `${PASSWORD}\n` });
     expect(noEmail.code).toBe(2);
     expect(noEmail.stderr).toContain("--email is required");
-    const badRole = await cli(["user", "add", "--email", "r@b.c", "--role", "god", "--data-dir", dataDir], { stdin: PASSWORD + "\n" });
+    const badRole = await cli(["user", "add", "--email", "r@b.c", "--role", "god", "--data-dir", dataDir], {
+      stdin: `${PASSWORD}\n`,
+    });
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toContain("--role must be one of");
     const unknownFlag = await cli(["user", "add", "--email", "r@b.c", "--pasword", "x", "--data-dir", dataDir]);
@@ -121,7 +136,9 @@ describe("offline CLI against a data dir", () => {
   });
 
   it("user passwd changes the password (stdin) and an unknown user is not found", async () => {
-    const r = await cli(["user", "passwd", "--email", "a@b.c", "--data-dir", dataDir, "--password-stdin"], { stdin: NEW_PASSWORD + "\n" });
+    const r = await cli(["user", "passwd", "--email", "a@b.c", "--data-dir", dataDir, "--password-stdin"], {
+      stdin: `${NEW_PASSWORD}\n`,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("password changed for a@b.c");
     const d = db();
@@ -132,7 +149,7 @@ describe("offline CLI against a data dir", () => {
     } finally {
       d.close();
     }
-    const missing = await cli(["user", "passwd", "--email", "nobody@b.c", "--data-dir", dataDir], { stdin: NEW_PASSWORD + "\n" });
+    const missing = await cli(["user", "passwd", "--email", "nobody@b.c", "--data-dir", dataDir], { stdin: `${NEW_PASSWORD}\n` });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no user with the email nobody@b.c");
     const short = await cli(["user", "passwd", "--email", "a@b.c", "--data-dir", dataDir], { stdin: "tiny\n" });
@@ -176,7 +193,7 @@ describe("offline CLI against a data dir", () => {
 
   it("audit verify without the master key fails closed", async () => {
     const other = join(root, "no-key");
-    const add = await cli(["user", "add", "--email", "k@b.c", "--data-dir", other], { stdin: PASSWORD + "\n" });
+    const add = await cli(["user", "add", "--email", "k@b.c", "--data-dir", other], { stdin: `${PASSWORD}\n` });
     expect(add.code).toBe(0);
     rmSync(join(other, "master.key"));
     const r = await cli(["audit", "verify", "--data-dir", other]);

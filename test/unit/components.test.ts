@@ -3,23 +3,32 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  type ComponentStatus,
   componentAvailable,
   componentGate,
   describeWithComponent,
   fixtures,
   isCI,
   requireComponent,
-  type ComponentStatus,
   type SuiteApi,
 } from "../infra/components.ts";
 
 function fakeApi() {
   const calls: { kind: "describe" | "skip" | "it" | "warn"; title: string; fn?: () => void }[] = [];
   const api: SuiteApi = {
-    describe: (title, fn) => { calls.push({ kind: "describe", title, fn }); fn(); },
-    skip: (title, fn) => { calls.push({ kind: "skip", title, fn }); },
-    it: (title, fn) => { calls.push({ kind: "it", title, fn }); },
-    warn: (msg) => { calls.push({ kind: "warn", title: msg }); },
+    describe: (title, fn) => {
+      calls.push({ kind: "describe", title, fn });
+      fn();
+    },
+    skip: (title, fn) => {
+      calls.push({ kind: "skip", title, fn });
+    },
+    it: (title, fn) => {
+      calls.push({ kind: "it", title, fn });
+    },
+    warn: (msg) => {
+      calls.push({ kind: "warn", title: msg });
+    },
   };
   return { api, calls };
 }
@@ -66,7 +75,15 @@ describe("test components gate", () => {
   it("describeWithComponent in CI registers a test that throws the message", () => {
     const { api, calls } = fakeApi();
     let bodyRan = false;
-    describeWithComponent("docker provider", [okDocker, missingImage], () => { bodyRan = true; }, api, { CI: "true" });
+    describeWithComponent(
+      "docker provider",
+      [okDocker, missingImage],
+      () => {
+        bodyRan = true;
+      },
+      api,
+      { CI: "true" },
+    );
     expect(bodyRan).toBe(false);
     const test = calls.find((c) => c.kind === "it");
     expect(test).toBeDefined();
@@ -86,7 +103,15 @@ describe("test components gate", () => {
   it("describeWithComponent runs the suite when available (boolean form too)", () => {
     const { api, calls } = fakeApi();
     let bodyRan = false;
-    describeWithComponent("gateway", true, () => { bodyRan = true; }, api, { CI: "true" });
+    describeWithComponent(
+      "gateway",
+      true,
+      () => {
+        bodyRan = true;
+      },
+      api,
+      { CI: "true" },
+    );
     expect(bodyRan).toBe(true);
     expect(calls.map((c) => c.kind)).toEqual(["describe"]);
   });

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { defaults, resolveSettings, SettingsError } from "../../src/config.ts";
 
 const root = mkdtempSync(join(tmpdir(), "molthub-config-"));
@@ -35,7 +35,14 @@ describe("settings precedence: flags > env > config file > defaults", () => {
   it("uses the defaults when nothing is given", () => {
     const { d } = dir();
     const s = resolveSettings({ dataDir: d }, {});
-    expect(s).toMatchObject({ host: defaults.host, port: defaults.port, logLevel: "info", trustProxy: false, sessionTtlHours: defaults.sessionTtlHours, maxBodyBytes: defaults.maxBodyBytes });
+    expect(s).toMatchObject({
+      host: defaults.host,
+      port: defaults.port,
+      logLevel: "info",
+      trustProxy: false,
+      sessionTtlHours: defaults.sessionTtlHours,
+      maxBodyBytes: defaults.maxBodyBytes,
+    });
     expect(s.publicUrl).toBeUndefined();
     expect(s.tlsCert).toBeUndefined();
   });
@@ -52,7 +59,13 @@ describe("settings precedence: flags > env > config file > defaults", () => {
     const { d, file } = dir();
     const cfg = file("c.yaml", "port: 9001\nhost: 0.0.0.0\nlogLevel: debug\ntrustProxy: true\n");
     const s = resolveSettings({ dataDir: d, config: cfg }, {});
-    expect(s).toMatchObject({ port: 9001, host: "0.0.0.0", logLevel: "debug", trustProxy: true, sessionTtlHours: defaults.sessionTtlHours });
+    expect(s).toMatchObject({
+      port: 9001,
+      host: "0.0.0.0",
+      logLevel: "debug",
+      trustProxy: true,
+      sessionTtlHours: defaults.sessionTtlHours,
+    });
   });
 
   it("finds <dataDir>/molthub.yaml without --config, and MOLTHUB_CONFIG names one too", () => {
@@ -69,14 +82,20 @@ describe("settings precedence: flags > env > config file > defaults", () => {
 
   it("accepts JSON as a config file (YAML is a superset) and an empty file", () => {
     const { d, file } = dir();
-    expect(resolveSettings({ dataDir: d, config: file("c.json", '{"port": 9400, "logLevel": "warn"}') }, {})).toMatchObject({ port: 9400, logLevel: "warn" });
+    expect(resolveSettings({ dataDir: d, config: file("c.json", '{"port": 9400, "logLevel": "warn"}') }, {})).toMatchObject({
+      port: 9400,
+      logLevel: "warn",
+    });
     expect(resolveSettings({ dataDir: d, config: file("empty.yaml", "") }, {}).port).toBe(defaults.port);
   });
 
   it("env overrides the config file", () => {
     const { d, file } = dir();
     const cfg = file("c.yaml", "port: 9001\nhost: 0.0.0.0\nlogLevel: debug\n");
-    const s = resolveSettings({ dataDir: d, config: cfg }, { MOLTHUB_PORT: "9002", MOLTHUB_LOG_LEVEL: "error", MOLTHUB_TRUST_PROXY: "yes", MOLTHUB_SESSION_TTL_HOURS: "2" });
+    const s = resolveSettings(
+      { dataDir: d, config: cfg },
+      { MOLTHUB_PORT: "9002", MOLTHUB_LOG_LEVEL: "error", MOLTHUB_TRUST_PROXY: "yes", MOLTHUB_SESSION_TTL_HOURS: "2" },
+    );
     expect(s).toMatchObject({ port: 9002, host: "0.0.0.0", logLevel: "error", trustProxy: true, sessionTtlHours: 2 });
   });
 
@@ -89,7 +108,10 @@ describe("settings precedence: flags > env > config file > defaults", () => {
   it("flags override env and the config file", () => {
     const { d, file } = dir();
     const cfg = file("c.yaml", "port: 9001\nhost: 0.0.0.0\n");
-    const s = resolveSettings({ dataDir: d, config: cfg, port: "9003", host: "::1", logLevel: undefined }, { MOLTHUB_PORT: "9002", MOLTHUB_HOST: "127.0.0.2", MOLTHUB_LOG_LEVEL: "warn" });
+    const s = resolveSettings(
+      { dataDir: d, config: cfg, port: "9003", host: "::1", logLevel: undefined },
+      { MOLTHUB_PORT: "9002", MOLTHUB_HOST: "127.0.0.2", MOLTHUB_LOG_LEVEL: "warn" },
+    );
     expect(s).toMatchObject({ port: 9003, host: "::1", logLevel: "warn" });
   });
 
@@ -112,8 +134,12 @@ describe("invalid settings name the setting and where it came from", () => {
     const { d } = dir();
     expect(settingsError({ dataDir: d }, { MOLTHUB_PORT: "70000" }).message).toContain("port (env MOLTHUB_PORT)");
     expect(settingsError({ dataDir: d }, { MOLTHUB_LOG_LEVEL: "loud" }).message).toContain("logLevel (env MOLTHUB_LOG_LEVEL)");
-    expect(settingsError({ dataDir: d }, { MOLTHUB_MAX_BODY_BYTES: "10" }).message).toContain("maxBodyBytes (env MOLTHUB_MAX_BODY_BYTES)");
-    expect(settingsError({ dataDir: d }, { MOLTHUB_PUBLIC_URL: "not a url" }).message).toContain("publicUrl (env MOLTHUB_PUBLIC_URL)");
+    expect(settingsError({ dataDir: d }, { MOLTHUB_MAX_BODY_BYTES: "10" }).message).toContain(
+      "maxBodyBytes (env MOLTHUB_MAX_BODY_BYTES)",
+    );
+    expect(settingsError({ dataDir: d }, { MOLTHUB_PUBLIC_URL: "not a url" }).message).toContain(
+      "publicUrl (env MOLTHUB_PUBLIC_URL)",
+    );
   });
 
   it("a bad boolean in env names the variable", () => {

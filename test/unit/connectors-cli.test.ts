@@ -3,12 +3,13 @@
  * blast radius (and the refusal to rotate unconfirmed without a terminal), delete. Commands that read a value
  * from stdin are covered through the API tests; the value never travels in argv.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
 import type { Server } from "bun";
-import { makeTestApp } from "../helpers/app.ts";
-import { startProviderStandIn, VALID, type StandIn } from "../helpers/provider-standins.ts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ApiClient } from "../../src/cli/client.ts";
 import { run } from "../../src/cli/connectors.ts";
+import { makeTestApp } from "../helpers/app.ts";
+import { type StandIn, startProviderStandIn, VALID } from "../helpers/provider-standins.ts";
 
 let t: ReturnType<typeof makeTestApp>;
 let server: Server<undefined>;
@@ -17,7 +18,9 @@ let client: ApiClient;
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => { lines.push(a.join(" ")); });
+  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
+    lines.push(a.join(" "));
+  });
   try {
     const code = await run(client, ["connector", ...argv]);
     return { code, out: lines.join("\n"), err: "" };
@@ -32,12 +35,27 @@ beforeAll(async () => {
   api = startProviderStandIn();
   t = makeTestApp();
   const { cookie } = await t.setupOwner();
-  const tok = (await (await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "cli", role: "owner" } })).json()) as { token: string };
+  const tok = (await (
+    await t.req("/api/v1/tokens", { method: "POST", cookie, json: { name: "cli", role: "owner" } })
+  ).json()) as { token: string };
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => t.app.fetch(req) });
   client = new ApiClient({ server: `http://127.0.0.1:${server.port}`, token: tok.token });
-  const bot = { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "worker" }, spec: { target: { provider: "local", version: "2026.9.6" } } };
+  const bot = {
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name: "worker" },
+    spec: { target: { provider: "local", version: "2026.9.6" } },
+  };
   expect((await t.req("/api/v1/bots/apply", { method: "POST", cookie, json: bot })).status).toBe(200);
-  expect((await t.req("/api/v1/connectors", { method: "POST", cookie, json: { name: "tg", type: "telegram", value: VALID.telegram, settings: { baseUrl: api.url } } })).status).toBe(201);
+  expect(
+    (
+      await t.req("/api/v1/connectors", {
+        method: "POST",
+        cookie,
+        json: { name: "tg", type: "telegram", value: VALID.telegram, settings: { baseUrl: api.url } },
+      })
+    ).status,
+  ).toBe(201);
 });
 afterAll(async () => {
   await server.stop(true);

@@ -4,9 +4,9 @@
  * error. No message, detail or log line may carry the credential.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runConnectionTest } from "../../src/services/connectors.ts";
 import { CONNECTOR_TYPE_DEFS, type ConnectorType } from "../../src/domain/connectors.ts";
-import { startProviderStandIn, unusedLoopbackPort, VALID, type StandIn } from "../helpers/provider-standins.ts";
+import { runConnectionTest } from "../../src/services/connectors.ts";
+import { type StandIn, startProviderStandIn, unusedLoopbackPort, VALID } from "../helpers/provider-standins.ts";
 
 let api: StandIn;
 let slow: StandIn;
@@ -98,13 +98,27 @@ describe("connection tests against the stand-ins", () => {
 
   it("every type names its env vars and real OpenClaw paths", () => {
     const ref = (id: string) => ({ source: "env", provider: "default", id });
-    expect(CONNECTOR_TYPE_DEFS.anthropic.fragment({})).toEqual({ models: { providers: { anthropic: { apiKey: ref("ANTHROPIC_API_KEY") } } } });
-    expect(CONNECTOR_TYPE_DEFS.openai.fragment({ baseUrl: "https://llm.internal.example" })).toEqual({ models: { providers: { openai: { apiKey: ref("OPENAI_API_KEY"), baseUrl: "https://llm.internal.example/v1" } } } });
-    expect(CONNECTOR_TYPE_DEFS.openrouter.fragment({ baseUrl: "https://openrouter.ai" })).toEqual({ models: { providers: { openrouter: { apiKey: ref("OPENROUTER_API_KEY") } } } });
-    expect(CONNECTOR_TYPE_DEFS.ollama.fragment({ baseUrl: "http://ollama.lan:11434" })).toEqual({ models: { providers: { ollama: { baseUrl: "http://ollama.lan:11434", api: "ollama" } } } });
-    expect(CONNECTOR_TYPE_DEFS.telegram.fragment({})).toEqual({ channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN") } } });
-    expect(CONNECTOR_TYPE_DEFS.telegram.fragment({ baseUrl: "http://127.0.0.1:8081" })).toEqual({ channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN"), apiRoot: "http://127.0.0.1:8081" } } });
+    expect(CONNECTOR_TYPE_DEFS.anthropic.fragment({})).toEqual({
+      models: { providers: { anthropic: { apiKey: ref("ANTHROPIC_API_KEY") } } },
+    });
+    expect(CONNECTOR_TYPE_DEFS.openai.fragment({ baseUrl: "https://llm.internal.example" })).toEqual({
+      models: { providers: { openai: { apiKey: ref("OPENAI_API_KEY"), baseUrl: "https://llm.internal.example/v1" } } },
+    });
+    expect(CONNECTOR_TYPE_DEFS.openrouter.fragment({ baseUrl: "https://openrouter.ai" })).toEqual({
+      models: { providers: { openrouter: { apiKey: ref("OPENROUTER_API_KEY") } } },
+    });
+    expect(CONNECTOR_TYPE_DEFS.ollama.fragment({ baseUrl: "http://ollama.lan:11434" })).toEqual({
+      models: { providers: { ollama: { baseUrl: "http://ollama.lan:11434", api: "ollama" } } },
+    });
+    expect(CONNECTOR_TYPE_DEFS.telegram.fragment({})).toEqual({
+      channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN") } },
+    });
+    expect(CONNECTOR_TYPE_DEFS.telegram.fragment({ baseUrl: "http://127.0.0.1:8081" })).toEqual({
+      channels: { telegram: { botToken: ref("TELEGRAM_BOT_TOKEN"), apiRoot: "http://127.0.0.1:8081" } },
+    });
     expect(CONNECTOR_TYPE_DEFS.discord.fragment({})).toEqual({ channels: { discord: { token: ref("DISCORD_BOT_TOKEN") } } });
-    expect(CONNECTOR_TYPE_DEFS.slack.fragment({})).toEqual({ channels: { slack: { mode: "socket", botToken: ref("SLACK_BOT_TOKEN"), appToken: ref("SLACK_APP_TOKEN") } } });
+    expect(CONNECTOR_TYPE_DEFS.slack.fragment({})).toEqual({
+      channels: { slack: { mode: "socket", botToken: ref("SLACK_BOT_TOKEN"), appToken: ref("SLACK_APP_TOKEN") } },
+    });
   });
 });

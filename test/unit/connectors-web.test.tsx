@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestApp } from "../helpers/app.ts";
+import { type StandIn, startProviderStandIn, VALID } from "../helpers/provider-standins.ts";
 import { assertPageRules, flashText, get as getPage, post as postForm } from "../helpers/web.ts";
-import { startProviderStandIn, VALID, type StandIn } from "../helpers/provider-standins.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 const NEW_TOKEN = "sk-openai-rotated-canary-0123456789";
@@ -39,7 +39,12 @@ beforeAll(async () => {
   t = makeTestApp();
   owner = (await t.setupOwner()).cookie;
   viewer = await t.addUser("viewer@example.com", "viewer");
-  const m = { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "helper" }, spec: { target: { provider: "local", version: "2026.9.6" } } };
+  const m = {
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name: "helper" },
+    spec: { target: { provider: "local", version: "2026.9.6" } },
+  };
   expect((await t.req("/api/v1/bots/apply", { method: "POST", cookie: owner, json: m })).status).toBe(200);
 });
 afterAll(async () => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { validateManifest, parseManifests, ManifestError } from "../../src/domain/manifest.ts";
-import { allocatePort, botEnvironment, configHash, diffConfig, generateConfig, layoutFor, mergePatch, renderEnvFile, unredact } from "../../src/domain/openclaw-config.ts";
+import { ManifestError, parseManifests, validateManifest } from "../../src/domain/manifest.ts";
+import {
+  allocatePort,
+  botEnvironment,
+  configHash,
+  diffConfig,
+  generateConfig,
+  layoutFor,
+  mergePatch,
+  renderEnvFile,
+  unredact,
+} from "../../src/domain/openclaw-config.ts";
 
 const base = {
   apiVersion: "molthub/v1",
@@ -23,7 +33,17 @@ describe("manifest", () => {
 
   it("lists every wrong path at once", () => {
     try {
-      validateManifest({ ...base, metadata: { name: "Bad_Name" }, spec: { ...base.spec, target: { provider: "local", version: "latest" }, drift: "ignore", secrets: { "lower-key": { secret: "x" } }, extra: 1 } });
+      validateManifest({
+        ...base,
+        metadata: { name: "Bad_Name" },
+        spec: {
+          ...base.spec,
+          target: { provider: "local", version: "latest" },
+          drift: "ignore",
+          secrets: { "lower-key": { secret: "x" } },
+          extra: 1,
+        },
+      });
       expect.unreachable();
     } catch (e) {
       const paths = (e as ManifestError).issues.map((i) => i.path).sort();
@@ -36,7 +56,10 @@ describe("manifest", () => {
       validateManifest({ ...base, spec: { ...base.spec, openclaw: { gateway: { port: 1, bind: "lan" } } } });
       expect.unreachable();
     } catch (e) {
-      expect((e as ManifestError).issues.map((i) => i.path)).toEqual(["spec.openclaw.gateway.port", "spec.openclaw.gateway.bind"]);
+      expect((e as ManifestError).issues.map((i) => i.path)).toEqual([
+        "spec.openclaw.gateway.port",
+        "spec.openclaw.gateway.bind",
+      ]);
     }
   });
 
@@ -53,7 +76,12 @@ describe("OpenClaw config generation", () => {
 
   it("binds loopback with token auth from an env SecretRef and a per-bot log file", () => {
     const c = generateConfig(m, { port: 18800, layout }) as Record<string, any>;
-    expect(c.gateway).toEqual({ mode: "local", bind: "loopback", port: 18800, auth: { mode: "token", token: { source: "env", provider: "default", id: "OPENCLAW_GATEWAY_TOKEN" } } });
+    expect(c.gateway).toEqual({
+      mode: "local",
+      bind: "loopback",
+      port: 18800,
+      auth: { mode: "token", token: { source: "env", provider: "default", id: "OPENCLAW_GATEWAY_TOKEN" } },
+    });
     expect(c.logging.file).toBe("/state/support-bot/logs/gateway.log");
     expect(c.agents.defaults.model).toBe("anthropic/claude-sonnet-4-5");
     expect(JSON.stringify(c)).not.toMatch(/sk-|secret-value/);
@@ -97,7 +125,9 @@ describe("gateway-owned paths", () => {
     const { withoutGatewayOwned } = await import("../../src/domain/openclaw-config.ts");
     const live = { meta: { lastTouchedVersion: "x" }, agents: { defaults: { model: "m" }, entries: { main: { id: "main" } } } };
     expect(withoutGatewayOwned(live)).toEqual({ agents: { defaults: { model: "m" } } });
-    expect(withoutGatewayOwned(live, { agents: { entries: { main: { id: "main" } } } })).toEqual({ agents: { defaults: { model: "m" }, entries: { main: { id: "main" } } } });
+    expect(withoutGatewayOwned(live, { agents: { entries: { main: { id: "main" } } } })).toEqual({
+      agents: { defaults: { model: "m" }, entries: { main: { id: "main" } } },
+    });
     expect(live.meta).toBeDefined(); // input untouched
   });
 });

@@ -10,8 +10,8 @@ import {
   computeBackoffMs,
   DEFAULT_BACKOFF,
   GatewayClient,
-  GatewayError,
   type GatewayClientOptions,
+  GatewayError,
   type GatewayLogger,
 } from "../../src/gateway/client.ts";
 import { buildDeviceAuthPayloadV3, generateDeviceIdentity, verifyPayloadSignature } from "../../src/gateway/identity.ts";
@@ -101,7 +101,12 @@ class FakeGateway {
       this.connectFrames.push(frame);
       const problem = this.verifyConnect(ws, frame.params);
       if (problem) {
-        this.send(ws, { type: "res", id: frame.id, ok: false, error: { code: "INVALID_REQUEST", message: problem, details: { code: "DEVICE_AUTH_SIGNATURE_INVALID" } } });
+        this.send(ws, {
+          type: "res",
+          id: frame.id,
+          ok: false,
+          error: { code: "INVALID_REQUEST", message: problem, details: { code: "DEVICE_AUTH_SIGNATURE_INVALID" } },
+        });
         ws.close(1008, "device auth");
         return;
       }
@@ -123,7 +128,9 @@ class FakeGateway {
     if (!ws.data.hello) return;
     this.requests.push({ method: frame.method, params: frame.params ?? {} });
     const handler = this.handlers[frame.method];
-    const reply: Reply = handler ? handler(frame.params ?? {}, ws) : { error: { code: "INVALID_REQUEST", message: `unknown method: ${frame.method}` } };
+    const reply: Reply = handler
+      ? handler(frame.params ?? {}, ws)
+      : { error: { code: "INVALID_REQUEST", message: `unknown method: ${frame.method}` } };
     if (reply === "no-reply") return;
     if (reply.error) this.send(ws, { type: "res", id: frame.id, ok: false, error: reply.error });
     else this.send(ws, { type: "res", id: frame.id, ok: true, payload: reply.payload ?? {} });
@@ -161,7 +168,8 @@ class FakeGateway {
   }
 
   startTicking(everyMs: number): void {
-    for (const ws of this.sockets) ws.data.ticker = setInterval(() => this.send(ws, { type: "event", event: "tick", payload: { ts: Date.now() } }), everyMs);
+    for (const ws of this.sockets)
+      ws.data.ticker = setInterval(() => this.send(ws, { type: "event", event: "tick", payload: { ts: Date.now() } }), everyMs);
   }
 
   stopTicking(): void {
@@ -173,7 +181,17 @@ class FakeGateway {
     let version = 1;
     this.handlers["config.get"] = () => {
       if (options.bumpOnGet) this.configHash = `h${++version}`;
-      return { payload: { path: "/x/openclaw.json", exists: true, valid: true, hash: this.configHash, config: {}, configRevisionHash: "r", appliedConfigHash: "r" } };
+      return {
+        payload: {
+          path: "/x/openclaw.json",
+          exists: true,
+          valid: true,
+          hash: this.configHash,
+          config: {},
+          configRevisionHash: "r",
+          appliedConfigHash: "r",
+        },
+      };
     };
     this.handlers["config.patch"] = (params) => {
       if (options.bumpOnGet) this.configHash = `h${++version}`;
@@ -181,7 +199,9 @@ class FakeGateway {
         return { error: { code: "INVALID_REQUEST", message: "config changed since last load; re-run config.get and retry" } };
       }
       this.configHash = `h${++version}`;
-      return { payload: { ok: true, path: "/x/openclaw.json", hash: this.configHash, changedPaths: Object.keys(JSON.parse(params.raw)) } };
+      return {
+        payload: { ok: true, path: "/x/openclaw.json", hash: this.configHash, changedPaths: Object.keys(JSON.parse(params.raw)) },
+      };
     };
   }
 
@@ -252,7 +272,9 @@ describe("computeBackoffMs", () => {
   const policy = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.3 };
 
   it("doubles per attempt up to the cap", () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((a) => computeBackoffMs(a, policy, () => 0))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => computeBackoffMs(a, policy, () => 0))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
+    ]);
   });
 
   it("jitters downwards within (1 - jitter) of the base", () => {
@@ -310,7 +332,18 @@ describe("GatewayClient handshake", () => {
   it("retries UNAVAILABLE (gateway starting) after the server's retryAfterMs", async () => {
     fake = new FakeGateway().start();
     fake.connectBehaviour = (n) =>
-      n < 2 ? { error: { code: "UNAVAILABLE", message: "gateway starting; retry shortly", retryable: true, retryAfterMs: 60, details: { reason: "startup-sidecars" } }, closeCode: 1013 } : "ok";
+      n < 2
+        ? {
+            error: {
+              code: "UNAVAILABLE",
+              message: "gateway starting; retry shortly",
+              retryable: true,
+              retryAfterMs: 60,
+              details: { reason: "startup-sidecars" },
+            },
+            closeCode: 1013,
+          }
+        : "ok";
     const { logger, delays } = recordingLogger();
     const client = makeClient({ logger });
     await client.connect();
@@ -320,7 +353,10 @@ describe("GatewayClient handshake", () => {
 
   it("gives up at the connect deadline while the gateway keeps starting", async () => {
     fake = new FakeGateway().start();
-    fake.connectBehaviour = () => ({ error: { code: "UNAVAILABLE", message: "gateway starting; retry shortly", retryable: true, retryAfterMs: 50 }, closeCode: 1013 });
+    fake.connectBehaviour = () => ({
+      error: { code: "UNAVAILABLE", message: "gateway starting; retry shortly", retryable: true, retryAfterMs: 50 },
+      closeCode: 1013,
+    });
     const client = makeClient({ connectTimeoutMs: 800 });
     const started = Date.now();
     const error = await rejection(client.connect());
@@ -336,7 +372,11 @@ describe("GatewayClient handshake", () => {
     fake = new FakeGateway().start();
     const wrong = "wrong-token-abcdef-123";
     fake.connectBehaviour = () => ({
-      error: { code: "INVALID_REQUEST", message: `unauthorized: gateway token mismatch (${wrong})`, details: { code: "AUTH_TOKEN_MISMATCH", hint: wrong } },
+      error: {
+        code: "INVALID_REQUEST",
+        message: `unauthorized: gateway token mismatch (${wrong})`,
+        details: { code: "AUTH_TOKEN_MISMATCH", hint: wrong },
+      },
     });
     const client = makeClient({ token: wrong });
     const error = await rejection(client.connect());
@@ -371,7 +411,14 @@ describe("GatewayClient handshake", () => {
       websocket: { message() {} },
     });
     try {
-      const client = new GatewayClient({ url: `ws://127.0.0.1:${silent.port}`, token: "t0ken-for-silent", identity, connectTimeoutMs: 300, handshakeTimeoutMs: 100, backoff: { initialMs: 20, maxMs: 50 } });
+      const client = new GatewayClient({
+        url: `ws://127.0.0.1:${silent.port}`,
+        token: "t0ken-for-silent",
+        identity,
+        connectTimeoutMs: 300,
+        handshakeTimeoutMs: 100,
+        backoff: { initialMs: 20, maxMs: 50 },
+      });
       clients.push(client);
       const error = await rejection(client.connect());
       expect(error.code).toBe("CONNECT_TIMEOUT");
@@ -385,10 +432,24 @@ describe("GatewayClient handshake", () => {
 describe("GatewayClient requests", () => {
   it("maps a gateway error to GatewayError with code, detailCode, retryable and retryAfterMs", async () => {
     fake = new FakeGateway().start();
-    fake.handlers["busy.thing"] = () => ({ error: { code: "UNAVAILABLE", message: "queue full", retryable: true, retryAfterMs: 1_234, details: { code: "QUEUE_FULL" } } });
+    fake.handlers["busy.thing"] = () => ({
+      error: {
+        code: "UNAVAILABLE",
+        message: "queue full",
+        retryable: true,
+        retryAfterMs: 1_234,
+        details: { code: "QUEUE_FULL" },
+      },
+    });
     const client = makeClient();
     const error = await rejection(client.request("busy.thing", {}));
-    expect(error).toMatchObject({ code: "UNAVAILABLE", detailCode: "QUEUE_FULL", retryable: true, retryAfterMs: 1_234, method: "busy.thing" });
+    expect(error).toMatchObject({
+      code: "UNAVAILABLE",
+      detailCode: "QUEUE_FULL",
+      retryable: true,
+      retryAfterMs: 1_234,
+      method: "busy.thing",
+    });
     expect(error.message).toMatch(/retry after 1234 ms/);
   });
 
@@ -433,8 +494,12 @@ describe("GatewayClient requests", () => {
   it("sends the typed methods with the right params", async () => {
     fake = new FakeGateway().start();
     fake.handlers["logs.tail"] = () => ({ payload: { file: "/x.log", cursor: 10, size: 10, lines: ['{"message":"hi"}'] } });
-    fake.handlers["channels.status"] = () => ({ payload: { ts: 1, channelOrder: [], channels: {}, channelAccounts: {}, channelDefaultAccountId: {} } });
-    fake.handlers["usage.cost"] = () => ({ payload: { daily: [], totals: { input: 0, output: 0, totalTokens: 0, totalCost: 0 } } });
+    fake.handlers["channels.status"] = () => ({
+      payload: { ts: 1, channelOrder: [], channels: {}, channelAccounts: {}, channelDefaultAccountId: {} },
+    });
+    fake.handlers["usage.cost"] = () => ({
+      payload: { daily: [], totals: { input: 0, output: 0, totalTokens: 0, totalCost: 0 } },
+    });
     fake.handlers["gateway.restart.request"] = () => ({ payload: { ok: true, status: "scheduled" } });
     const client = makeClient();
     expect((await client.logsTail({ cursor: 5, limit: 10 })).cursor).toBe(10);
@@ -466,7 +531,11 @@ describe("GatewayClient config.patch", () => {
     const result = await client.configPatch({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { note: "n1" });
     expect(result).toMatchObject({ ok: true, hash: "h2", staleRetried: false, changedPaths: ["agents"] });
     expect(fake.requests.map((r) => r.method)).toEqual(["config.get", "config.patch"]);
-    expect(fake.requests[1].params).toEqual({ raw: '{"agents":{"defaults":{"model":"openai/gpt-4o-mini"}}}', baseHash: "h1", note: "n1" });
+    expect(fake.requests[1].params).toEqual({
+      raw: '{"agents":{"defaults":{"model":"openai/gpt-4o-mini"}}}',
+      baseHash: "h1",
+      note: "n1",
+    });
   });
 
   it("retries once on a stale base hash, using the current hash", async () => {
@@ -486,7 +555,9 @@ describe("GatewayClient config.patch", () => {
   it("does not retry an INVALID_REQUEST when the config hash did not move (not a stale hash)", async () => {
     fake = new FakeGateway().start();
     fake.serveConfig();
-    fake.handlers["config.patch"] = () => ({ error: { code: "INVALID_REQUEST", message: "invalid config: gateway.port must be integer" } });
+    fake.handlers["config.patch"] = () => ({
+      error: { code: "INVALID_REQUEST", message: "invalid config: gateway.port must be integer" },
+    });
     const client = makeClient();
     const error = await rejection(client.configPatch({ gateway: { port: "x" } }));
     expect(error.code).toBe("INVALID_REQUEST");
@@ -499,7 +570,13 @@ describe("GatewayClient config.patch", () => {
     const client = makeClient();
     const error = await rejection(client.configPatch({ a: 1 }, { baseHash: "stale", retryOnStale: false }));
     expect(error.code).toBe("INVALID_REQUEST");
-    fake.handlers["config.patch"] = () => ({ error: { code: "FORBIDDEN", message: "missing scope: operator.admin", details: { code: "MISSING_SCOPE", missingScope: "operator.admin" } } });
+    fake.handlers["config.patch"] = () => ({
+      error: {
+        code: "FORBIDDEN",
+        message: "missing scope: operator.admin",
+        details: { code: "MISSING_SCOPE", missingScope: "operator.admin" },
+      },
+    });
     const forbidden = await rejection(client.configPatch({ a: 1 }, { baseHash: "h1" }));
     expect(forbidden.detailCode).toBe("MISSING_SCOPE");
     expect(forbidden.message).toMatch(/lacks scope operator\.admin/);
@@ -539,7 +616,11 @@ describe("GatewayClient reconnect", () => {
     await reconnected;
     expect(client.state).toBe("open");
     const policy = { ...DEFAULT_BACKOFF, initialMs: 20, maxMs: 200 };
-    expect(delays).toEqual([computeBackoffMs(0, policy, () => 0.5), computeBackoffMs(1, policy, () => 0.25), computeBackoffMs(2, policy, () => 0)]);
+    expect(delays).toEqual([
+      computeBackoffMs(0, policy, () => 0.5),
+      computeBackoffMs(1, policy, () => 0.25),
+      computeBackoffMs(2, policy, () => 0),
+    ]);
     expect(delays).toEqual([17, 37, 80]);
     expect(fake.connectFrames).toHaveLength(4);
   });
@@ -611,7 +692,9 @@ describe("GatewayClient reconnect", () => {
     fake = new FakeGateway().start();
     const client = makeClient();
     await client.connect();
-    fake.connectBehaviour = () => ({ error: { code: "INVALID_REQUEST", message: "unauthorized", details: { code: "AUTH_TOKEN_MISMATCH" } } });
+    fake.connectBehaviour = () => ({
+      error: { code: "INVALID_REQUEST", message: "unauthorized", details: { code: "AUTH_TOKEN_MISMATCH" } },
+    });
     const failed = client.waitFor("error", { timeoutMs: 3_000 });
     fake.dropAll({ code: 1011 });
     expect((await failed).detailCode).toBe("AUTH_TOKEN_MISMATCH");
@@ -666,7 +749,9 @@ describe("gateway HTTP probes", () => {
       port: 0,
       fetch(req) {
         const route = routes[new URL(req.url).pathname];
-        return route ? route() : new Response("<!doctype html><title>Control UI</title>", { headers: { "content-type": "text/html" } });
+        return route
+          ? route()
+          : new Response("<!doctype html><title>Control UI</title>", { headers: { "content-type": "text/html" } });
       },
     });
     return `http://127.0.0.1:${http.port}`;
@@ -678,7 +763,11 @@ describe("gateway HTTP probes", () => {
       "/readyz": () => Response.json({ ready: true, failing: [], uptimeMs: 10 }),
     });
     expect(await probeHealthz(base)).toMatchObject({ ok: true, status: 200, body: { ok: true, status: "live" } });
-    expect(await probeReadyz(base.replace("http", "ws"))).toMatchObject({ ok: true, status: 200, body: { ready: true, failing: [] } });
+    expect(await probeReadyz(base.replace("http", "ws"))).toMatchObject({
+      ok: true,
+      status: 200,
+      body: { ready: true, failing: [] },
+    });
   });
 
   it("parses a 503 /readyz with its failing checks", async () => {
@@ -696,7 +785,9 @@ describe("gateway HTTP probes", () => {
   });
 
   it("times out and reports unreachable ports without throwing", async () => {
-    const base = serve({ "/healthz": () => new Promise<Response>((resolve) => setTimeout(() => resolve(Response.json({ ok: true })), 2_000)) });
+    const base = serve({
+      "/healthz": () => new Promise<Response>((resolve) => setTimeout(() => resolve(Response.json({ ok: true })), 2_000)),
+    });
     const slow = await probeHealthz(base, { timeoutMs: 100 });
     expect(slow).toMatchObject({ ok: false, status: 0 });
     expect(slow.error).toMatch(/within 100 ms/);

@@ -31,8 +31,23 @@ describe("gateway device identity", () => {
     const again = importDeviceIdentity(der);
     expect(again.deviceId).toBe(identity.deviceId);
     expect(again.publicKey).toBe(identity.publicKey);
-    const device = signDeviceAuth(again, { clientId: "gateway-client", clientMode: "backend", role: "operator", scopes: ["operator.read"], signedAt: 1, nonce: "n" });
-    const payload = buildDeviceAuthPayloadV3({ deviceId: identity.deviceId, clientId: "gateway-client", clientMode: "backend", role: "operator", scopes: ["operator.read"], signedAt: 1, nonce: "n" });
+    const device = signDeviceAuth(again, {
+      clientId: "gateway-client",
+      clientMode: "backend",
+      role: "operator",
+      scopes: ["operator.read"],
+      signedAt: 1,
+      nonce: "n",
+    });
+    const payload = buildDeviceAuthPayloadV3({
+      deviceId: identity.deviceId,
+      clientId: "gateway-client",
+      clientMode: "backend",
+      role: "operator",
+      scopes: ["operator.read"],
+      signedAt: 1,
+      nonce: "n",
+    });
     expect(verifyPayloadSignature(identity.publicKey, payload, device.signature)).toBe(true);
   });
 
@@ -57,11 +72,21 @@ describe("gateway device identity", () => {
       platform: " Linux ",
       deviceFamily: "Linux",
     });
-    expect(payload).toBe("v3|dev|gateway-client|backend|operator|operator.read,operator.admin|1737264000000|tok|nonce-1|linux|linux");
+    expect(payload).toBe(
+      "v3|dev|gateway-client|backend|operator|operator.read,operator.admin|1737264000000|tok|nonce-1|linux|linux",
+    );
   });
 
   it("leaves empty fields for a missing token, platform and deviceFamily", () => {
-    const payload = buildDeviceAuthPayloadV3({ deviceId: "d", clientId: "cli", clientMode: "cli", role: "operator", scopes: [], signedAt: 0, nonce: "n" });
+    const payload = buildDeviceAuthPayloadV3({
+      deviceId: "d",
+      clientId: "cli",
+      clientMode: "cli",
+      role: "operator",
+      scopes: [],
+      signedAt: 0,
+      nonce: "n",
+    });
     expect(payload).toBe("v3|d|cli|cli|operator||0||n||");
   });
 
@@ -74,7 +99,17 @@ describe("gateway device identity", () => {
 
   it("signs the device block with the challenge nonce and ts, verifiable with the public key", () => {
     const identity = generateDeviceIdentity();
-    const fields = { clientId: "gateway-client", clientMode: "backend", role: "operator", scopes: ["operator.read", "operator.admin"], signedAt: 1795319297172, token: "secret-token", nonce: "abc", platform: "linux", deviceFamily: "Linux" };
+    const fields = {
+      clientId: "gateway-client",
+      clientMode: "backend",
+      role: "operator",
+      scopes: ["operator.read", "operator.admin"],
+      signedAt: 1795319297172,
+      token: "secret-token",
+      nonce: "abc",
+      platform: "linux",
+      deviceFamily: "Linux",
+    };
     const device = signDeviceAuth(identity, fields);
     expect(device).toMatchObject({ id: identity.deviceId, publicKey: identity.publicKey, signedAt: 1795319297172, nonce: "abc" });
     expect(device.signature).toMatch(/^[A-Za-z0-9_-]{86}$/);

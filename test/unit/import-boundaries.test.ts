@@ -24,11 +24,16 @@ describe("import boundaries", () => {
 
   it("names a planted forbidden edge and a planted cycle", () => {
     const planted = new Map(graph);
-    const plant = (from: string, to: string, kind: EdgeKind = "static") => planted.set(from, [...(planted.get(from) ?? []), { to, kind }]);
+    const plant = (from: string, to: string, kind: EdgeKind = "static") =>
+      planted.set(from, [...(planted.get(from) ?? []), { to, kind }]);
     plant("src/domain/manifest.ts", "src/db/client.ts", "type");
     plant("src/core/events.ts", "src/core/context.ts");
     plant("src/core/context.ts", "src/core/events.ts");
-    expect(boundaryViolations(planted, RULES)).toContainEqual(expect.stringContaining("src/domain/manifest.ts → src/db/client.ts"));
-    expect(findCycles(planted).map((c) => c.join(" → "))).toContainEqual(expect.stringMatching(/src\/core\/(context|events)\.ts → src\/core\/(events|context)\.ts/));
+    expect(boundaryViolations(planted, RULES)).toContainEqual(
+      expect.stringContaining("src/domain/manifest.ts → src/db/client.ts"),
+    );
+    expect(findCycles(planted).map((c) => c.join(" → "))).toContainEqual(
+      expect.stringMatching(/src\/core\/(context|events)\.ts → src\/core\/(events|context)\.ts/),
+    );
   });
 });

@@ -1,11 +1,10 @@
-import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { makeTestApp } from "../helpers/app.ts";
-import { serviceContext } from "../../src/server/deps.ts";
+import { describe, expect, it } from "vitest";
 import type { Role, ServiceContext } from "../../src/core/context.ts";
 import { ServiceError } from "../../src/core/errors.ts";
+import { auditLog, botRevisions, layers, secrets } from "../../src/db/schema.ts";
+import { serviceContext } from "../../src/server/deps.ts";
 import { applyManifest, getBot } from "../../src/services/bots.ts";
-import { putSecret } from "../../src/services/secrets.ts";
 import {
   applyLayer,
   attachProfile,
@@ -16,7 +15,8 @@ import {
   resolvedConfig,
   setOverlayEnabled,
 } from "../../src/services/layers.ts";
-import { auditLog, botRevisions, layers, secrets } from "../../src/db/schema.ts";
+import { putSecret } from "../../src/services/secrets.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 const T0 = Date.parse("2026-06-01T12:00:00Z");
 
@@ -37,14 +37,31 @@ function overlay(name: string, spec: Record<string, unknown>) {
   return { apiVersion: "molthub/v1", kind: "Overlay", metadata: { name }, spec };
 }
 
-function bot(name: string, extra: { profiles?: string[]; openclaw?: Record<string, unknown>; fleet?: string; environment?: string; labels?: Record<string, string>; secrets?: Record<string, { secret: string }> } = {}) {
+function bot(
+  name: string,
+  extra: {
+    profiles?: string[];
+    openclaw?: Record<string, unknown>;
+    fleet?: string;
+    environment?: string;
+    labels?: Record<string, string>;
+    secrets?: Record<string, { secret: string }>;
+  } = {},
+) {
   const metadata: Record<string, unknown> = { name };
   if (extra.fleet) metadata.fleet = extra.fleet;
   if (extra.environment) metadata.environment = extra.environment;
   if (extra.labels) metadata.labels = extra.labels;
   return {
-    apiVersion: "molthub/v1", kind: "Bot", metadata,
-    spec: { target: { provider: "local", version: "2026.9.6" }, profiles: extra.profiles, openclaw: extra.openclaw ?? {}, secrets: extra.secrets ?? {} },
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata,
+    spec: {
+      target: { provider: "local", version: "2026.9.6" },
+      profiles: extra.profiles,
+      openclaw: extra.openclaw ?? {},
+      secrets: extra.secrets ?? {},
+    },
   };
 }
 
@@ -70,13 +87,32 @@ function revisions(t: ReturnType<typeof makeTestApp>) {
 describe("profile and overlay documents", () => {
   it("lists every wrong path, and refuses values on paths Molthub owns", async () => {
     const { ctx } = await setup();
-    const e = caught(() => applyLayer(ctx(), "profile", {
-      apiVersion: "molthub/v2", kind: "Profile", metadata: { name: "Bad Name", colour: "red" },
-      spec: { priority: 1.5, values: { gateway: { port: 9999, bind: "lan" } }, strategies: { "a..b": "merge", tools: "replace" }, selector: { bots: ["x"] }, window: { from: "soon" } },
-    }));
+    const e = caught(() =>
+      applyLayer(ctx(), "profile", {
+        apiVersion: "molthub/v2",
+        kind: "Profile",
+        metadata: { name: "Bad Name", colour: "red" },
+        spec: {
+          priority: 1.5,
+          values: { gateway: { port: 9999, bind: "lan" } },
+          strategies: { "a..b": "merge", tools: "replace" },
+          selector: { bots: ["x"] },
+          window: { from: "soon" },
+        },
+      }),
+    );
     expect(e.code).toBe("invalid_request");
     const paths = (e.details as { path: string }[]).map((d) => d.path).sort();
-    for (const p of ["apiVersion", "metadata.name", "metadata.colour", "spec.priority", "spec.values.gateway.port", "spec.values.gateway.bind", "spec.strategies.tools", "spec.window.from"]) {
+    for (const p of [
+      "apiVersion",
+      "metadata.name",
+      "metadata.colour",
+      "spec.priority",
+      "spec.values.gateway.port",
+      "spec.values.gateway.bind",
+      "spec.strategies.tools",
+      "spec.window.from",
+    ]) {
       expect(paths, p).toContain(p);
     }
     expect(JSON.stringify(e.details)).toContain("managed by Molthub");
@@ -84,7 +120,9 @@ describe("profile and overlay documents", () => {
 
   it("refuses a selector on a profile, a kind that does not match the endpoint, and a name that differs from the address", async () => {
     const { ctx } = await setup();
-    const a = caught(() => applyLayer(ctx(), "profile", profile("p", { selector: { fleets: ["f"] }, window: { to: "2027-01-01T00:00:00Z" } })));
+    const a = caught(() =>
+      applyLayer(ctx(), "profile", profile("p", { selector: { fleets: ["f"] }, window: { to: "2027-01-01T00:00:00Z" } })),
+    );
     expect((a.details as { path: string }[]).map((d) => d.path).sort()).toEqual(["spec.selector", "spec.window"]);
     const b = caught(() => applyLayer(ctx(), "overlay", profile("p", {})));
     expect(JSON.stringify(b.details)).toContain("kind Overlay");
@@ -94,10 +132,20 @@ describe("profile and overlay documents", () => {
 
   it("fills the name in from the address and round-trips the document", async () => {
     const { ctx } = await setup();
-    const r = applyLayer(ctx(), "profile", { apiVersion: "molthub/v1", kind: "Profile", spec: { priority: 5, values: { a: 1 }, locked: ["a"] } }, { name: "named" });
+    const r = applyLayer(
+      ctx(),
+      "profile",
+      { apiVersion: "molthub/v1", kind: "Profile", spec: { priority: 5, values: { a: 1 }, locked: ["a"] } },
+      { name: "named" },
+    );
     expect(r).toMatchObject({ action: "created", name: "named", version: 1 });
     const g = getLayer(ctx(), "profile", "named");
-    expect(g.document).toEqual({ apiVersion: "molthub/v1", kind: "Profile", metadata: { name: "named" }, spec: { priority: 5, values: { a: 1 }, locked: ["a"], enabled: true } });
+    expect(g.document).toEqual({
+      apiVersion: "molthub/v1",
+      kind: "Profile",
+      metadata: { name: "named" },
+      spec: { priority: 5, values: { a: 1 }, locked: ["a"], enabled: true },
+    });
     expect(applyLayer(ctx(), "profile", g.document).action).toBe("unchanged");
     expect(getLayer(ctx(), "profile", "named").version).toBe(1);
   });
@@ -106,16 +154,37 @@ describe("profile and overlay documents", () => {
 describe("profiles on bots", () => {
   it("a profile's values reach the bot's revision with provenance, and a change rolls out as a new revision", async () => {
     const { t, ctx } = await setup();
-    applyLayer(ctx(), "profile", profile("team", { priority: 10, values: { agents: { defaults: { model: "anthropic/claude-sonnet-4-5" } }, update: { checkOnStart: false } } }));
+    applyLayer(
+      ctx(),
+      "profile",
+      profile("team", {
+        priority: 10,
+        values: { agents: { defaults: { model: "anthropic/claude-sonnet-4-5" } }, update: { checkOnStart: false } },
+      }),
+    );
     const created = applyManifest(ctx(), bot("alpha", { profiles: ["team"] }));
     expect(created.revision).toBe(1);
     expect(model(ctx(), "alpha")).toBe("anthropic/claude-sonnet-4-5");
     const rev1 = t.store.db.select().from(botRevisions).get()!;
     expect(JSON.parse(rev1.provenance)["agents.defaults.model"].layer).toMatchObject({ kind: "profile", name: "team" });
 
-    const r = applyLayer(ctx(), "profile", profile("team", { priority: 10, values: { agents: { defaults: { model: "anthropic/claude-opus-4-1" } }, update: { checkOnStart: false } } }));
+    const r = applyLayer(
+      ctx(),
+      "profile",
+      profile("team", {
+        priority: 10,
+        values: { agents: { defaults: { model: "anthropic/claude-opus-4-1" } }, update: { checkOnStart: false } },
+      }),
+    );
     expect(r).toMatchObject({ action: "updated", version: 2, dryRun: false, unchanged: [] });
-    expect(r.bots).toEqual([{ bot: "alpha", action: "updated", revision: 2, changes: [{ path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" }] }]);
+    expect(r.bots).toEqual([
+      {
+        bot: "alpha",
+        action: "updated",
+        revision: 2,
+        changes: [{ path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" }],
+      },
+    ]);
     const g = getBot(ctx(), "alpha");
     expect(g.bot.desiredRevision).toBe(2);
     expect(g.revisions[0]).toMatchObject({ revision: 2, source: "layer" });
@@ -144,15 +213,27 @@ describe("profiles on bots", () => {
 
   it("a bot cannot override a field a profile locked, and a new lock on a field a bot sets is refused with nothing saved", async () => {
     const { t, ctx } = await setup();
-    applyLayer(ctx(), "profile", profile("locked", { values: { update: { checkOnStart: false } }, locked: ["update.checkOnStart"] }));
-    const e = caught(() => applyManifest(ctx(), bot("alpha", { profiles: ["locked"], openclaw: { update: { checkOnStart: true } } })));
+    applyLayer(
+      ctx(),
+      "profile",
+      profile("locked", { values: { update: { checkOnStart: false } }, locked: ["update.checkOnStart"] }),
+    );
+    const e = caught(() =>
+      applyManifest(ctx(), bot("alpha", { profiles: ["locked"], openclaw: { update: { checkOnStart: true } } })),
+    );
     expect(e.code).toBe("invalid_request");
     expect(JSON.stringify(e.details)).toContain("openclaw.update.checkOnStart");
 
     applyLayer(ctx(), "profile", profile("soft", { values: { agents: { defaults: { model: "a/b" } } } }));
     applyManifest(ctx(), bot("beta", { profiles: ["soft"], openclaw: { agents: { defaults: { model: "own/model" } } } }));
     const before = revisions(t);
-    const r = caught(() => applyLayer(ctx(), "profile", profile("soft", { values: { agents: { defaults: { model: "a/b" } } }, locked: ["agents.defaults.model"] })));
+    const r = caught(() =>
+      applyLayer(
+        ctx(),
+        "profile",
+        profile("soft", { values: { agents: { defaults: { model: "a/b" } } }, locked: ["agents.defaults.model"] }),
+      ),
+    );
     expect(r.code).toBe("invalid_request");
     expect(r.message).toContain("beta");
     expect(r.message).toContain("nothing was saved");
@@ -186,7 +267,14 @@ describe("profiles on bots", () => {
 
     const preview = applyLayer(ctx(), "profile", next, { dryRun: true });
     expect(preview).toMatchObject({ action: "updated", version: 2, dryRun: true, unchanged: ["b"] });
-    expect(preview.bots).toEqual([{ bot: "a", action: "updated", revision: 2, changes: [{ path: "agents", from: undefined, to: { defaults: { model: "team/model" } } }] }]);
+    expect(preview.bots).toEqual([
+      {
+        bot: "a",
+        action: "updated",
+        revision: 2,
+        changes: [{ path: "agents", from: undefined, to: { defaults: { model: "team/model" } } }],
+      },
+    ]);
     expect(getLayer(ctx(), "profile", "team").version).toBe(1);
     expect(revisions(t)).toBe(revs);
     expect(t.store.db.select().from(auditLog).all().length).toBe(audits);
@@ -235,12 +323,32 @@ describe("profiles on bots", () => {
     applyLayer(ctx(), "overlay", overlay("o", { values: { x: 1 } }));
     setOverlayEnabled(ctx(), "o", false);
     deleteLayer(ctx(), "overlay", "o");
-    const entries = t.store.db.select().from(auditLog).all().filter((e) => e.resourceType === "profile" || e.resourceType === "overlay");
-    expect(entries.map((e) => e.action)).toEqual(["profile.create", "profile.update", "overlay.create", "overlay.disable", "overlay.delete"]);
-    expect(JSON.parse(entries[1]!.summary)).toEqual({ name: "team", version: 2, bots: [{ name: "a", revision: 2, paths: ["update.checkOnStart"] }] });
+    const entries = t.store.db
+      .select()
+      .from(auditLog)
+      .all()
+      .filter((e) => e.resourceType === "profile" || e.resourceType === "overlay");
+    expect(entries.map((e) => e.action)).toEqual([
+      "profile.create",
+      "profile.update",
+      "overlay.create",
+      "overlay.disable",
+      "overlay.delete",
+    ]);
+    expect(JSON.parse(entries[1]!.summary)).toEqual({
+      name: "team",
+      version: 2,
+      bots: [{ name: "a", revision: 2, paths: ["update.checkOnStart"] }],
+    });
     expect(JSON.parse(entries[2]!.summary).bots.map((b: { name: string }) => b.name)).toEqual(["a"]);
     // the bot's own revision is audited too
-    expect(t.store.db.select().from(auditLog).all().some((e) => e.action === "bot.update" && JSON.parse(e.summary).reason === "profile team v2")).toBe(true);
+    expect(
+      t.store.db
+        .select()
+        .from(auditLog)
+        .all()
+        .some((e) => e.action === "bot.update" && JSON.parse(e.summary).reason === "profile team v2"),
+    ).toBe(true);
   });
 
   it("viewers can read but not write", async () => {
@@ -261,24 +369,49 @@ describe("overlays", () => {
     applyManifest(ctx(), bot("dev-a", { environment: "dev", fleet: "blue", labels: { team: "support" } }));
     return s;
   }
-  const setting = (ctx: ServiceContext, name: string) => (getBot(ctx, name).config as { update?: { checkOnStart?: unknown } }).update?.checkOnStart;
+  const setting = (ctx: ServiceContext, name: string) =>
+    (getBot(ctx, name).config as { update?: { checkOnStart?: unknown } }).update?.checkOnStart;
 
   it("select bots by environment, fleet, label or name", async () => {
     const { ctx } = await fleet();
-    const byEnv = applyLayer(ctx(), "overlay", overlay("env", { values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }));
+    const byEnv = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("env", { values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }),
+    );
     expect(byEnv.bots.map((b) => b.bot)).toEqual(["prod-a", "prod-b"]);
     expect(setting(ctx(), "dev-a")).toBeUndefined();
-    const byFleet = applyLayer(ctx(), "overlay", overlay("fleet", { values: { agents: { defaults: { model: "blue/m" } } }, selector: { fleets: ["blue"] } }));
+    const byFleet = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("fleet", { values: { agents: { defaults: { model: "blue/m" } } }, selector: { fleets: ["blue"] } }),
+    );
     expect(byFleet.bots.map((b) => b.bot)).toEqual(["dev-a", "prod-a"]);
-    const byLabel = applyLayer(ctx(), "overlay", overlay("label", { priority: 1, values: { agents: { defaults: { model: "support/m" } } }, selector: { labels: { team: "support" }, environments: ["prod"] } }));
+    const byLabel = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("label", {
+        priority: 1,
+        values: { agents: { defaults: { model: "support/m" } } },
+        selector: { labels: { team: "support" }, environments: ["prod"] },
+      }),
+    );
     expect(byLabel.bots.map((b) => b.bot)).toEqual(["prod-a"]);
     expect(model(ctx(), "prod-a")).toBe("support/m");
     expect(model(ctx(), "dev-a")).toBe("blue/m");
-    const byName = applyLayer(ctx(), "overlay", overlay("name", { priority: 2, values: { agents: { defaults: { model: "only/b" } } }, selector: { bots: ["prod-b"] } }));
+    const byName = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("name", { priority: 2, values: { agents: { defaults: { model: "only/b" } } }, selector: { bots: ["prod-b"] } }),
+    );
     expect(byName.bots.map((b) => b.bot)).toEqual(["prod-b"]);
     expect(getLayer(ctx(), "overlay", "label")).toMatchObject({ bots: ["prod-a"], matched: ["prod-a"], active: true });
     // moving the selector reaches the bots it leaves as well as those it joins
-    const moved = applyLayer(ctx(), "overlay", overlay("env", { values: { update: { checkOnStart: false } }, selector: { environments: ["dev"] } }));
+    const moved = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("env", { values: { update: { checkOnStart: false } }, selector: { environments: ["dev"] } }),
+    );
     expect(moved.bots.map((b) => b.bot)).toEqual(["dev-a", "prod-a", "prod-b"]);
     expect(setting(ctx(), "prod-a")).toBeUndefined();
     expect(setting(ctx(), "dev-a")).toBe(false);
@@ -286,9 +419,19 @@ describe("overlays", () => {
 
   it("two overlays of equal priority on one path are refused before saving; nothing is saved", async () => {
     const { t, ctx } = await fleet();
-    applyLayer(ctx(), "overlay", overlay("first", { priority: 5, values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }));
+    applyLayer(
+      ctx(),
+      "overlay",
+      overlay("first", { priority: 5, values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }),
+    );
     const revs = revisions(t);
-    const e = caught(() => applyLayer(ctx(), "overlay", overlay("second", { priority: 5, values: { update: { checkOnStart: true } }, selector: { fleets: ["blue"] } })));
+    const e = caught(() =>
+      applyLayer(
+        ctx(),
+        "overlay",
+        overlay("second", { priority: 5, values: { update: { checkOnStart: true } }, selector: { fleets: ["blue"] } }),
+      ),
+    );
     expect(e.code).toBe("invalid_request");
     expect(e.message).toContain("prod-a");
     expect(e.message).not.toContain("prod-b");
@@ -297,7 +440,11 @@ describe("overlays", () => {
     expect(revisions(t)).toBe(revs);
     expect(t.store.db.select().from(layers).where(eq(layers.name, "second")).all()).toEqual([]);
     // a different priority resolves it
-    const ok = applyLayer(ctx(), "overlay", overlay("second", { priority: 6, values: { update: { checkOnStart: true } }, selector: { fleets: ["blue"] } }));
+    const ok = applyLayer(
+      ctx(),
+      "overlay",
+      overlay("second", { priority: 6, values: { update: { checkOnStart: true } }, selector: { fleets: ["blue"] } }),
+    );
     expect(ok.bots.map((b) => b.bot)).toEqual(["dev-a", "prod-a"]);
   });
 
@@ -307,7 +454,11 @@ describe("overlays", () => {
     const r = applyLayer(ctx(), "overlay", overlay("freeze", { values: { update: { checkOnStart: false } }, window: win }));
     expect(r.bots).toEqual([]);
     expect(r.unchanged).toEqual(["dev-a", "prod-a", "prod-b"]);
-    expect(getLayer(ctx(), "overlay", "freeze")).toMatchObject({ active: false, bots: [], matched: ["dev-a", "prod-a", "prod-b"] });
+    expect(getLayer(ctx(), "overlay", "freeze")).toMatchObject({
+      active: false,
+      bots: [],
+      matched: ["dev-a", "prod-a", "prod-b"],
+    });
     expect(resolvedConfig(ctx(), "prod-a").value).toEqual({});
     setNow(Date.parse("2026-07-01T06:00:00Z"));
     const inside = resolvedConfig(ctx(), "prod-a");
@@ -322,7 +473,11 @@ describe("overlays", () => {
 
   it("a disabled overlay does not apply; enabling it again brings its values back", async () => {
     const { ctx } = await fleet();
-    applyLayer(ctx(), "overlay", overlay("o", { values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }));
+    applyLayer(
+      ctx(),
+      "overlay",
+      overlay("o", { values: { update: { checkOnStart: false } }, selector: { environments: ["prod"] } }),
+    );
     const off = setOverlayEnabled(ctx(), "o", false);
     expect(off.bots.map((b) => b.bot)).toEqual(["prod-a", "prod-b"]);
     expect(off.bots[0]!.changes).toEqual([{ path: "update", from: { checkOnStart: false }, to: undefined }]);
@@ -351,10 +506,29 @@ describe("overlays", () => {
 describe("the resolved config", () => {
   it("names the layer that set each path and what it overrode, and shows secrets only as references", async () => {
     const { ctx } = await setup();
-    applyLayer(ctx(), "profile", profile("team", { priority: 1, values: { agents: { defaults: { model: "team/m" } }, update: { checkOnStart: false } }, locked: ["update.checkOnStart"] }));
-    applyLayer(ctx(), "overlay", overlay("prod", { values: { agents: { defaults: { model: "prod/m" } } }, selector: { environments: ["prod"] } }));
+    applyLayer(
+      ctx(),
+      "profile",
+      profile("team", {
+        priority: 1,
+        values: { agents: { defaults: { model: "team/m" } }, update: { checkOnStart: false } },
+        locked: ["update.checkOnStart"],
+      }),
+    );
+    applyLayer(
+      ctx(),
+      "overlay",
+      overlay("prod", { values: { agents: { defaults: { model: "prod/m" } } }, selector: { environments: ["prod"] } }),
+    );
     const ref = { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" };
-    applyManifest(ctx(), bot("a", { environment: "prod", profiles: ["team"], openclaw: { channels: { telegram: { botToken: ref, dmPolicy: "pairing" } } } }));
+    applyManifest(
+      ctx(),
+      bot("a", {
+        environment: "prod",
+        profiles: ["team"],
+        openclaw: { channels: { telegram: { botToken: ref, dmPolicy: "pairing" } } },
+      }),
+    );
     const r = resolvedConfig(ctx(), "a");
     expect(r.conflicts).toEqual([]);
     expect(r.problems).toEqual([]);
@@ -373,9 +547,22 @@ describe("the resolved config", () => {
   it("shows conflicts and missing layers instead of failing, and never shows a plaintext value under a secret key", async () => {
     const { t, ctx } = await setup();
     applyLayer(ctx(), "profile", profile("team", { values: { update: { checkOnStart: false } } }));
-    applyManifest(ctx(), bot("a", { profiles: ["team"], openclaw: { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}" } } } }));
+    applyManifest(
+      ctx(),
+      bot("a", { profiles: ["team"], openclaw: { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}" } } } }),
+    );
     // a row changed behind the service's back: the view still answers, and says what is wrong
-    t.store.db.update(layers).set({ spec: JSON.stringify({ priority: 0, values: { channels: { discord: { token: "plain-text-token-123" } } }, enabled: true }) }).where(eq(layers.name, "team")).run();
+    t.store.db
+      .update(layers)
+      .set({
+        spec: JSON.stringify({
+          priority: 0,
+          values: { channels: { discord: { token: "plain-text-token-123" } } },
+          enabled: true,
+        }),
+      })
+      .where(eq(layers.name, "team"))
+      .run();
     const r = resolvedConfig(ctx(), "a");
     expect(r.value.channels).toEqual({ telegram: { botToken: "${TELEGRAM_BOT_TOKEN}" }, discord: { token: "[redacted]" } });
     expect(JSON.stringify(r)).not.toContain("plain-text-token-123");
@@ -387,13 +574,26 @@ describe("the resolved config", () => {
 describe("determinism", () => {
   it("the same layers saved in any order give every bot the same config", async () => {
     const docs = [
-      overlay("o1", { priority: 1, values: { agents: { defaults: { model: "o1/m" } }, tools: { allow: ["a"] } }, selector: { environments: ["prod"] } }),
-      overlay("o2", { priority: 2, values: { tools: { allow: ["b"] } }, strategies: { "tools.allow": "append" }, selector: { fleets: ["blue"] } }),
+      overlay("o1", {
+        priority: 1,
+        values: { agents: { defaults: { model: "o1/m" } }, tools: { allow: ["a"] } },
+        selector: { environments: ["prod"] },
+      }),
+      overlay("o2", {
+        priority: 2,
+        values: { tools: { allow: ["b"] } },
+        strategies: { "tools.allow": "append" },
+        selector: { fleets: ["blue"] },
+      }),
       overlay("o3", { priority: 3, values: { update: { checkOnStart: true } }, selector: { labels: { team: "support" } } }),
       profile("p1", { priority: 1, values: { agents: { defaults: { model: "p1/m" } }, update: { checkOnStart: false } } }),
     ];
     const configs: string[] = [];
-    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]]) {
+    for (const order of [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+    ]) {
       const { ctx } = await setup();
       applyManifest(ctx(), bot("x", { environment: "prod", fleet: "blue", labels: { team: "support" } }));
       for (const i of order) {
@@ -411,4 +611,3 @@ describe("determinism", () => {
     expect(configs[0]).toContain('"allow":["a","b"]');
   });
 });
-

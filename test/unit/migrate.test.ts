@@ -1,9 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { migrate, migrationStatus, openStore, type Store } from "../../src/db/client.ts";
 import { embeddedMigrations } from "../../src/db/migrations.gen.ts";
 
@@ -48,8 +48,10 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const tables = (db: Database) => (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
-const appliedTags = (db: Database) => (db.query("SELECT tag FROM schema_migrations ORDER BY tag").all() as { tag: string }[]).map((r) => r.tag);
+const tables = (db: Database) =>
+  (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+const appliedTags = (db: Database) =>
+  (db.query("SELECT tag FROM schema_migrations ORDER BY tag").all() as { tag: string }[]).map((r) => r.tag);
 const backups = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".bak"));
 
 /** Puts a little data in a migrated store so a backup has something to show. */
@@ -69,7 +71,11 @@ describe("openStore", () => {
   it("enforces foreign keys after migrating", () => {
     const { store } = freshStore();
     migrate(store);
-    expect(() => store.sqlite.query("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ('nope', 'nobody', 'owner', 1)").run()).toThrow(/FOREIGN KEY/i);
+    expect(() =>
+      store.sqlite
+        .query("INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ('nope', 'nobody', 'owner', 1)")
+        .run(),
+    ).toThrow(/FOREIGN KEY/i);
   });
 });
 
@@ -111,7 +117,11 @@ describe("migrate", () => {
     migrate(store);
     seed(store);
     addFake("9998_test", "CREATE TABLE zz_ok(a INTEGER);\n--> statement-breakpoint\nINSERT INTO zz_ok VALUES (42);");
-    expect(migrationStatus(store).filter((m) => !m.applied).map((m) => m.tag)).toEqual(["9998_test"]);
+    expect(
+      migrationStatus(store)
+        .filter((m) => !m.applied)
+        .map((m) => m.tag),
+    ).toEqual(["9998_test"]);
 
     const r = migrate(store, { now: () => 1234 });
     expect(r.applied).toEqual(["9998_test"]);
@@ -148,7 +158,11 @@ describe("migrate", () => {
     expect(tables(store.sqlite)).not.toContain("zz_good");
     expect(store.sqlite.query("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()).toEqual(schemaBefore);
     expect(store.sqlite.query("SELECT slug FROM workspaces").all()).toEqual([{ slug: "one" }]);
-    expect(migrationStatus(store).filter((m) => !m.applied).map((m) => m.tag)).toEqual(["9998_good", "9999_test"]);
+    expect(
+      migrationStatus(store)
+        .filter((m) => !m.applied)
+        .map((m) => m.tag),
+    ).toEqual(["9998_good", "9999_test"]);
 
     const backup = join(dir, "molthub.db.pre-9998_good-5678.bak");
     expect(backups(dir)).toEqual(["molthub.db.pre-9998_good-5678.bak"]);
@@ -162,8 +176,14 @@ describe("migrate", () => {
     }
 
     // the store still works and migrates once the broken migration is gone
-    fakes.splice(fakes.findIndex((f) => f.tag === "9999_test"), 1);
-    embeddedMigrations.splice(embeddedMigrations.findIndex((m) => m.tag === "9999_test"), 1);
+    fakes.splice(
+      fakes.findIndex((f) => f.tag === "9999_test"),
+      1,
+    );
+    embeddedMigrations.splice(
+      embeddedMigrations.findIndex((m) => m.tag === "9999_test"),
+      1,
+    );
     const r = migrate(store, { now: () => 5679 });
     expect(r.applied).toEqual(["9998_good"]);
     expect(tables(store.sqlite)).toContain("zz_good");

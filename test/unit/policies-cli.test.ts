@@ -2,14 +2,15 @@
  * `molthub policy …` and the policy part of `molthub apply` against the real API (the test app served on
  * loopback): list, apply a pack, enable/disable, check a manifest (exit 1 when blocked), exceptions, revoke.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeTestApp } from "../helpers/app.ts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { apply } from "../../src/cli/bots.ts";
 import { ApiClient } from "../../src/cli/client.ts";
 import { run } from "../../src/cli/policies.ts";
-import { apply } from "../../src/cli/bots.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 let t: ReturnType<typeof makeTestApp>;
 let server: ReturnType<typeof Bun.serve>;
@@ -75,7 +76,10 @@ describe("molthub policy", () => {
   });
 
   it("applies a custom pack, rejects a bad one with its paths, toggles and deletes it", async () => {
-    writeFileSync(join(dir, "pack.yaml"), "id: team\nname: Team\nmode: advisory\nrules:\n  - { id: info-logs, type: allowedValues, path: logging.level, values: [info] }\n");
+    writeFileSync(
+      join(dir, "pack.yaml"),
+      "id: team\nname: Team\nmode: advisory\nrules:\n  - { id: info-logs, type: allowedValues, path: logging.level, values: [info] }\n",
+    );
     const a = await policy("apply", "-f", join(dir, "pack.yaml"));
     expect(a.code).toBe(0);
     expect(a.out).toContain("policy/team created — advisory, 1 rule");
@@ -88,7 +92,17 @@ describe("molthub policy", () => {
   });
 
   it("creates, lists and revokes an exception", async () => {
-    const e = await policy("except", "--rule", "no-elevated-tools", "--bot", "risky", "--reason", "isolated lab", "--expires", new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10));
+    const e = await policy(
+      "except",
+      "--rule",
+      "no-elevated-tools",
+      "--bot",
+      "risky",
+      "--reason",
+      "isolated lab",
+      "--expires",
+      new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10),
+    );
     expect(e.code).toBe(0);
     const id = /exception (\S+): no-elevated-tools waived for bot\/risky/.exec(e.out)![1]!;
     expect((await policy("check", "-f", join(dir, "risky.yaml"))).code).toBe(0);

@@ -4,20 +4,22 @@
  * (apply form, wizard review) before anything is submitted.
  */
 import { describe, expect, it } from "vitest";
+import { policyPacks } from "../../src/db/schema.ts";
 import { makeTestApp } from "../helpers/app.ts";
 import { assertLabelled, get, post, withFlash } from "../helpers/web.ts";
-import { policyPacks } from "../../src/db/schema.ts";
 
 /** The shared page rules, except that every form on these pages must post. */
 function assertPageRules(body: string, path: string) {
   expect(body, path).toMatch(/^<!doctype html>/i);
   expect(body.match(/<script(?![^>]*\bsrc=)[^>]*>/gi) ?? [], `inline <script> on ${path}`).toEqual([]);
   expect(body.includes(" style="), `style attribute on ${path}`).toBe(false);
-  for (const tag of body.match(/<form\b[^>]*>/gi) ?? []) expect(tag, path).toMatch(/\bmethod="post".*\baction="\/[^"]*"|\baction="\/[^"]*".*\bmethod="post"/);
+  for (const tag of body.match(/<form\b[^>]*>/gi) ?? [])
+    expect(tag, path).toMatch(/\bmethod="post".*\baction="\/[^"]*"|\baction="\/[^"]*".*\bmethod="post"/);
   assertLabelled(body, path);
 }
 
-const unescape = (s: string) => s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+const unescape = (s: string) =>
+  s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
 
 describe("policies pages", () => {
   it("lists the packs with mode, scope and rules; admins get toggles, viewers do not", async () => {
@@ -27,7 +29,16 @@ describe("policies pages", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     assertPageRules(html, "/policies");
-    for (const s of ["Security baseline", "Production hardening", "Channel safety", "environment production or prod", 'action="/policies/security-baseline/disable"', 'action="/policies/exceptions"', 'name="pack"']) expect(html).toContain(s);
+    for (const s of [
+      "Security baseline",
+      "Production hardening",
+      "Channel safety",
+      "environment production or prod",
+      'action="/policies/security-baseline/disable"',
+      'action="/policies/exceptions"',
+      'name="pack"',
+    ])
+      expect(html).toContain(s);
     expect(html).not.toContain("not available in this version yet");
     const viewer = await t.addUser("v@example.com", "viewer");
     const vhtml = await (await get(t, "/policies", viewer)).text();
@@ -54,13 +65,23 @@ describe("policies pages", () => {
     expect(html).toContain("advisory</span>");
     const off = await post(t, "/policies/security-baseline/disable", {}, cookie);
     expect(off.status).toBe(303);
-    expect(t.store.db.select().from(policyPacks).all()).toEqual([expect.objectContaining({ packId: "security-baseline", enabled: false, builtin: true })]);
+    expect(t.store.db.select().from(policyPacks).all()).toEqual([
+      expect.objectContaining({ packId: "security-baseline", enabled: false, builtin: true }),
+    ]);
   });
 
   it("the pack editor lists every wrong path and saves nothing; preview and save a good pack", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const bad = await post(t, "/policies", { pack: "id: bad\nname: Bad\nrules:\n  - { id: a, type: sometimes, path: x }\n  - { id: b, type: pattern, path: x, regex: \"([\" }\n", mode: "save" }, cookie);
+    const bad = await post(
+      t,
+      "/policies",
+      {
+        pack: 'id: bad\nname: Bad\nrules:\n  - { id: a, type: sometimes, path: x }\n  - { id: b, type: pattern, path: x, regex: "([" }\n',
+        mode: "save",
+      },
+      cookie,
+    );
     expect(bad.status).toBe(400);
     const bhtml = unescape(await bad.text());
     expect(bhtml).toContain("rules.0.type");
@@ -68,7 +89,8 @@ describe("policies pages", () => {
     expect(bhtml).toContain("type: sometimes"); // the text is kept
     expect(t.store.db.select().from(policyPacks).all()).toEqual([]);
 
-    const pack = "id: team\nname: Team\nrules:\n  - { id: anthropic-only, type: pattern, path: agents.defaults.model, regex: \"^anthropic/\" }\n";
+    const pack =
+      'id: team\nname: Team\nrules:\n  - { id: anthropic-only, type: pattern, path: agents.defaults.model, regex: "^anthropic/" }\n';
     const preview = await post(t, "/policies", { pack, mode: "preview" }, cookie);
     expect(preview.status).toBe(200);
     expect(await preview.text()).toContain("nothing was saved");
@@ -88,13 +110,23 @@ describe("policies pages", () => {
   it("creates an exception only with a reason and expiry, and revokes it", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const bad = await post(t, "/policies/exceptions", { ruleId: "no-elevated-tools", botName: "", reason: "", expiresAt: "" }, cookie);
+    const bad = await post(
+      t,
+      "/policies/exceptions",
+      { ruleId: "no-elevated-tools", botName: "", reason: "", expiresAt: "" },
+      cookie,
+    );
     expect(bad.status).toBe(400);
     const bhtml = await bad.text();
     expect(bhtml).toContain("say why the rule is waived");
     expect(bhtml).toContain("give an expiry");
     const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    const ok = await post(t, "/policies/exceptions", { ruleId: "no-elevated-tools", botName: "", reason: "lab machine", expiresAt: day }, cookie);
+    const ok = await post(
+      t,
+      "/policies/exceptions",
+      { ruleId: "no-elevated-tools", botName: "", reason: "lab machine", expiresAt: day },
+      cookie,
+    );
     expect(ok.status).toBe(303);
     const html = await (await get(t, "/policies", withFlash(cookie, ok))).text();
     expect(html).toContain("Exception created");
@@ -144,14 +176,58 @@ ${extra}`;
   it("the wizard's review step shows that the bot would be blocked (a Telegram token another bot uses)", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    expect((await t.req("/api/v1/secrets/tg", { method: "PUT", cookie, json: { value: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-" } })).status).toBe(200);
-    expect((await t.req("/api/v1/secrets/anthropic-api-key", { method: "PUT", cookie, json: { value: "sk-ant-0123456789abcdef0123" } })).status).toBe(200);
+    expect(
+      (
+        await t.req("/api/v1/secrets/tg", {
+          method: "PUT",
+          cookie,
+          json: { value: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-" },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await t.req("/api/v1/secrets/anthropic-api-key", {
+          method: "PUT",
+          cookie,
+          json: { value: "sk-ant-0123456789abcdef0123" },
+        })
+      ).status,
+    ).toBe(200);
     const first = await t.req("/api/v1/bots/apply", {
-      method: "POST", cookie,
-      json: { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "first" }, spec: { target: { provider: "local", version: "2026.9.6" }, openclaw: { channels: { telegram: { enabled: true, botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" }, dmPolicy: "pairing" } } }, secrets: { TELEGRAM_BOT_TOKEN: { secret: "tg" } } } },
+      method: "POST",
+      cookie,
+      json: {
+        apiVersion: "molthub/v1",
+        kind: "Bot",
+        metadata: { name: "first" },
+        spec: {
+          target: { provider: "local", version: "2026.9.6" },
+          openclaw: {
+            channels: {
+              telegram: {
+                enabled: true,
+                botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" },
+                dmPolicy: "pairing",
+              },
+            },
+          },
+          secrets: { TELEGRAM_BOT_TOKEN: { secret: "tg" } },
+        },
+      },
     });
     expect(first.status).toBe(200);
-    const fields = { step: "4", name: "second", provider: "local", version: "2026.9.6", model: "anthropic/claude-sonnet-4-5", telegram: "on", dmPolicy: "pairing", ref_TELEGRAM_BOT_TOKEN: "tg", ref_ANTHROPIC_API_KEY: "anthropic-api-key" };
+    const fields = {
+      step: "4",
+      name: "second",
+      provider: "local",
+      version: "2026.9.6",
+      model: "anthropic/claude-sonnet-4-5",
+      telegram: "on",
+      dmPolicy: "pairing",
+      ref_TELEGRAM_BOT_TOKEN: "tg",
+      ref_ANTHROPIC_API_KEY: "anthropic-api-key",
+    };
     const review = await post(t, "/bots/new", { ...fields, go: "review" }, cookie);
     const html = await review.text();
     expect(html).toContain("Step 4 of 5");
@@ -161,6 +237,8 @@ ${extra}`;
     const deploy = await post(t, "/bots/new", { ...fields, go: "deploy" }, cookie);
     expect(deploy.status).toBe(422);
     expect(await deploy.text()).toContain("channel-safety/unique-channel-tokens");
-    expect(((await (await t.req("/api/v1/bots", { cookie })).json()) as { items: { name: string }[] }).items.map((b) => b.name)).toEqual(["first"]);
+    expect(
+      ((await (await t.req("/api/v1/bots", { cookie })).json()) as { items: { name: string }[] }).items.map((b) => b.name),
+    ).toEqual(["first"]);
   });
 });

@@ -3,16 +3,17 @@
  * (expiry on the service clock, revocation), advisory and disabled packs, custom packs of every rule type,
  * bad packs, fleet-wide checks (one Telegram token per bot), the reconcile-time check, and the audit trail.
  */
-import { describe, expect, it } from "vitest";
+
 import { eq } from "drizzle-orm";
-import { makeTestApp } from "../helpers/app.ts";
-import { auditLog, botRevisions, bots, jobs } from "../../src/db/schema.ts";
-import { Reconciler } from "../../src/reconciler/reconciler.ts";
-import { claimNext } from "../../src/fleet/queue.ts";
-import { layoutFor } from "../../src/domain/openclaw-config.ts";
-import { createLogger } from "../../src/log.ts";
+import { describe, expect, it } from "vitest";
 import type { Provider } from "../../providers/provider.ts";
+import { auditLog, botRevisions, bots, jobs } from "../../src/db/schema.ts";
+import { layoutFor } from "../../src/domain/openclaw-config.ts";
 import { BUILTIN_TEMPLATES } from "../../src/domain/templates/builtins.ts";
+import { claimNext } from "../../src/fleet/queue.ts";
+import { createLogger } from "../../src/log.ts";
+import { Reconciler } from "../../src/reconciler/reconciler.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 const DAY = 86_400_000;
@@ -28,10 +29,20 @@ async function owner(t: T) {
   return (await t.setupOwner()).cookie;
 }
 
-function bot(name: string, openclaw: Record<string, unknown> = {}, extra: { metadata?: Record<string, unknown>; secrets?: Record<string, { secret: string }> } = {}) {
+function bot(
+  name: string,
+  openclaw: Record<string, unknown> = {},
+  extra: { metadata?: Record<string, unknown>; secrets?: Record<string, { secret: string }> } = {},
+) {
   return {
-    apiVersion: "molthub/v1", kind: "Bot", metadata: { name, ...extra.metadata },
-    spec: { target: { provider: "local", version: "2026.9.6" }, openclaw: { agents: { defaults: { model: "anthropic/claude-sonnet-4-5" } }, ...openclaw }, secrets: extra.secrets ?? {} },
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name, ...extra.metadata },
+    spec: {
+      target: { provider: "local", version: "2026.9.6" },
+      openclaw: { agents: { defaults: { model: "anthropic/claude-sonnet-4-5" } }, ...openclaw },
+      secrets: extra.secrets ?? {},
+    },
   };
 }
 
@@ -45,7 +56,11 @@ async function api(t: T, cookie: string, method: string, path: string, json?: un
 
 function counts(t: T) {
   const db = t.store.db;
-  return { bots: db.select().from(bots).all().length, revisions: db.select().from(botRevisions).all().length, jobs: db.select().from(jobs).all().length };
+  return {
+    bots: db.select().from(bots).all().length,
+    revisions: db.select().from(botRevisions).all().length,
+    jobs: db.select().from(jobs).all().length,
+  };
 }
 
 describe("policy enforcement on the write paths", () => {
@@ -54,7 +69,14 @@ describe("policy enforcement on the write paths", () => {
     const cookie = await owner(t);
     const r = await api(t, cookie, "GET", "/api/v1/policies");
     expect(r.status).toBe(200);
-    const items = r.body.items as { id: string; builtin: boolean; enabled: boolean; mode: string; ruleCount: number; scope: unknown }[];
+    const items = r.body.items as {
+      id: string;
+      builtin: boolean;
+      enabled: boolean;
+      mode: string;
+      ruleCount: number;
+      scope: unknown;
+    }[];
     expect(items.map((p) => p.id)).toEqual(["security-baseline", "production-hardening", "channel-safety"]);
     expect(items.every((p) => p.builtin && p.enabled && p.mode === "enforce" && p.ruleCount > 0)).toBe(true);
     expect(items.find((p) => p.id === "production-hardening")!.scope).toEqual({ environments: ["production", "prod"] });
@@ -74,10 +96,21 @@ describe("policy enforcement on the write paths", () => {
     expect(r.body.error.message).toContain("no-elevated-tools");
     expect(r.body.error.details.issues).toEqual([expect.objectContaining({ path: "tools.elevated.enabled" })]);
     const v = r.body.error.details.policy.violations.find((x: { ruleId: string }) => x.ruleId === "no-elevated-tools");
-    expect(v).toMatchObject({ packId: "security-baseline", mode: "enforce", severity: "error", fix: { tools: { elevated: { enabled: false } } } });
+    expect(v).toMatchObject({
+      packId: "security-baseline",
+      mode: "enforce",
+      severity: "error",
+      fix: { tools: { elevated: { enabled: false } } },
+    });
     expect(counts(t)).toEqual({ bots: 0, revisions: 0, jobs: 0 });
     // the wizard's ordinary bot passes every built-in pack
-    const ok = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("safe", {}, { metadata: { environment: "prod", fleet: "homelab" } }));
+    const ok = await api(
+      t,
+      cookie,
+      "POST",
+      "/api/v1/bots/apply",
+      bot("safe", {}, { metadata: { environment: "prod", fleet: "homelab" } }),
+    );
     expect(ok.status).toBe(200);
     expect(ok.body.policy.blocked).toBe(false);
   });
@@ -87,10 +120,18 @@ describe("policy enforcement on the write paths", () => {
     const cookie = await owner(t);
     expect((await api(t, cookie, "POST", "/api/v1/bots/apply", bot("b1"))).status).toBe(200);
     const before = counts(t);
-    const r = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("b1", { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}", dmPolicy: "open" } } }));
+    const r = await api(
+      t,
+      cookie,
+      "POST",
+      "/api/v1/bots/apply",
+      bot("b1", { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}", dmPolicy: "open" } } }),
+    );
     expect(r.status).toBe(422);
     expect(r.body.error.details.policy.violations.map((v: { ruleId: string }) => v.ruleId)).toContain("dm-policy-not-open");
-    expect(r.body.error.details.policy.violations.find((v: { ruleId: string }) => v.ruleId === "dm-policy-not-open").fix).toEqual({ channels: { telegram: { dmPolicy: "pairing" } } });
+    expect(r.body.error.details.policy.violations.find((v: { ruleId: string }) => v.ruleId === "dm-policy-not-open").fix).toEqual(
+      { channels: { telegram: { dmPolicy: "pairing" } } },
+    );
     expect(counts(t)).toEqual(before);
     expect((await api(t, cookie, "GET", "/api/v1/bots/b1")).body.bot.desiredRevision).toBe(1);
     // the apply dry run refuses the same way
@@ -103,11 +144,22 @@ describe("policy enforcement on the write paths", () => {
     const r = await api(t, cookie, "POST", "/api/v1/policies/evaluate", bot("dry", { ...ELEVATED, gateway: {} }));
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ name: "dry", action: "create", blocked: true });
-    expect(r.body.violations).toEqual([expect.objectContaining({ ruleId: "no-elevated-tools", path: "tools.elevated.enabled", fix: { tools: { elevated: { enabled: false } } } })]);
+    expect(r.body.violations).toEqual([
+      expect.objectContaining({
+        ruleId: "no-elevated-tools",
+        path: "tools.elevated.enabled",
+        fix: { tools: { elevated: { enabled: false } } },
+      }),
+    ]);
     const fine = await api(t, cookie, "POST", "/api/v1/policies/evaluate", bot("dry"));
     expect(fine.body).toMatchObject({ blocked: false, violations: [], excepted: [] });
     expect(counts(t)).toEqual({ bots: 0, revisions: 0, jobs: 0 });
-    const bad = await api(t, cookie, "POST", "/api/v1/policies/evaluate", { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "Bad_Name" }, spec: {} });
+    const bad = await api(t, cookie, "POST", "/api/v1/policies/evaluate", {
+      apiVersion: "molthub/v1",
+      kind: "Bot",
+      metadata: { name: "Bad_Name" },
+      spec: {},
+    });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body.error.details)).toContain("metadata.name");
   });
@@ -115,24 +167,53 @@ describe("policy enforcement on the write paths", () => {
   it("an exception lets a bot pass until it expires (service clock); a revoked one blocks again", async () => {
     const { t, tick } = setup();
     let cookie = await owner(t);
-    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "no-elevated-tools", botName: "lab", reason: "hardware lab, isolated network", expiresAt: "2026-03-10" });
+    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+      ruleId: "no-elevated-tools",
+      botName: "lab",
+      reason: "hardware lab, isolated network",
+      expiresAt: "2026-03-10",
+    });
     expect(ex.status).toBe(201);
-    expect(ex.body.exception).toMatchObject({ ruleId: "no-elevated-tools", botName: "lab", state: "active", expiresAt: Date.parse("2026-03-11T00:00:00Z") });
+    expect(ex.body.exception).toMatchObject({
+      ruleId: "no-elevated-tools",
+      botName: "lab",
+      state: "active",
+      expiresAt: Date.parse("2026-03-11T00:00:00Z"),
+    });
     const ok = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("lab", ELEVATED));
     expect(ok.status).toBe(200);
-    expect(ok.body.policy.excepted).toEqual([expect.objectContaining({ ruleId: "no-elevated-tools", exception: expect.objectContaining({ reason: "hardware lab, isolated network" }) })]);
+    expect(ok.body.policy.excepted).toEqual([
+      expect.objectContaining({
+        ruleId: "no-elevated-tools",
+        exception: expect.objectContaining({ reason: "hardware lab, isolated network" }),
+      }),
+    ]);
     // for the named bot only
     expect((await api(t, cookie, "POST", "/api/v1/policies/evaluate", bot("other", ELEVATED))).body.blocked).toBe(true);
-    expect((await api(t, cookie, "GET", "/api/v1/bots/lab/policy")).body).toMatchObject({ name: "lab", revision: 1, blocked: false });
+    expect((await api(t, cookie, "GET", "/api/v1/bots/lab/policy")).body).toMatchObject({
+      name: "lab",
+      revision: 1,
+      blocked: false,
+    });
     tick(10 * DAY); // past the end of 2026-03-10
     cookie = await t.signIn("owner@example.com"); // the session idled out meanwhile
     expect((await api(t, cookie, "GET", "/api/v1/bots/lab/policy")).body.blocked).toBe(true);
-    const after = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("lab", { ...ELEVATED, agents: { defaults: { model: "anthropic/claude-opus-4-1" } } }));
+    const after = await api(
+      t,
+      cookie,
+      "POST",
+      "/api/v1/bots/apply",
+      bot("lab", { ...ELEVATED, agents: { defaults: { model: "anthropic/claude-opus-4-1" } } }),
+    );
     expect(after.status).toBe(422);
     const list = await api(t, cookie, "GET", "/api/v1/policy-exceptions");
     expect(list.body.items.map((e: { state: string }) => e.state)).toEqual(["expired"]);
 
-    const ex2 = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "no-elevated-tools", reason: "fleet-wide trial", expiresAt: "2026-04-01" });
+    const ex2 = await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+      ruleId: "no-elevated-tools",
+      reason: "fleet-wide trial",
+      expiresAt: "2026-04-01",
+    });
     expect(ex2.status).toBe(201);
     expect((await api(t, cookie, "GET", "/api/v1/bots/lab/policy")).body.blocked).toBe(false);
     const revoked = await api(t, cookie, "DELETE", `/api/v1/policy-exceptions/${ex2.body.exception.id}`);
@@ -150,15 +231,24 @@ describe("policy enforcement on the write paths", () => {
     const r = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "no-such-rule", expiresAt: "2020-01-01" });
     expect(r.status).toBe(400);
     expect(r.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["expiresAt", "reason", "ruleId"]);
-    const far = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "allowLanBind", reason: "x", expiresAt: "2028-01-01" });
+    const far = await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+      ruleId: "allowLanBind",
+      reason: "x",
+      expiresAt: "2028-01-01",
+    });
     expect(far.status).toBe(400);
-    expect(far.body.error.details).toEqual([expect.objectContaining({ path: "expiresAt", message: expect.stringContaining("366 days") })]);
+    expect(far.body.error.details).toEqual([
+      expect.objectContaining({ path: "expiresAt", message: expect.stringContaining("366 days") }),
+    ]);
     const none = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "allowLanBind", reason: "x" });
     expect(none.body.error.details).toEqual([expect.objectContaining({ path: "expiresAt" })]);
     expect((await api(t, cookie, "GET", "/api/v1/policy-exceptions")).body.items).toEqual([]);
     // operators may not waive rules
     const op = await t.addUser("op@example.com", "operator");
-    expect((await api(t, op, "POST", "/api/v1/policy-exceptions", { ruleId: "allowLanBind", reason: "x", expiresAt: "2026-04-01" })).status).toBe(403);
+    expect(
+      (await api(t, op, "POST", "/api/v1/policy-exceptions", { ruleId: "allowLanBind", reason: "x", expiresAt: "2026-04-01" }))
+        .status,
+    ).toBe(403);
   });
 
   it("an advisory pack warns but lets the bot pass; a disabled pack is ignored", async () => {
@@ -169,7 +259,9 @@ describe("policy enforcement on the write paths", () => {
     expect(adv.body.pack).toMatchObject({ id: "security-baseline", enabled: true, mode: "advisory", defaultMode: "enforce" });
     const r = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("warned", ELEVATED));
     expect(r.status).toBe(200);
-    expect(r.body.policy.violations).toEqual([expect.objectContaining({ ruleId: "no-elevated-tools", mode: "advisory", severity: "warning" })]);
+    expect(r.body.policy.violations).toEqual([
+      expect.objectContaining({ ruleId: "no-elevated-tools", mode: "advisory", severity: "warning" }),
+    ]);
 
     const off = await api(t, cookie, "POST", "/api/v1/policies/security-baseline/disable");
     expect(off.status).toBe(200);
@@ -179,9 +271,15 @@ describe("policy enforcement on the write paths", () => {
     expect(r2.body.policy.violations).toEqual([]);
     // back to enforcing: the two bots are reported, not rewritten
     const on = await api(t, cookie, "POST", "/api/v1/policies/security-baseline/enable", { mode: "enforce" });
-    expect(on.body.violating.map((f: { bot: string; blocked: boolean }) => [f.bot, f.blocked])).toEqual([["ignored", true], ["warned", true]]);
+    expect(on.body.violating.map((f: { bot: string; blocked: boolean }) => [f.bot, f.blocked])).toEqual([
+      ["ignored", true],
+      ["warned", true],
+    ]);
     const list = await api(t, cookie, "GET", "/api/v1/policies");
-    expect(list.body.items.find((p: { id: string }) => p.id === "security-baseline")).toMatchObject({ mode: "enforce", blocking: ["ignored", "warned"] });
+    expect(list.body.items.find((p: { id: string }) => p.id === "security-baseline")).toMatchObject({
+      mode: "enforce",
+      blocking: ["ignored", "warned"],
+    });
     // built-ins cannot be deleted; operators cannot change packs
     expect((await api(t, cookie, "DELETE", "/api/v1/policies/security-baseline")).status).toBe(400);
     const op = await t.addUser("op@example.com", "operator");
@@ -209,11 +307,23 @@ describe("custom packs", () => {
   it("enforces every rule type of a YAML pack, and reports the bots it affects", async () => {
     const { t } = setup();
     const cookie = await owner(t);
-    expect((await api(t, cookie, "POST", "/api/v1/bots/apply", bot("existing", { agents: { defaults: { model: "openai/gpt-5" } } }))).status).toBe(200);
+    expect(
+      (await api(t, cookie, "POST", "/api/v1/bots/apply", bot("existing", { agents: { defaults: { model: "openai/gpt-5" } } })))
+        .status,
+    ).toBe(200);
     const put = await api(t, cookie, "PUT", "/api/v1/policies/team-rules", { text: CUSTOM_PACK });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ action: "created", pack: { id: "team-rules", builtin: false, enabled: true, ruleCount: 6 } });
-    expect(put.body.violating).toEqual([expect.objectContaining({ bot: "existing", blocked: true, violations: [expect.objectContaining({ ruleId: "anthropic-only" })] })]);
+    expect(put.body).toMatchObject({
+      action: "created",
+      pack: { id: "team-rules", builtin: false, enabled: true, ruleCount: 6 },
+    });
+    expect(put.body.violating).toEqual([
+      expect.objectContaining({
+        bot: "existing",
+        blocked: true,
+        violations: [expect.objectContaining({ ruleId: "anthropic-only" })],
+      }),
+    ]);
     const again = await api(t, cookie, "PUT", "/api/v1/policies/team-rules", { text: CUSTOM_PACK });
     expect(again.body.action).toBe("unchanged");
 
@@ -225,11 +335,31 @@ describe("custom packs", () => {
     });
     const r = await api(t, cookie, "POST", "/api/v1/bots/apply", badBot);
     expect(r.status).toBe(422);
-    const ids = (r.body.error.details.policy.violations as { packId: string; ruleId: string; path: string }[]).filter((v) => v.packId === "team-rules").map((v) => `${v.ruleId}@${v.path}`);
-    expect(ids.sort()).toEqual(["anthropic-only@agents.defaults.model", "channel-shape@channels.telegram.dmPolicy", "known-log-level@logging.level", "no-env-vars@env.vars", "small-history@agents.defaults.contextTokens"]);
-    const noModel = await api(t, cookie, "POST", "/api/v1/policies/evaluate", { ...bot("y"), spec: { target: { provider: "local", version: "2026.9.6" } } });
+    const ids = (r.body.error.details.policy.violations as { packId: string; ruleId: string; path: string }[])
+      .filter((v) => v.packId === "team-rules")
+      .map((v) => `${v.ruleId}@${v.path}`);
+    expect(ids.sort()).toEqual([
+      "anthropic-only@agents.defaults.model",
+      "channel-shape@channels.telegram.dmPolicy",
+      "known-log-level@logging.level",
+      "no-env-vars@env.vars",
+      "small-history@agents.defaults.contextTokens",
+    ]);
+    const noModel = await api(t, cookie, "POST", "/api/v1/policies/evaluate", {
+      ...bot("y"),
+      spec: { target: { provider: "local", version: "2026.9.6" } },
+    });
     expect(noModel.body.violations.map((v: { ruleId: string }) => v.ruleId)).toEqual(["model-required"]);
-    const good = await api(t, cookie, "POST", "/api/v1/bots/apply", bot("z", { agents: { defaults: { model: "anthropic/claude-opus-4-1", contextTokens: 50_000 } }, logging: { level: "info" } }));
+    const good = await api(
+      t,
+      cookie,
+      "POST",
+      "/api/v1/bots/apply",
+      bot("z", {
+        agents: { defaults: { model: "anthropic/claude-opus-4-1", contextTokens: 50_000 } },
+        logging: { level: "info" },
+      }),
+    );
     expect(good.status).toBe(200);
 
     // dryRun of a replacement reports without saving
@@ -241,7 +371,11 @@ describe("custom packs", () => {
     const del = await api(t, cookie, "DELETE", "/api/v1/policies/team-rules");
     expect(del.status).toBe(200);
     expect(del.body.violating).toEqual([]);
-    const asJson = await api(t, cookie, "PUT", "/api/v1/policies/json-pack", { id: "json-pack", name: "J", rules: [{ id: "r", type: "forbidden", path: "tools.elevated" }] });
+    const asJson = await api(t, cookie, "PUT", "/api/v1/policies/json-pack", {
+      id: "json-pack",
+      name: "J",
+      rules: [{ id: "r", type: "forbidden", path: "tools.elevated" }],
+    });
     expect(asJson.status).toBe(200);
     expect((await api(t, cookie, "POST", "/api/v1/bots/apply", badBot)).status).toBe(200);
   });
@@ -265,7 +399,11 @@ rules:
     expect((await api(t, cookie, "GET", "/api/v1/policies/broken")).status).toBe(404);
     const yamlErr = await api(t, cookie, "PUT", "/api/v1/policies/broken", { text: "id: [unclosed" });
     expect(yamlErr.status).toBe(400);
-    const clash = await api(t, cookie, "PUT", "/api/v1/policies/security-baseline", { id: "security-baseline", name: "Mine", rules: [] });
+    const clash = await api(t, cookie, "PUT", "/api/v1/policies/security-baseline", {
+      id: "security-baseline",
+      name: "Mine",
+      rules: [],
+    });
     expect(clash.status).toBe(400);
     expect(clash.body.error.details).toEqual([expect.objectContaining({ path: "id" })]);
     const mismatch = await api(t, cookie, "PUT", "/api/v1/policies/other", { id: "mine", name: "Mine", rules: [] });
@@ -278,13 +416,34 @@ describe("fleet-wide rules", () => {
   it("blocks a second bot polling the same stored Telegram token", async () => {
     const { t } = setup();
     const cookie = await owner(t);
-    expect((await api(t, cookie, "PUT", "/api/v1/secrets/tg-token", { value: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-" })).status).toBe(200);
-    expect((await api(t, cookie, "PUT", "/api/v1/secrets/tg-other", { value: "987654321:AAHk3jd9s8LmNq0pQrStUvWxYz7654321_-" })).status).toBe(200);
-    const tg = (name: string, secret: string) => bot(name, { channels: { telegram: { enabled: true, botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" }, dmPolicy: "pairing" } } }, { secrets: { TELEGRAM_BOT_TOKEN: { secret } } });
+    expect(
+      (await api(t, cookie, "PUT", "/api/v1/secrets/tg-token", { value: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-" }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await api(t, cookie, "PUT", "/api/v1/secrets/tg-other", { value: "987654321:AAHk3jd9s8LmNq0pQrStUvWxYz7654321_-" }))
+        .status,
+    ).toBe(200);
+    const tg = (name: string, secret: string) =>
+      bot(
+        name,
+        {
+          channels: {
+            telegram: {
+              enabled: true,
+              botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" },
+              dmPolicy: "pairing",
+            },
+          },
+        },
+        { secrets: { TELEGRAM_BOT_TOKEN: { secret } } },
+      );
     expect((await api(t, cookie, "POST", "/api/v1/bots/apply", tg("tg-a", "tg-token"))).status).toBe(200);
     const dup = await api(t, cookie, "POST", "/api/v1/bots/apply", tg("tg-b", "tg-token"));
     expect(dup.status).toBe(422);
-    expect(dup.body.error.details.issues).toEqual([expect.objectContaining({ path: "channels.telegram.botToken", message: expect.stringContaining("tg-a") })]);
+    expect(dup.body.error.details.issues).toEqual([
+      expect.objectContaining({ path: "channels.telegram.botToken", message: expect.stringContaining("tg-a") }),
+    ]);
     expect(JSON.stringify(dup.body)).not.toContain("AAHk3jd9");
     expect((await api(t, cookie, "POST", "/api/v1/bots/apply", tg("tg-b", "tg-other"))).status).toBe(200);
     // re-applying the first bot does not count itself as a peer
@@ -294,8 +453,20 @@ describe("fleet-wide rules", () => {
   it("never quotes a plaintext credential back in a finding", async () => {
     const { t } = setup();
     const cookie = await owner(t);
-    await api(t, cookie, "PUT", "/api/v1/policies/tokens", { id: "tokens", name: "T", rules: [{ id: "tok-shape", type: "pattern", path: "channels.telegram.botToken", regex: "^\\$\\{" }] });
-    const r = await api(t, cookie, "POST", "/api/v1/policies/evaluate", bot("leaky", { channels: { telegram: { botToken: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-", groupPolicy: "disabled" } } }));
+    await api(t, cookie, "PUT", "/api/v1/policies/tokens", {
+      id: "tokens",
+      name: "T",
+      rules: [{ id: "tok-shape", type: "pattern", path: "channels.telegram.botToken", regex: "^\\$\\{" }],
+    });
+    const r = await api(
+      t,
+      cookie,
+      "POST",
+      "/api/v1/policies/evaluate",
+      bot("leaky", {
+        channels: { telegram: { botToken: "123456789:AAHk3jd9s8LmNq0pQrStUvWxYz1234567_-", groupPolicy: "disabled" } },
+      }),
+    );
     expect(r.body.blocked).toBe(true);
     expect(r.body.violations.map((v: { ruleId: string }) => v.ruleId).sort()).toEqual(["no-plaintext-secrets", "tok-shape"]);
     expect(JSON.stringify(r.body)).not.toContain("AAHk3jd9");
@@ -306,8 +477,15 @@ describe("reconcile-time check and audit", () => {
   it("a pack enabled after a revision was saved makes the reconciler refuse to apply it", async () => {
     const { t, now } = setup();
     const cookie = await owner(t);
-    expect((await api(t, cookie, "POST", "/api/v1/bots/apply", bot("late", { agents: { defaults: { model: "openai/gpt-5" } } }))).status).toBe(200);
-    const put = await api(t, cookie, "PUT", "/api/v1/policies/anthropic", { id: "anthropic", name: "Anthropic only", rules: [{ id: "anthropic-only", type: "pattern", path: "agents.defaults.model", regex: "^anthropic/" }] });
+    expect(
+      (await api(t, cookie, "POST", "/api/v1/bots/apply", bot("late", { agents: { defaults: { model: "openai/gpt-5" } } })))
+        .status,
+    ).toBe(200);
+    const put = await api(t, cookie, "PUT", "/api/v1/policies/anthropic", {
+      id: "anthropic",
+      name: "Anthropic only",
+      rules: [{ id: "anthropic-only", type: "pattern", path: "agents.defaults.model", regex: "^anthropic/" }],
+    });
     expect(put.body.violating.map((f: { bot: string }) => f.bot)).toEqual(["late"]);
 
     const calls: string[] = [];
@@ -322,9 +500,18 @@ describe("reconcile-time check and audit", () => {
       stop: async () => void calls.push("stop"),
       destroy: async () => void calls.push("destroy"),
       logs: async function* () {},
-      endpoint: async () => { throw new Error("not used"); },
+      endpoint: async () => {
+        throw new Error("not used");
+      },
     };
-    const rec = new Reconciler({ db: t.store.db, keyring: t.deps.keyring, logger: createLogger({ level: "error", write: () => {} }), events: t.deps.events, providers: { local: stub }, now });
+    const rec = new Reconciler({
+      db: t.store.db,
+      keyring: t.deps.keyring,
+      logger: createLogger({ level: "error", write: () => {} }),
+      events: t.deps.events,
+      providers: { local: stub },
+      now,
+    });
     const job = claimNext(t.store.db, now())!;
     expect(job).toBeTruthy();
     await rec.process(job);
@@ -338,20 +525,42 @@ describe("reconcile-time check and audit", () => {
   it("audits pack and exception changes", async () => {
     const { t } = setup();
     const cookie = await owner(t);
-    await api(t, cookie, "PUT", "/api/v1/policies/p1", { id: "p1", name: "P1", rules: [{ id: "r1", type: "required", path: "agents" }] });
+    await api(t, cookie, "PUT", "/api/v1/policies/p1", {
+      id: "p1",
+      name: "P1",
+      rules: [{ id: "r1", type: "required", path: "agents" }],
+    });
     await api(t, cookie, "POST", "/api/v1/policies/p1/disable");
     await api(t, cookie, "POST", "/api/v1/policies/channel-safety/enable", { mode: "advisory" });
-    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "r1", reason: "migration window", expiresAt: "2026-03-05" });
+    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+      ruleId: "r1",
+      reason: "migration window",
+      expiresAt: "2026-03-05",
+    });
     await api(t, cookie, "DELETE", `/api/v1/policy-exceptions/${ex.body.exception.id}`);
     await api(t, cookie, "DELETE", "/api/v1/policies/p1");
-    const rows = t.store.db.select().from(auditLog).all().filter((r) => r.action.startsWith("policy."));
+    const rows = t.store.db
+      .select()
+      .from(auditLog)
+      .all()
+      .filter((r) => r.action.startsWith("policy."));
     expect(rows.map((r) => `${r.action} ${r.resourceId}`)).toEqual([
-      "policy.pack.create p1", "policy.pack.disable p1", "policy.pack.enable channel-safety",
-      `policy.exception.create ${ex.body.exception.id}`, `policy.exception.revoke ${ex.body.exception.id}`, "policy.pack.delete p1",
+      "policy.pack.create p1",
+      "policy.pack.disable p1",
+      "policy.pack.enable channel-safety",
+      `policy.exception.create ${ex.body.exception.id}`,
+      `policy.exception.revoke ${ex.body.exception.id}`,
+      "policy.pack.delete p1",
     ]);
     const exRow = rows.find((r) => r.action === "policy.exception.create")!;
-    expect(JSON.parse(exRow.summary)).toMatchObject({ ruleId: "r1", reason: "migration window", expiresAt: "2026-03-06T00:00:00.000Z" });
-    expect(t.store.db.select().from(auditLog).where(eq(auditLog.action, "policy.pack.enable")).get()!.summary).toContain("advisory");
+    expect(JSON.parse(exRow.summary)).toMatchObject({
+      ruleId: "r1",
+      reason: "migration window",
+      expiresAt: "2026-03-06T00:00:00.000Z",
+    });
+    expect(t.store.db.select().from(auditLog).where(eq(auditLog.action, "policy.pack.enable")).get()!.summary).toContain(
+      "advisory",
+    );
   });
 });
 
@@ -360,12 +569,21 @@ describe("workspace isolation", () => {
     const { t } = setup();
     const cookie = await owner(t);
     await api(t, cookie, "PUT", "/api/v1/policies/mine", { id: "mine", name: "Mine", rules: [] });
-    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "allowLanBind", reason: "x", expiresAt: "2026-03-20" });
+    const ex = await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+      ruleId: "allowLanBind",
+      reason: "x",
+      expiresAt: "2026-03-20",
+    });
     expect((await api(t, cookie, "POST", "/api/v1/bots/apply", bot("bee"))).status).toBe(200);
     const other = await t.addUser("b@example.com", "owner", "other-ws");
     for (const [method, path] of [
-      ["GET", "/api/v1/policies/mine"], ["PUT", "/api/v1/policies/mine"], ["DELETE", "/api/v1/policies/mine"], ["POST", "/api/v1/policies/mine/enable"], ["POST", "/api/v1/policies/mine/disable"],
-      ["DELETE", `/api/v1/policy-exceptions/${ex.body.exception.id}`], ["GET", "/api/v1/bots/bee/policy"],
+      ["GET", "/api/v1/policies/mine"],
+      ["PUT", "/api/v1/policies/mine"],
+      ["DELETE", "/api/v1/policies/mine"],
+      ["POST", "/api/v1/policies/mine/enable"],
+      ["POST", "/api/v1/policies/mine/disable"],
+      ["DELETE", `/api/v1/policy-exceptions/${ex.body.exception.id}`],
+      ["GET", "/api/v1/bots/bee/policy"],
     ] as const) {
       const res = await t.req(path, { method, cookie: other });
       expect(res.status, `${method} ${path}`).toBe(404);
@@ -382,9 +600,21 @@ describe("policy on the shared-config write paths (profiles, overlays, templates
   it("a profile or overlay that would make a bot unsafe is refused, naming the path; nothing is stored", async () => {
     const { t } = setup();
     const cookie = await owner(t);
-    const profile = (values: Record<string, unknown>) => ({ apiVersion: "molthub/v1", kind: "Profile", metadata: { name: "team" }, spec: { priority: 10, values } });
+    const profile = (values: Record<string, unknown>) => ({
+      apiVersion: "molthub/v1",
+      kind: "Profile",
+      metadata: { name: "team" },
+      spec: { priority: 10, values },
+    });
     expect((await api(t, cookie, "PUT", "/api/v1/profiles/team", profile({ update: { checkOnStart: false } }))).status).toBe(200);
-    expect((await api(t, cookie, "POST", "/api/v1/bots/apply", { ...bot("layered"), spec: { ...bot("layered").spec, profiles: ["team"] } })).status).toBe(200);
+    expect(
+      (
+        await api(t, cookie, "POST", "/api/v1/bots/apply", {
+          ...bot("layered"),
+          spec: { ...bot("layered").spec, profiles: ["team"] },
+        })
+      ).status,
+    ).toBe(200);
     const before = counts(t);
     const p = await api(t, cookie, "PUT", "/api/v1/profiles/team", profile({ update: { checkOnStart: false }, ...ELEVATED }));
     expect(p.status).toBe(422);
@@ -392,14 +622,32 @@ describe("policy on the shared-config write paths (profiles, overlays, templates
     expect(counts(t)).toEqual(before);
     expect(JSON.stringify((await api(t, cookie, "GET", "/api/v1/profiles/team")).body)).not.toContain("elevated");
 
-    const overlay = { apiVersion: "molthub/v1", kind: "Overlay", metadata: { name: "open-dms" }, spec: { priority: 5, values: { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}", dmPolicy: "open" } } }, selector: { bots: ["layered"] } } };
+    const overlay = {
+      apiVersion: "molthub/v1",
+      kind: "Overlay",
+      metadata: { name: "open-dms" },
+      spec: {
+        priority: 5,
+        values: { channels: { telegram: { botToken: "${TELEGRAM_BOT_TOKEN}", dmPolicy: "open" } } },
+        selector: { bots: ["layered"] },
+      },
+    };
     const o = await api(t, cookie, "PUT", "/api/v1/overlays/open-dms", overlay);
     expect(o.status).toBe(422);
     expect(JSON.stringify(o.body)).toContain("channels.telegram.dmPolicy");
     expect((await api(t, cookie, "GET", "/api/v1/overlays/open-dms")).status).toBe(404);
     expect(counts(t)).toEqual(before);
     // with an exception the same overlay is saved and reaches the bot
-    expect((await api(t, cookie, "POST", "/api/v1/policy-exceptions", { ruleId: "allowOpenDm", botName: "layered", reason: "public demo bot", expiresAt: "2026-04-01" })).status).toBe(201);
+    expect(
+      (
+        await api(t, cookie, "POST", "/api/v1/policy-exceptions", {
+          ruleId: "allowOpenDm",
+          botName: "layered",
+          reason: "public demo bot",
+          expiresAt: "2026-04-01",
+        })
+      ).status,
+    ).toBe(201);
     expect((await api(t, cookie, "PUT", "/api/v1/overlays/open-dms", overlay)).status).toBe(200);
     expect((await api(t, cookie, "GET", "/api/v1/bots/layered")).body.bot.desiredRevision).toBe(2);
   });
@@ -408,13 +656,21 @@ describe("policy on the shared-config write paths (profiles, overlays, templates
     const { t } = setup();
     const cookie = await owner(t);
     const tpl = {
-      apiVersion: "molthub/v1", kind: "Template", metadata: { name: "yolo", title: "YOLO" },
-      spec: { inputs: [{ name: "model", label: "Model", type: "string", default: "anthropic/claude-sonnet-4-5" }], openclaw: { agents: { defaults: { model: "{{ inputs.model }}" } }, ...ELEVATED }, target: { provider: "local", version: "2026.9.6" } },
+      apiVersion: "molthub/v1",
+      kind: "Template",
+      metadata: { name: "yolo", title: "YOLO" },
+      spec: {
+        inputs: [{ name: "model", label: "Model", type: "string", default: "anthropic/claude-sonnet-4-5" }],
+        openclaw: { agents: { defaults: { model: "{{ inputs.model }}" } }, ...ELEVATED },
+        target: { provider: "local", version: "2026.9.6" },
+      },
     };
     expect((await api(t, cookie, "PUT", "/api/v1/templates/yolo", tpl)).status).toBe(200);
     const r = await api(t, cookie, "POST", "/api/v1/templates/yolo/bots", { name: "from-tpl" });
     expect(r.status).toBe(422);
-    expect(r.body.error.details.policy.violations).toEqual([expect.objectContaining({ ruleId: "no-elevated-tools", fix: { tools: { elevated: { enabled: false } } } })]);
+    expect(r.body.error.details.policy.violations).toEqual([
+      expect.objectContaining({ ruleId: "no-elevated-tools", fix: { tools: { elevated: { enabled: false } } } }),
+    ]);
     expect(counts(t)).toEqual({ bots: 0, revisions: 0, jobs: 0 });
     // every built-in template, with its required inputs, passes the built-in packs (in production too)
     for (const tp of BUILTIN_TEMPLATES) {
@@ -423,13 +679,22 @@ describe("policy on the shared-config write paths (profiles, overlays, templates
         if (i.type === "secret") {
           await api(t, cookie, "PUT", `/api/v1/secrets/s-${i.name.toLowerCase()}`, { value: `value-of-${i.name}` });
           inputs[i.name] = `s-${i.name.toLowerCase()}`;
-        } else inputs[i.name] = i.name === "ownerNumber" ? "+15551234567" : i.name === "guildId" ? "123456789012" : i.default ?? "x";
+        } else
+          inputs[i.name] = i.name === "ownerNumber" ? "+15551234567" : i.name === "guildId" ? "123456789012" : (i.default ?? "x");
       }
-      const r = await api(t, cookie, "POST", `/api/v1/templates/${tp.metadata.name}/bots`, { name: `from-${tp.metadata.name}`, environment: "production", inputs, dryRun: true });
+      const r = await api(t, cookie, "POST", `/api/v1/templates/${tp.metadata.name}/bots`, {
+        name: `from-${tp.metadata.name}`,
+        environment: "production",
+        inputs,
+        dryRun: true,
+      });
       expect(r.status, `${tp.metadata.name}: ${JSON.stringify(r.body)}`).toBe(200);
       expect(r.body.policy.blocked).toBe(false);
       const check = await api(t, cookie, "POST", "/api/v1/policies/evaluate", r.body.manifest);
-      expect(check.body.violations.filter((v: { severity: string }) => v.severity === "error"), tp.metadata.name).toEqual([]);
+      expect(
+        check.body.violations.filter((v: { severity: string }) => v.severity === "error"),
+        tp.metadata.name,
+      ).toEqual([]);
     }
   });
 });

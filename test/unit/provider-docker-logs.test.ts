@@ -26,7 +26,7 @@ async function take(iter: AsyncIterable<string>, ctl: AbortController, n: number
 describe("tailLines", () => {
   it("returns the last n lines of a large file", async () => {
     const f = join(dir, "big.log");
-    writeFileSync(f, Array.from({ length: 20_000 }, (_, i) => `line ${i} ${"x".repeat(40)}`).join("\n") + "\n");
+    writeFileSync(f, `${Array.from({ length: 20_000 }, (_, i) => `line ${i} ${"x".repeat(40)}`).join("\n")}\n`);
     const { lines } = await tailLines(f, 3);
     expect(lines.map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["line 19997", "line 19998", "line 19999"]);
   });

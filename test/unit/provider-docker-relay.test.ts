@@ -133,11 +133,13 @@ describe("startExecRelay", () => {
     await relay.close();
     await closed;
     expect(relay.active()).toBe(0);
-    await expect(new Promise((resolve, reject) => {
-      const c = connect({ port: relay.port, host: "127.0.0.1" });
-      c.once("connect", () => (c.destroy(), resolve("connected")));
-      c.once("error", reject);
-    })).rejects.toThrow(/ECONNREFUSED|refused/i);
+    await expect(
+      new Promise((resolve, reject) => {
+        const c = connect({ port: relay.port, host: "127.0.0.1" });
+        c.once("connect", () => (c.destroy(), resolve("connected")));
+        c.once("error", reject);
+      }),
+    ).rejects.toThrow(/ECONNREFUSED|refused/i);
   });
 
   it("a failing exec closes the client instead of hanging it", async () => {

@@ -11,20 +11,20 @@
  * - errors say what to do (no host registry, no socket, a login without the docker group).
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
+import { connect, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { defaultRemoteEngine } from "../../providers/docker/engine.ts";
+import { DockerProvider } from "../../providers/docker/provider.ts";
+import { LABELS } from "../../providers/docker/spec.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
 import type { HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ForwardTarget } from "../../src/ssh/pool.ts";
-import { createServer as createHttpServer } from "node:http";
-import { createServer as createTcpServer, connect } from "node:net";
-import { defaultRemoteEngine } from "../../providers/docker/engine.ts";
-import { DockerProvider } from "../../providers/docker/provider.ts";
-import { LABELS } from "../../providers/docker/spec.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 import { FakePool, fakeHosts, hostInfo, type Responder } from "./provider-systemd-fake.ts";
 
 const TOKEN = "tok-0123456789abcdef0123456789abcdef";
@@ -77,7 +77,14 @@ function fakeEngine(opts: { pingError?: Error } = {}) {
         Image: "sha256:image",
         Config: { Labels: spec.Labels ?? {} },
         HostConfig: spec.HostConfig ?? {},
-        State: { Running: false, Restarting: false, Paused: false, Status: "created", FinishedAt: "0001-01-01T00:00:00Z", ExitCode: 0 },
+        State: {
+          Running: false,
+          Restarting: false,
+          Paused: false,
+          Status: "created",
+          FinishedAt: "0001-01-01T00:00:00Z",
+          ExitCode: 0,
+        },
       };
       containers.set(spec.name, c);
       return { id: c.Id };
@@ -115,7 +122,14 @@ function fakeEngine(opts: { pingError?: Error } = {}) {
   return { engine: engine as unknown as Dockerode, calls, containers, created: () => created };
 }
 
-const untouchable = new Proxy({}, { get: (_t, p) => { throw new Error(`the local engine was touched (${String(p)})`); } }) as unknown as Dockerode;
+const untouchable = new Proxy(
+  {},
+  {
+    get: (_t, p) => {
+      throw new Error(`the local engine was touched (${String(p)})`);
+    },
+  },
+) as unknown as Dockerode;
 
 function bot(host: string | undefined, over: Partial<BotRuntime> = {}): BotRuntime {
   return {
@@ -123,7 +137,14 @@ function bot(host: string | undefined, over: Partial<BotRuntime> = {}): BotRunti
     name: "support",
     workspaceId: "ws-1",
     port: 18800,
-    target: { provider: "docker", image: "molthub-test/node26:26.10.0", network: "host", memory: "2g", cpus: 2, ...(host ? { host } : {}) },
+    target: {
+      provider: "docker",
+      image: "molthub-test/node26:26.10.0",
+      network: "host",
+      memory: "2g",
+      cpus: 2,
+      ...(host ? { host } : {}),
+    },
     config: { gateway: { port: 18800 } },
     configHash: "hash-1",
     env: { [GATEWAY_TOKEN_ENV]: TOKEN, OPENCLAW_STATE_DIR: "/home/node/.openclaw" },
@@ -143,12 +164,14 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
   const molt = hostInfo({ poolId: "pool-pi", name: "pi", username: "molt", isRoot: false, home: "/home/molt" });
 
   /** `id -u` answers per host; everything else exits 0 unless `extra` says otherwise. */
-  const responder = (extra: Responder = () => undefined): Responder => (argv, call) => {
-    const r = extra(argv, call);
-    if (r) return r;
-    if (argv.join(" ") === "id -u") return { stdout: call.host === "pool-nas" ? "0\n" : "1001\n" };
-    return undefined;
-  };
+  const responder =
+    (extra: Responder = () => undefined): Responder =>
+    (argv, call) => {
+      const r = extra(argv, call);
+      if (r) return r;
+      if (argv.join(" ") === "id -u") return { stdout: call.host === "pool-nas" ? "0\n" : "1001\n" };
+      return undefined;
+    };
 
   function makeProvider(over: Partial<ConstructorParameters<typeof DockerProvider>[0]> = {}): DockerProvider {
     return new DockerProvider({
@@ -177,7 +200,12 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     await p.ensure(b, signal());
     await p.configure(b, signal());
     await p.start(b, signal());
-    expect(await p.observe(b, signal())).toMatchObject({ exists: true, running: true, containerId: "molthub-ws1-support-id", openclawVersion: "2026.9.6" });
+    expect(await p.observe(b, signal())).toMatchObject({
+      exists: true,
+      running: true,
+      containerId: "molthub-ws1-support-id",
+      openclawVersion: "2026.9.6",
+    });
     expect(remote.calls).toEqual([
       "ping",
       "image.inspect molthub-test/node26:26.10.0",
@@ -222,7 +250,10 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
       `chown 1000:1000 -- ${dir}/openclaw.json.molthub-new`,
       `mv -f -- ${dir}/openclaw.json.molthub-new ${dir}/openclaw.json`,
     ]);
-    expect(pool.files.get(`${dir}/openclaw.json.molthub-new`)).toEqual({ data: `${JSON.stringify(b.config, null, 2)}\n`, mode: 0o600 });
+    expect(pool.files.get(`${dir}/openclaw.json.molthub-new`)).toEqual({
+      data: `${JSON.stringify(b.config, null, 2)}\n`,
+      mode: 0o600,
+    });
     const env = pool.files.get(`${dir}/molthub.env`)!;
     expect(env.mode).toBe(0o600);
     expect(env.data).toContain(`${GATEWAY_TOKEN_ENV}=${TOKEN}`);
@@ -253,12 +284,20 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
   });
 
   it("ensure checks the mounted paths on the host, not here", async () => {
-    pool = new RecordingPool(responder((argv) => (argv[0] === "test" && argv[2] === "/etc/molthub/resolv.conf" ? { code: 1 } : undefined)));
-    const p = makeProvider({ resolvConf: "/etc/molthub/resolv.conf", openclawMount: { hostNodeModulesDir: "/opt/openclaw/node_modules" } });
+    pool = new RecordingPool(
+      responder((argv) => (argv[0] === "test" && argv[2] === "/etc/molthub/resolv.conf" ? { code: 1 } : undefined)),
+    );
+    const p = makeProvider({
+      resolvConf: "/etc/molthub/resolv.conf",
+      openclawMount: { hostNodeModulesDir: "/opt/openclaw/node_modules" },
+    });
     const err = await p.ensure(bot("nas"), signal()).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toBe("the resolv.conf to mount (/etc/molthub/resolv.conf) does not exist on host nas");
-    expect(pool.commands()).toEqual(["test -e /opt/openclaw/node_modules/openclaw/openclaw.mjs", "test -e /etc/molthub/resolv.conf"]);
+    expect(pool.commands()).toEqual([
+      "test -e /opt/openclaw/node_modules/openclaw/openclaw.mjs",
+      "test -e /etc/molthub/resolv.conf",
+    ]);
   });
 
   it("the endpoint is a forward to the gateway's loopback port on the host, reused, and closed by destroy", async () => {
@@ -296,19 +335,23 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
 
   it("destroy with purge removes the state dir on the host after checking where it resolves", async () => {
     const dir = "/var/lib/molthub/docker/ws-1/support";
-    const answers = (resolvesTo: string): Responder => (argv) => {
-      const line = argv.join(" ");
-      if (line === `test -L ${dir}`) return { code: 1 };
-      if (line === `realpath -- ${dir}`) return { stdout: `${resolvesTo}\n` };
-      if (line === "realpath -- /var/lib/molthub/docker") return { stdout: "/var/lib/molthub/docker\n" };
-      return undefined;
-    };
+    const answers =
+      (resolvesTo: string): Responder =>
+      (argv) => {
+        const line = argv.join(" ");
+        if (line === `test -L ${dir}`) return { code: 1 };
+        if (line === `realpath -- ${dir}`) return { stdout: `${resolvesTo}\n` };
+        if (line === "realpath -- /var/lib/molthub/docker") return { stdout: "/var/lib/molthub/docker\n" };
+        return undefined;
+      };
     pool = new RecordingPool(responder(answers(dir)));
     await makeProvider().destroy(bot("nas"), { purge: true }, signal());
     expect(pool.commands()).toContain(`rm -rf -- ${dir}`);
 
     pool = new RecordingPool(responder(answers("/etc")));
-    const err = await makeProvider().destroy(bot("nas"), { purge: true }, signal()).catch((e) => e);
+    const err = await makeProvider()
+      .destroy(bot("nas"), { purge: true }, signal())
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toMatch(/refusing to purge .* resolves outside/);
     expect(pool.commands().some((c) => c.startsWith("rm "))).toBe(false);
@@ -319,26 +362,34 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     const lines: string[] = [];
     for await (const l of makeProvider().logs(bot("nas"), { follow: true, tail: 5 }, signal())) lines.push(l);
     expect(lines).toEqual(["line 1", "line 2"]);
-    expect(pool.streams.map((s) => s.argv.join(" "))).toEqual(["tail -n 5 -F -- /var/lib/molthub/docker/ws-1/support/logs/gateway.log"]);
+    expect(pool.streams.map((s) => s.argv.join(" "))).toEqual([
+      "tail -n 5 -F -- /var/lib/molthub/docker/ws-1/support/logs/gateway.log",
+    ]);
   });
 
   it("says what to do when the host's engine cannot be used", async () => {
     // no socket
     remote = fakeEngine({ pingError: new Error("socket hang up") });
     pool = new RecordingPool(responder((argv) => (argv[0] === "test" && argv[1] === "-S" ? { code: 1 } : undefined)));
-    let err = await makeProvider().ensure(bot("nas"), signal()).catch((e) => e);
+    let err = await makeProvider()
+      .ensure(bot("nas"), signal())
+      .catch((e) => e);
     expect(err).toMatchObject({ code: "unreachable" });
     expect(err.message).toContain("there is no Docker socket at /var/run/docker.sock on host nas");
 
     // a login without the docker group
     pool = new RecordingPool(responder((argv) => (argv[0] === "test" && argv[1] === "-r" ? { code: 1 } : undefined)));
-    err = await makeProvider().ensure(bot("pi"), signal()).catch((e) => e);
+    err = await makeProvider()
+      .ensure(bot("pi"), signal())
+      .catch((e) => e);
     expect(err.message).toContain("molt on host pi may not use the Docker socket /var/run/docker.sock");
     expect(err.message).toContain("sudo usermod -aG docker molt");
 
     // socket fine, engine still silent: sshd's forwarding settings
     pool = new RecordingPool(responder());
-    err = await makeProvider().ensure(bot("nas"), signal()).catch((e) => e);
+    err = await makeProvider()
+      .ensure(bot("nas"), signal())
+      .catch((e) => e);
     expect(err.message).toContain("cannot reach the Docker engine on host nas through SSH (socket hang up)");
     expect(err.message).toContain("AllowStreamLocalForwarding");
   });
@@ -371,7 +422,13 @@ describe("defaultRemoteEngine", () => {
     });
     await new Promise<void>((r) => forward.listen(0, "127.0.0.1", () => r()));
     try {
-      const fwd: LocalForward = { port: (forward.address() as { port: number }).port, target: "fake", active: 0, closed: false, close: async () => {} };
+      const fwd: LocalForward = {
+        port: (forward.address() as { port: number }).port,
+        target: "fake",
+        active: 0,
+        closed: false,
+        close: async () => {},
+      };
       const docker = defaultRemoteEngine(fwd, hostInfo());
       for (let i = 0; i < 3; i++) expect(String(await docker.ping())).toBe("OK");
       expect(connections).toBe(3);

@@ -7,20 +7,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
-import { botEnvironment, GATEWAY_TOKEN_ENV, layoutFor, renderEnvFile } from "../../src/domain/openclaw-config.ts";
 import { DockerProvider } from "../../providers/docker/provider.ts";
-import { parseEnvFile } from "../../providers/env-file.ts";
 import {
   buildContainerSpec,
+  type ContainerSpecInput,
   containerName,
+  type DockerTarget,
   imagePinProblem,
   LABELS,
   parseImageRef,
   parseMemory,
-  type ContainerSpecInput,
-  type DockerTarget,
 } from "../../providers/docker/spec.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { parseEnvFile } from "../../providers/env-file.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
+import { botEnvironment, GATEWAY_TOKEN_ENV, layoutFor, renderEnvFile } from "../../src/domain/openclaw-config.ts";
 
 const TOKEN = "tok_5f1c2a9e8b7d6c5b4a39281706f5e4d3";
 const SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz";
@@ -59,7 +59,11 @@ describe("imagePinProblem", () => {
   });
 
   it("parses registry ports, tags and digests apart", () => {
-    expect(parseImageRef("localhost:5000/a/b:1.2@sha256:x")).toEqual({ repository: "localhost:5000/a/b", tag: "1.2", digest: "sha256:x" });
+    expect(parseImageRef("localhost:5000/a/b:1.2@sha256:x")).toEqual({
+      repository: "localhost:5000/a/b",
+      tag: "1.2",
+      digest: "sha256:x",
+    });
     expect(parseImageRef("localhost:5000/a/b")).toEqual({ repository: "localhost:5000/a/b", tag: undefined, digest: undefined });
   });
 });
@@ -79,7 +83,9 @@ describe("resources and names", () => {
   });
 
   it("names containers molthub-<workspace prefix>-<bot>", () => {
-    expect(containerName({ workspaceId: "3F2A9C1B-0000-4000-8000-000000000000", name: "support" })).toBe("molthub-3f2a9c1b-support");
+    expect(containerName({ workspaceId: "3F2A9C1B-0000-4000-8000-000000000000", name: "support" })).toBe(
+      "molthub-3f2a9c1b-support",
+    );
   });
 
   it("env files round-trip, values literal to the end of the line", () => {
@@ -97,7 +103,14 @@ function input(over: Partial<ContainerSpecInput> = {}, target: Partial<DockerTar
       name: "support",
       workspaceId: "3f2a9c1b-0000-4000-8000-000000000000",
       port: 18800,
-      target: { provider: "docker", image: "ghcr.io/openclaw/openclaw:2026.9.6", network: "host", memory: "2g", cpus: 2, ...target },
+      target: {
+        provider: "docker",
+        image: "ghcr.io/openclaw/openclaw:2026.9.6",
+        network: "host",
+        memory: "2g",
+        cpus: 2,
+        ...target,
+      },
     },
     configHash: "c0ffee",
     env: botEnvironment({ layout, port: 18800, gatewayToken: TOKEN, secrets: { ANTHROPIC_API_KEY: SECRET } }),
@@ -133,9 +146,13 @@ describe("buildContainerSpec", () => {
     const official = buildContainerSpec(input());
     expect(official.Cmd).toEqual(["node", "dist/index.js", "gateway", "run"]);
     expect(official.WorkingDir).toBe("/app");
-    expect(official.HostConfig!.Binds).toEqual(["/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support:/home/node/.openclaw:rw"]);
+    expect(official.HostConfig!.Binds).toEqual([
+      "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support:/home/node/.openclaw:rw",
+    ]);
 
-    const test = buildContainerSpec(input({ openclawMount: { hostNodeModulesDir: "/cache/oc/node_modules" }, resolvConf: "/cache/resolv.conf" }));
+    const test = buildContainerSpec(
+      input({ openclawMount: { hostNodeModulesDir: "/cache/oc/node_modules" }, resolvConf: "/cache/resolv.conf" }),
+    );
     expect(test.Cmd).toEqual(["node", "/app/node_modules/openclaw/openclaw.mjs", "gateway", "run"]);
     expect(test.HostConfig!.Binds).toEqual([
       "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support:/home/node/.openclaw:rw",
@@ -171,7 +188,14 @@ describe("buildContainerSpec", () => {
 
   it("pins the official container paths over whatever the env file says", () => {
     const spec = buildContainerSpec(input({ env: { OPENCLAW_STATE_DIR: "/elsewhere", HOME: "/root", FOO: "bar" } }));
-    expect(spec.Env).toEqual(expect.arrayContaining(["OPENCLAW_STATE_DIR=/home/node/.openclaw", "OPENCLAW_CONFIG_PATH=/home/node/.openclaw/openclaw.json", "HOME=/home/node", "FOO=bar"]));
+    expect(spec.Env).toEqual(
+      expect.arrayContaining([
+        "OPENCLAW_STATE_DIR=/home/node/.openclaw",
+        "OPENCLAW_CONFIG_PATH=/home/node/.openclaw/openclaw.json",
+        "HOME=/home/node",
+        "FOO=bar",
+      ]),
+    );
     expect(spec.Env).not.toContain("HOME=/root");
   });
 
@@ -208,7 +232,14 @@ describe("DockerProvider without an engine", () => {
   const root = mkdtempSync(join(tmpdir(), "molthub-docker-unit-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   // any call into the engine fails the test: the checks below must happen before it is touched
-  const untouchable = new Proxy({}, { get: (_t, p) => { throw new Error(`the engine was touched (${String(p)})`); } }) as unknown as Dockerode;
+  const untouchable = new Proxy(
+    {},
+    {
+      get: (_t, p) => {
+        throw new Error(`the engine was touched (${String(p)})`);
+      },
+    },
+  ) as unknown as Dockerode;
   const provider = new DockerProvider({ docker: untouchable, rootDir: root });
   const bot = (image: string, name = "support", workspaceId = "ws-1"): BotRuntime => ({
     id: "bot-1",

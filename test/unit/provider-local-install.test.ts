@@ -8,9 +8,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalProvider } from "../../providers/local/provider.ts";
 import { INSTALL_MARKER, LIFECYCLE_PENDING, nodePackageName } from "../../providers/local/install.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "molthub-local-install-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +49,16 @@ cp ${JSON.stringify(fakeNode)} "$prefix/node_modules/${nodePackageName()}/bin/no
 }
 
 function bot(version = "2026.9.6"): BotRuntime {
-  return { id: "b1", name: "b1", workspaceId: "ws", target: { provider: "local", version }, port: 20_000, config: {}, configHash: "", env: {} };
+  return {
+    id: "b1",
+    name: "b1",
+    workspaceId: "ws",
+    target: { provider: "local", version },
+    port: 20_000,
+    config: {},
+    configHash: "",
+    env: {},
+  };
 }
 
 describe("LocalProvider.ensure with a managed install", () => {
@@ -67,7 +76,10 @@ describe("LocalProvider.ensure with a managed install", () => {
     expect(first[0]).toMatch(/^install --ignore-scripts .*--prefix \S+ openclaw@2026\.9\.6 node-linux-\w+@26\.10\.0$/);
 
     await p.ensure(bot(), AbortSignal.timeout(20_000));
-    await new LocalProvider({ rootDir: join(dir, "bots"), installDir, npmBin: fakeNpm("npm-ok") }).ensure(bot(), AbortSignal.timeout(20_000));
+    await new LocalProvider({ rootDir: join(dir, "bots"), installDir, npmBin: fakeNpm("npm-ok") }).ensure(
+      bot(),
+      AbortSignal.timeout(20_000),
+    );
     expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1);
     expect((await p.observe({ ...bot(), name: "other" }, AbortSignal.timeout(5_000))).openclawVersion).toBe("2026.9.6");
   });
@@ -76,7 +88,10 @@ describe("LocalProvider.ensure with a managed install", () => {
     const installDir = join(dir, "openclaw-fail");
     mkdirSync(installDir);
     const p = new LocalProvider({ rootDir: join(dir, "bots"), installDir, npmBin: fakeNpm("npm-fail", true) });
-    const err = await p.ensure(bot(), AbortSignal.timeout(20_000)).then(() => null, (e: unknown) => e);
+    const err = await p.ensure(bot(), AbortSignal.timeout(20_000)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as Error).message).toMatch(/404 Not Found/);
     expect((err as Error).message).toMatch(/MOLTHUB_OPENCLAW_DIR/);
@@ -85,7 +100,9 @@ describe("LocalProvider.ensure with a managed install", () => {
 
   it("refuses a version that is not a version before running anything", async () => {
     const p = new LocalProvider({ rootDir: join(dir, "bots"), installDir: join(dir, "openclaw-x"), npmBin: "/nonexistent/npm" });
-    await expect(p.ensure(bot("--registry=http://evil"), AbortSignal.timeout(5_000))).rejects.toMatchObject({ code: "invalid_config" });
+    await expect(p.ensure(bot("--registry=http://evil"), AbortSignal.timeout(5_000))).rejects.toMatchObject({
+      code: "invalid_config",
+    });
   });
 
   it("needs an install dir or MOLTHUB_OPENCLAW_DIR", async () => {

@@ -39,7 +39,9 @@ describe("logLines", () => {
     const got = await collect(logLines(file, { follow: false, tail: 3 }, AbortSignal.timeout(5_000)));
     expect(got).toEqual(big.slice(-3));
     expect(await collect(logLines(file, { follow: false, tail: 0 }, AbortSignal.timeout(5_000)))).toEqual([]);
-    expect(await collect(logLines(join(dir, "missing.log"), { follow: false, tail: 10 }, AbortSignal.timeout(5_000)))).toEqual([]);
+    expect(await collect(logLines(join(dir, "missing.log"), { follow: false, tail: 10 }, AbortSignal.timeout(5_000)))).toEqual(
+      [],
+    );
     const small = join(dir, "small.log");
     writeFileSync(small, "a\nb\n");
     expect(await collect(logLines(small, { follow: false, tail: 10 }, AbortSignal.timeout(5_000)))).toEqual(["a", "b"]);

@@ -9,11 +9,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { botEnvironment } from "../../src/domain/openclaw-config.ts";
 import { parseEnvFile } from "../../providers/env-file.ts";
-import { LocalProvider } from "../../providers/local/provider.ts";
 import { processStatus, readPidFile, readProcStat, writePidFile } from "../../providers/local/process.ts";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
+import { LocalProvider } from "../../providers/local/provider.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
+import { botEnvironment } from "../../src/domain/openclaw-config.ts";
 
 const TOKEN = "gw-token-unit-7f3a9c1e5b";
 const SECRET = "sk-unit-secret-2b8d4f6a";
@@ -185,7 +185,10 @@ describe("LocalProvider start/stop with a fake gateway", () => {
   });
 
   it("stops the whole process group and SIGKILLs what ignores SIGTERM after the deadline", async () => {
-    const install = makeInstall("stubborn", `trap '' TERM; sleep 300 & echo $! > "$OPENCLAW_STATE_DIR/worker.pid"; exec sleep 300`);
+    const install = makeInstall(
+      "stubborn",
+      `trap '' TERM; sleep 300 & echo $! > "$OPENCLAW_STATE_DIR/worker.pid"; exec sleep 300`,
+    );
     const p = new LocalProvider({ rootDir: join(dir, "bots-stubborn"), ...install, startupCheckMs: 300 });
     const b = bot(p, "stubborn", 20_240);
     await p.configure(b, signal());
@@ -210,11 +213,17 @@ describe("LocalProvider start/stop with a fake gateway", () => {
   });
 
   it("reports an immediate exit 78 as invalid_config with the output tail, secrets scrubbed", async () => {
-    const install = makeInstall("exit78", `echo "Gateway failed to start: Invalid config (token $OPENCLAW_GATEWAY_TOKEN)"; exit 78`);
+    const install = makeInstall(
+      "exit78",
+      `echo "Gateway failed to start: Invalid config (token $OPENCLAW_GATEWAY_TOKEN)"; exit 78`,
+    );
     const p = new LocalProvider({ rootDir: join(dir, "bots-exit78"), ...install, startupCheckMs: 5_000 });
     const b = bot(p, "exit78", 20_360);
     await p.configure(b, signal());
-    const err = await p.start(b, signal()).then(() => null, (e: unknown) => e);
+    const err = await p.start(b, signal()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).code).toBe("invalid_config");
     expect((err as ProviderError).message).toContain("Invalid config");

@@ -5,16 +5,22 @@
  * The behaviour of each provider against its real backend is the contract suite (test/providers/).
  */
 import { describe, expect, it } from "vitest";
+import { loadOnUse } from "../../providers/load-on-use.ts";
+import { type BotRef, type Provider, ProviderError, type ProviderModule } from "../../providers/provider.ts";
+import { createProviders, PROVIDER_MODULES, providerForInit, targetProblems } from "../../providers/registry.ts";
 import { targetSchema, validateManifest } from "../../src/domain/manifest.ts";
 import { layoutFor } from "../../src/domain/openclaw-config.ts";
 import { silentLogger } from "../../src/log.ts";
-import { loadOnUse } from "../../providers/load-on-use.ts";
-import { ProviderError, type BotRef, type Provider, type ProviderModule } from "../../providers/provider.ts";
-import { createProviders, PROVIDER_MODULES, providerForInit, targetProblems } from "../../providers/registry.ts";
 import { FakePool, fakeHosts, hostInfo } from "./provider-systemd-fake.ts";
 
 const settings = { dataDir: "/srv/molthub", dockerMountOpenclaw: false } as Parameters<typeof createProviders>[0];
-const ref = (target: Record<string, unknown>): BotRef => ({ id: "b1", name: "helper", workspaceId: "ws1", target: target as BotRef["target"], port: 20_000 });
+const ref = (target: Record<string, unknown>): BotRef => ({
+  id: "b1",
+  name: "helper",
+  workspaceId: "ws1",
+  target: target as BotRef["target"],
+  port: 20_000,
+});
 
 describe("PROVIDER_MODULES", () => {
   it("lists each kind once, and each module's target schema is a strict object of its own kind", () => {
@@ -38,7 +44,12 @@ describe("PROVIDER_MODULES", () => {
     const r = targetSchema.safeParse({ provider: "kubernetes" });
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]!.message).toBe("Invalid discriminator value. Expected 'docker' | 'local' | 'systemd' | 'launchd'");
-    const m = validateManifest({ apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "b" }, spec: { target: { provider: "docker", image: "x:1.0" } } });
+    const m = validateManifest({
+      apiVersion: "molthub/v1",
+      kind: "Bot",
+      metadata: { name: "b" },
+      spec: { target: { provider: "docker", image: "x:1.0" } },
+    });
     expect(m.spec.target).toEqual({ provider: "docker", image: "x:1.0", network: "host", memory: "2g", cpus: 2 });
   });
 });
@@ -53,7 +64,9 @@ describe("providerForInit", () => {
 
 describe("targetProblems", () => {
   it("says early what the provider would refuse at deploy time", () => {
-    expect(targetProblems({ provider: "docker", image: "ghcr.io/openclaw/openclaw:latest" } as never)).toEqual([{ path: "image", message: expect.stringMatching(/:latest/) }]);
+    expect(targetProblems({ provider: "docker", image: "ghcr.io/openclaw/openclaw:latest" } as never)).toEqual([
+      { path: "image", message: expect.stringMatching(/:latest/) },
+    ]);
     expect(targetProblems({ provider: "docker", image: "ghcr.io/openclaw/openclaw:2026.9.6" } as never)).toEqual([]);
     expect(targetProblems({ provider: "local", version: "2026.9.6" } as never)).toEqual([]);
     expect(targetProblems({ provider: "unknown" })).toEqual([]);
@@ -65,11 +78,15 @@ describe("createProviders", () => {
     const p = createProviders(settings, silentLogger);
     expect(Object.keys(p)).toEqual(["docker", "local", "systemd", "launchd"]);
     for (const m of PROVIDER_MODULES) expect(p[m.kind]!.capabilities).toEqual(m.capabilities);
-    expect(p.local!.layout(ref({ provider: "local", version: "2026.9.6" }))).toEqual(layoutFor("/srv/molthub/bots/local/ws1/helper"));
+    expect(p.local!.layout(ref({ provider: "local", version: "2026.9.6" }))).toEqual(
+      layoutFor("/srv/molthub/bots/local/ws1/helper"),
+    );
     expect(p.docker!.layout(ref({ provider: "docker", image: "x:1.0" }))).toEqual(layoutFor("/home/node/.openclaw"));
     expect(() => p.local!.layout({ ...ref({ provider: "local", version: "2026.9.6" }), name: ".." })).toThrow(ProviderError);
     // SSH targets without a host registry
-    expect(() => p.systemd!.layout(ref({ provider: "systemd", host: "nas", version: "2026.9.6" }))).toThrow(expect.objectContaining({ code: "invalid_config" }));
+    expect(() => p.systemd!.layout(ref({ provider: "systemd", host: "nas", version: "2026.9.6" }))).toThrow(
+      expect.objectContaining({ code: "invalid_config" }),
+    );
   });
 
   it("gives a remote bot its layout from the registry's cached host info, and says when that is not known yet", () => {
@@ -83,7 +100,9 @@ describe("createProviders", () => {
       logFile: "/home/molt/.molthub/bots/helper/logs/gateway.log",
     });
     const unknown = createProviders(settings, silentLogger, { hosts: fakeHosts(pool, []) });
-    expect(() => unknown.launchd!.layout(ref({ provider: "launchd", host: "mac", version: "2026.9.6" }))).toThrow(expect.objectContaining({ code: "unreachable" }));
+    expect(() => unknown.launchd!.layout(ref({ provider: "launchd", host: "mac", version: "2026.9.6" }))).toThrow(
+      expect.objectContaining({ code: "unreachable" }),
+    );
     expect(pool.calls).toEqual([]); // no command reached a host
   });
 });
@@ -91,7 +110,11 @@ describe("createProviders", () => {
 describe("loadOnUse", () => {
   function fakeModule(fail: number) {
     const loads: number[] = [];
-    const stub = { ensure: async () => {}, layout: () => layoutFor("/loaded"), closeAll: async () => void loads.push(-1) } as unknown as Provider;
+    const stub = {
+      ensure: async () => {},
+      layout: () => layoutFor("/loaded"),
+      closeAll: async () => void loads.push(-1),
+    } as unknown as Provider;
     const m: ProviderModule = {
       kind: "fake",
       label: "Fake",

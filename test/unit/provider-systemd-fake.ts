@@ -4,11 +4,11 @@
  * it), so tests see what would have reached the host. `forward` serves a real /healthz on 127.0.0.1.
  */
 import { createServer, type Server } from "node:http";
+import type { RemotePool } from "../../providers/ssh/remote-host.ts";
 import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ExecResult, SshPool } from "../../src/ssh/pool.ts";
 import { buildRemoteCommand } from "../../src/ssh/quote.ts";
-import type { RemotePool } from "../../providers/ssh/remote-host.ts";
 
 export interface Call {
   host: string;
@@ -26,9 +26,16 @@ export class FakePool implements RemotePool {
   streams: Call[] = [];
   forwards: LocalForward[] = [];
   private servers: Server[] = [];
-  constructor(public respond: Responder = () => undefined, public streamLines: (argv: string[]) => string[] = () => []) {}
+  constructor(
+    public respond: Responder = () => undefined,
+    public streamLines: (argv: string[]) => string[] = () => [],
+  ) {}
 
-  async exec(host: string, argv: readonly string[], opts: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    host: string,
+    argv: readonly string[],
+    opts: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     if (!opts.timeoutMs || opts.timeoutMs <= 0) throw new Error(`exec without a timeout: ${argv.join(" ")}`);
     if (!opts.signal) throw new Error(`exec without a signal: ${argv.join(" ")}`);
     const line = buildRemoteCommand(argv, opts.env); // throws like the real pool
@@ -37,7 +44,11 @@ export class FakePool implements RemotePool {
     return { code: 0, signal: null, stdout: "", stderr: "", ...(this.respond([...argv], call) ?? {}) };
   }
 
-  async *execStream(host: string, argv: readonly string[], opts: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): AsyncGenerator<string, void, undefined> {
+  async *execStream(
+    host: string,
+    argv: readonly string[],
+    opts: { env?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): AsyncGenerator<string, void, undefined> {
     const line = buildRemoteCommand(argv, opts.env);
     this.streams.push({ host, argv: [...argv], line });
     for (const l of this.streamLines([...argv])) yield l;
@@ -107,14 +118,72 @@ export function fakeHosts(pool: FakePool, infos: HostInfo[]): HostAccess {
 }
 
 export function hostInfo(over: Partial<HostInfo> = {}): HostInfo {
-  return { poolId: "h1", name: "nas", address: "127.0.0.1", port: 22, username: "molt", isRoot: false, os: "debian", init: "systemd", home: "/home/molt", platform: "linux-x64", ...over };
+  return {
+    poolId: "h1",
+    name: "nas",
+    address: "127.0.0.1",
+    port: 22,
+    username: "molt",
+    isRoot: false,
+    os: "debian",
+    init: "systemd",
+    home: "/home/molt",
+    platform: "linux-x64",
+    ...over,
+  };
 }
 
 /** The command-injection payloads (the table of test/integration/ssh-transport.test.ts, plus NUL). */
 export const PAYLOADS: string[] = [
-  "; touch /tmp/pwned", "$(touch /tmp/pwned)", "`touch /tmp/pwned`", "\ntouch /tmp/pwned", "& touch /tmp/pwned", "| touch /tmp/pwned",
-  "> /tmp/pwned", "a;b", "`id`", "$(id)", "&& echo and", "|| echo or", "line1\nline2", "cr\rcr", "\r\n", "-rf", "--foo=bar", "-", "--",
-  "'", "'\\''", '"', '"$HOME"', "it's", "a b  c", " spaced ", "\ttab", "*", "/etc/*", "?", "[a-z]", "{a,b}", "~", "~root", "$HOME",
-  "${HOME}", "$((1+1))", "\\", "!", "#comment", "a=b", "2>&1", "ünïcødé ✓", "", "nul\0byte", "%h%n", "</string><key>x</key>", "]]>", "&amp;",
-  "\nExecStartPre=/bin/touch /tmp/pwned", "x\n[Service]\nUser=root",
+  "; touch /tmp/pwned",
+  "$(touch /tmp/pwned)",
+  "`touch /tmp/pwned`",
+  "\ntouch /tmp/pwned",
+  "& touch /tmp/pwned",
+  "| touch /tmp/pwned",
+  "> /tmp/pwned",
+  "a;b",
+  "`id`",
+  "$(id)",
+  "&& echo and",
+  "|| echo or",
+  "line1\nline2",
+  "cr\rcr",
+  "\r\n",
+  "-rf",
+  "--foo=bar",
+  "-",
+  "--",
+  "'",
+  "'\\''",
+  '"',
+  '"$HOME"',
+  "it's",
+  "a b  c",
+  " spaced ",
+  "\ttab",
+  "*",
+  "/etc/*",
+  "?",
+  "[a-z]",
+  "{a,b}",
+  "~",
+  "~root",
+  "$HOME",
+  "${HOME}",
+  "$((1+1))",
+  "\\",
+  "!",
+  "#comment",
+  "a=b",
+  "2>&1",
+  "ünïcødé ✓",
+  "",
+  "nul\0byte",
+  "%h%n",
+  "</string><key>x</key>",
+  "]]>",
+  "&amp;",
+  "\nExecStartPre=/bin/touch /tmp/pwned",
+  "x\n[Service]\nUser=root",
 ];

@@ -6,8 +6,8 @@
  * The real thing runs in test/integration/provider-systemd.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ProviderError, type BotRuntime } from "../../providers/provider.ts";
 import { assertSafePath } from "../../providers/checks.ts";
+import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { renderSystemdEnvFile } from "../../providers/ssh/env-file.ts";
 import { remoteBotLayout } from "../../providers/ssh/layout.ts";
 import { SystemdProvider } from "../../providers/systemd/provider.ts";
@@ -81,7 +81,14 @@ function bot(over: Partial<BotRuntime> = {}): BotRuntime {
 
 describe("unit file", () => {
   it("renders a user unit shaped like OpenClaw's own", () => {
-    const text = renderUnit({ scope: "user", bot: { id: "b0t-1d", name: "helper", workspaceId: "ws-1", port: 18800 }, botDir: DIR, envFile: `${DIR}/gateway.env`, nodeBin: NODE, entry: ENTRY });
+    const text = renderUnit({
+      scope: "user",
+      bot: { id: "b0t-1d", name: "helper", workspaceId: "ws-1", port: 18800 },
+      botDir: DIR,
+      envFile: `${DIR}/gateway.env`,
+      nodeBin: NODE,
+      entry: ENTRY,
+    });
     expect(text).toBe(
       [
         "# Managed by Molthub: bot helper. Changes are overwritten; change the bot's manifest instead.",
@@ -116,7 +123,14 @@ describe("unit file", () => {
   });
 
   it("a system unit runs as the service user and is wanted by multi-user.target", () => {
-    const text = renderUnit({ scope: "system", bot: { id: "b", name: "helper", workspaceId: "w", port: 18800 }, botDir: "/var/lib/molthub/bots/helper", envFile: "/var/lib/molthub/bots/helper/gateway.env", nodeBin: NODE, entry: ENTRY });
+    const text = renderUnit({
+      scope: "system",
+      bot: { id: "b", name: "helper", workspaceId: "w", port: 18800 },
+      botDir: "/var/lib/molthub/bots/helper",
+      envFile: "/var/lib/molthub/bots/helper/gateway.env",
+      nodeBin: NODE,
+      entry: ENTRY,
+    });
     expect(text).toContain("\nUser=molthub\nGroup=molthub\nNoNewPrivileges=yes\n");
     expect(text).toContain("\nWantedBy=multi-user.target\n");
     expect(unitPath("system", "/root", "helper")).toBe("/etc/systemd/system/molthub-helper.service");
@@ -124,14 +138,55 @@ describe("unit file", () => {
   });
 
   it("argv for systemctl show and journalctl", () => {
-    expect(showArgv("user", "helper")).toEqual(["systemctl", "--user", "show", "-p", "LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts", "--", "molthub-helper.service"]);
-    expect(journalArgv("system", "helper", { follow: true, tail: 50 })).toEqual(["journalctl", "--unit=molthub-helper.service", "-o", "cat", "--no-pager", "-n", "50", "-f"]);
-    expect(journalArgv("user", "helper", { follow: false, tail: 0 })).toEqual(["journalctl", "--user-unit=molthub-helper.service", "-o", "cat", "--no-pager", "-n", "0"]);
+    expect(showArgv("user", "helper")).toEqual([
+      "systemctl",
+      "--user",
+      "show",
+      "-p",
+      "LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts",
+      "--",
+      "molthub-helper.service",
+    ]);
+    expect(journalArgv("system", "helper", { follow: true, tail: 50 })).toEqual([
+      "journalctl",
+      "--unit=molthub-helper.service",
+      "-o",
+      "cat",
+      "--no-pager",
+      "-n",
+      "50",
+      "-f",
+    ]);
+    expect(journalArgv("user", "helper", { follow: false, tail: 0 })).toEqual([
+      "journalctl",
+      "--user-unit=molthub-helper.service",
+      "-o",
+      "cat",
+      "--no-pager",
+      "-n",
+      "0",
+    ]);
   });
 
   it("parses systemctl show", () => {
-    expect(parseShow("LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=42\nExecMainCode=0\nExecMainStatus=0\nUnitFileState=enabled\nNRestarts=0\n")).toEqual({ loaded: true, active: "active", sub: "running", pid: 42, exitStatus: undefined, enabled: "enabled", restarts: 0 });
-    expect(parseShow("LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\nUnitFileState=enabled\nNRestarts=2\n")).toMatchObject({ active: "failed", pid: 0, exitStatus: 78, restarts: 2 });
+    expect(
+      parseShow(
+        "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=42\nExecMainCode=0\nExecMainStatus=0\nUnitFileState=enabled\nNRestarts=0\n",
+      ),
+    ).toEqual({
+      loaded: true,
+      active: "active",
+      sub: "running",
+      pid: 42,
+      exitStatus: undefined,
+      enabled: "enabled",
+      restarts: 0,
+    });
+    expect(
+      parseShow(
+        "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\nUnitFileState=enabled\nNRestarts=2\n",
+      ),
+    ).toMatchObject({ active: "failed", pid: 0, exitStatus: 78, restarts: 2 });
     expect(parseShow("LoadState=not-found\nActiveState=inactive\n").loaded).toBe(false);
   });
 });
@@ -147,13 +202,18 @@ describe("env file (systemd EnvironmentFile syntax)", () => {
   });
 
   it("refuses line breaks, NUL and bad names", () => {
-    for (const v of ["a\nb", "a\rb", "a\0b", "\nExecStartPre=/bin/touch /tmp/pwned"]) expect(() => renderSystemdEnvFile({ K: v })).toThrow(/line break or NUL/);
-    for (const k of ["1A", "A-B", "A B", "A=B", "", "$(id)", "A\nB"]) expect(() => renderSystemdEnvFile({ [k]: "v" })).toThrow(/not a valid environment variable name/);
+    for (const v of ["a\nb", "a\rb", "a\0b", "\nExecStartPre=/bin/touch /tmp/pwned"])
+      expect(() => renderSystemdEnvFile({ K: v })).toThrow(/line break or NUL/);
+    for (const k of ["1A", "A-B", "A B", "A=B", "", "$(id)", "A\nB"])
+      expect(() => renderSystemdEnvFile({ [k]: "v" })).toThrow(/not a valid environment variable name/);
   });
 });
 
 describe("command-injection payload table through every field", () => {
-  const unitInput = (over: Partial<Parameters<typeof renderUnit>[0]> = {}, botOver: Partial<{ id: string; name: string; workspaceId: string; port: number }> = {}) => ({
+  const unitInput = (
+    over: Partial<Parameters<typeof renderUnit>[0]> = {},
+    botOver: Partial<{ id: string; name: string; workspaceId: string; port: number }> = {},
+  ) => ({
     scope: "user" as const,
     bot: { id: "b", name: "helper", workspaceId: "w", port: 18800, ...botOver },
     botDir: DIR,
@@ -180,23 +240,39 @@ describe("command-injection payload table through every field", () => {
   it("the unit file never carries env values, and its lines are exactly the fixed directives", () => {
     const text = renderUnit(unitInput());
     for (const line of text.split("\n")) {
-      expect(line === "" || line.startsWith("#") || /^\[(Unit|Service|Install)\]$/.test(line) || /^[A-Za-z-]+=[^\n]*$/.test(line)).toBe(true);
+      expect(
+        line === "" || line.startsWith("#") || /^\[(Unit|Service|Install)\]$/.test(line) || /^[A-Za-z-]+=[^\n]*$/.test(line),
+      ).toBe(true);
     }
-    expect(text.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toMatch(/[$%`'"\\;|&]/);
+    expect(
+      text
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .join("\n"),
+    ).not.toMatch(/[$%`'"\\;|&]/);
   });
 
   it("through the provider: bad names, versions, hosts and env are refused before anything runs; env values only go to the 0600 file", async () => {
     const pool = new FakePool((argv) => (argv[0] === "loginctl" ? { stdout: "yes\n" } : undefined));
-    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", { data: '{"version":"2026.9.6"}', mode: 0o644 });
+    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]), startupCheckMs: 0 });
     const signal = AbortSignal.timeout(10_000);
     for (const p of PAYLOADS) {
       await expect(provider.configure(bot({ name: p }), signal)).rejects.toBeInstanceOf(ProviderError);
-      await expect(provider.ensure(bot({ target: { provider: "systemd", host: "nas", version: p } }), signal)).rejects.toBeInstanceOf(ProviderError);
+      await expect(
+        provider.ensure(bot({ target: { provider: "systemd", host: "nas", version: p } }), signal),
+      ).rejects.toBeInstanceOf(ProviderError);
       await expect(provider.configure(bot({ id: p }), signal)).rejects.toBeInstanceOf(ProviderError);
       await expect(provider.configure(bot({ workspaceId: p }), signal)).rejects.toBeInstanceOf(ProviderError);
-      if (/[\r\n\0]/.test(p)) await expect(provider.configure(bot({ env: { K: p } }), signal)).rejects.toThrow(/line break or NUL/);
-      if (p !== "") await expect(provider.configure(bot({ env: { [p]: "v" } }), signal)).rejects.toThrow(/not a valid environment variable name/);
+      if (/[\r\n\0]/.test(p))
+        await expect(provider.configure(bot({ env: { K: p } }), signal)).rejects.toThrow(/line break or NUL/);
+      if (p !== "")
+        await expect(provider.configure(bot({ env: { [p]: "v" } }), signal)).rejects.toThrow(
+          /not a valid environment variable name/,
+        );
     }
     // a home directory from the host that is not a safe path
     for (const p of PAYLOADS) {
@@ -227,11 +303,19 @@ describe("provider steps against a recording pool", () => {
     let active = false;
     pool = new FakePool((argv) => {
       if (argv[0] === "loginctl") return { stdout: "yes\n" };
-      if (argv.includes("show")) return { stdout: active ? "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nExecMainCode=0\nExecMainStatus=0\n" : "LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\n" };
+      if (argv.includes("show"))
+        return {
+          stdout: active
+            ? "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nExecMainCode=0\nExecMainStatus=0\n"
+            : "LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\n",
+        };
       if (argv.includes("enable")) active = true;
       return undefined;
     });
-    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", { data: '{"version":"2026.9.6"}', mode: 0o644 });
+    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]), startupCheckMs: 10_000, pollMs: 10 });
     const signal = AbortSignal.timeout(10_000);
     const b = bot();
@@ -251,12 +335,27 @@ describe("provider steps against a recording pool", () => {
       "systemctl --user enable --now -- molthub-helper.service",
       `systemctl --user show -p LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts -- molthub-helper.service`,
     ]);
-    expect(pool.files.get(`${DIR}/openclaw.json`)).toEqual({ data: '{\n  "gateway": {\n    "port": 18800\n  }\n}\n', mode: 0o600 });
+    expect(pool.files.get(`${DIR}/openclaw.json`)).toEqual({
+      data: '{\n  "gateway": {\n    "port": 18800\n  }\n}\n',
+      mode: 0o600,
+    });
     expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.mode).toBe(0o644);
     // the npm stand-in (OpenClaw's start-up plugin repair must find an npm), searched last on the unit's PATH
-    expect(pool.files.get("/home/molt/.molthub/fallback-bin/npm")).toMatchObject({ mode: 0o755, data: expect.stringMatching(/^#!\/bin\/sh\n[^]*exit 1\n$/) });
-    expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.data).toContain(":/sbin:/home/molt/.molthub/fallback-bin\n");
-    expect(await provider.observe(b, signal)).toEqual({ exists: true, running: true, pid: 77, exitCode: undefined, openclawVersion: "2026.9.6", detail: "active/running" });
+    expect(pool.files.get("/home/molt/.molthub/fallback-bin/npm")).toMatchObject({
+      mode: 0o755,
+      data: expect.stringMatching(/^#!\/bin\/sh\n[^]*exit 1\n$/),
+    });
+    expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.data).toContain(
+      ":/sbin:/home/molt/.molthub/fallback-bin\n",
+    );
+    expect(await provider.observe(b, signal)).toEqual({
+      exists: true,
+      running: true,
+      pid: 77,
+      exitCode: undefined,
+      openclawVersion: "2026.9.6",
+      detail: "active/running",
+    });
     // one forward per bot, reused
     const e1 = await provider.endpoint(b, signal);
     const e2 = await provider.endpoint(b, signal);
@@ -269,15 +368,23 @@ describe("provider steps against a recording pool", () => {
     pool = new FakePool((argv) => (argv[0] === "loginctl" ? { stdout: "no\n" } : undefined));
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]) });
     const signal = AbortSignal.timeout(10_000);
-    await expect(provider.ensure(bot(), signal)).rejects.toThrow(/OpenClaw 2026\.9\.6 is not installed on host nas .*molthub host install nas --version 2026\.9\.6/);
-    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", { data: '{"version":"2026.9.6"}', mode: 0o644 });
+    await expect(provider.ensure(bot(), signal)).rejects.toThrow(
+      /OpenClaw 2026\.9\.6 is not installed on host nas .*molthub host install nas --version 2026\.9\.6/,
+    );
+    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     await expect(provider.ensure(bot(), signal)).rejects.toThrow(/lingering is off for molt on nas.*loginctl enable-linger molt/);
   });
 
   it("root: the service user is created, files are handed to it, the env file stays root's", async () => {
     pool = new FakePool((argv) => (argv[0] === "id" ? { code: 1 } : undefined));
     const info = hostInfo({ username: "root", isRoot: true, home: "/root" });
-    pool.files.set("/var/lib/molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", { data: '{"version":"2026.9.6"}', mode: 0o644 });
+    pool.files.set("/var/lib/molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [info]) });
     const signal = AbortSignal.timeout(10_000);
     await provider.ensure(bot(), signal);
@@ -304,17 +411,26 @@ describe("provider steps against a recording pool", () => {
 
   it("a unit file of another bot is never overwritten or removed", async () => {
     pool = new FakePool();
-    pool.files.set("/home/molt/.config/systemd/user/molthub-helper.service", { data: "[Unit]\nX-Molthub-Bot-Id=someone-else\n", mode: 0o644 });
+    pool.files.set("/home/molt/.config/systemd/user/molthub-helper.service", {
+      data: "[Unit]\nX-Molthub-Bot-Id=someone-else\n",
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]) });
     await expect(provider.configure(bot(), AbortSignal.timeout(10_000))).rejects.toThrow(/not Molthub's unit for bot helper/);
   });
 
   it("start reports exit 78 as invalid config with the log tail, secrets removed", async () => {
     pool = new FakePool(
-      (argv) => (argv.includes("show") ? { stdout: "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\n" } : undefined),
+      (argv) =>
+        argv.includes("show")
+          ? { stdout: "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\n" }
+          : undefined,
       () => ["Invalid config: token tok-secret-123456 rejected", "bye"],
     );
-    const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo({ isRoot: true, username: "root", home: "/root" })]), pollMs: 10 });
+    const provider = new SystemdProvider({
+      hosts: fakeHosts(pool, [hostInfo({ isRoot: true, username: "root", home: "/root" })]),
+      pollMs: 10,
+    });
     const err = await provider.start(bot(), AbortSignal.timeout(10_000)).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "invalid_config" });
     expect((err as Error).message).toMatch(/rejected its configuration \(exit 78\)/);
@@ -325,11 +441,15 @@ describe("provider steps against a recording pool", () => {
   it("stop disables, stops without blocking and kills after the deadline; destroy purges only the bot dir", async () => {
     let state = "active";
     pool = new FakePool((argv) => {
-      if (argv.includes("show")) return { stdout: `LoadState=loaded\nActiveState=${state}\nSubState=x\nMainPID=${state === "active" ? 5 : 0}\n` };
+      if (argv.includes("show"))
+        return { stdout: `LoadState=loaded\nActiveState=${state}\nSubState=x\nMainPID=${state === "active" ? 5 : 0}\n` };
       if (argv.includes("kill")) state = "inactive";
       return undefined;
     });
-    pool.files.set("/home/molt/.config/systemd/user/molthub-helper.service", { data: "[Unit]\nX-Molthub-Bot-Id=b0t-1d\n", mode: 0o644 });
+    pool.files.set("/home/molt/.config/systemd/user/molthub-helper.service", {
+      data: "[Unit]\nX-Molthub-Bot-Id=b0t-1d\n",
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]), pollMs: 5, destroyDeadlineMs: 50 });
     const signal = AbortSignal.timeout(10_000);
     await provider.destroy(bot(), { purge: true }, signal);
@@ -382,7 +502,7 @@ describe("local forward (src/ssh/forward.ts)", () => {
         let got = "";
         c.on("data", (b) => {
           got += b.toString();
-          if (got.length >= msg.length) (c.end(), resolve(got));
+          if (got.length >= msg.length) c.end(), resolve(got);
         });
         c.on("close", () => resolve(got));
         c.on("error", reject);

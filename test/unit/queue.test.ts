@@ -1,16 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { makeTestApp } from "../helpers/app.ts";
-import { enqueue, claimNext, finish, recoverInterrupted, backoffMs } from "../../src/fleet/queue.ts";
-import { applyManifest } from "../../src/services/bots.ts";
-import { serviceContext } from "../../src/server/deps.ts";
 import { jobs } from "../../src/db/schema.ts";
+import { backoffMs, claimNext, enqueue, finish, recoverInterrupted } from "../../src/fleet/queue.ts";
+import { serviceContext } from "../../src/server/deps.ts";
+import { applyManifest } from "../../src/services/bots.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 async function withBot() {
   const t = makeTestApp();
   const owner = await t.setupOwner();
-  const actor = { type: "user" as const, userId: owner.userId, label: "o", workspaceId: owner.workspaceId, role: "owner" as const };
+  const actor = {
+    type: "user" as const,
+    userId: owner.userId,
+    label: "o",
+    workspaceId: owner.workspaceId,
+    role: "owner" as const,
+  };
   const ctx = serviceContext(t.deps, actor);
-  const r = applyManifest(ctx, { apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "b1" }, spec: { target: { provider: "local", version: "2026.9.6" } } });
+  const r = applyManifest(ctx, {
+    apiVersion: "molthub/v1",
+    kind: "Bot",
+    metadata: { name: "b1" },
+    spec: { target: { provider: "local", version: "2026.9.6" } },
+  });
   return { t, ctx, botId: r.bot.id };
 }
 
@@ -25,7 +36,12 @@ describe("job queue", () => {
     expect(all).toHaveLength(1);
     expect(all[0]!.kind).toBe("restart");
     enqueue(t.store.db, botId, "delete", { now });
-    const states = t.store.db.select().from(jobs).all().map((j) => `${j.kind}:${j.state}`).sort();
+    const states = t.store.db
+      .select()
+      .from(jobs)
+      .all()
+      .map((j) => `${j.kind}:${j.state}`)
+      .sort();
     expect(states).toEqual(["delete:queued", "restart:cancelled"]);
   });
 
@@ -37,7 +53,10 @@ describe("job queue", () => {
     enqueue(t.store.db, botId, "reconcile", { now });
     expect(claimNext(t.store.db, now)).toBeNull(); // the bot is busy
     finish(t.store.db, j.id, "done", now);
-    t.store.db.update(jobs).set({ notBefore: now + 10_000 }).run();
+    t.store.db
+      .update(jobs)
+      .set({ notBefore: now + 10_000 })
+      .run();
     expect(claimNext(t.store.db, now)).toBeNull();
     expect(claimNext(t.store.db, now + 10_000)?.botId).toBe(botId);
   });
@@ -47,7 +66,12 @@ describe("job queue", () => {
     const now = Date.now();
     claimNext(t.store.db, now);
     expect(recoverInterrupted(t.store.db, now)).toBe(1);
-    const rows = t.store.db.select().from(jobs).all().map((j) => `${j.kind}:${j.state}`).sort();
+    const rows = t.store.db
+      .select()
+      .from(jobs)
+      .all()
+      .map((j) => `${j.kind}:${j.state}`)
+      .sort();
     expect(rows).toEqual(["reconcile:interrupted", "reconcile:queued"]);
     expect(recoverInterrupted(t.store.db, now)).toBe(0);
   });

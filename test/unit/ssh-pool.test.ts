@@ -3,12 +3,12 @@
  * key (pinned mismatch, probe) never reaches authentication; channel limits queue instead of failing; deadlines
  * cover a server that never answers; errors say what to do and never carry the private key.
  */
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import { type AddressInfo, createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
+import { type Connection, Server } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Server, type Connection } from "ssh2";
 import { fingerprintSha256, HostKeyMismatchError, HostKeyNotPinnedError } from "../../src/ssh/hostkey.ts";
 import { generateEd25519KeyPair } from "../../src/ssh/keys.ts";
-import { probeHostKey, SshError, SshPool, type SshHostConfig } from "../../src/ssh/pool.ts";
+import { probeHostKey, SshError, type SshHostConfig, SshPool } from "../../src/ssh/pool.ts";
 
 const hostKey = generateEd25519KeyPair("unit-host");
 const clientKey = generateEd25519KeyPair("unit-client");
@@ -24,7 +24,8 @@ beforeAll(async () => {
   server = new Server({ hostKeys: [hostKey.privateKey] }, (client: Connection) => {
     client.on("authentication", (ctx) => {
       authEvents++;
-      if (ctx.method === "publickey" && ctx.username === "molt" && Buffer.compare(ctx.key.data, clientBlob) === 0) return ctx.accept();
+      if (ctx.method === "publickey" && ctx.username === "molt" && Buffer.compare(ctx.key.data, clientBlob) === 0)
+        return ctx.accept();
       ctx.reject(["publickey"]);
     });
     client.on("ready", () => {
@@ -188,7 +189,9 @@ describe("SshPool channels and deadlines", () => {
 
   it("unknown host ids, malformed pins and a closed pool are clear errors", async () => {
     const pool = new SshPool();
-    expect(() => pool.setHost("bad", cfg({ hostKey: { mode: "pinned", fingerprint: "MD5:00:11" } }))).toThrow(/not a SHA256 host key fingerprint/);
+    expect(() => pool.setHost("bad", cfg({ hostKey: { mode: "pinned", fingerprint: "MD5:00:11" } }))).toThrow(
+      /not a SHA256 host key fingerprint/,
+    );
     await expect(pool.exec("nope", ["echo"])).rejects.toMatchObject({ code: "unknown_host" });
     pool.setHost("x", cfg());
     pool.close();

@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decideHostKey, fingerprintOfPublicKeyLine, fingerprintSha256, keyTypeOf, normalizeFingerprint } from "../../src/ssh/hostkey.ts";
+import {
+  decideHostKey,
+  fingerprintOfPublicKeyLine,
+  fingerprintSha256,
+  keyTypeOf,
+  normalizeFingerprint,
+} from "../../src/ssh/hostkey.ts";
 import { generateEd25519KeyPair, publicKeyLineOf } from "../../src/ssh/keys.ts";
 import { assertNotOption, buildRemoteCommand, quoteArg, ShellQuoteError, shellQuote } from "../../src/ssh/quote.ts";
 
@@ -67,7 +73,9 @@ const INJECTION_PAYLOADS: string[] = [
 
 /** `sh -c script` locally (Bun.spawn), as the remote login shell runs an ssh exec request. */
 function runLocalSh(script: string): { stdout: Buffer; status: number | null } {
-  const r = Bun.spawnSync(["sh", "-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent-home" } });
+  const r = Bun.spawnSync(["sh", "-c", script], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent-home" },
+  });
   return { stdout: Buffer.from(r.stdout), status: r.exitCode };
 }
 
@@ -91,7 +99,15 @@ describe("shellQuote", () => {
     const dir = mkdtempSync(join(tmpdir(), "molthub-quote-"));
     try {
       const target = join(dir, "pwned");
-      const payloads = [`; touch ${target}`, `$(touch ${target})`, `\`touch ${target}\``, `\ntouch ${target}`, `& touch ${target}`, `| touch ${target}`, `> ${target}`];
+      const payloads = [
+        `; touch ${target}`,
+        `$(touch ${target})`,
+        `\`touch ${target}\``,
+        `\ntouch ${target}`,
+        `& touch ${target}`,
+        `| touch ${target}`,
+        `> ${target}`,
+      ];
       for (const p of payloads) runLocalSh(shellQuote(["printf", "%s\\n", p]));
       expect(spawnSync("test", ["-e", target]).status).toBe(1);
     } finally {
@@ -157,7 +173,9 @@ describe("host key fingerprints and appliance keys", () => {
       writeFileSync(join(dir, "k"), kp.privateKey, { mode: 0o600 });
       const lf = spawnSync("ssh-keygen", ["-lf", join(dir, "k.pub")]).stdout.toString();
       expect(lf.split(" ")[1]).toBe(kp.fingerprint);
-      const y = spawnSync("ssh-keygen", ["-y", "-f", join(dir, "k")]).stdout.toString().trim();
+      const y = spawnSync("ssh-keygen", ["-y", "-f", join(dir, "k")])
+        .stdout.toString()
+        .trim();
       expect(y.split(" ").slice(0, 2)).toEqual(kp.publicKey.split(" ").slice(0, 2));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -172,7 +190,12 @@ describe("host key fingerprints and appliance keys", () => {
     expect(decideHostKey({ mode: "pinned", fingerprint: `${fa.slice(7)}=` }, a).accept).toBe(true);
     const d = decideHostKey({ mode: "pinned", fingerprint: fa }, b);
     expect(d).toMatchObject({ accept: false, reason: "mismatch", expected: fa, fingerprint: fingerprintSha256(b) });
-    expect(decideHostKey({ mode: "probe" }, a)).toMatchObject({ accept: false, reason: "probe", fingerprint: fa, keyType: "ssh-ed25519" });
+    expect(decideHostKey({ mode: "probe" }, a)).toMatchObject({
+      accept: false,
+      reason: "probe",
+      fingerprint: fa,
+      keyType: "ssh-ed25519",
+    });
     expect(() => normalizeFingerprint("MD5:aa:bb")).toThrow(/not a SHA256/);
     expect(fingerprintOfPublicKeyLine(`ssh-ed25519 ${a.toString("base64")} c`)).toBe(fa);
   });

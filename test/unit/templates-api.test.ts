@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import { and, asc, eq } from "drizzle-orm";
-import { makeTestApp } from "../helpers/app.ts";
+import { describe, expect, it } from "vitest";
 import { auditLog, botRevisions, bots, templates } from "../../src/db/schema.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 
@@ -16,7 +16,7 @@ async function setup() {
     return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
   };
   await call("PUT", "/api/v1/secrets/telegram-token", { value: TOKEN_VALUE });
-  await call("PUT", "/api/v1/secrets/anthropic-key", { value: "sk-ant-api03-" + "x".repeat(40) });
+  await call("PUT", "/api/v1/secrets/anthropic-key", { value: `sk-ant-api03-${"x".repeat(40)}` });
   return { t, cookie, call };
 }
 
@@ -38,7 +38,15 @@ function userTemplate(extra: Record<string, unknown> = {}, model = "anthropic/cl
       ],
       openclaw: {
         agents: { defaults: { model, maxConcurrent: "{{ inputs.maxConcurrent }}" } },
-        channels: { telegram: { enabled: true, botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" }, dmPolicy: "pairing", groupPolicy: "disabled", ...((extra.telegram as object) ?? {}) } },
+        channels: {
+          telegram: {
+            enabled: true,
+            botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" },
+            dmPolicy: "pairing",
+            groupPolicy: "disabled",
+            ...((extra.telegram as object) ?? {}),
+          },
+        },
       },
       secrets: { TELEGRAM_BOT_TOKEN: { secret: "{{ inputs.tokenSecret }}" } },
     },
@@ -63,34 +71,68 @@ describe("templates API", () => {
 
   it("creates a bot from a template: the manifest names the template, the revision holds its values with provenance kind template", async () => {
     const { t, call } = await setup();
-    const r = await call("POST", "/api/v1/templates/telegram-bot/bots", { name: "tg1", inputs: { botTokenSecret: "telegram-token", anthropicKeySecret: "anthropic-key", allowFrom: "42" }, fleet: "home" });
+    const r = await call("POST", "/api/v1/templates/telegram-bot/bots", {
+      name: "tg1",
+      inputs: { botTokenSecret: "telegram-token", anthropicKeySecret: "anthropic-key", allowFrom: "42" },
+      fleet: "home",
+    });
     expect(r.status, r.text).toBe(201);
     expect(r.body.action).toBe("created");
     const [rev] = revisions(t, "tg1");
     const manifest = JSON.parse(rev!.manifest);
-    expect(manifest.spec.template).toEqual({ name: "telegram-bot", inputs: { botTokenSecret: "telegram-token", anthropicKeySecret: "anthropic-key", allowFrom: "42" } });
+    expect(manifest.spec.template).toEqual({
+      name: "telegram-bot",
+      inputs: { botTokenSecret: "telegram-token", anthropicKeySecret: "anthropic-key", allowFrom: "42" },
+    });
     expect(manifest.spec.openclaw).toEqual({});
     expect(manifest.metadata.fleet).toBe("home");
     const config = JSON.parse(rev!.config);
-    expect(config.channels.telegram).toEqual({ enabled: true, botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" }, dmPolicy: "pairing", allowFrom: ["42"], groupPolicy: "allowlist" });
+    expect(config.channels.telegram).toEqual({
+      enabled: true,
+      botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" },
+      dmPolicy: "pairing",
+      allowFrom: ["42"],
+      groupPolicy: "allowlist",
+    });
     expect(config.agents.defaults.sandbox).toEqual({ mode: "non-main" });
-    expect(JSON.parse(rev!.secretRefs)).toEqual({ TELEGRAM_BOT_TOKEN: { secret: "telegram-token" }, ANTHROPIC_API_KEY: { secret: "anthropic-key" } });
+    expect(JSON.parse(rev!.secretRefs)).toEqual({
+      TELEGRAM_BOT_TOKEN: { secret: "telegram-token" },
+      ANTHROPIC_API_KEY: { secret: "anthropic-key" },
+    });
     const prov = JSON.parse(rev!.provenance);
-    expect(prov["channels.telegram.dmPolicy"].layer).toEqual({ kind: "template", id: "template:telegram-bot", name: "telegram-bot" });
+    expect(prov["channels.telegram.dmPolicy"].layer).toEqual({
+      kind: "template",
+      id: "template:telegram-bot",
+      name: "telegram-bot",
+    });
     // the secret's value never appears in what the API stored or answered
     expect(r.text).not.toContain(TOKEN_VALUE);
     expect(rev!.config + rev!.manifest + rev!.resolved).not.toContain(TOKEN_VALUE);
     // a second bot of that name is refused
-    const again = await call("POST", "/api/v1/templates/telegram-bot/bots", { name: "tg1", inputs: { botTokenSecret: "telegram-token" } });
+    const again = await call("POST", "/api/v1/templates/telegram-bot/bots", {
+      name: "tg1",
+      inputs: { botTokenSecret: "telegram-token" },
+    });
     expect(again.status).toBe(409);
   });
 
   it("bad inputs: every wrong input named, nothing created; a missing secret names the secret", async () => {
     const { t, call } = await setup();
-    const r = await call("POST", "/api/v1/templates/discord-server/bots", { name: "d1", inputs: { guildId: "abc", requireMention: "maybe", colour: "red" } });
+    const r = await call("POST", "/api/v1/templates/discord-server/bots", {
+      name: "d1",
+      inputs: { guildId: "abc", requireMention: "maybe", colour: "red" },
+    });
     expect(r.status).toBe(400);
-    expect(r.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["inputs.botTokenSecret", "inputs.colour", "inputs.guildId", "inputs.requireMention"]);
-    const missing = await call("POST", "/api/v1/templates/discord-server/bots", { name: "d1", inputs: { botTokenSecret: "no-such-secret", guildId: "123456789012" } });
+    expect(r.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      "inputs.botTokenSecret",
+      "inputs.colour",
+      "inputs.guildId",
+      "inputs.requireMention",
+    ]);
+    const missing = await call("POST", "/api/v1/templates/discord-server/bots", {
+      name: "d1",
+      inputs: { botTokenSecret: "no-such-secret", guildId: "123456789012" },
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toContain("no-such-secret");
     expect(t.store.db.select().from(bots).all()).toHaveLength(0);
@@ -108,28 +150,50 @@ describe("templates API", () => {
     expect(created.body).toMatchObject({ action: "created", version: 1, blast: [] });
     const same = await call("PUT", "/api/v1/templates/support-desk", userTemplate());
     expect(same.body.action).toBe("unchanged");
-    const builtin = await call("PUT", "/api/v1/templates/telegram-bot", { ...userTemplate(), metadata: { name: "telegram-bot", title: "Mine" } });
+    const builtin = await call("PUT", "/api/v1/templates/telegram-bot", {
+      ...userTemplate(),
+      metadata: { name: "telegram-bot", title: "Mine" },
+    });
     expect(builtin.status).toBe(409);
     const bad = userTemplate();
     (bad.spec.openclaw as Record<string, unknown>).x = "{{ inputs.missing }}";
     (bad.spec.openclaw as Record<string, unknown>).gateway = { bind: "lan" };
     const refused = await call("PUT", "/api/v1/templates/support-desk", bad);
     expect(refused.status).toBe(400);
-    expect(refused.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["spec.openclaw.gateway.bind", "spec.openclaw.x"]);
+    expect(refused.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      "spec.openclaw.gateway.bind",
+      "spec.openclaw.x",
+    ]);
     const mismatch = await call("PUT", "/api/v1/templates/other-name", userTemplate());
     expect(mismatch.status).toBe(400);
-    expect(t.store.db.select().from(templates).all().map((r) => r.version)).toEqual([1]);
-    const actions = t.store.db.select().from(auditLog).all().map((a) => a.action);
+    expect(
+      t.store.db
+        .select()
+        .from(templates)
+        .all()
+        .map((r) => r.version),
+    ).toEqual([1]);
+    const actions = t.store.db
+      .select()
+      .from(auditLog)
+      .all()
+      .map((a) => a.action);
     expect(actions.filter((a) => a.startsWith("template."))).toEqual(["template.create"]);
   });
 
   it("editing a user template shows the blast radius, then creates new revisions for the bots using it", async () => {
     const { t, call } = await setup();
     await call("PUT", "/api/v1/templates/support-desk", userTemplate());
-    const a = await call("POST", "/api/v1/templates/support-desk/bots", { name: "desk-a", inputs: { tokenSecret: "telegram-token" } });
+    const a = await call("POST", "/api/v1/templates/support-desk/bots", {
+      name: "desk-a",
+      inputs: { tokenSecret: "telegram-token" },
+    });
     expect(a.status, a.text).toBe(201);
     await call("PUT", "/api/v1/secrets/telegram-token-b", { value: "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ" });
-    const b = await call("POST", "/api/v1/templates/support-desk/bots", { name: "desk-b", inputs: { tokenSecret: "telegram-token-b", maxConcurrent: "4" } });
+    const b = await call("POST", "/api/v1/templates/support-desk/bots", {
+      name: "desk-b",
+      inputs: { tokenSecret: "telegram-token-b", maxConcurrent: "4" },
+    });
     expect(b.status, b.text).toBe(201);
     await call("POST", "/api/v1/templates/minimal-gateway/bots", { name: "other" });
 
@@ -137,8 +201,13 @@ describe("templates API", () => {
     const dry = await call("PUT", "/api/v1/templates/support-desk?dryRun=true", edited);
     expect(dry.status, dry.text).toBe(200);
     expect(dry.body.dryRun).toBe(true);
-    expect(dry.body.blast.map((e: { bot: string; action: string }) => [e.bot, e.action])).toEqual([["desk-a", "updated"], ["desk-b", "updated"]]);
-    expect(dry.body.blast[0].changes).toEqual([{ path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" }]);
+    expect(dry.body.blast.map((e: { bot: string; action: string }) => [e.bot, e.action])).toEqual([
+      ["desk-a", "updated"],
+      ["desk-b", "updated"],
+    ]);
+    expect(dry.body.blast[0].changes).toEqual([
+      { path: "agents.defaults.model", from: "anthropic/claude-sonnet-4-5", to: "anthropic/claude-opus-4-1" },
+    ]);
     // the dry run saved nothing
     expect(revisions(t, "desk-a")).toHaveLength(1);
     expect(t.store.db.select().from(templates).get()!.version).toBe(1);
@@ -154,11 +223,25 @@ describe("templates API", () => {
     }
     expect(JSON.parse(revisions(t, "desk-b")[1]!.config).agents.defaults.maxConcurrent).toBe(4);
     expect(revisions(t, "other")).toHaveLength(1);
-    const audit = t.store.db.select().from(auditLog).where(and(eq(auditLog.action, "template.update"))).get()!;
-    expect(JSON.parse(audit.summary!)).toMatchObject({ name: "support-desk", version: 2, bots: [{ bot: "desk-a", revision: 2 }, { bot: "desk-b", revision: 2 }] });
+    const audit = t.store.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "template.update")))
+      .get()!;
+    expect(JSON.parse(audit.summary!)).toMatchObject({
+      name: "support-desk",
+      version: 2,
+      bots: [
+        { bot: "desk-a", revision: 2 },
+        { bot: "desk-b", revision: 2 },
+      ],
+    });
 
     // a version that would break the bots (a new required input they do not give) is refused, nothing saved
-    const breaking = userTemplate({ inputs: [{ name: "region", label: "Region", type: "string", required: true }] }, "anthropic/claude-opus-4-1");
+    const breaking = userTemplate(
+      { inputs: [{ name: "region", label: "Region", type: "string", required: true }] },
+      "anthropic/claude-opus-4-1",
+    );
     const refused = await call("PUT", "/api/v1/templates/support-desk", breaking);
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain("desk-a, desk-b");
@@ -178,7 +261,13 @@ describe("templates API", () => {
     await call("PUT", "/api/v1/templates/support-desk", userTemplate());
     expect((await call("DELETE", "/api/v1/templates/support-desk")).status).toBe(200);
     expect((await call("GET", "/api/v1/templates/support-desk")).status).toBe(404);
-    expect(t.store.db.select().from(auditLog).all().map((a) => a.action)).toContain("template.delete");
+    expect(
+      t.store.db
+        .select()
+        .from(auditLog)
+        .all()
+        .map((a) => a.action),
+    ).toContain("template.delete");
   });
 
   it("roles: viewers read, operators create bots, only admins change templates", async () => {
@@ -196,7 +285,10 @@ describe("templates API", () => {
     const unsafe = userTemplate({ telegram: { dmPolicy: "open", allowFrom: ["*"] } });
     unsafe.metadata.name = "open-door";
     expect((await call("PUT", "/api/v1/templates/open-door", unsafe)).status).toBe(200);
-    const r = await call("POST", "/api/v1/templates/open-door/bots", { name: "unsafe", inputs: { tokenSecret: "telegram-token" } });
+    const r = await call("POST", "/api/v1/templates/open-door/bots", {
+      name: "unsafe",
+      inputs: { tokenSecret: "telegram-token" },
+    });
     expect(r.status, r.text).toBe(422);
     expect(r.body.error.code).toBe("policy_blocked");
     expect(r.body.error.message).toContain("dm-policy-not-open");

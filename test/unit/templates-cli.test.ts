@@ -1,13 +1,13 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { makeTestApp } from "../helpers/app.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiClient } from "../../src/cli/client.ts";
-import { run, splitInputs } from "../../src/cli/templates.ts";
 import { CliError } from "../../src/cli/io.ts";
+import { run, splitInputs } from "../../src/cli/templates.ts";
 import { botRevisions, bots } from "../../src/db/schema.ts";
+import { makeTestApp } from "../helpers/app.ts";
 
 /** The CLI module against the real app, served on loopback. */
 async function serve() {
@@ -38,8 +38,21 @@ function capture() {
 
 describe("molthub template …", () => {
   it("splits --input pairs into inputs, target and metadata", () => {
-    expect(splitInputs(["botTokenSecret=tg", "target.provider=docker", "target.cpus=1.5", "metadata.fleet=home", "metadata.labels.team=x", "allowFrom=1,2"])).toEqual({
-      inputs: { botTokenSecret: "tg", allowFrom: "1,2" }, target: { provider: "docker", cpus: 1.5 }, fleet: "home", environment: undefined, labels: { team: "x" },
+    expect(
+      splitInputs([
+        "botTokenSecret=tg",
+        "target.provider=docker",
+        "target.cpus=1.5",
+        "metadata.fleet=home",
+        "metadata.labels.team=x",
+        "allowFrom=1,2",
+      ]),
+    ).toEqual({
+      inputs: { botTokenSecret: "tg", allowFrom: "1,2" },
+      target: { provider: "docker", cpus: 1.5 },
+      fleet: "home",
+      environment: undefined,
+      labels: { team: "x" },
     });
     expect(() => splitInputs(["novalue"])).toThrow(CliError);
     expect(() => splitInputs(["a.b=c"])).toThrow(/plain names/);
@@ -60,39 +73,84 @@ describe("molthub template …", () => {
     expect(out.join("")).toContain("kind: Template");
 
     out = capture();
-    expect(await run(client, ["template", "use", "telegram-bot", "--name", "cli-bot", "--input", "botTokenSecret=tg-token", "--input", "metadata.environment=prod", "--dry-run"])).toBe(0);
+    expect(
+      await run(client, [
+        "template",
+        "use",
+        "telegram-bot",
+        "--name",
+        "cli-bot",
+        "--input",
+        "botTokenSecret=tg-token",
+        "--input",
+        "metadata.environment=prod",
+        "--dry-run",
+      ]),
+    ).toBe(0);
     expect(out.join("\n")).toContain("bot/cli-bot would be created");
     expect(t.store.db.select().from(bots).all()).toHaveLength(0);
     out = capture();
-    expect(await run(client, ["template", "use", "telegram-bot", "--name", "cli-bot", "--input", "botTokenSecret=tg-token", "--input", "metadata.environment=prod", "--input", "target.version=2026.9.6"])).toBe(0);
+    expect(
+      await run(client, [
+        "template",
+        "use",
+        "telegram-bot",
+        "--name",
+        "cli-bot",
+        "--input",
+        "botTokenSecret=tg-token",
+        "--input",
+        "metadata.environment=prod",
+        "--input",
+        "target.version=2026.9.6",
+      ]),
+    ).toBe(0);
     const b = t.store.db.select().from(bots).where(eq(bots.name, "cli-bot")).get()!;
     expect(b.environment).toBe("prod");
     const rev = t.store.db.select().from(botRevisions).where(eq(botRevisions.botId, b.id)).get()!;
     expect(JSON.parse(rev.manifest).spec.template.name).toBe("telegram-bot");
 
     // a wrong input is refused with its path
-    await expect(run(client, ["template", "use", "telegram-bot", "--name", "cli-bot2", "--input", "dmPolicy=open", "--input", "botTokenSecret=tg-token"])).rejects.toThrow(/inputs\.dmPolicy/);
+    await expect(
+      run(client, [
+        "template",
+        "use",
+        "telegram-bot",
+        "--name",
+        "cli-bot2",
+        "--input",
+        "dmPolicy=open",
+        "--input",
+        "botTokenSecret=tg-token",
+      ]),
+    ).rejects.toThrow(/inputs\.dmPolicy/);
 
     const dir = mkdtempSync(join(tmpdir(), "molthub-tpl-"));
     const file = join(dir, "t.yaml");
-    writeFileSync(file, `apiVersion: molthub/v1
+    writeFileSync(
+      file,
+      `apiVersion: molthub/v1
 kind: Template
 metadata: { name: cli-tpl, title: CLI template }
 spec:
   inputs: [{ name: model, label: Model, type: string, default: anthropic/claude-sonnet-4-5 }]
   openclaw: { agents: { defaults: { model: "{{ inputs.model }}" } } }
-`);
+`,
+    );
     out = capture();
     expect(await run(client, ["template", "apply", "--file", file])).toBe(0);
     expect(out.join("\n")).toContain("template/cli-tpl created (version 1)");
     await run(client, ["template", "use", "cli-tpl", "--name", "from-cli-tpl"]);
-    writeFileSync(file, `apiVersion: molthub/v1
+    writeFileSync(
+      file,
+      `apiVersion: molthub/v1
 kind: Template
 metadata: { name: cli-tpl, title: CLI template }
 spec:
   inputs: [{ name: model, label: Model, type: string, default: openai/gpt-5 }]
   openclaw: { agents: { defaults: { model: "{{ inputs.model }}" } } }
-`);
+`,
+    );
     out = capture();
     expect(await run(client, ["template", "apply", "--file", file, "--dry-run"])).toBe(0);
     expect(out.join("\n")).toContain("bot/from-cli-tpl would get revision 2");

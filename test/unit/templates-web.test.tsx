@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
-import { describe, expect, it } from "vitest";
+
 import { asc, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { botRevisions, bots, templates } from "../../src/db/schema.ts";
 import { makeTestApp } from "../helpers/app.ts";
 import { assertPageRules, get, post } from "../helpers/web.ts";
-import { botRevisions, bots, templates } from "../../src/db/schema.ts";
 
 type T = ReturnType<typeof makeTestApp>;
 
@@ -23,7 +24,10 @@ describe("templates pages", () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
     const list = await page(t, "/templates", cookie);
-    expect(list, "the placeholder entry for /templates in src/web/ui/coming-soon.tsx (SECTIONS) still shadows this page; remove it").not.toContain("are not available in this version yet");
+    expect(
+      list,
+      "the placeholder entry for /templates in src/web/ui/coming-soon.tsx (SECTIONS) still shadows this page; remove it",
+    ).not.toContain("are not available in this version yet");
     expect(list).toContain('href="/templates/telegram-bot"');
     expect(list).toContain("Slack workspace");
     expect(list).toContain('href="/templates/new"');
@@ -42,33 +46,52 @@ describe("templates pages", () => {
   it("creates a bot from a template, storing a typed secret value first; no secret value on any page", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const res = await post(t, "/templates/telegram-bot/bots", {
-      bot_name: "tg-web",
-      in_botTokenSecret: "",
-      newname_botTokenSecret: "tg-web-token",
-      value_botTokenSecret: CANARY,
-      in_model: "anthropic/claude-sonnet-4-5",
-      in_anthropicKeySecret: "",
-      in_dmPolicy: "pairing",
-      in_allowFrom: "",
-      in_groupPolicy: "disabled",
-      provider: "",
-      version: "",
-      image: "",
-      fleet: "home",
-      environment: "",
-      labels: "team=support",
-      mode: "create",
-    }, cookie);
+    const res = await post(
+      t,
+      "/templates/telegram-bot/bots",
+      {
+        bot_name: "tg-web",
+        in_botTokenSecret: "",
+        newname_botTokenSecret: "tg-web-token",
+        value_botTokenSecret: CANARY,
+        in_model: "anthropic/claude-sonnet-4-5",
+        in_anthropicKeySecret: "",
+        in_dmPolicy: "pairing",
+        in_allowFrom: "",
+        in_groupPolicy: "disabled",
+        provider: "",
+        version: "",
+        image: "",
+        fleet: "home",
+        environment: "",
+        labels: "team=support",
+        mode: "create",
+      },
+      cookie,
+    );
     expect(res.status, await res.clone().text()).toBe(303);
     expect(res.headers.get("location")).toBe("/bots/tg-web");
     const b = t.store.db.select().from(bots).where(eq(bots.name, "tg-web")).get()!;
-    const rev = t.store.db.select().from(botRevisions).where(eq(botRevisions.botId, b.id)).orderBy(asc(botRevisions.revision)).get()!;
-    expect(JSON.parse(rev.manifest).spec.template).toEqual({ name: "telegram-bot", inputs: { botTokenSecret: "tg-web-token", model: "anthropic/claude-sonnet-4-5", dmPolicy: "pairing", groupPolicy: "disabled" } });
+    const rev = t.store.db
+      .select()
+      .from(botRevisions)
+      .where(eq(botRevisions.botId, b.id))
+      .orderBy(asc(botRevisions.revision))
+      .get()!;
+    expect(JSON.parse(rev.manifest).spec.template).toEqual({
+      name: "telegram-bot",
+      inputs: {
+        botTokenSecret: "tg-web-token",
+        model: "anthropic/claude-sonnet-4-5",
+        dmPolicy: "pairing",
+        groupPolicy: "disabled",
+      },
+    });
     expect(JSON.parse(rev.config).channels.telegram.groupPolicy).toBe("disabled");
     expect(JSON.parse(rev.manifest).metadata).toMatchObject({ fleet: "home", labels: { team: "support" } });
     // every page that could show it: none does
-    for (const p of ["/templates", "/templates/telegram-bot", "/bots/tg-web", "/secrets", "/bots", "/audit"]) await page(t, p, cookie);
+    for (const p of ["/templates", "/templates/telegram-bot", "/bots/tg-web", "/secrets", "/bots", "/audit"])
+      await page(t, p, cookie);
     const list = await page(t, "/templates/telegram-bot", cookie);
     expect(list).toContain('href="/bots/tg-web"');
   });
@@ -76,15 +99,20 @@ describe("templates pages", () => {
   it("a refused create shows the problems per field, keeps the typed choices and never the secret value", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const res = await post(t, "/templates/discord-server/bots", {
-      bot_name: "dc",
-      in_botTokenSecret: "",
-      newname_botTokenSecret: "dc-token",
-      value_botTokenSecret: CANARY,
-      in_guildId: "not-a-number",
-      in_requireMention: "true",
-      mode: "create",
-    }, cookie);
+    const res = await post(
+      t,
+      "/templates/discord-server/bots",
+      {
+        bot_name: "dc",
+        in_botTokenSecret: "",
+        newname_botTokenSecret: "dc-token",
+        value_botTokenSecret: CANARY,
+        in_guildId: "not-a-number",
+        in_requireMention: "true",
+        mode: "create",
+      },
+      cookie,
+    );
     const body = await res.text();
     expect(res.status).toBe(400);
     expect(body).toContain("inputs.guildId");
@@ -113,7 +141,12 @@ spec:
   openclaw:
     agents: { defaults: { model: "{{ inputs.model }}" } }
 ${extra}`;
-    const bad = await post(t, "/templates/editor", { text: text("anthropic/claude-sonnet-4-5", "    logging: { file: /tmp/x }\n    x: \"{{ inputs.nope }}\"\n"), mode: "save" }, cookie);
+    const bad = await post(
+      t,
+      "/templates/editor",
+      { text: text("anthropic/claude-sonnet-4-5", '    logging: { file: /tmp/x }\n    x: "{{ inputs.nope }}"\n'), mode: "save" },
+      cookie,
+    );
     expect(bad.status).toBe(400);
     const badBody = await bad.text();
     expect(badBody).toContain("spec.openclaw.logging.file");
@@ -128,7 +161,12 @@ ${extra}`;
 
     const edit = await page(t, "/templates/web-tpl/edit", cookie);
     expect(edit).toContain('name="original" value="web-tpl"');
-    const preview = await post(t, "/templates/editor", { text: text("openai/gpt-5"), original: "web-tpl", mode: "preview" }, cookie);
+    const preview = await post(
+      t,
+      "/templates/editor",
+      { text: text("openai/gpt-5"), original: "web-tpl", mode: "preview" },
+      cookie,
+    );
     const pv = await preview.text();
     expect(preview.status).toBe(200);
     expect(pv).toContain("gets revision 2");

@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { validateManifest } from "../../src/domain/manifest.ts";
+import { generateConfig, layoutFor } from "../../src/domain/openclaw-config.ts";
+import { evaluate } from "../../src/domain/policy.ts";
+import { BUILTIN_PACKS } from "../../src/domain/policy-packs/index.ts";
 import {
   BUILTIN_EXAMPLE_INPUTS,
   BUILTIN_TEMPLATES,
@@ -6,14 +10,10 @@ import {
   manifestFromTemplate,
   parseTemplates,
   renderTemplate,
+  type Template,
   TemplateError,
   validateTemplate,
-  type Template,
 } from "../../src/domain/templates/index.ts";
-import { validateManifest } from "../../src/domain/manifest.ts";
-import { generateConfig, layoutFor } from "../../src/domain/openclaw-config.ts";
-import { evaluate } from "../../src/domain/policy.ts";
-import { BUILTIN_PACKS } from "../../src/domain/policy-packs/index.ts";
 
 function tpl(spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): unknown {
   return { apiVersion: "molthub/v1", kind: "Template", metadata: { name: "t1", title: "T1", ...metadata }, spec };
@@ -29,29 +29,36 @@ function issuesOf(fn: () => unknown): { path: string; message: string }[] {
   throw new Error("expected a TemplateError");
 }
 
-const BASE: Template = validateTemplate(tpl({
-  inputs: [
-    { name: "port", label: "Port", type: "number", default: 8080 },
-    { name: "verbose", label: "Verbose", type: "boolean", required: true },
-    { name: "level", label: "Level", type: "enum", options: ["info", "warn"], default: "info" },
-    { name: "who", label: "Who", type: "string", pattern: "[a-z]+" },
-    { name: "ids", label: "IDs", type: "string" },
-    { name: "token", label: "Token", type: "secret", required: true },
-  ],
-  openclaw: {
-    a: { port: "{{ inputs.port }}", verbose: "{{inputs.verbose}}", level: "{{ inputs.level }}" },
-    greeting: "hello {{ inputs.who }}, port {{ inputs.port }}",
-    who: "{{ inputs.who }}",
-    list: ["x", "{{ inputs.who }}"],
-    ids: "{{ inputs.ids | list }}",
-    keyed: { "{{ inputs.who }}": { on: true } },
-    ref: { source: "env", provider: "default", id: "MY_TOKEN" },
-  },
-  secrets: { MY_TOKEN: { secret: "{{ inputs.token }}" } },
-}));
+const BASE: Template = validateTemplate(
+  tpl({
+    inputs: [
+      { name: "port", label: "Port", type: "number", default: 8080 },
+      { name: "verbose", label: "Verbose", type: "boolean", required: true },
+      { name: "level", label: "Level", type: "enum", options: ["info", "warn"], default: "info" },
+      { name: "who", label: "Who", type: "string", pattern: "[a-z]+" },
+      { name: "ids", label: "IDs", type: "string" },
+      { name: "token", label: "Token", type: "secret", required: true },
+    ],
+    openclaw: {
+      a: { port: "{{ inputs.port }}", verbose: "{{inputs.verbose}}", level: "{{ inputs.level }}" },
+      greeting: "hello {{ inputs.who }}, port {{ inputs.port }}",
+      who: "{{ inputs.who }}",
+      list: ["x", "{{ inputs.who }}"],
+      ids: "{{ inputs.ids | list }}",
+      keyed: { "{{ inputs.who }}": { on: true } },
+      ref: { source: "env", provider: "default", id: "MY_TOKEN" },
+    },
+    secrets: { MY_TOKEN: { secret: "{{ inputs.token }}" } },
+  }),
+);
 
 describe("template rendering: the rule table", () => {
-  const cases: { name: string; inputs: Record<string, unknown>; expect?: Record<string, unknown>; issues?: { path: string; match: RegExp }[] }[] = [
+  const cases: {
+    name: string;
+    inputs: Record<string, unknown>;
+    expect?: Record<string, unknown>;
+    issues?: { path: string; match: RegExp }[];
+  }[] = [
     {
       name: "a whole-value placeholder takes the input's typed value (number, boolean, enum); defaults fill in",
       inputs: { verbose: true, token: "tok" },
@@ -78,12 +85,36 @@ describe("template rendering: the rule table", () => {
       expect: { "keyed.bob.on": true, ids: ["1", "2", "3"] },
     },
     { name: "a missing required input", inputs: { token: "tok" }, issues: [{ path: "inputs.verbose", match: /required/ }] },
-    { name: "wrong type: number", inputs: { verbose: true, token: "tok", port: "eighty" }, issues: [{ path: "inputs.port", match: /is a number/ }] },
-    { name: "wrong type: boolean", inputs: { verbose: "yes", token: "tok" }, issues: [{ path: "inputs.verbose", match: /true or false/ }] },
-    { name: "wrong type: string given a number", inputs: { verbose: true, token: "tok", who: 5 }, issues: [{ path: "inputs.who", match: /text/ }] },
-    { name: "enum outside its options", inputs: { verbose: true, token: "tok", level: "debug" }, issues: [{ path: "inputs.level", match: /one of info, warn/ }] },
-    { name: "pattern mismatch", inputs: { verbose: true, token: "tok", who: "Ann!" }, issues: [{ path: "inputs.who", match: /pattern/ }] },
-    { name: "an unknown input", inputs: { verbose: true, token: "tok", colour: "red" }, issues: [{ path: "inputs.colour", match: /has no input colour/ }] },
+    {
+      name: "wrong type: number",
+      inputs: { verbose: true, token: "tok", port: "eighty" },
+      issues: [{ path: "inputs.port", match: /is a number/ }],
+    },
+    {
+      name: "wrong type: boolean",
+      inputs: { verbose: "yes", token: "tok" },
+      issues: [{ path: "inputs.verbose", match: /true or false/ }],
+    },
+    {
+      name: "wrong type: string given a number",
+      inputs: { verbose: true, token: "tok", who: 5 },
+      issues: [{ path: "inputs.who", match: /text/ }],
+    },
+    {
+      name: "enum outside its options",
+      inputs: { verbose: true, token: "tok", level: "debug" },
+      issues: [{ path: "inputs.level", match: /one of info, warn/ }],
+    },
+    {
+      name: "pattern mismatch",
+      inputs: { verbose: true, token: "tok", who: "Ann!" },
+      issues: [{ path: "inputs.who", match: /pattern/ }],
+    },
+    {
+      name: "an unknown input",
+      inputs: { verbose: true, token: "tok", colour: "red" },
+      issues: [{ path: "inputs.colour", match: /has no input colour/ }],
+    },
     {
       name: "a secret input that is not a secret's name (the value is never echoed)",
       inputs: { verbose: true, token: "sk-ant-THIS-IS-A-VALUE-0123456789" },
@@ -92,7 +123,12 @@ describe("template rendering: the rule table", () => {
     {
       name: "every wrong input is listed at once",
       inputs: { port: "x", level: "loud" },
-      issues: [{ path: "inputs.port", match: /number/ }, { path: "inputs.verbose", match: /required/ }, { path: "inputs.level", match: /one of/ }, { path: "inputs.token", match: /required/ }],
+      issues: [
+        { path: "inputs.port", match: /number/ },
+        { path: "inputs.verbose", match: /required/ },
+        { path: "inputs.level", match: /one of/ },
+        { path: "inputs.token", match: /required/ },
+      ],
     },
   ];
   for (const c of cases) {
@@ -118,69 +154,110 @@ describe("template rendering: the rule table", () => {
   }
 
   it("an optional secret input left empty drops its env var", () => {
-    const t = validateTemplate(tpl({ inputs: [{ name: "k", label: "K", type: "secret" }], secrets: { KEY: { secret: "{{ inputs.k }}" } } }));
+    const t = validateTemplate(
+      tpl({ inputs: [{ name: "k", label: "K", type: "secret" }], secrets: { KEY: { secret: "{{ inputs.k }}" } } }),
+    );
     expect(renderTemplate(t, {}).secrets).toEqual({});
     expect(renderTemplate(t, { k: "my-key" }).secrets).toEqual({ KEY: { secret: "my-key" } });
   });
 
   it("checkInputs fills defaults and types values", () => {
-    expect(checkInputs(BASE, { verbose: "true", token: "t" }).values).toMatchObject({ port: 8080, verbose: true, level: "info", token: "t" });
+    expect(checkInputs(BASE, { verbose: "true", token: "t" }).values).toMatchObject({
+      port: 8080,
+      verbose: true,
+      level: "info",
+      token: "t",
+    });
   });
 });
 
 describe("template validation", () => {
   it("refuses unknown placeholders, undeclared inputs, secret inputs in the config and Molthub's own paths, naming each path", () => {
-    const issues = issuesOf(() => validateTemplate(tpl({
-      inputs: [{ name: "tok", label: "Tok", type: "secret" }, { name: "n", label: "N", type: "number" }],
-      openclaw: {
-        a: "{{ bot.name }}",
-        b: "x {{ inputs.nope }}",
-        c: "{{ inputs.tok }}",
-        d: "prefix {{ inputs.n | list }}",
-        gateway: { port: 1 },
-      },
-      secrets: { X_TOKEN: { secret: "{{ inputs.n }}" }, Y_TOKEN: { secret: "Not A Name" } },
-    })));
+    const issues = issuesOf(() =>
+      validateTemplate(
+        tpl({
+          inputs: [
+            { name: "tok", label: "Tok", type: "secret" },
+            { name: "n", label: "N", type: "number" },
+          ],
+          openclaw: {
+            a: "{{ bot.name }}",
+            b: "x {{ inputs.nope }}",
+            c: "{{ inputs.tok }}",
+            d: "prefix {{ inputs.n | list }}",
+            gateway: { port: 1 },
+          },
+          secrets: { X_TOKEN: { secret: "{{ inputs.n }}" }, Y_TOKEN: { secret: "Not A Name" } },
+        }),
+      ),
+    );
     const paths = issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining([
-      "spec.openclaw.a", "spec.openclaw.b", "spec.openclaw.c", "spec.openclaw.d", "spec.openclaw.gateway.port", "spec.secrets.X_TOKEN.secret", "spec.secrets.Y_TOKEN.secret",
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "spec.openclaw.a",
+        "spec.openclaw.b",
+        "spec.openclaw.c",
+        "spec.openclaw.d",
+        "spec.openclaw.gateway.port",
+        "spec.secrets.X_TOKEN.secret",
+        "spec.secrets.Y_TOKEN.secret",
+      ]),
+    );
     expect(issues.find((i) => i.path === "spec.openclaw.a")!.message).toMatch(/unknown placeholder/);
     expect(issues.find((i) => i.path === "spec.openclaw.b")!.message).toMatch(/names no input/);
   });
 
   it("checks input declarations: enum options, defaults of the right type, valid patterns, unique names, unknown fields", () => {
-    const issues = issuesOf(() => validateTemplate(tpl({
-      inputs: [
-        { name: "e", label: "E", type: "enum" },
-        { name: "n", label: "N", type: "number", default: "ten" },
-        { name: "s", label: "S", type: "string", pattern: "(" },
-        { name: "s", label: "S again", type: "string" },
-        { name: "b", label: "B", type: "boolean", colour: "red" },
-      ],
-    })));
+    const issues = issuesOf(() =>
+      validateTemplate(
+        tpl({
+          inputs: [
+            { name: "e", label: "E", type: "enum" },
+            { name: "n", label: "N", type: "number", default: "ten" },
+            { name: "s", label: "S", type: "string", pattern: "(" },
+            { name: "s", label: "S again", type: "string" },
+            { name: "b", label: "B", type: "boolean", colour: "red" },
+          ],
+        }),
+      ),
+    );
     const paths = issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["spec.inputs.4.colour"]));
     // zod reports the unknown field first; the rest is checked once the shape is right
-    const issues2 = issuesOf(() => validateTemplate(tpl({
-      inputs: [
-        { name: "e", label: "E", type: "enum" },
-        { name: "n", label: "N", type: "number", default: "ten" },
-        { name: "s", label: "S", type: "string", pattern: "(" },
-        { name: "s", label: "S again", type: "string" },
-      ],
-    })));
-    expect(issues2.map((i) => i.path)).toEqual(["spec.inputs.0.options", "spec.inputs.1.default", "spec.inputs.2.pattern", "spec.inputs.3.name"]);
+    const issues2 = issuesOf(() =>
+      validateTemplate(
+        tpl({
+          inputs: [
+            { name: "e", label: "E", type: "enum" },
+            { name: "n", label: "N", type: "number", default: "ten" },
+            { name: "s", label: "S", type: "string", pattern: "(" },
+            { name: "s", label: "S again", type: "string" },
+          ],
+        }),
+      ),
+    );
+    expect(issues2.map((i) => i.path)).toEqual([
+      "spec.inputs.0.options",
+      "spec.inputs.1.default",
+      "spec.inputs.2.pattern",
+      "spec.inputs.3.name",
+    ]);
   });
 
   it("refuses a bad name, the reserved name new, and a wrong kind", () => {
     expect(issuesOf(() => validateTemplate(tpl({}, { name: "Bad Name" }))).map((i) => i.path)).toContain("metadata.name");
     expect(issuesOf(() => validateTemplate(tpl({}, { name: "new" }))).map((i) => i.path)).toContain("metadata.name");
-    expect(issuesOf(() => validateTemplate({ apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "x", title: "x" }, spec: {} })).map((i) => i.path)).toContain("kind");
+    expect(
+      issuesOf(() =>
+        validateTemplate({ apiVersion: "molthub/v1", kind: "Bot", metadata: { name: "x", title: "x" }, spec: {} }),
+      ).map((i) => i.path),
+    ).toContain("kind");
   });
 
   it("parses YAML and JSON", () => {
-    const y = parseTemplates("apiVersion: molthub/v1\nkind: Template\nmetadata: { name: a, title: A }\nspec: {}\n---\napiVersion: molthub/v1\nkind: Template\nmetadata: { name: b, title: B }\nspec: {}\n");
+    const y = parseTemplates(
+      "apiVersion: molthub/v1\nkind: Template\nmetadata: { name: a, title: A }\nspec: {}\n---\napiVersion: molthub/v1\nkind: Template\nmetadata: { name: b, title: B }\nspec: {}\n",
+    );
     expect(y.map((d) => validateTemplate(d).metadata.name)).toEqual(["a", "b"]);
     expect(parseTemplates('{"apiVersion":"molthub/v1"}')).toHaveLength(1);
     expect(() => parseTemplates("a: [")).toThrow(TemplateError);
@@ -189,9 +266,15 @@ describe("template validation", () => {
 
 describe("built-in templates", () => {
   it("has the seven built-ins, each with example inputs", () => {
-    expect(BUILTIN_TEMPLATES.map((t) => t.metadata.name).sort()).toEqual(
-      ["coding-assistant", "discord-server", "minimal-gateway", "multi-channel", "slack-workspace", "telegram-bot", "whatsapp-personal"],
-    );
+    expect(BUILTIN_TEMPLATES.map((t) => t.metadata.name).sort()).toEqual([
+      "coding-assistant",
+      "discord-server",
+      "minimal-gateway",
+      "multi-channel",
+      "slack-workspace",
+      "telegram-bot",
+      "whatsapp-personal",
+    ]);
     for (const t of BUILTIN_TEMPLATES) expect(BUILTIN_EXAMPLE_INPUTS[t.metadata.name], t.metadata.name).toBeDefined();
   });
 
@@ -207,7 +290,10 @@ describe("built-in templates", () => {
       const effective = validateManifest({ ...m, spec: { ...m.spec, openclaw: r.openclaw, secrets: r.secrets } });
       const config = generateConfig(effective, { port: 18789, layout: layoutFor("/var/lib/bot") });
       const result = evaluate(BUILTIN_PACKS, { manifest: effective, config, bot: { name: "example-bot", environment: "prod" } });
-      expect(result.violations.filter((v) => v.severity === "error"), JSON.stringify(result.violations)).toEqual([]);
+      expect(
+        result.violations.filter((v) => v.severity === "error"),
+        JSON.stringify(result.violations),
+      ).toEqual([]);
       expect(result.blocked).toBe(false);
       // channel credentials are SecretRefs, never text
       expect(JSON.stringify(config)).not.toMatch(/"(botToken|token|appToken)":"/);
@@ -222,9 +308,22 @@ describe("built-in templates", () => {
   it("manifestFromTemplate: the template's default target, refined or replaced by the given one", () => {
     const t = BUILTIN_TEMPLATES[0]!;
     expect(manifestFromTemplate(t, { name: "a" }).spec.target).toEqual({ provider: "local", version: "2026.9.6" });
-    expect(manifestFromTemplate(t, { name: "a", target: { version: "2026.9.7" } }).spec.target).toEqual({ provider: "local", version: "2026.9.7" });
-    expect(manifestFromTemplate(t, { name: "a", target: { provider: "docker" } }).spec.target).toEqual({ provider: "docker", image: "ghcr.io/openclaw/openclaw:2026.9.6" });
-    const m = manifestFromTemplate(t, { name: "a", inputs: { botTokenSecret: "tg" }, fleet: "home", environment: "prod", labels: { team: "x" }, profiles: ["base"] });
+    expect(manifestFromTemplate(t, { name: "a", target: { version: "2026.9.7" } }).spec.target).toEqual({
+      provider: "local",
+      version: "2026.9.7",
+    });
+    expect(manifestFromTemplate(t, { name: "a", target: { provider: "docker" } }).spec.target).toEqual({
+      provider: "docker",
+      image: "ghcr.io/openclaw/openclaw:2026.9.6",
+    });
+    const m = manifestFromTemplate(t, {
+      name: "a",
+      inputs: { botTokenSecret: "tg" },
+      fleet: "home",
+      environment: "prod",
+      labels: { team: "x" },
+      profiles: ["base"],
+    });
     expect(m.metadata).toEqual({ name: "a", fleet: "home", environment: "prod", labels: { team: "x" } });
     expect(m.spec.profiles).toEqual(["base"]);
   });

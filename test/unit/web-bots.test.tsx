@@ -120,7 +120,8 @@ spec:
     const html = await res.text();
     assertPageRules(html, "/bots/apply (invalid)");
     expect(html).toContain("The manifest is invalid (4 problems).");
-    for (const path of ["metadata.name", "spec.target.version", "spec.colour", "spec.openclaw.gateway.port"]) expect(html).toContain(`<code>${path}</code>`);
+    for (const path of ["metadata.name", "spec.target.version", "spec.colour", "spec.openclaw.gateway.port"])
+      expect(html).toContain(`<code>${path}</code>`);
     expect(html).toContain("an OpenClaw version like 2026.9.6");
     expect(html).toContain("colour: blue"); // the text comes back to be fixed
 
@@ -136,7 +137,19 @@ spec:
     expect(yaml.status).toBe(400);
     expect(await yaml.text()).toContain("not valid YAML");
 
-    const missing = await post(t, "/bots/apply", { manifest: manifest("needs-key", "anthropic/claude-sonnet-4-5", "  secrets: { ANTHROPIC_API_KEY: { secret: anthropic-key } }\n"), mode: "dry-run" }, cookie);
+    const missing = await post(
+      t,
+      "/bots/apply",
+      {
+        manifest: manifest(
+          "needs-key",
+          "anthropic/claude-sonnet-4-5",
+          "  secrets: { ANTHROPIC_API_KEY: { secret: anthropic-key } }\n",
+        ),
+        mode: "dry-run",
+      },
+      cookie,
+    );
     expect(missing.status).toBe(400);
     const mhtml = await missing.text();
     expect(mhtml).toContain("missing secret anthropic-key");
@@ -188,12 +201,18 @@ spec:
     const bot = t.store.sqlite.query("select id from bots where name = 'support-bot'").get() as { id: string };
     const snapshot = {
       readyz: { ready: true, uptimeMs: 2 * 3600_000 + 5 * 60_000 },
-      health: { ok: true, channels: { telegram: { configured: true, running: true } }, eventLoop: { degraded: false, delayP99Ms: 12.34 } },
+      health: {
+        ok: true,
+        channels: { telegram: { configured: true, running: true } },
+        eventLoop: { degraded: false, delayP99Ms: 12.34 },
+      },
       status: { runtimeVersion: "2026.9.6", processMemory: { rssBytes: 300 * 1024 * 1024 } },
     };
-    t.store.sqlite.query("insert into health_snapshots (bot_id, ts, ready, data) values (?, ?, 1, ?)").run(bot.id, Date.now(), JSON.stringify(snapshot));
+    t.store.sqlite
+      .query("insert into health_snapshots (bot_id, ts, ready, data) values (?, ?, 1, ?)")
+      .run(bot.id, Date.now(), JSON.stringify(snapshot));
     const html = await (await get(t, "/bots/support-bot", cookie)).text();
-    expect(html).toContain("badge-ok\">ready</span>");
+    expect(html).toContain('badge-ok">ready</span>');
     expect(html).toContain("telegram</span>");
     expect(html).toContain("300 MiB resident");
     expect(html).toContain("p99 delay 12.3 ms");
@@ -277,7 +296,8 @@ spec:
     // the hidden fields a page carries to the next step
     const carried = (html: string) => {
       const out: Record<string, string> = {};
-      for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) out[m[1]!] = m[2]!.replace(/&amp;/g, "&").replace(/&quot;/g, '"');
+      for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+        out[m[1]!] = m[2]!.replace(/&amp;/g, "&").replace(/&quot;/g, '"');
       return out;
     };
 
@@ -288,11 +308,32 @@ spec:
     expect(first).toContain('value="ghcr.io/openclaw/openclaw:2026.9.6"');
 
     // step 1: a floating image tag is refused with the reason
-    const badImage = await step({ step: "1", go: "next", name: "helper", provider: "docker", image: "ghcr.io/openclaw/openclaw:latest", network: "host", version: "2026.9.6" }, 400);
+    const badImage = await step(
+      {
+        step: "1",
+        go: "next",
+        name: "helper",
+        provider: "docker",
+        image: "ghcr.io/openclaw/openclaw:latest",
+        network: "host",
+        version: "2026.9.6",
+      },
+      400,
+    );
     expect(badImage).toContain("uses :latest; pin a version tag");
     expect(badImage).toContain("Step 1 of 5");
 
-    const s2 = await step({ step: "1", go: "next", name: "helper", provider: "local", version: "2026.9.6", image: "ghcr.io/openclaw/openclaw:2026.9.6", network: "host", fleet: "homelab", labels: "team=support" });
+    const s2 = await step({
+      step: "1",
+      go: "next",
+      name: "helper",
+      provider: "local",
+      version: "2026.9.6",
+      image: "ghcr.io/openclaw/openclaw:2026.9.6",
+      network: "host",
+      fleet: "homelab",
+      labels: "team=support",
+    });
     assertPageRules(s2, "/bots/new step 2");
     expect(s2).toContain("Step 2 of 5: Model &amp; channels");
     expect(carried(s2)).toMatchObject({ step: "2", name: "helper", provider: "local", fleet: "homelab", labels: "team=support" });
@@ -302,7 +343,13 @@ spec:
     expect(back).toContain("Step 1 of 5");
     expect(back).toContain('value="helper"');
 
-    const s3 = await step({ ...carried(s2), go: "next", model: "anthropic/claude-sonnet-4-5", telegram: "on", dmPolicy: "pairing" });
+    const s3 = await step({
+      ...carried(s2),
+      go: "next",
+      model: "anthropic/claude-sonnet-4-5",
+      telegram: "on",
+      dmPolicy: "pairing",
+    });
     assertPageRules(s3, "/bots/new step 3");
     expect(s3).toContain("Step 3 of 5: Secrets");
     expect(s3).toContain("<code>ANTHROPIC_API_KEY</code>");
@@ -310,11 +357,27 @@ spec:
     expect(s3).toContain('value="helper-telegram-bot-token"');
 
     // a key with neither a stored secret nor a value is refused; the value typed for the other is stored
-    const partial = await step({ ...carried(s3), go: "next", newname_ANTHROPIC_API_KEY: "anthropic-api-key", value_ANTHROPIC_API_KEY: ANTHROPIC, newname_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token", value_TELEGRAM_BOT_TOKEN: "" }, 400);
+    const partial = await step(
+      {
+        ...carried(s3),
+        go: "next",
+        newname_ANTHROPIC_API_KEY: "anthropic-api-key",
+        value_ANTHROPIC_API_KEY: ANTHROPIC,
+        newname_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token",
+        value_TELEGRAM_BOT_TOKEN: "",
+      },
+      400,
+    );
     expect(partial).toContain("pick a stored secret, or enter a value to store a new one");
     expect(partial).toMatch(/<option value="anthropic-api-key" selected="">anthropic-api-key<\/option>/);
 
-    const s4 = await step({ ...carried(partial), go: "next", ref_ANTHROPIC_API_KEY: "anthropic-api-key", newname_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token", value_TELEGRAM_BOT_TOKEN: TELEGRAM });
+    const s4 = await step({
+      ...carried(partial),
+      go: "next",
+      ref_ANTHROPIC_API_KEY: "anthropic-api-key",
+      newname_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token",
+      value_TELEGRAM_BOT_TOKEN: TELEGRAM,
+    });
     assertPageRules(s4, "/bots/new step 4");
     expect(s4).toContain("Step 4 of 5: Review");
     expect(s4).toContain("secret: anthropic-api-key");
@@ -322,8 +385,13 @@ spec:
     expect(s4).toContain("id: TELEGRAM_BOT_TOKEN");
     expect(s4).toContain("dmPolicy: pairing");
     expect(s4).toContain("<code>channels.telegram.botToken</code>");
-    expect(s4).toContain("{&quot;id&quot;:&quot;TELEGRAM_BOT_TOKEN&quot;,&quot;provider&quot;:&quot;default&quot;,&quot;source&quot;:&quot;env&quot;}");
-    expect(carried(s4)).toMatchObject({ ref_ANTHROPIC_API_KEY: "anthropic-api-key", ref_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token" });
+    expect(s4).toContain(
+      "{&quot;id&quot;:&quot;TELEGRAM_BOT_TOKEN&quot;,&quot;provider&quot;:&quot;default&quot;,&quot;source&quot;:&quot;env&quot;}",
+    );
+    expect(carried(s4)).toMatchObject({
+      ref_ANTHROPIC_API_KEY: "anthropic-api-key",
+      ref_TELEGRAM_BOT_TOKEN: "helper-telegram-bot-token",
+    });
 
     const deploy = await post(t, "/bots/new", { ...carried(s4), go: "deploy" }, cookie);
     expect(deploy.status).toBe(303);
@@ -332,9 +400,21 @@ spec:
     pages.push(botHtml);
     expect(botHtml).toContain("Created helper (revision 1).");
     expect(botHtml).toContain("<td>ui</td>");
-    const api = (await (await t.req("/api/v1/bots/helper", { cookie })).json()) as { manifest: { spec: { secrets: unknown; openclaw: { channels: unknown } } }; config: unknown };
-    expect(api.manifest.spec.secrets).toEqual({ ANTHROPIC_API_KEY: { secret: "anthropic-api-key" }, TELEGRAM_BOT_TOKEN: { secret: "helper-telegram-bot-token" } });
-    expect(api.manifest.spec.openclaw.channels).toEqual({ telegram: { enabled: true, botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" }, dmPolicy: "pairing" } });
+    const api = (await (await t.req("/api/v1/bots/helper", { cookie })).json()) as {
+      manifest: { spec: { secrets: unknown; openclaw: { channels: unknown } } };
+      config: unknown;
+    };
+    expect(api.manifest.spec.secrets).toEqual({
+      ANTHROPIC_API_KEY: { secret: "anthropic-api-key" },
+      TELEGRAM_BOT_TOKEN: { secret: "helper-telegram-bot-token" },
+    });
+    expect(api.manifest.spec.openclaw.channels).toEqual({
+      telegram: {
+        enabled: true,
+        botToken: { source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" },
+        dmPolicy: "pairing",
+      },
+    });
 
     // the same name again is refused at step 1
     const dup = await step({ step: "1", go: "next", name: "helper", provider: "local", version: "2026.9.6" }, 400);
@@ -371,7 +451,7 @@ spec:
     expect(html).not.toContain(VALUE);
     expect(html).toMatch(/<input id="f-value" name="value" type="password"/);
 
-    const again = await post(t, "/secrets", { name: "anthropic-api-key", value: VALUE + "-2" }, cookie);
+    const again = await post(t, "/secrets", { name: "anthropic-api-key", value: `${VALUE}-2` }, cookie);
     const html2 = await (await get(t, "/secrets", withFlash(cookie, again))).text();
     expect(html2).toContain("now version 2");
     expect(html2).not.toContain(VALUE);
@@ -417,7 +497,18 @@ spec:
     await applyBot(t, cookie, manifest("support-bot"));
     const attempts: [string, Record<string, string>][] = [
       ["/bots/apply", { manifest: manifest("evil-bot"), mode: "apply" }],
-      ["/bots/new", { step: "4", go: "deploy", name: "evil-bot", provider: "local", version: "2026.9.6", model: "ollama/llama3", dmPolicy: "pairing" }],
+      [
+        "/bots/new",
+        {
+          step: "4",
+          go: "deploy",
+          name: "evil-bot",
+          provider: "local",
+          version: "2026.9.6",
+          model: "ollama/llama3",
+          dmPolicy: "pairing",
+        },
+      ],
       ["/bots/support-bot/actions", { action: "stop" }],
       ["/bots/support-bot/delete", { purge: "on" }],
       ["/secrets", { name: "stolen", value: "x" }],

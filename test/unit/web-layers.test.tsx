@@ -32,7 +32,18 @@ describe("profile, overlay and resolved-config pages", () => {
     expect(emptyHtml).toContain("No profiles yet");
 
     // a bad document: every wrong path on the form, nothing stored
-    const bad = await post(t, "/profiles/apply", { document: PROFILE.replace("priority: 10", "priority: 10\n  colour: red").replace("update: { checkOnStart: false }", "gateway: { port: 1 }"), mode: "save" }, cookie);
+    const bad = await post(
+      t,
+      "/profiles/apply",
+      {
+        document: PROFILE.replace("priority: 10", "priority: 10\n  colour: red").replace(
+          "update: { checkOnStart: false }",
+          "gateway: { port: 1 }",
+        ),
+        mode: "save",
+      },
+      cookie,
+    );
     expect(bad.status).toBe(400);
     const badHtml = await bad.text();
     expect(badHtml).toContain("spec.colour");
@@ -67,7 +78,12 @@ describe("profile, overlay and resolved-config pages", () => {
     expect(after).toContain('action="/profiles/team/detach"');
 
     // a change that the bot's own value overrides leaves alpha's model alone; the preview says which bots change
-    const edit = await post(t, "/profiles/apply", { document: PROFILE.replace("team/model", "team/other"), mode: "preview" }, cookie);
+    const edit = await post(
+      t,
+      "/profiles/apply",
+      { document: PROFILE.replace("team/model", "team/other"), mode: "preview" },
+      cookie,
+    );
     const editHtml = await edit.text();
     expect(editHtml).toContain("Saving would make this version 2");
     expect(editHtml).toContain("No bot&#39;s configuration changes (1 checked: alpha)");

@@ -1,11 +1,12 @@
 /** @jsxImportSource hono/jsx */
-import { describe, expect, it } from "vitest";
+
 import * as OTPAuth from "otpauth";
-import { makeTestApp, PASSWORD } from "../helpers/app.ts";
-import { assertFormsWorkWithoutJs, assertNoInlineCode, cookieFrom, get, post, withFlash } from "../helpers/web.ts";
+import { describe, expect, it } from "vitest";
 import { issueSetupToken } from "../../src/services/auth.ts";
 import { setOpenApiProvider } from "../../src/web/index.tsx";
 import { assetUrl } from "../../src/web/ui/assets.ts";
+import { makeTestApp, PASSWORD } from "../helpers/app.ts";
+import { assertFormsWorkWithoutJs, assertNoInlineCode, cookieFrom, get, post, withFlash } from "../helpers/web.ts";
 
 const NAV_PAGES: [string, string][] = [
   ["/", "Welcome"],
@@ -69,7 +70,13 @@ describe("web pages", () => {
     expect(shortHtml).toContain('value="olive@example.com"');
     expect(shortHtml).not.toContain('value="short"');
 
-    const res = await post(t, "/setup", { token, name: "Olive", email: "olive@example.com", password: PASSWORD, workspaceName: "Home lab" });
+    const res = await post(t, "/setup", {
+      token,
+      name: "Olive",
+      email: "olive@example.com",
+      password: PASSWORD,
+      workspaceName: "Home lab",
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/");
     const session = cookieFrom(res, "molthub_session");
@@ -89,7 +96,12 @@ describe("web pages", () => {
   it("refuses a used or wrong setup token with the service's message", async () => {
     const t = makeTestApp();
     issueSetupToken(t.store.db);
-    const res = await post(t, "/setup", { token: "mhu_not-the-right-token", name: "X", email: "x@example.com", password: PASSWORD });
+    const res = await post(t, "/setup", {
+      token: "mhu_not-the-right-token",
+      name: "X",
+      email: "x@example.com",
+      password: PASSWORD,
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("The setup token is invalid, used or expired");
   });
@@ -180,7 +192,12 @@ describe("web pages", () => {
     const page = await (await get(t, "/settings/members", viewer)).text();
     expect(page).not.toContain('action="/settings/members"');
     expect(page).toContain("Only admins and owners can add members");
-    const res = await post(t, "/settings/members", { email: "new@example.com", role: "viewer", name: "New", password: PASSWORD }, viewer);
+    const res = await post(
+      t,
+      "/settings/members",
+      { email: "new@example.com", role: "viewer", name: "New", password: PASSWORD },
+      viewer,
+    );
     expect(res.status).toBe(403);
     const body = await res.text();
     expect(body).toContain("This needs the admin role in this workspace; you are viewer.");
@@ -207,7 +224,12 @@ describe("web pages", () => {
     expect(missingHtml).toContain("give a name and an initial password");
     expect(missingHtml).toContain('value="ghost@example.com"');
 
-    const added = await post(t, "/settings/members", { email: "ops@example.com", role: "operator", name: "Ops", password: PASSWORD }, cookie);
+    const added = await post(
+      t,
+      "/settings/members",
+      { email: "ops@example.com", role: "operator", name: "Ops", password: PASSWORD },
+      cookie,
+    );
     expect(added.status).toBe(303);
     const list = await (await get(t, "/settings/members", withFlash(cookie, added))).text();
     expect(list).toContain("Added ops@example.com as operator.");
@@ -271,18 +293,33 @@ describe("web pages", () => {
   it("changes the password, keeping nothing secret in the re-rendered form", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    const mismatch = await post(t, "/settings/account/password", { currentPassword: PASSWORD, newPassword: "a new long password", confirmPassword: "something else!" }, cookie);
+    const mismatch = await post(
+      t,
+      "/settings/account/password",
+      { currentPassword: PASSWORD, newPassword: "a new long password", confirmPassword: "something else!" },
+      cookie,
+    );
     expect(mismatch.status).toBe(400);
     const html = await mismatch.text();
     expect(html).toContain("does not match the new password");
     expect(html).not.toContain(PASSWORD);
     expect(html).not.toContain("a new long password");
 
-    const wrong = await post(t, "/settings/account/password", { currentPassword: "wrong one here", newPassword: "a new long password", confirmPassword: "a new long password" }, cookie);
+    const wrong = await post(
+      t,
+      "/settings/account/password",
+      { currentPassword: "wrong one here", newPassword: "a new long password", confirmPassword: "a new long password" },
+      cookie,
+    );
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain("wrong password");
 
-    const ok = await post(t, "/settings/account/password", { currentPassword: PASSWORD, newPassword: "a new long password", confirmPassword: "a new long password" }, cookie);
+    const ok = await post(
+      t,
+      "/settings/account/password",
+      { currentPassword: PASSWORD, newPassword: "a new long password", confirmPassword: "a new long password" },
+      cookie,
+    );
     expect(ok.status).toBe(303);
     const page = await (await get(t, "/settings/account", withFlash(cookie, ok))).text();
     expect(page).toContain("Password changed.");
@@ -300,7 +337,12 @@ describe("web pages", () => {
     expect(html).toContain("otpauth://totp/");
 
     const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret!), digits: 6, period: 30, algorithm: "SHA1" });
-    const wrong = await post(t, "/settings/account/totp/confirm", { code: "000000" === totp.generate() ? "111111" : "000000" }, cookie);
+    const wrong = await post(
+      t,
+      "/settings/account/totp/confirm",
+      { code: "000000" === totp.generate() ? "111111" : "000000" },
+      cookie,
+    );
     expect(wrong.status).toBe(400);
     const wrongHtml = await wrong.text();
     expect(wrongHtml).toContain("The code is wrong");
@@ -333,7 +375,8 @@ describe("web pages", () => {
   it("filters the audit log, pages with a cursor and links exports with the same filters", async () => {
     const t = makeTestApp();
     const { cookie } = await t.setupOwner();
-    for (let i = 0; i < 3; i++) await post(t, "/settings/tokens", { name: `t${i}`, role: "viewer", expiresInDays: "never" }, cookie);
+    for (let i = 0; i < 3; i++)
+      await post(t, "/settings/tokens", { name: `t${i}`, role: "viewer", expiresInDays: "never" }, cookie);
     const all = await (await get(t, "/audit", cookie)).text();
     expect(all).toContain("token.create");
     expect(all).toContain("setup.complete");

@@ -26,7 +26,15 @@ function state(over: Partial<WizardState> = {}): WizardState {
 
 describe("wizard state", () => {
   it("reads the fields it knows, trimmed, and references to stored secrets by env var", () => {
-    const s = readWizardState({ name: " helper ", model: "openai/gpt-5", ref_OPENAI_API_KEY: "openai-key", ref_lower: "x", ref_BAD_NAME: "Not A Name", value_OPENAI_API_KEY: "sk-x", extra: "y" });
+    const s = readWizardState({
+      name: " helper ",
+      model: "openai/gpt-5",
+      ref_OPENAI_API_KEY: "openai-key",
+      ref_lower: "x",
+      ref_BAD_NAME: "Not A Name",
+      value_OPENAI_API_KEY: "sk-x",
+      extra: "y",
+    });
     expect(s.name).toBe("helper");
     expect(s.model).toBe("openai/gpt-5");
     expect(s.provider).toBe("");
@@ -44,7 +52,18 @@ describe("wizard state", () => {
 
 describe("step 1: target", () => {
   it("names every wrong field", () => {
-    const e = validateTarget(state({ name: "Bad Name", provider: "docker", image: "x:latest", network: "nat", fleet: "A", environment: "B", labels: "nokey" }), checks);
+    const e = validateTarget(
+      state({
+        name: "Bad Name",
+        provider: "docker",
+        image: "x:latest",
+        network: "nat",
+        fleet: "A",
+        environment: "B",
+        labels: "nokey",
+      }),
+      checks,
+    );
     expect(Object.keys(e).sort()).toEqual(["environment", "fleet", "image", "labels", "name", "network"]);
     expect(e.image).toMatch(/latest|pin/i);
   });
@@ -79,7 +98,9 @@ describe("step 1: target", () => {
   });
 
   it("targets a host's provider by its init system: launchd on a Mac, systemd elsewhere", () => {
-    const on = (init: string | null) => (buildManifest(state({ provider: "host", host: "pi" }), [{ name: "pi", init }]).spec as { target: { provider: string } }).target.provider;
+    const on = (init: string | null) =>
+      (buildManifest(state({ provider: "host", host: "pi" }), [{ name: "pi", init }]).spec as { target: { provider: string } })
+        .target.provider;
     expect([on("launchd"), on("systemd"), on(null)]).toEqual(["launchd", "systemd", "systemd"]);
   });
 });
@@ -98,7 +119,10 @@ describe("step 2: model and channels", () => {
 describe("secrets", () => {
   it("reads the key of a provider with a connector type from domain/connectors.ts", () => {
     for (const p of ["anthropic", "openai", "openrouter"] as const) {
-      expect(providerKey(p)).toEqual({ env: CONNECTOR_TYPE_DEFS[p].credential!.env, what: CONNECTOR_TYPE_DEFS[p].credential!.label });
+      expect(providerKey(p)).toEqual({
+        env: CONNECTOR_TYPE_DEFS[p].credential!.env,
+        what: CONNECTOR_TYPE_DEFS[p].credential!.label,
+      });
     }
     expect(providerKey("ollama")).toBeNull();
     expect(providerKey("google")).toEqual({ env: "GEMINI_API_KEY", what: "Google Gemini API key" });
@@ -117,7 +141,9 @@ describe("secrets", () => {
       { env: "SLACK_BOT_TOKEN", what: "Slack bot token (xoxb-…)", suggest: "helper-slack-bot-token" },
       { env: "SLACK_APP_TOKEN", what: "Slack app-level token (xapp-…)", suggest: "helper-slack-app-token" },
     ]);
-    expect(secretNeeds(state({ name: "", model: "ollama/llama3", discord: "on" }))).toEqual([{ env: "DISCORD_BOT_TOKEN", what: "Discord bot token", suggest: "bot-discord-bot-token" }]);
+    expect(secretNeeds(state({ name: "", model: "ollama/llama3", discord: "on" }))).toEqual([
+      { env: "DISCORD_BOT_TOKEN", what: "Discord bot token", suggest: "bot-discord-bot-token" },
+    ]);
     // suggested names stay valid names when the bot's name is long
     const long = secretNeeds(state({ name: "a".repeat(60), model: "ollama/llama3", telegram: "on" }))[0]!.suggest;
     expect(long.length).toBeLessThanOrEqual(63);
@@ -162,7 +188,14 @@ describe("the manifest", () => {
           agents: { defaults: { model: "anthropic/claude-sonnet-4-5" } },
           channels: {
             telegram: { enabled: true, botToken: ref("TELEGRAM_BOT_TOKEN"), dmPolicy: "allowlist", allowFrom: ["1", "2"] },
-            slack: { enabled: true, mode: "socket", botToken: ref("SLACK_BOT_TOKEN"), appToken: ref("SLACK_APP_TOKEN"), dmPolicy: "allowlist", allowFrom: ["1", "2"] },
+            slack: {
+              enabled: true,
+              mode: "socket",
+              botToken: ref("SLACK_BOT_TOKEN"),
+              appToken: ref("SLACK_APP_TOKEN"),
+              dmPolicy: "allowlist",
+              allowFrom: ["1", "2"],
+            },
           },
         },
         secrets: {
@@ -187,13 +220,21 @@ describe("the manifest", () => {
       { name: "pi", init: "systemd" },
     ];
     const onMac = buildManifest(state({ provider: "host", host: "mac" }), hosts);
-    expect((onMac.spec as { target: unknown }).target).toEqual({ provider: "launchd", host: "mac", version: defaultWizardState().version });
+    expect((onMac.spec as { target: unknown }).target).toEqual({
+      provider: "launchd",
+      host: "mac",
+      version: defaultWizardState().version,
+    });
     const onPi = buildManifest(state({ provider: "host", host: "pi" }), hosts);
     expect((onPi.spec as { target: { provider: string } }).target.provider).toBe("systemd");
   });
 
   it("builds a manifest the manifest schema accepts", () => {
-    const s = state({ model: "openai/gpt-5", discord: "on", refs: { OPENAI_API_KEY: "openai-key", DISCORD_BOT_TOKEN: "discord-token" } });
+    const s = state({
+      model: "openai/gpt-5",
+      discord: "on",
+      refs: { OPENAI_API_KEY: "openai-key", DISCORD_BOT_TOKEN: "discord-token" },
+    });
     expect(() => validateManifest(buildManifest(s))).not.toThrow();
   });
 });

@@ -6,7 +6,13 @@ const Password = z.string().min(1).max(1000);
 const TotpCode = z.strictObject({ code: z.string().regex(/^\d{6}$/, "six digits") });
 
 export const SetupStateSchema = z.object({ pending: z.boolean() });
-export const SetupBody = z.strictObject({ token: z.string().min(10).max(200), email: Email, name: z.string().min(1).max(100), password: Password, workspaceName: z.string().min(1).max(100).optional() });
+export const SetupBody = z.strictObject({
+  token: z.string().min(10).max(200),
+  email: Email,
+  name: z.string().min(1).max(100),
+  password: Password,
+  workspaceName: z.string().min(1).max(100).optional(),
+});
 export const SetupResultSchema = z.object({ userId: z.string(), workspaceId: z.string() });
 
 export const LoginBody = z.strictObject({ email: Email, password: Password });
@@ -14,7 +20,11 @@ export const LoginResultSchema = z.object({ userId: z.string(), mfaRequired: z.b
 export const TotpVerifyBody = TotpCode;
 
 export const MeSchema = z.object({
-  type: z.string(), userId: z.string().nullable(), label: z.string(), role: RoleSchema.nullable(), workspaceId: z.string().nullable(),
+  type: z.string(),
+  userId: z.string().nullable(),
+  label: z.string(),
+  role: RoleSchema.nullable(),
+  workspaceId: z.string().nullable(),
   totpEnabled: z.boolean().optional(),
   workspaces: z.array(z.object({ id: z.string(), slug: z.string(), name: z.string(), role: RoleSchema, current: z.boolean() })),
 });

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../server/deps.ts";
-import { roleRank, type Role } from "../../core/context.ts";
+import { type Role, roleRank } from "../../core/context.ts";
 import { ServiceError } from "../../core/errors.ts";
+import type { AppEnv } from "../../server/deps.ts";
 
 /**
  * Who may call a route at the HTTP edge:
@@ -19,10 +19,17 @@ export function requireAccess(access: RouteAccess, sessionOnly = false): Middlew
   return async (c, next) => {
     if (access === "public") return next();
     const actor = c.get("actor");
-    if (!actor) throw new ServiceError("unauthorized", "sign in first, or send an API token in the Authorization header (Bearer scheme)");
-    if (sessionOnly && actor.type !== "user") throw new ServiceError("forbidden", "this needs a signed-in user; API tokens cannot do it");
+    if (!actor)
+      throw new ServiceError("unauthorized", "sign in first, or send an API token in the Authorization header (Bearer scheme)");
+    if (sessionOnly && actor.type !== "user")
+      throw new ServiceError("forbidden", "this needs a signed-in user; API tokens cannot do it");
     if (access !== "user" && roleRank(actor.role) < roleRank(access as Role)) {
-      throw new ServiceError("forbidden", actor.role ? `this needs the ${access} role in this workspace; you are ${actor.role}` : "you are not a member of this workspace");
+      throw new ServiceError(
+        "forbidden",
+        actor.role
+          ? `this needs the ${access} role in this workspace; you are ${actor.role}`
+          : "you are not a member of this workspace",
+      );
     }
     return next();
   };

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -31,6 +31,11 @@ type Documented<T> = T extends readonly (infer E)[]
  * app.openapi(getSecretRoute, (c) => reply(c, SecretSchema, getSecret(ctxOf(c), c.req.valid("param").name), 200));
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function reply<S extends z.ZodType, Status extends ContentfulStatusCode>(c: Context<any, any, any>, schema: S, value: Documented<z.input<S>>, status: Status) {
+export function reply<S extends z.ZodType, Status extends ContentfulStatusCode>(
+  c: Context<any, any, any>,
+  schema: S,
+  value: Documented<z.input<S>>,
+  status: Status,
+) {
   return c.json(schema.parse(value) as z.output<S>, status);
 }

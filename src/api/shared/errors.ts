@@ -8,13 +8,15 @@ const PolicyRefusalSchema = z.object({ issues: z.array(IssueSchema), policy: Pol
 const ErrorDetailsSchema = z.union([z.array(IssueSchema), PolicyRefusalSchema]).openapi("ErrorDetails");
 export type ErrorDetails = z.input<typeof ErrorDetailsSchema>;
 
-const ErrorSchema = z.object({
-  error: z.object({
-    code: z.string().openapi({ example: "invalid_request" }),
-    message: z.string(),
-    details: ErrorDetailsSchema.optional(),
-  }),
-}).openapi("Error");
+const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      details: ErrorDetailsSchema.optional(),
+    }),
+  })
+  .openapi("Error");
 
 /** A documented error response (every error has the Error shape). */
 export function errorResponse(description: string) {

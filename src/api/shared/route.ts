@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import { requireAccess, type RouteAccess } from "./access.ts";
+import { type RouteAccess, requireAccess } from "./access.ts";
 
 export interface RegisteredRoute {
   method: string;

@@ -11,26 +11,50 @@ export const OkSchema = z.object({ ok: z.literal(true) }).openapi("Ok");
 export const ChangeSchema = z.object({ path: z.string(), from: z.unknown(), to: z.unknown() });
 
 /** One wrong thing at a dotted path (core/errors.ts Issue); also what a 400 from request validation lists. */
-export const IssueSchema = z.object({
-  path: z.string().openapi({ example: "spec.target.port" }),
-  message: z.string(),
-  bot: z.string().optional().openapi({ description: "the bot a shared change would break" }),
-}).openapi("Issue");
+export const IssueSchema = z
+  .object({
+    path: z.string().openapi({ example: "spec.target.port" }),
+    message: z.string(),
+    bot: z.string().optional().openapi({ description: "the bot a shared change would break" }),
+  })
+  .openapi("Issue");
 
-export const ViolationSchema = z.object({
-  packId: z.string(), ruleId: z.string(), severity: z.enum(["error", "warning"]), mode: z.enum(["enforce", "advisory"]), path: z.string(), message: z.string(),
-  fix: z.record(z.string(), z.unknown()).optional().openapi({ description: "an RFC 7396 merge patch on the OpenClaw config that makes the rule pass" }),
-}).openapi("PolicyViolation");
-export const ExceptedSchema = ViolationSchema.extend({ exception: z.object({ ruleId: z.string(), botName: z.string().optional(), reason: z.string(), expiresAt: z.string() }) }).openapi("PolicyExcepted");
+export const ViolationSchema = z
+  .object({
+    packId: z.string(),
+    ruleId: z.string(),
+    severity: z.enum(["error", "warning"]),
+    mode: z.enum(["enforce", "advisory"]),
+    path: z.string(),
+    message: z.string(),
+    fix: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "an RFC 7396 merge patch on the OpenClaw config that makes the rule pass" }),
+  })
+  .openapi("PolicyViolation");
+export const ExceptedSchema = ViolationSchema.extend({
+  exception: z.object({ ruleId: z.string(), botName: z.string().optional(), reason: z.string(), expiresAt: z.string() }),
+}).openapi("PolicyExcepted");
 /** The policy packs' verdict on one rendered configuration (domain/policy.ts EvaluationResult). */
-export const EvaluationSchema = z.object({ blocked: z.boolean(), violations: z.array(ViolationSchema), excepted: z.array(ExceptedSchema) });
+export const EvaluationSchema = z.object({
+  blocked: z.boolean(),
+  violations: z.array(ViolationSchema),
+  excepted: z.array(ExceptedSchema),
+});
 /** The same verdict as a named component, where it is a field of its own (an apply's findings, a policy refusal). */
 export const PolicyEvaluationSchema = EvaluationSchema.openapi("PolicyEvaluation");
 
 /** One bot in the blast radius of a shared-configuration change (templates, profiles, overlays, connectors). */
-export const BlastEntrySchema = z.object({
-  bot: z.string(), action: z.enum(["updated", "unchanged", "failed"]), revision: z.number(),
-  changes: z.array(ChangeSchema),
-  error: z.object({ code: z.string(), message: z.string(), issues: z.array(IssueSchema) }).optional()
-    .openapi({ description: "why the bot would fail (action failed): the error it would get" }),
-}).openapi("BlastEntry");
+export const BlastEntrySchema = z
+  .object({
+    bot: z.string(),
+    action: z.enum(["updated", "unchanged", "failed"]),
+    revision: z.number(),
+    changes: z.array(ChangeSchema),
+    error: z
+      .object({ code: z.string(), message: z.string(), issues: z.array(IssueSchema) })
+      .optional()
+      .openapi({ description: "why the bot would fail (action failed): the error it would get" }),
+  })
+  .openapi("BlastEntry");

@@ -7,8 +7,20 @@ export const productionHardening: PolicyPackInput = {
   scope: { environments: ["production", "prod"] },
   mode: "enforce",
   rules: [
-    { type: "builtin", check: "pinned-version", id: "pinned-version", description: "A pinned image tag or version, never latest", severity: "error" },
-    { type: "builtin", check: "port-spacing", id: "port-spacing", description: "Base ports on one host are >= 120 apart", severity: "error" },
+    {
+      type: "builtin",
+      check: "pinned-version",
+      id: "pinned-version",
+      description: "A pinned image tag or version, never latest",
+      severity: "error",
+    },
+    {
+      type: "builtin",
+      check: "port-spacing",
+      id: "port-spacing",
+      description: "Base ports on one host are >= 120 apart",
+      severity: "error",
+    },
     {
       type: "allowedValues",
       id: "no-update-check-on-start",

@@ -1,3 +1,3 @@
-export * from "./schema.ts";
-export * from "./render.ts";
 export { BUILTIN_EXAMPLE_INPUTS, BUILTIN_TEMPLATES, builtinTemplate } from "./builtins.ts";
+export * from "./render.ts";
+export * from "./schema.ts";

@@ -1,5 +1,5 @@
-import { NAME_RE, type ManifestInput } from "../manifest.ts";
-import { PLACEHOLDER_ANY_RE, PLACEHOLDER_BODY_RE, type InputValue, type Template, type TemplateIssue } from "./schema.ts";
+import { type ManifestInput, NAME_RE } from "../manifest.ts";
+import { type InputValue, PLACEHOLDER_ANY_RE, PLACEHOLDER_BODY_RE, type Template, type TemplateIssue } from "./schema.ts";
 
 /**
  * Rendering a template with a bot's inputs. Pure.
@@ -29,12 +29,19 @@ function typeName(v: unknown): string {
  * Checks the given inputs against the template's declarations and returns their typed values (defaults
  * filled in). Strings are accepted for number and boolean inputs (forms and the CLI send text).
  */
-export function checkInputs(t: Template, given: Record<string, unknown>): { values: Record<string, InputValue | undefined>; issues: TemplateIssue[] } {
+export function checkInputs(
+  t: Template,
+  given: Record<string, unknown>,
+): { values: Record<string, InputValue | undefined>; issues: TemplateIssue[] } {
   const issues: TemplateIssue[] = [];
   const values: Record<string, InputValue | undefined> = {};
   const declared = new Set(t.spec.inputs.map((i) => i.name));
   for (const k of Object.keys(given).sort()) {
-    if (!declared.has(k)) issues.push({ path: `inputs.${k}`, message: `the template ${t.metadata.name} has no input ${k}${declared.size ? `; its inputs are ${[...declared].join(", ")}` : ""}` });
+    if (!declared.has(k))
+      issues.push({
+        path: `inputs.${k}`,
+        message: `the template ${t.metadata.name} has no input ${k}${declared.size ? `; its inputs are ${[...declared].join(", ")}` : ""}`,
+      });
   }
   for (const i of t.spec.inputs) {
     const path = `inputs.${i.name}`;
@@ -42,32 +49,51 @@ export function checkInputs(t: Template, given: Record<string, unknown>): { valu
     if (v === "" || v === null) v = undefined;
     if (v === undefined) v = i.default;
     if (v === undefined) {
-      if (i.required) issues.push({ path, message: `${i.label} (${i.name}) is required${i.type === "secret" ? "; name a stored secret" : ""}` });
+      if (i.required)
+        issues.push({
+          path,
+          message: `${i.label} (${i.name}) is required${i.type === "secret" ? "; name a stored secret" : ""}`,
+        });
       values[i.name] = undefined;
       continue;
     }
     switch (i.type) {
       case "number": {
         const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN;
-        if (!Number.isFinite(n)) issues.push({ path, message: `${i.name} is a number; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}` });
+        if (!Number.isFinite(n))
+          issues.push({
+            path,
+            message: `${i.name} is a number; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}`,
+          });
         else values[i.name] = n;
         break;
       }
       case "boolean": {
         const b = typeof v === "boolean" ? v : v === "true" ? true : v === "false" ? false : undefined;
-        if (b === undefined) issues.push({ path, message: `${i.name} is true or false; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}` });
+        if (b === undefined)
+          issues.push({
+            path,
+            message: `${i.name} is true or false; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}`,
+          });
         else values[i.name] = b;
         break;
       }
       case "enum": {
-        if (typeof v !== "string" || !(i.options ?? []).includes(v)) issues.push({ path, message: `${i.name} is one of ${(i.options ?? []).join(", ")}; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}` });
+        if (typeof v !== "string" || !(i.options ?? []).includes(v))
+          issues.push({
+            path,
+            message: `${i.name} is one of ${(i.options ?? []).join(", ")}; got ${typeof v === "string" ? JSON.stringify(v.slice(0, 40)) : typeName(v)}`,
+          });
         else values[i.name] = v;
         break;
       }
       case "secret":
       case "string": {
         if (typeof v !== "string") {
-          issues.push({ path, message: `${i.name} is ${i.type === "secret" ? "the name of a stored secret" : "text"}; got ${typeName(v)}` });
+          issues.push({
+            path,
+            message: `${i.name} is ${i.type === "secret" ? "the name of a stored secret" : "text"}; got ${typeName(v)}`,
+          });
           break;
         }
         if (v.length > 10_000) {
@@ -76,11 +102,20 @@ export function checkInputs(t: Template, given: Record<string, unknown>): { valu
         }
         if (i.type === "secret" && !NAME_RE.test(v)) {
           // never echo the value: a secret's value may have been typed here by mistake
-          issues.push({ path, message: `${i.name} names a stored secret (lowercase letters, digits and dashes); store the value under Secrets first and give its name here` });
+          issues.push({
+            path,
+            message: `${i.name} names a stored secret (lowercase letters, digits and dashes); store the value under Secrets first and give its name here`,
+          });
           break;
         }
         if (i.pattern !== undefined && !new RegExp(`^(?:${i.pattern})$`).test(v)) {
-          issues.push({ path, message: i.type === "secret" ? `${i.name} does not match the pattern ${i.pattern}` : `${i.name} ${JSON.stringify(v.slice(0, 40))} does not match the pattern ${i.pattern}` });
+          issues.push({
+            path,
+            message:
+              i.type === "secret"
+                ? `${i.name} does not match the pattern ${i.pattern}`
+                : `${i.name} ${JSON.stringify(v.slice(0, 40))} does not match the pattern ${i.pattern}`,
+          });
           break;
         }
         values[i.name] = v;
@@ -92,7 +127,9 @@ export function checkInputs(t: Template, given: Record<string, unknown>): { valu
 }
 
 function listOf(v: InputValue): string[] {
-  return String(v).split(/[\s,]+/).filter(Boolean);
+  return String(v)
+    .split(/[\s,]+/)
+    .filter(Boolean);
 }
 
 function interpolate(s: string, values: Record<string, InputValue | undefined>, path: string, issues: TemplateIssue[]): string {
@@ -185,12 +222,22 @@ export interface FromTemplateOptions {
 /** The target a bot made from the template gets: the given one, merged onto the template's default when the provider matches. */
 export function targetFor(t: Template, given?: Record<string, unknown>): Record<string, unknown> {
   const d = t.spec.target ?? {};
-  const base: Record<string, unknown> = d.provider === "docker"
-    ? { provider: "docker", image: d.image ?? `ghcr.io/openclaw/openclaw:${DEFAULT_OPENCLAW_VERSION}`, ...(d.network ? { network: d.network } : {}) }
-    : { provider: "local", version: d.version ?? DEFAULT_OPENCLAW_VERSION };
+  const base: Record<string, unknown> =
+    d.provider === "docker"
+      ? {
+          provider: "docker",
+          image: d.image ?? `ghcr.io/openclaw/openclaw:${DEFAULT_OPENCLAW_VERSION}`,
+          ...(d.network ? { network: d.network } : {}),
+        }
+      : { provider: "local", version: d.version ?? DEFAULT_OPENCLAW_VERSION };
   if (!given || Object.keys(given).length === 0) return base;
   if (given.provider === undefined || given.provider === base.provider) return { ...base, ...given, provider: base.provider };
-  const fresh: Record<string, unknown> = given.provider === "docker" ? { image: `ghcr.io/openclaw/openclaw:${DEFAULT_OPENCLAW_VERSION}` } : given.provider === "local" ? { version: DEFAULT_OPENCLAW_VERSION } : {};
+  const fresh: Record<string, unknown> =
+    given.provider === "docker"
+      ? { image: `ghcr.io/openclaw/openclaw:${DEFAULT_OPENCLAW_VERSION}` }
+      : given.provider === "local"
+        ? { version: DEFAULT_OPENCLAW_VERSION }
+        : {};
   return { ...fresh, ...given };
 }
 

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { DocumentError, type DocumentIssue, parseDocuments, zodIssues } from "../documents.ts";
-import { ENV_KEY_RE, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE, getPath } from "../manifest.ts";
+import { ENV_KEY_RE, getPath, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE } from "../manifest.ts";
 
 /**
  * The Template definition (YAML or JSON), a public contract like the Bot manifest:
@@ -26,8 +26,10 @@ export const PLACEHOLDER_ANY_RE = /\{\{([^{}]*)\}\}/g;
 /** `inputs.NAME`, optionally followed by the `list` filter (whole-value placeholders only). */
 export const PLACEHOLDER_BODY_RE = /^\s*inputs\.([A-Za-z][A-Za-z0-9_]{0,63})\s*(?:\|\s*(list)\s*)?$/;
 
-const name = z.string().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
-const templateName = name.refine((n) => n !== "new", "\"new\" is reserved; pick another name");
+const name = z
+  .string()
+  .regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit");
+const templateName = name.refine((n) => n !== "new", '"new" is reserved; pick another name');
 const scalar = z.union([z.string().max(10_000), z.number(), z.boolean()]);
 
 export const inputSchema = z.strictObject({
@@ -44,7 +46,12 @@ export const inputSchema = z.strictObject({
 export const templateTargetSchema = z.strictObject({
   provider: z.enum(["local", "docker"]).optional(),
   version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6").optional(),
-  image: z.string().min(1).max(300).regex(/^[^\s]+$/, "no spaces").optional(),
+  image: z
+    .string()
+    .min(1)
+    .max(300)
+    .regex(/^[^\s]+$/, "no spaces")
+    .optional(),
   network: z.enum(["host", "bridge"]).optional(),
 });
 
@@ -55,12 +62,20 @@ export const templateSchema = z.strictObject({
     name: templateName,
     title: z.string().min(1).max(100),
     description: z.string().max(2000).default(""),
-    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "tags: lowercase letters, digits and dashes")).max(20).optional(),
+    tags: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, "tags: lowercase letters, digits and dashes"))
+      .max(20)
+      .optional(),
   }),
   spec: z.strictObject({
     inputs: z.array(inputSchema).max(50).default([]),
     openclaw: z.record(z.string(), z.unknown()).default({}),
-    secrets: z.record(z.string().regex(ENV_KEY_RE, "an env var name like TELEGRAM_BOT_TOKEN"), z.strictObject({ secret: z.string().min(1).max(200) })).default({}),
+    secrets: z
+      .record(
+        z.string().regex(ENV_KEY_RE, "an env var name like TELEGRAM_BOT_TOKEN"),
+        z.strictObject({ secret: z.string().min(1).max(200) }),
+      )
+      .default({}),
     target: templateTargetSchema.optional(),
   }),
 });
@@ -109,7 +124,8 @@ function inputIssues(i: TemplateInput, at: string): TemplateIssue[] {
   if (i.type === "enum" && !i.options) out.push({ path: `${at}.options`, message: "an enum input needs its options" });
   if (i.type !== "enum" && i.options) out.push({ path: `${at}.options`, message: "only enum inputs have options" });
   if (i.pattern !== undefined) {
-    if (i.type !== "string" && i.type !== "secret") out.push({ path: `${at}.pattern`, message: "only string and secret inputs have a pattern" });
+    if (i.type !== "string" && i.type !== "secret")
+      out.push({ path: `${at}.pattern`, message: "only string and secret inputs have a pattern" });
     try {
       new RegExp(i.pattern);
     } catch (e) {
@@ -119,12 +135,26 @@ function inputIssues(i: TemplateInput, at: string): TemplateIssue[] {
   if (i.default !== undefined) {
     const d = i.default;
     const ok =
-      i.type === "number" ? typeof d === "number" :
-      i.type === "boolean" ? typeof d === "boolean" :
-      i.type === "enum" ? typeof d === "string" && (i.options ?? []).includes(d) :
-      typeof d === "string";
-    if (!ok) out.push({ path: `${at}.default`, message: i.type === "enum" ? `the default must be one of the options` : `the default must be a ${i.type === "secret" ? "secret name" : i.type}` });
-    if (i.type === "secret" && typeof d === "string" && !NAME_RE.test(d)) out.push({ path: `${at}.default`, message: "a secret input's default names a stored secret (lowercase letters, digits and dashes)" });
+      i.type === "number"
+        ? typeof d === "number"
+        : i.type === "boolean"
+          ? typeof d === "boolean"
+          : i.type === "enum"
+            ? typeof d === "string" && (i.options ?? []).includes(d)
+            : typeof d === "string";
+    if (!ok)
+      out.push({
+        path: `${at}.default`,
+        message:
+          i.type === "enum"
+            ? `the default must be one of the options`
+            : `the default must be a ${i.type === "secret" ? "secret name" : i.type}`,
+      });
+    if (i.type === "secret" && typeof d === "string" && !NAME_RE.test(d))
+      out.push({
+        path: `${at}.default`,
+        message: "a secret input's default names a stored secret (lowercase letters, digits and dashes)",
+      });
   }
   return out;
 }
@@ -143,30 +173,50 @@ function semanticIssues(t: Template): TemplateIssue[] {
     const phs = placeholdersIn(s);
     for (const p of phs) {
       if (p.error) out.push({ path, message: p.error });
-      else if (!byName.has(p.input!)) out.push({ path, message: `the placeholder ${p.raw} names no input; declare an input "${p.input}" or fix the name` });
-      else if (byName.get(p.input!)!.type === "secret") out.push({ path, message: `${p.raw} is a secret input: reference it under spec.secrets and use a SecretRef {source: env, provider: default, id: ENV} here` });
-      else if (p.filter && (isKey || phs.length > 1 || s.trim() !== p.raw)) out.push({ path, message: `the "| ${p.filter}" filter only works when the placeholder is the whole value` });
+      else if (!byName.has(p.input!))
+        out.push({ path, message: `the placeholder ${p.raw} names no input; declare an input "${p.input}" or fix the name` });
+      else if (byName.get(p.input!)!.type === "secret")
+        out.push({
+          path,
+          message: `${p.raw} is a secret input: reference it under spec.secrets and use a SecretRef {source: env, provider: default, id: ENV} here`,
+        });
+      else if (p.filter && (isKey || phs.length > 1 || s.trim() !== p.raw))
+        out.push({ path, message: `the "| ${p.filter}" filter only works when the placeholder is the whole value` });
     }
   });
   for (const [env, ref] of Object.entries(t.spec.secrets)) {
     const path = `spec.secrets.${env}.secret`;
     const phs = placeholdersIn(ref.secret);
-    if (env === "OPENCLAW_GATEWAY_TOKEN") out.push({ path: `spec.secrets.${env}`, message: "the gateway token is generated and managed by Molthub; remove it" });
+    if (env === "OPENCLAW_GATEWAY_TOKEN")
+      out.push({ path: `spec.secrets.${env}`, message: "the gateway token is generated and managed by Molthub; remove it" });
     if (phs.length === 0) {
-      if (!NAME_RE.test(ref.secret)) out.push({ path, message: "a stored secret's name (lowercase letters, digits and dashes) or {{ inputs.NAME }} of a secret input" });
+      if (!NAME_RE.test(ref.secret))
+        out.push({
+          path,
+          message: "a stored secret's name (lowercase letters, digits and dashes) or {{ inputs.NAME }} of a secret input",
+        });
       continue;
     }
     const p = phs[0]!;
-    if (phs.length > 1 || ref.secret.trim() !== p.raw || p.filter) out.push({ path, message: "use exactly one {{ inputs.NAME }} of a secret input as the whole value" });
+    if (phs.length > 1 || ref.secret.trim() !== p.raw || p.filter)
+      out.push({ path, message: "use exactly one {{ inputs.NAME }} of a secret input as the whole value" });
     else if (p.error) out.push({ path, message: p.error });
-    else if (!byName.has(p.input!)) out.push({ path, message: `the placeholder ${p.raw} names no input; declare a secret input "${p.input}"` });
-    else if (byName.get(p.input!)!.type !== "secret") out.push({ path, message: `${p.input} is a ${byName.get(p.input!)!.type} input; secrets are named by secret inputs` });
+    else if (!byName.has(p.input!))
+      out.push({ path, message: `the placeholder ${p.raw} names no input; declare a secret input "${p.input}"` });
+    else if (byName.get(p.input!)!.type !== "secret")
+      out.push({ path, message: `${p.input} is a ${byName.get(p.input!)!.type} input; secrets are named by secret inputs` });
   }
   for (const r of RESERVED_OPENCLAW_PATHS) {
-    if (getPath(t.spec.openclaw, r) !== undefined) out.push({ path: `spec.openclaw.${r}`, message: `${r} is managed by Molthub (loopback bind, allocated port, token auth, per-bot log file); remove it` });
+    if (getPath(t.spec.openclaw, r) !== undefined)
+      out.push({
+        path: `spec.openclaw.${r}`,
+        message: `${r} is managed by Molthub (loopback bind, allocated port, token auth, per-bot log file); remove it`,
+      });
   }
-  if (t.spec.target?.provider === "local" && t.spec.target.image) out.push({ path: "spec.target.image", message: "an image is for the docker provider; remove it or set provider: docker" });
-  if (t.spec.target?.provider === "docker" && t.spec.target.version) out.push({ path: "spec.target.version", message: "a version is for the local provider; the docker provider uses image" });
+  if (t.spec.target?.provider === "local" && t.spec.target.image)
+    out.push({ path: "spec.target.image", message: "an image is for the docker provider; remove it or set provider: docker" });
+  if (t.spec.target?.provider === "docker" && t.spec.target.version)
+    out.push({ path: "spec.target.version", message: "a version is for the local provider; the docker provider uses image" });
   return out;
 }
 
@@ -179,7 +229,8 @@ export function validateTemplate(input: unknown, source?: string): Template {
     throw new TemplateError(`${prefix}the template is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues);
   }
   const issues = semanticIssues(r.data);
-  if (issues.length) throw new TemplateError(`${prefix}the template is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues);
+  if (issues.length)
+    throw new TemplateError(`${prefix}the template is invalid (${issues.length} problem${issues.length > 1 ? "s" : ""})`, issues);
   return r.data;
 }
 

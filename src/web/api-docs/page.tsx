@@ -122,7 +122,9 @@ function Operation(props: { op: DocOperation }) {
               <code>{op.body.contentType}</code>, <TypeRef type={op.body.type} ref={op.body.ref} />
               {op.body.strict && <span class="muted"> — unknown fields are refused</span>}
             </p>
-            {op.body.fields.length > 0 && <FieldTable fields={op.body.fields} caption={`Request body of ${op.method} ${op.path}`} />}
+            {op.body.fields.length > 0 && (
+              <FieldTable fields={op.body.fields} caption={`Request body of ${op.method} ${op.path}`} />
+            )}
           </>
         )}
         <h4>Responses</h4>
@@ -206,8 +208,8 @@ export function ApiDocsPage(props: { model: DocModel | null }) {
           ))}
         </ul>
         <p class="small muted">
-          The access badge on each operation shows who may call it: <em>public</em>, <em>signed in</em>, or the least role (<em>viewer+</em>,{" "}
-          <em>admin+</em> …) in the current workspace.
+          The access badge on each operation shows who may call it: <em>public</em>, <em>signed in</em>, or the least role (
+          <em>viewer+</em>, <em>admin+</em> …) in the current workspace.
         </p>
       </section>
 

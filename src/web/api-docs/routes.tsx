@@ -2,9 +2,9 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../../server/deps.ts";
+import { assets, renderPage } from "../page-response.tsx";
 import { PublicLayout } from "../ui/layout.tsx";
 import { ApiDocsPage, type DocField, type DocModel, type DocOperation } from "./page.tsx";
-import { assets, renderPage } from "../page-response.tsx";
 
 type Json = Record<string, unknown>;
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -108,7 +108,10 @@ class Schemas {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 /** Turns an OpenAPI 3.1 document into what the reference page shows. */
@@ -124,10 +127,23 @@ export function docModel(doc: unknown): DocModel {
     for (const method of METHODS) {
       if (!item[method]) continue;
       const op = obj(item[method]);
-      const params = [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])].map((p) => {
+      const params = [
+        ...(Array.isArray(item.parameters) ? item.parameters : []),
+        ...(Array.isArray(op.parameters) ? op.parameters : []),
+      ].map((p) => {
         const po = obj(p);
         const t = schemas.typeOf(po.schema);
-        return { name: str(po.name), in: str(po.in), type: t.type, ref: t.ref, required: po.required === true, notes: schemas.notes(po.schema, str(po.description) !== str(obj(po.schema).description) ? str(po.description) : undefined) };
+        return {
+          name: str(po.name),
+          in: str(po.in),
+          type: t.type,
+          ref: t.ref,
+          required: po.required === true,
+          notes: schemas.notes(
+            po.schema,
+            str(po.description) !== str(obj(po.schema).description) ? str(po.description) : undefined,
+          ),
+        };
       });
       let body: DocOperation["body"] = null;
       const content = obj(obj(op.requestBody).content);
@@ -136,7 +152,13 @@ export function docModel(doc: unknown): DocModel {
         const schema = obj(content[contentType]).schema;
         const resolved = schemas.deref(schema);
         const t = schemas.typeOf(schema);
-        body = { contentType, fields: schemas.fields(schema), type: t.type, ref: t.ref, strict: resolved.additionalProperties === false };
+        body = {
+          contentType,
+          fields: schemas.fields(schema),
+          type: t.type,
+          ref: t.ref,
+          strict: resolved.additionalProperties === false,
+        };
       }
       const responses = Object.entries(obj(op.responses)).map(([status, r]) => {
         const ro = obj(r);
@@ -145,8 +167,17 @@ export function docModel(doc: unknown): DocModel {
         const schema = ct ? obj(rc[ct]).schema : undefined;
         const t = ct ? schemas.typeOf(schema) : { type: "" };
         const inline = obj(schema);
-        const shape = !schemas.refName(inline) && inline.properties ? schemas.fields(inline).filter((f) => !f.name.includes(".") && !f.name.includes("[]")) : undefined;
-        return { status, description: str(ro.description), type: ct && t.type === "any" ? ct : t.type, ref: (t as { ref?: string }).ref, shape };
+        const shape =
+          !schemas.refName(inline) && inline.properties
+            ? schemas.fields(inline).filter((f) => !f.name.includes(".") && !f.name.includes("[]"))
+            : undefined;
+        return {
+          status,
+          description: str(ro.description),
+          type: ct && t.type === "any" ? ct : t.type,
+          ref: (t as { ref?: string }).ref,
+          shape,
+        };
       });
       const tag = (Array.isArray(op.tags) && typeof op.tags[0] === "string" ? op.tags[0] : "other") as string;
       const entry: DocOperation = {
@@ -166,7 +197,12 @@ export function docModel(doc: unknown): DocModel {
 
   const schemes = Object.entries(obj(components.securitySchemes)).map(([name, raw]) => {
     const s = obj(raw);
-    const how = s.type === "http" ? `HTTP ${str(s.scheme)} (Authorization: Bearer …)` : s.type === "apiKey" ? `${str(s.in)} "${str(s.name)}"` : str(s.type);
+    const how =
+      s.type === "http"
+        ? `HTTP ${str(s.scheme)} (Authorization: Bearer …)`
+        : s.type === "apiKey"
+          ? `${str(s.in)} "${str(s.name)}"`
+          : str(s.type);
     return { name, text: [how, str(s.description)].filter(Boolean).join(" — ") };
   });
 
@@ -176,7 +212,11 @@ export function docModel(doc: unknown): DocModel {
     description: str(info.description),
     groups: [...groups].map(([tag, operations]) => ({ tag, id: `tag-${slug(tag)}`, operations })),
     schemes,
-    schemas: Object.entries(obj(components.schemas)).map(([name, s]) => ({ name, type: schemas.typeOf(obj(s)).type, fields: schemas.fields(s) })),
+    schemas: Object.entries(obj(components.schemas)).map(([name, s]) => ({
+      name,
+      type: schemas.typeOf(obj(s)).type,
+      fields: schemas.fields(s),
+    })),
   };
 }
 
@@ -193,7 +233,13 @@ export function apiDocsPage() {
     const body = <ApiDocsPage model={currentModel()} />;
     if (c.get("actor") && c.get("session") && c.get("authVia") === "cookie") return renderPage(c, "API reference", body);
     c.header("cache-control", "no-store");
-    return c.html(html`<!doctype html>${<PublicLayout title="API reference" assets={assets()}>{body}</PublicLayout>}`);
+    return c.html(
+      html`<!doctype html>${(
+        <PublicLayout title="API reference" assets={assets()}>
+          {body}
+        </PublicLayout>
+      )}`,
+    );
   });
   return app;
 }

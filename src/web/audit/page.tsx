@@ -1,12 +1,12 @@
 /** @jsxImportSource hono/jsx */
 import type { AuditEntryView } from "../../services/audit.ts";
-import { Alert, Field, PageHead, Time, type FormState } from "../ui/components.tsx";
+import { Alert, Field, type FormState, PageHead, Time } from "../ui/components.tsx";
 
 function summaryText(summary: unknown): string {
   if (summary === null || summary === undefined) return "";
   if (typeof summary === "object" && Object.keys(summary as object).length === 0) return "";
   const s = JSON.stringify(summary);
-  return s.length > 400 ? s.slice(0, 399) + "…" : s;
+  return s.length > 400 ? `${s.slice(0, 399)}…` : s;
 }
 
 /** Table rows for audit entries; `compact` is the dashboard's three-column version. */
@@ -40,7 +40,7 @@ export function AuditRows(props: { items: AuditEntryView[]; compact?: boolean })
               <div>{e.resourceType}</div>
               {e.resourceId && (
                 <div class="muted small mono" title={e.resourceId}>
-                  {e.resourceId.length > 24 ? e.resourceId.slice(0, 23) + "…" : e.resourceId}
+                  {e.resourceId.length > 24 ? `${e.resourceId.slice(0, 23)}…` : e.resourceId}
                 </div>
               )}
             </td>
@@ -71,7 +71,10 @@ export function AuditPage(props: { data: AuditPageData }) {
   const invalid = Object.keys(f.errors).length > 0;
   return (
     <>
-      <PageHead title="Audit" lead="Every change in this workspace, newest first. Entries are hash-chained, so an edited or removed entry is detected.">
+      <PageHead
+        title="Audit"
+        lead="Every change in this workspace, newest first. Entries are hash-chained, so an edited or removed entry is detected."
+      >
         <div class="form-actions">
           <a class="btn btn-sm" href={`/api/v1/audit/export?format=csv${d.exportQuery}`} download>
             Export CSV
@@ -103,7 +106,14 @@ export function AuditPage(props: { data: AuditPageData }) {
         <p class="hint">An action ending in * matches a prefix in the list (e.g. member.*); exports match exact actions.</p>
       </form>
 
-      <div class="section" id="audit-results" hx-get={d.selfUrl} hx-trigger="molthub:changed from:body" hx-select="#audit-results" hx-swap="outerHTML">
+      <div
+        class="section"
+        id="audit-results"
+        hx-get={d.selfUrl}
+        hx-trigger="molthub:changed from:body"
+        hx-select="#audit-results"
+        hx-swap="outerHTML"
+      >
         {invalid ? (
           <Alert kind="error" title="The filters are not valid.">
             Fix the highlighted fields above and filter again.

@@ -3,14 +3,17 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
-import { listAudit, type AuditQuery } from "../../services/audit.ts";
-import { AuditPage } from "./page.tsx";
+import { type AuditQuery, listAudit } from "../../services/audit.ts";
 import { parseForm } from "../forms.ts";
 import { renderPage } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { AuditPage } from "./page.tsx";
 
 const PAGE_SIZE = 50;
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "pick a date").refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), "not a real date");
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "pick a date")
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), "not a real date");
 
 /** The filter form; the query string is its body. */
 const AuditFilters = z.strictObject({
@@ -46,13 +49,32 @@ export function auditPages() {
     const parsed = parseForm(AuditFilters, raw);
     const filters = { actor: raw.actor, action: raw.action, resourceType: raw.resourceType, from: raw.from, to: raw.to };
     if (!parsed.ok) {
-      const form = { ...parsed.form, values: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string> };
-      const data = { filters: form, items: [], selfUrl: "/audit" + query(filters), olderUrl: null, newestUrl: null, exportQuery: "", filtered: true };
+      const form = {
+        ...parsed.form,
+        values: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>,
+      };
+      const data = {
+        filters: form,
+        items: [],
+        selfUrl: `/audit${query(filters)}`,
+        olderUrl: null,
+        newestUrl: null,
+        exportQuery: "",
+        filtered: true,
+      };
       return renderPage(c, "Audit", <AuditPage data={data} />, 400);
     }
     const f = parsed.data;
     const { from, to } = range(f);
-    const q: AuditQuery = { actor: f.actor, action: f.action, resourceType: f.resourceType, from, to, cursor: f.cursor, limit: PAGE_SIZE };
+    const q: AuditQuery = {
+      actor: f.actor,
+      action: f.action,
+      resourceType: f.resourceType,
+      from,
+      to,
+      cursor: f.cursor,
+      limit: PAGE_SIZE,
+    };
     const { items, nextCursor } = listAudit(ctxOf(c), q);
     const kept = { actor: f.actor, action: f.action, resourceType: f.resourceType, from: f.from, to: f.to };
     const exportParams = {
@@ -63,11 +85,14 @@ export function auditPages() {
       to: to !== undefined ? new Date(to).toISOString() : undefined,
     };
     const data = {
-      filters: { values: Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined)) as Record<string, string>, errors: {} },
+      filters: {
+        values: Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined)) as Record<string, string>,
+        errors: {},
+      },
       items,
-      selfUrl: "/audit" + query({ ...kept, cursor: f.cursor }),
-      olderUrl: nextCursor ? "/audit" + query({ ...kept, cursor: nextCursor }) : null,
-      newestUrl: f.cursor ? "/audit" + query(kept) : null,
+      selfUrl: `/audit${query({ ...kept, cursor: f.cursor })}`,
+      olderUrl: nextCursor ? `/audit${query({ ...kept, cursor: nextCursor })}` : null,
+      newestUrl: f.cursor ? `/audit${query(kept)}` : null,
       exportQuery: query(exportParams).replace(/^\?/, "&"),
       filtered: Object.values(kept).some((v) => v !== undefined),
     };

@@ -2,15 +2,15 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import * as z from "zod";
+import { sessionCookie } from "../../api/auth/session-cookie.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf, serviceContext } from "../../server/deps.ts";
-import { sessionCookie } from "../../api/auth/session-cookie.ts";
 import { completeSetup, login, logout, SESSION_COOKIE, setupPending, verifySecondFactor } from "../../services/auth.ts";
-import { emptyForm, type FormState } from "../ui/components.tsx";
-import { LoginPage, SetupPage, TotpPage } from "./page.tsx";
 import { attempt, formFromError, parseForm, readForm } from "../forms.ts";
 import { redirectWith, renderAuthPage, type WebContext } from "../page-response.tsx";
 import { safeNext } from "../signed-in.ts";
+import { emptyForm, type FormState } from "../ui/components.tsx";
+import { LoginPage, SetupPage, TotpPage } from "./page.tsx";
 
 const SetupForm = z.strictObject({
   token: z.string({ error: "paste the setup token from the server log" }).trim().min(10, "this is not a setup token").max(200),
@@ -27,7 +27,10 @@ const LoginForm = z.strictObject({
 });
 
 const TotpForm = z.strictObject({
-  code: z.string({ error: "enter the 6-digit code" }).transform((s) => s.replace(/\s/g, "")).pipe(z.string().regex(/^\d{6}$/, "six digits")),
+  code: z
+    .string({ error: "enter the 6-digit code" })
+    .transform((s) => s.replace(/\s/g, ""))
+    .pipe(z.string().regex(/^\d{6}$/, "six digits")),
   next: z.string().max(2000).optional(),
 });
 
@@ -54,7 +57,8 @@ export function authPages() {
 
   app.post("/setup", async (c) => {
     const deps = c.get("deps");
-    if (!setupPending(deps.store.db)) return redirectWith(c, "/login", { kind: "info", text: "This Molthub is already set up; sign in." });
+    if (!setupPending(deps.store.db))
+      return redirectWith(c, "/login", { kind: "info", text: "This Molthub is already set up; sign in." });
     const values = await readForm(c);
     const parsed = parseForm(SetupForm, values, { keep: ["token"] });
     if (!parsed.ok) return renderAuthPage(c, "Set up", <SetupPage form={parsed.form} />, { status: 400 });
@@ -67,7 +71,10 @@ export function authPages() {
       );
       return { created, s };
     });
-    if (!r.ok) return renderAuthPage(c, "Set up", <SetupPage form={formFromError(r.error, values, { keep: ["token"] })} />, { status: r.error.status });
+    if (!r.ok)
+      return renderAuthPage(c, "Set up", <SetupPage form={formFromError(r.error, values, { keep: ["token"] })} />, {
+        status: r.error.status,
+      });
     sessionCookie(c, r.value.s.sessionToken, r.value.s.expiresAt);
     return redirectWith(c, "/", { kind: "ok", text: "Welcome to Molthub. You are the owner of this instance." });
   });
@@ -87,7 +94,12 @@ export function authPages() {
     const r = await attempt(() =>
       login(
         { db: deps.store.db, now: deps.now, requestId: c.get("requestId"), sessionTtlMs: sessionTtlMs(c) },
-        { email: parsed.data.email, password: parsed.data.password, ip: c.get("clientIp"), userAgent: c.req.header("user-agent") },
+        {
+          email: parsed.data.email,
+          password: parsed.data.password,
+          ip: c.get("clientIp"),
+          userAgent: c.req.header("user-agent"),
+        },
       ),
     );
     if (!r.ok) {
@@ -95,7 +107,8 @@ export function authPages() {
       return loginPage(c, formFromError(r.error, values), next, r.error.status);
     }
     sessionCookie(c, r.value.sessionToken, r.value.expiresAt);
-    if (r.value.mfaRequired) return c.redirect(next === "/" ? "/login/totp" : `/login/totp?next=${encodeURIComponent(next)}`, 303);
+    if (r.value.mfaRequired)
+      return c.redirect(next === "/" ? "/login/totp" : `/login/totp?next=${encodeURIComponent(next)}`, 303);
     return c.redirect(next, 303);
   });
 
@@ -111,15 +124,24 @@ export function authPages() {
     const values = await readForm(c);
     const next = safeNext(values.next);
     const token = getCookie(c, SESSION_COOKIE);
-    if (!token || !c.get("session")?.mfaPending) return redirectWith(c, "/login", { kind: "error", text: "The sign-in expired; sign in again." });
+    if (!token || !c.get("session")?.mfaPending)
+      return redirectWith(c, "/login", { kind: "error", text: "The sign-in expired; sign in again." });
     const parsed = parseForm(TotpForm, values);
-    if (!parsed.ok) return renderAuthPage(c, "Two-step verification", <TotpPage form={parsed.form} next={next} />, { status: 400 });
+    if (!parsed.ok)
+      return renderAuthPage(c, "Two-step verification", <TotpPage form={parsed.form} next={next} />, { status: 400 });
     const r = await attempt(() =>
-      verifySecondFactor({ db: deps.store.db, keyring: deps.keyring, now: deps.now, requestId: c.get("requestId") }, token, parsed.data.code, c.get("clientIp")),
+      verifySecondFactor(
+        { db: deps.store.db, keyring: deps.keyring, now: deps.now, requestId: c.get("requestId") },
+        token,
+        parsed.data.code,
+        c.get("clientIp"),
+      ),
     );
     if (!r.ok) {
       if (r.error.retryAfterSeconds) c.header("retry-after", String(r.error.retryAfterSeconds));
-      return renderAuthPage(c, "Two-step verification", <TotpPage form={formFromError(r.error, values)} next={next} />, { status: r.error.status });
+      return renderAuthPage(c, "Two-step verification", <TotpPage form={formFromError(r.error, values)} next={next} />, {
+        status: r.error.status,
+      });
     }
     return c.redirect(next, 303);
   });
@@ -130,7 +152,14 @@ export function authPages() {
     const session = c.get("session");
     if (actor?.sessionId) logout(ctxOf(c));
     else if (session) {
-      const pending = { type: "user" as const, userId: session.user.id, label: session.user.email, workspaceId: null, role: null, sessionId: session.id };
+      const pending = {
+        type: "user" as const,
+        userId: session.user.id,
+        label: session.user.email,
+        workspaceId: null,
+        role: null,
+        sessionId: session.id,
+      };
       logout(serviceContext(c.get("deps"), pending, c.get("requestId")));
     }
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: c.get("secure") });

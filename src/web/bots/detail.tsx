@@ -2,9 +2,9 @@
 import type { Role } from "../../core/context.ts";
 import type { BotAction } from "../../domain/bot-actions.ts";
 import type { BotView } from "../../services/bots.ts";
-import { Alert, canOperate, Crumbs, PageHead, Stat, Time } from "../ui/components.tsx";
+import { Alert, Crumbs, canOperate, PageHead, Stat, Time } from "../ui/components.tsx";
 import { HealthPanel } from "./health.tsx";
-import { DiffForm, RevisionsTable, type RevisionRow } from "./revisions.tsx";
+import { DiffForm, type RevisionRow, RevisionsTable } from "./revisions.tsx";
 import { Revisions, StatusLine, Target } from "./status.tsx";
 
 /** One bot's page: its actions, status, health, events, live log, revisions, manifest and generated config. */
@@ -34,7 +34,13 @@ export interface BotPageData {
 }
 
 /** The button for each bot action (BOT_ACTIONS in domain/bot-actions.ts); the flash after one starts with it too. */
-export const ACTION_LABEL: Record<BotAction, string> = { start: "Start", stop: "Stop", restart: "Restart", pause: "Pause", resume: "Resume" };
+export const ACTION_LABEL: Record<BotAction, string> = {
+  start: "Start",
+  stop: "Stop",
+  restart: "Restart",
+  pause: "Pause",
+  resume: "Resume",
+};
 
 /** The actions that make sense now: a stopped bot only starts, a paused one resumes. */
 function actionsFor(b: BotView): BotAction[] {
@@ -76,7 +82,12 @@ function BotActions(props: { bot: BotView }) {
       {b.status !== "deleting" && (
         <details class="danger-zone">
           <summary class="btn btn-sm btn-ghost">Delete…</summary>
-          <form method="post" action={`/bots/${b.name}/delete`} class="stack danger-form" data-confirm={`Delete the bot ${b.name}? This cannot be undone.`}>
+          <form
+            method="post"
+            action={`/bots/${b.name}/delete`}
+            class="stack danger-form"
+            data-confirm={`Delete the bot ${b.name}? This cannot be undone.`}
+          >
             <div class="check">
               <input type="checkbox" id="f-purge" name="purge" value="on" />
               <label for="f-purge">Also delete its data (state directory, sessions, logs)</label>
@@ -124,7 +135,14 @@ function LogViewer(props: { name: string }) {
       <div class="log-controls" data-log-controls hidden>
         <div class="field">
           <label for="log-filter">Filter</label>
-          <input type="search" id="log-filter" maxlength={200} placeholder="text in the line" autocomplete="off" data-log-filter />
+          <input
+            type="search"
+            id="log-filter"
+            maxlength={200}
+            placeholder="text in the line"
+            autocomplete="off"
+            data-log-filter
+          />
         </div>
         <div class="check">
           <input type="checkbox" id="log-follow" checked data-log-follow />
@@ -154,7 +172,10 @@ export function BotPage(props: { data: BotPageData }) {
   return (
     <>
       <Crumbs trail={[{ href: "/bots", label: "Bots" }]} here={b.name} />
-      <PageHead title={b.name} lead={d.description ?? `An OpenClaw gateway on ${b.provider === "local" ? "this machine" : `${b.provider} (${b.host})`}.`}>
+      <PageHead
+        title={b.name}
+        lead={d.description ?? `An OpenClaw gateway on ${b.provider === "local" ? "this machine" : `${b.provider} (${b.host})`}.`}
+      >
         {op ? <BotActions bot={b} /> : undefined}
       </PageHead>
       {d.error && <Alert kind="error">{d.error}</Alert>}
@@ -236,8 +257,8 @@ export function BotPage(props: { data: BotPageData }) {
         <section class="card" aria-labelledby="config-h">
           <h2 id="config-h">Generated config</h2>
           <p class="card-sub">
-            The <code>openclaw.json</code> Molthub writes for this revision. Secrets are references to environment variables, never values.{" "}
-            <a href={`/bots/${b.name}/resolved`}>Resolved config: which layer set each value</a>
+            The <code>openclaw.json</code> Molthub writes for this revision. Secrets are references to environment variables,
+            never values. <a href={`/bots/${b.name}/resolved`}>Resolved config: which layer set each value</a>
           </p>
           <pre class="code-block">
             <code>{d.configJson}</code>

@@ -29,9 +29,12 @@ function obj(v: unknown): Record<string, unknown> | null {
 /** A channel entry from the gateway's health: its name and a short state, whatever shape the gateway sends. */
 function channelState(v: unknown): { text: string; kind: string } {
   const o = obj(v);
-  if (!o) return typeof v === "string" ? { text: v, kind: "" } : { text: v === true ? "ok" : v === false ? "down" : "", kind: v === true ? "badge-ok" : v === false ? "badge-warn" : "" };
+  if (!o)
+    return typeof v === "string"
+      ? { text: v, kind: "" }
+      : { text: v === true ? "ok" : v === false ? "down" : "", kind: v === true ? "badge-ok" : v === false ? "badge-warn" : "" };
   const err = o.lastError ?? o.error;
-  if (typeof err === "string" && err) return { text: err.length > 80 ? err.slice(0, 79) + "…" : err, kind: "badge-warn" };
+  if (typeof err === "string" && err) return { text: err.length > 80 ? `${err.slice(0, 79)}…` : err, kind: "badge-warn" };
   if (o.ok === false || o.running === false || o.connected === false) return { text: "not running", kind: "badge-warn" };
   if (o.connected === true) return { text: "connected", kind: "badge-ok" };
   if (o.running === true || o.ok === true) return { text: "running", kind: "badge-ok" };

@@ -1,10 +1,10 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
-import type { BotView } from "../../services/bots.ts";
 import type { PathChange } from "../../domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../domain/policy.ts";
-import { Alert, BoxIcon, canOperate, EmptyState, PageHead, ProblemList, type ManifestProblem } from "../ui/components.tsx";
+import type { BotView } from "../../services/bots.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
+import { Alert, BoxIcon, canOperate, EmptyState, type ManifestProblem, PageHead, ProblemList } from "../ui/components.tsx";
 import { PolicyResults } from "../ui/policy-results.tsx";
 import { Revisions, StatusLine, Target } from "./status.tsx";
 
@@ -13,7 +13,13 @@ import { Revisions, StatusLine, Target } from "./status.tsx";
 export interface ApplyState {
   text: string;
   mode?: "dry-run" | "apply";
-  results?: { name: string; action: "created" | "updated" | "unchanged"; revision: number; changes: PathChange[]; policy?: EvaluationResult }[];
+  results?: {
+    name: string;
+    action: "created" | "updated" | "unchanged";
+    revision: number;
+    changes: PathChange[];
+    policy?: EvaluationResult;
+  }[];
   error?: { message: string; problems: ManifestProblem[]; policy?: EvaluationResult };
 }
 
@@ -87,8 +93,8 @@ function ApplyResults(props: { apply: ApplyState }) {
   return (
     <div class="apply-results" aria-live="polite">
       <Alert kind={dry ? "info" : "ok"} title={dry ? "Dry run: nothing was stored." : "Applied."}>
-        {results.length === 1 ? "One manifest" : `${results.length} manifests`} checked. Applying would store a new revision for each one that
-        changed; the reconciler then rolls it out.
+        {results.length === 1 ? "One manifest" : `${results.length} manifests`} checked. Applying would store a new revision for
+        each one that changed; the reconciler then rolls it out.
       </Alert>
       {results.map((r) => (
         <div class="apply-doc">
@@ -120,7 +126,13 @@ export function BotsListPage(props: { data: BotsListData }) {
         )}
       </PageHead>
 
-      <div id="bots-live" hx-get="/bots" hx-trigger="molthub:changed from:body, molthub:bot from:body" hx-select="#bots-live" hx-swap="outerHTML">
+      <div
+        id="bots-live"
+        hx-get="/bots"
+        hx-trigger="molthub:changed from:body, molthub:bot from:body"
+        hx-select="#bots-live"
+        hx-swap="outerHTML"
+      >
         {d.bots.length === 0 ? (
           <EmptyState title="No bots yet" icon={<BoxIcon />}>
             {op ? (
@@ -140,8 +152,8 @@ export function BotsListPage(props: { data: BotsListData }) {
         <section class="card section" aria-labelledby="apply-h" id="apply">
           <h2 id="apply-h">Apply a manifest</h2>
           <p class="card-sub">
-            Paste one or more Bot manifests (YAML documents separated by <code>---</code>, or JSON). A dry run shows what would change, path by
-            path; nothing is stored until you apply.
+            Paste one or more Bot manifests (YAML documents separated by <code>---</code>, or JSON). A dry run shows what would
+            change, path by path; nothing is stored until you apply.
           </p>
           {d.apply.error && <ProblemList title={d.apply.error.message} problems={d.apply.error.problems} />}
           <PolicyResults result={d.apply.error?.policy} />

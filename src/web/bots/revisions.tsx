@@ -1,8 +1,9 @@
 /** @jsxImportSource hono/jsx */
-import type { BotView } from "../../services/bots.ts";
+
 import type { PathChange } from "../../domain/openclaw-config.ts";
-import { Crumbs, PageHead, Time } from "../ui/components.tsx";
+import type { BotView } from "../../services/bots.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
+import { Crumbs, PageHead, Time } from "../ui/components.tsx";
 
 /** A bot's revisions: the table on its page, the compare form, the diff page and one revision's page. */
 
@@ -36,7 +37,9 @@ export function RevisionsTable(props: { bot: BotView; revisions: RevisionRow[] }
               <td class="nowrap">
                 <a href={`/bots/${b.name}/revisions/${r.revision}`}>r{r.revision}</a>
                 {r.revision === b.appliedRevision && <span class="badge badge-ok">live</span>}
-                {r.revision === b.desiredRevision && r.revision !== b.appliedRevision && <span class="badge badge-info">desired</span>}
+                {r.revision === b.desiredRevision && r.revision !== b.appliedRevision && (
+                  <span class="badge badge-info">desired</span>
+                )}
               </td>
               <td>{r.source}</td>
               <td>{r.actor}</td>
@@ -94,7 +97,15 @@ export interface DiffPageData {
 
 /** The breadcrumb of a page below one bot's page. */
 export function BotCrumbs(props: { name: string; here: string }) {
-  return <Crumbs trail={[{ href: "/bots", label: "Bots" }, { href: `/bots/${props.name}`, label: props.name }]} here={props.here} />;
+  return (
+    <Crumbs
+      trail={[
+        { href: "/bots", label: "Bots" },
+        { href: `/bots/${props.name}`, label: props.name },
+      ]}
+      here={props.here}
+    />
+  );
 }
 
 export function DiffPage(props: { data: DiffPageData }) {
@@ -102,7 +113,10 @@ export function DiffPage(props: { data: DiffPageData }) {
   return (
     <>
       <BotCrumbs name={d.name} here={`r${d.from} → r${d.to}`} />
-      <PageHead title={`Changes r${d.from} → r${d.to}`} lead={`What changed in ${d.name} between the two revisions, path by path.`} />
+      <PageHead
+        title={`Changes r${d.from} → r${d.to}`}
+        lead={`What changed in ${d.name} between the two revisions, path by path.`}
+      />
       <div class="card">
         <DiffForm name={d.name} revisions={d.revisions} from={d.from} to={d.to} />
       </div>
@@ -144,7 +158,14 @@ export function RevisionPage(props: { data: RevisionPageData }) {
   return (
     <>
       <BotCrumbs name={d.name} here={`r${d.revision}`} />
-      <PageHead title={`Revision ${d.revision}`} lead={<>Stored from {d.source} by {d.actor}, <Time ms={d.createdAt} />. Revisions never change once stored.</>} />
+      <PageHead
+        title={`Revision ${d.revision}`}
+        lead={
+          <>
+            Stored from {d.source} by {d.actor}, <Time ms={d.createdAt} />. Revisions never change once stored.
+          </>
+        }
+      />
       <div class="grid-2">
         <section class="card" aria-labelledby="rm-h">
           <h2 id="rm-h">Manifest</h2>

@@ -1,12 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import * as z from "zod";
 import { stringify as toYaml } from "yaml";
-import type { AppEnv } from "../../server/deps.ts";
-import { ctxOf } from "../../server/deps.ts";
-import { applyManifest, botAction, deleteBot, diffRevisions, getBot, getRevision, listBots, type ApplyResult } from "../../services/bots.ts";
-import { listSecrets, putSecret } from "../../services/secrets.ts";
-import { listHosts } from "../../services/hosts.ts";
+import * as z from "zod";
 import { authorize, type ServiceContext } from "../../core/context.ts";
 import { ServiceError } from "../../core/errors.ts";
 import { BOT_ACTIONS } from "../../domain/bot-actions.ts";
@@ -19,25 +14,39 @@ import {
   neededRefs,
   readWizardState,
   secretNeeds,
+  type TargetHost,
   targetableHosts,
   unknownModelProvider,
   validateModel,
   validateTarget,
-  type TargetHost,
   type WizardState,
   type WizardStep,
 } from "../../domain/wizard.ts";
 import { redactString } from "../../secrets/redact.ts";
+import type { AppEnv } from "../../server/deps.ts";
+import { ctxOf } from "../../server/deps.ts";
+import {
+  type ApplyResult,
+  applyManifest,
+  botAction,
+  deleteBot,
+  diffRevisions,
+  getBot,
+  getRevision,
+  listBots,
+} from "../../services/bots.ts";
+import { listHosts } from "../../services/hosts.ts";
+import { listSecrets, putSecret } from "../../services/secrets.ts";
+import { attempt, blockedPolicy, fieldIssues, nameParam, parseForm, readForm, STALE_REQUEST, sentence } from "../forms.ts";
+import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
+import { signedIn } from "../signed-in.ts";
 // The one import of a provider's internals in the web: step 1 checks a Docker image is pinned with the Docker
 // provider's own rule. To come from providers/registry.ts (the provider's target schema) once it exists.
 import { canOperate, emptyForm, type FormState, type ManifestProblem } from "../ui/components.tsx";
-import { attempt, blockedPolicy, EmptyForm, fieldIssues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
-import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
-import { signedIn } from "../signed-in.ts";
 import { ACTION_LABEL, BotPage } from "./detail.tsx";
-import { BotsListPage, type ApplyState } from "./list.tsx";
+import { type ApplyState, BotsListPage } from "./list.tsx";
 import { DiffPage, RevisionPage } from "./revisions.tsx";
-import { WizardNotAllowed, WizardPage, type WizardData } from "./wizard.tsx";
+import { type WizardData, WizardNotAllowed, WizardPage } from "./wizard.tsx";
 
 /** The largest manifest text the apply form takes (the API's body limit still applies on top). */
 const MAX_MANIFEST_CHARS = 256_000;
@@ -94,7 +103,11 @@ function wizardHosts(ctx: ServiceContext): TargetHost[] {
   return targetableHosts(listHosts(ctx));
 }
 
-function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState; form?: FormState; review?: WizardData["review"] }, status = 200) {
+function wizardPage(
+  c: WebContext,
+  opts: { step: WizardStep; state: WizardState; form?: FormState; review?: WizardData["review"] },
+  status = 200,
+) {
   const ctx = ctxOf(c);
   const { step, state } = opts;
   const needs = secretNeeds(state);
@@ -104,7 +117,12 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
   if (step === 4 && !review) {
     const manifest = buildManifest(state, wizardHosts(ctx));
     const r = dryRun(ctx, manifest, { createOnly: true });
-    review = { yaml: yaml(manifest), changes: r.ok ? r.value.changes : [], error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") }, policy: r.ok ? r.value.policy : blockedPolicy(r.error) };
+    review = {
+      yaml: yaml(manifest),
+      changes: r.ok ? r.value.changes : [],
+      error: r.ok ? undefined : { message: sentence(r.error.message), problems: problemsOf(r.error, "") },
+      policy: r.ok ? r.value.policy : blockedPolicy(r.error),
+    };
     if (!r.ok && status === 200) status = r.error.status;
   }
   const data: WizardData = {
@@ -122,20 +140,31 @@ function wizardPage(c: WebContext, opts: { step: WizardStep; state: WizardState;
 
 function dryRun(ctx: ServiceContext, manifest: unknown, opts: { createOnly?: boolean } = {}) {
   try {
-    return { ok: true as const, value: applyManifest(ctx, manifest, { dryRun: true, source: "ui", createOnly: opts.createOnly }) };
+    return {
+      ok: true as const,
+      value: applyManifest(ctx, manifest, { dryRun: true, source: "ui", createOnly: opts.createOnly }),
+    };
   } catch (e) {
     if (e instanceof ServiceError) return { ok: false as const, error: e };
     throw e;
   }
 }
 
-const invalid = (errors: Record<string, string>, values: Record<string, string> = {}): FormState => ({ values, errors, message: "Some fields need attention." });
+const invalid = (errors: Record<string, string>, values: Record<string, string> = {}): FormState => ({
+  values,
+  errors,
+  message: "Some fields need attention.",
+});
 
 /**
  * Step 3: a value entered for a key is stored right away (write-only), and the bot then refers to it by
  * name; no value is ever put back into the page.
  */
-function storeSecrets(ctx: ServiceContext, state: WizardState, values: Record<string, string>): { errors: Record<string, string>; formValues: Record<string, string> } {
+function storeSecrets(
+  ctx: ServiceContext,
+  state: WizardState,
+  values: Record<string, string>,
+): { errors: Record<string, string>; formValues: Record<string, string> } {
   const errors: Record<string, string> = {};
   const formValues: Record<string, string> = {};
   const existing = new Set(listSecrets(ctx).map((s) => s.name));
@@ -184,9 +213,11 @@ export function botPages() {
     const text = values.manifest ?? "";
     const mode = values.mode === "apply" ? "apply" : "dry-run";
     // the text goes back into the box on an error: known secret values in it are redacted first
-    const fail = (message: string, problems: ManifestProblem[], status: number, policy?: EvaluationResult) => listPage(c, { text: redactString(text), mode, error: { message, problems, policy } }, status);
+    const fail = (message: string, problems: ManifestProblem[], status: number, policy?: EvaluationResult) =>
+      listPage(c, { text: redactString(text), mode, error: { message, problems, policy } }, status);
     if (!text.trim()) return fail("Paste a manifest first.", [], 400);
-    if (text.length > MAX_MANIFEST_CHARS) return fail(`The text is longer than ${MAX_MANIFEST_CHARS} characters; apply fewer manifests at a time.`, [], 400);
+    if (text.length > MAX_MANIFEST_CHARS)
+      return fail(`The text is longer than ${MAX_MANIFEST_CHARS} characters; apply fewer manifests at a time.`, [], 400);
     let docs: unknown[];
     try {
       docs = parseManifests(text, "manifest");
@@ -202,12 +233,28 @@ export function botPages() {
     const checked = docs.map((doc) => dryRun(ctx, doc));
     const failed = checked.map((r, i) => ({ r, i })).filter((x) => !x.r.ok);
     if (failed.length) {
-      const problems = failed.flatMap(({ r, i }) => problemsOf((r as { error: ServiceError }).error, docLabel(docs[i], i, docs.length)));
+      const problems = failed.flatMap(({ r, i }) =>
+        problemsOf((r as { error: ServiceError }).error, docLabel(docs[i], i, docs.length)),
+      );
       const first = (failed[0]!.r as { error: ServiceError }).error;
-      const message = docs.length === 1 ? sentence(first.message) : `${failed.length} of ${docs.length} manifests have problems; nothing was ${mode === "apply" ? "applied" : "checked further"}.`;
-      return fail(message, problems, first.status, failed.map(({ r }) => blockedPolicy((r as { error: ServiceError }).error)).find(Boolean));
+      const message =
+        docs.length === 1
+          ? sentence(first.message)
+          : `${failed.length} of ${docs.length} manifests have problems; nothing was ${mode === "apply" ? "applied" : "checked further"}.`;
+      return fail(
+        message,
+        problems,
+        first.status,
+        failed.map(({ r }) => blockedPolicy((r as { error: ServiceError }).error)).find(Boolean),
+      );
     }
-    const asResult = (r: ApplyResult) => ({ name: r.bot.name, action: r.action, revision: r.revision, changes: r.changes, policy: r.policy });
+    const asResult = (r: ApplyResult) => ({
+      name: r.bot.name,
+      action: r.action,
+      revision: r.revision,
+      changes: r.changes,
+      policy: r.policy,
+    });
     if (mode === "dry-run") {
       return listPage(c, { text, mode, results: checked.map((r) => asResult((r as { value: ApplyResult }).value)) });
     }
@@ -217,13 +264,28 @@ export function botPages() {
       if (!r.ok) {
         if (results.some((x) => x.action !== "unchanged")) poke(c);
         const done = results.length ? ` ${results.map((x) => `${x.bot.name} ${x.action}`).join(", ")} before it.` : "";
-        return listPage(c, { text, mode, results: results.map(asResult), error: { message: `${sentence(r.error.message)}${done}`, problems: problemsOf(r.error, docLabel(doc, i, docs.length)), policy: blockedPolicy(r.error) } }, r.error.status);
+        return listPage(
+          c,
+          {
+            text,
+            mode,
+            results: results.map(asResult),
+            error: {
+              message: `${sentence(r.error.message)}${done}`,
+              problems: problemsOf(r.error, docLabel(doc, i, docs.length)),
+              policy: blockedPolicy(r.error),
+            },
+          },
+          r.error.status,
+        );
       }
       results.push(r.value);
     }
     const changed = results.filter((r) => r.action !== "unchanged");
     if (changed.length) poke(c);
-    const summary = results.map((r) => `${r.bot.name}: ${r.action}${r.action === "unchanged" ? "" : ` (revision ${r.revision})`}`).join("; ");
+    const summary = results
+      .map((r) => `${r.bot.name}: ${r.action}${r.action === "unchanged" ? "" : ` (revision ${r.revision})`}`)
+      .join("; ");
     const to = results.length === 1 && changed.length === 1 ? `/bots/${results[0]!.bot.name}` : "/bots";
     return redirectWith(c, to, { kind: "ok", text: `Applied. ${summary}.` });
   });
@@ -262,14 +324,37 @@ export function botPages() {
     // step 4: deploy (or, for any other button, show the review again)
     const missing = missingSecrets(state);
     if (missing.length) {
-      return wizardPage(c, { step: 3, state, form: invalid(Object.fromEntries(missing.map((n) => [`ref_${n.env}`, "pick a stored secret, or enter a value to store a new one"]))) }, 400);
+      return wizardPage(
+        c,
+        {
+          step: 3,
+          state,
+          form: invalid(
+            Object.fromEntries(missing.map((n) => [`ref_${n.env}`, "pick a stored secret, or enter a value to store a new one"])),
+          ),
+        },
+        400,
+      );
     }
     if (values.go !== "deploy") return wizardPage(c, { step: 4, state });
     const manifest = buildManifest(state, wizardHosts(ctx));
     // create-only: a bot that took the name since step 1 is refused, never updated
     const r = await attempt(() => applyManifest(ctx, manifest, { source: "ui", createOnly: true }));
     if (!r.ok) {
-      return wizardPage(c, { step: 4, state, review: { yaml: yaml(manifest), changes: [], error: { message: sentence(r.error.message), problems: problemsOf(r.error, "") }, policy: blockedPolicy(r.error) } }, r.error.status);
+      return wizardPage(
+        c,
+        {
+          step: 4,
+          state,
+          review: {
+            yaml: yaml(manifest),
+            changes: [],
+            error: { message: sentence(r.error.message), problems: problemsOf(r.error, "") },
+            policy: blockedPolicy(r.error),
+          },
+        },
+        r.error.status,
+      );
     }
     poke(c);
     return redirectWith(c, `/bots/${state.name}`, {
@@ -288,7 +373,10 @@ export function botPages() {
     const r = await attempt(() => botAction(ctxOf(c), name, parsed.data.action));
     if (!r.ok) return botPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     poke(c);
-    return redirectWith(c, `/bots/${name}`, { kind: "ok", text: `${ACTION_LABEL[parsed.data.action]} queued for ${name}; the status below follows it.` });
+    return redirectWith(c, `/bots/${name}`, {
+      kind: "ok",
+      text: `${ACTION_LABEL[parsed.data.action]} queued for ${name}; the status below follows it.`,
+    });
   });
 
   app.post("/bots/:name/delete", async (c) => {
@@ -299,7 +387,10 @@ export function botPages() {
     const r = await attempt(() => deleteBot(ctxOf(c), name, { purge }));
     if (!r.ok) return botPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     poke(c);
-    return redirectWith(c, "/bots", { kind: "ok", text: `Deleting ${name}${purge ? " and its data" : " (its data is kept)"}. It disappears from the list when it is gone.` });
+    return redirectWith(c, "/bots", {
+      kind: "ok",
+      text: `Deleting ${name}${purge ? " and its data" : " (its data is kept)"}. It disappears from the list when it is gone.`,
+    });
   });
 
   app.get("/bots/:name/diff", (c) => {
@@ -310,7 +401,11 @@ export function botPages() {
     if (!from.success || !to.success) throw new ServiceError("invalid_request", "pick two revisions to compare");
     const d = diffRevisions(ctx, name, from.data, to.data);
     const revisions = getBot(ctx, name).revisions.map((r) => r.revision);
-    return renderPage(c, `r${d.from} → r${d.to} · ${name}`, <DiffPage data={{ name, from: d.from, to: d.to, revisions, config: d.config, manifest: d.manifest }} />);
+    return renderPage(
+      c,
+      `r${d.from} → r${d.to} · ${name}`,
+      <DiffPage data={{ name, from: d.from, to: d.to, revisions, config: d.config, manifest: d.manifest }} />,
+    );
   });
 
   app.get("/bots/:name/revisions/:revision", (c) => {
@@ -318,7 +413,16 @@ export function botPages() {
     const rev = RevisionNumber.safeParse(c.req.param("revision"));
     if (!rev.success) throw new ServiceError("not_found", "no such revision");
     const r = getRevision(ctxOf(c), name, rev.data);
-    const data = { name, revision: r.revision, source: r.source, actor: r.actor, createdAt: r.createdAt, configHash: r.configHash, manifestYaml: yaml(r.manifest), configJson: JSON.stringify(r.config, null, 2) };
+    const data = {
+      name,
+      revision: r.revision,
+      source: r.source,
+      actor: r.actor,
+      createdAt: r.createdAt,
+      configHash: r.configHash,
+      manifestYaml: yaml(r.manifest),
+      configJson: JSON.stringify(r.config, null, 2),
+    };
     return renderPage(c, `r${r.revision} · ${name}`, <RevisionPage data={data} />);
   });
 

@@ -1,11 +1,31 @@
 /** @jsxImportSource hono/jsx */
+
+import { PROVIDER_MODULES, providerForInit } from "../../../providers/registry.ts";
 import type { PathChange } from "../../domain/openclaw-config.ts";
 import type { EvaluationResult } from "../../domain/policy.ts";
 import { BUILTIN_TEMPLATES } from "../../domain/templates/builtins.ts";
-import { PROVIDER_MODULES, providerForInit } from "../../../providers/registry.ts";
-import { STEP_FIELDS, WIZARD_FIELDS, WIZARD_TARGETS, type SecretNeed, type TargetHost, type WizardState, type WizardStep, type WizardTarget } from "../../domain/wizard.ts";
-import { Alert, Crumbs, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../ui/components.tsx";
+import {
+  type SecretNeed,
+  STEP_FIELDS,
+  type TargetHost,
+  WIZARD_FIELDS,
+  WIZARD_TARGETS,
+  type WizardState,
+  type WizardStep,
+  type WizardTarget,
+} from "../../domain/wizard.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
+import {
+  Alert,
+  Crumbs,
+  Field,
+  FormMessage,
+  type FormState,
+  type ManifestProblem,
+  PageHead,
+  ProblemList,
+  SelectField,
+} from "../ui/components.tsx";
 import { PolicyResults } from "../ui/policy-results.tsx";
 
 /**
@@ -37,7 +57,12 @@ export interface WizardData {
   secrets: string[];
   /** the model's provider when Molthub does not know which key it needs */
   unknownProvider?: string;
-  review?: { yaml: string; changes: PathChange[]; error?: { message: string; problems: ManifestProblem[] }; policy?: EvaluationResult };
+  review?: {
+    yaml: string;
+    changes: PathChange[];
+    error?: { message: string; problems: ManifestProblem[] };
+    policy?: EvaluationResult;
+  };
   /** registered hosts whose key is confirmed (targets for systemd/launchd bots) */
   hosts?: TargetHost[];
 }
@@ -48,7 +73,10 @@ function Stepper(props: { step: WizardStep }) {
       {STEPS.map((label, i) => {
         const n = i + 1;
         return (
-          <li class={n < props.step ? "done" : n === props.step ? "current" : undefined} aria-current={n === props.step ? "step" : undefined}>
+          <li
+            class={n < props.step ? "done" : n === props.step ? "current" : undefined}
+            aria-current={n === props.step ? "step" : undefined}
+          >
             <span class="step-num" aria-hidden="true">
               {n < props.step ? "✓" : n}
             </span>
@@ -71,7 +99,8 @@ function Carried(props: { step: WizardStep; state: WizardState }) {
       {WIZARD_FIELDS.filter((f) => !visible.has(f) && props.state[f] !== "").map((f) => (
         <input type="hidden" name={f} value={props.state[f]} />
       ))}
-      {props.step !== 3 && Object.entries(props.state.refs).map(([env, name]) => <input type="hidden" name={`ref_${env}`} value={name} />)}
+      {props.step !== 3 &&
+        Object.entries(props.state.refs).map(([env, name]) => <input type="hidden" name={`ref_${env}`} value={name} />)}
     </>
   );
 }
@@ -135,7 +164,10 @@ const labelOf = (kind: string) => PROVIDER_MODULES.find((m) => m.kind === kind)?
 const TARGET_TEXT: Record<WizardTarget, { label: string; hint: string }> = {
   local: { label: labelOf("local"), hint: "A process next to Molthub, with the OpenClaw version below installed from npm." },
   docker: { label: labelOf("docker"), hint: "A hardened container from a pinned image on this machine's Docker engine." },
-  host: { label: "A host over SSH", hint: "A systemd unit (or a macOS LaunchAgent) on one of your hosts, reached through a pinned SSH connection." },
+  host: {
+    label: "A host over SSH",
+    hint: "A systemd unit (or a macOS LaunchAgent) on one of your hosts, reached through a pinned SSH connection.",
+  },
 };
 
 /** A step's form: the carried state, with what was just typed (and refused) over it. */
@@ -163,7 +195,14 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: TargetH
         <div class="choices">
           {WIZARD_TARGETS.map((t) => (
             // "This machine" is the default choice: checked unless another one is
-            <Radio name="provider" value={t} id={`p-${t}`} checked={t === "local" ? s.provider !== "docker" && s.provider !== "host" : s.provider === t} label={TARGET_TEXT[t].label} hint={TARGET_TEXT[t].hint} />
+            <Radio
+              name="provider"
+              value={t}
+              id={`p-${t}`}
+              checked={t === "local" ? s.provider !== "docker" && s.provider !== "host" : s.provider === t}
+              label={TARGET_TEXT[t].label}
+              hint={TARGET_TEXT[t].hint}
+            />
           ))}
         </div>
         {props.form.errors.provider && <p class="field-error">{props.form.errors.provider}</p>}
@@ -174,7 +213,10 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: TargetH
               name="host"
               form={f}
               value={s.host}
-              options={props.hosts.map((h) => ({ value: h.name, label: `${h.name} — ${providerForInit(h.init)}${h.status === "ok" ? "" : ` (${h.status})`}` }))}
+              options={props.hosts.map((h) => ({
+                value: h.name,
+                label: `${h.name} — ${providerForInit(h.init)}${h.status === "ok" ? "" : ` (${h.status})`}`,
+              }))}
             />
           ) : (
             <p class="muted small">
@@ -183,10 +225,22 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: TargetH
           )}
         </div>
         <div class="target-local">
-          <Field label="OpenClaw version" name="version" form={f} maxlength={40} hint="A release like 2026.9.6. Used when the bot runs on this machine or on a host." />
+          <Field
+            label="OpenClaw version"
+            name="version"
+            form={f}
+            maxlength={40}
+            hint="A release like 2026.9.6. Used when the bot runs on this machine or on a host."
+          />
         </div>
         <div class="target-docker form-row">
-          <Field label="Image" name="image" form={f} maxlength={300} hint="Pinned: a version tag or a digest, never :latest. Used with Docker." />
+          <Field
+            label="Image"
+            name="image"
+            form={f}
+            maxlength={300}
+            hint="Pinned: a version tag or a digest, never :latest. Used with Docker."
+          />
           <SelectField
             label="Network"
             name="network"
@@ -200,10 +254,34 @@ function StepTarget(props: { state: WizardState; form: FormState; hosts: TargetH
         </div>
       </fieldset>
       <div class="form-row">
-        <Field label="Fleet" name="fleet" form={f} optional maxlength={63} autocomplete="off" hint="Groups bots for rollouts, e.g. homelab." />
-        <Field label="Environment" name="environment" form={f} optional maxlength={63} autocomplete="off" hint="e.g. prod or staging." />
+        <Field
+          label="Fleet"
+          name="fleet"
+          form={f}
+          optional
+          maxlength={63}
+          autocomplete="off"
+          hint="Groups bots for rollouts, e.g. homelab."
+        />
+        <Field
+          label="Environment"
+          name="environment"
+          form={f}
+          optional
+          maxlength={63}
+          autocomplete="off"
+          hint="e.g. prod or staging."
+        />
       </div>
-      <Field label="Labels" name="labels" form={f} optional maxlength={1000} autocomplete="off" hint="key=value pairs separated by commas, e.g. team=support, tier=gold." />
+      <Field
+        label="Labels"
+        name="labels"
+        form={f}
+        optional
+        maxlength={1000}
+        autocomplete="off"
+        hint="key=value pairs separated by commas, e.g. team=support, tier=gold."
+      />
     </>
   );
 }
@@ -230,11 +308,29 @@ function StepModel(props: { state: WizardState; form: FormState }) {
       </datalist>
       <fieldset>
         <legend>Channels</legend>
-        <p class="hint">Where people talk to the bot. Each needs a token, asked for in the next step. You can add channels later in the manifest.</p>
+        <p class="hint">
+          Where people talk to the bot. Each needs a token, asked for in the next step. You can add channels later in the
+          manifest.
+        </p>
         <div class="choices">
-          <Checkbox name="telegram" checked={s.telegram === "on"} label="Telegram" hint="A bot token from @BotFather (TELEGRAM_BOT_TOKEN)." />
-          <Checkbox name="discord" checked={s.discord === "on"} label="Discord" hint="A bot token from the Discord developer portal (DISCORD_BOT_TOKEN)." />
-          <Checkbox name="slack" checked={s.slack === "on"} label="Slack" hint="A bot token (xoxb-…) and an app-level token (xapp-…) for Socket Mode." />
+          <Checkbox
+            name="telegram"
+            checked={s.telegram === "on"}
+            label="Telegram"
+            hint="A bot token from @BotFather (TELEGRAM_BOT_TOKEN)."
+          />
+          <Checkbox
+            name="discord"
+            checked={s.discord === "on"}
+            label="Discord"
+            hint="A bot token from the Discord developer portal (DISCORD_BOT_TOKEN)."
+          />
+          <Checkbox
+            name="slack"
+            checked={s.slack === "on"}
+            label="Slack"
+            hint="A bot token (xoxb-…) and an app-level token (xapp-…) for Socket Mode."
+          />
         </div>
       </fieldset>
       <div class="form-row">
@@ -250,7 +346,15 @@ function StepModel(props: { state: WizardState; form: FormState }) {
           ]}
           hint="Applies to every channel you picked."
         />
-        <Field label="Allowed sender IDs" name="allowFrom" form={f} optional maxlength={2000} autocomplete="off" hint="For the allowlist: user IDs separated by commas." />
+        <Field
+          label="Allowed sender IDs"
+          name="allowFrom"
+          form={f}
+          optional
+          maxlength={2000}
+          autocomplete="off"
+          hint="For the allowlist: user IDs separated by commas."
+        />
       </div>
     </>
   );
@@ -262,13 +366,13 @@ function StepSecrets(props: { data: WizardData }) {
   return (
     <>
       <p class="card-sub">
-        For each key the bot needs, pick a stored secret or enter a new value. New values are stored encrypted when you continue and are never shown
-        again; the bot's config only names the environment variable.
+        For each key the bot needs, pick a stored secret or enter a new value. New values are stored encrypted when you continue
+        and are never shown again; the bot's config only names the environment variable.
       </p>
       {props.data.unknownProvider && (
         <Alert kind="info">
-          Molthub does not know which key the model provider <code>{props.data.unknownProvider}</code> needs. Add it to the manifest's{" "}
-          <code>spec.secrets</code> after the bot is created, if it needs one.
+          Molthub does not know which key the model provider <code>{props.data.unknownProvider}</code> needs. Add it to the
+          manifest's <code>spec.secrets</code> after the bot is created, if it needs one.
         </Alert>
       )}
       {needs.length === 0 && <p>This bot needs no secrets.</p>}
@@ -296,7 +400,15 @@ function StepSecrets(props: { data: WizardData }) {
                 autocomplete="off"
                 hint="Storing under a name that exists replaces its value (a new version)."
               />
-              <Field label="New value" name={`value_${n.env}`} type="password" form={form} autocomplete="off" maxlength={65536} hint="Leave empty to use the stored secret above." />
+              <Field
+                label="New value"
+                name={`value_${n.env}`}
+                type="password"
+                form={form}
+                autocomplete="off"
+                maxlength={65536}
+                hint="Leave empty to use the stored secret above."
+              />
             </div>
           </fieldset>
         );
@@ -311,13 +423,20 @@ function StepReview(props: { data: WizardData }) {
     <>
       {r?.error && <ProblemList title={r.error.message} problems={r.error.problems} />}
       <PolicyResults result={r?.policy} />
-      <p class="card-sub">This is the manifest Molthub stores as revision 1. Deploying creates the bot and starts it; you can follow the progress on its page.</p>
+      <p class="card-sub">
+        This is the manifest Molthub stores as revision 1. Deploying creates the bot and starts it; you can follow the progress on
+        its page.
+      </p>
       <h3>Manifest</h3>
       <pre class="code-block">
         <code>{r?.yaml ?? ""}</code>
       </pre>
       <h3>Generated config (dry run)</h3>
-      <ChangesTable changes={r?.changes ?? []} caption="Config the bot starts with" empty="The dry run could not produce a config." />
+      <ChangesTable
+        changes={r?.changes ?? []}
+        caption="Config the bot starts with"
+        empty="The dry run could not produce a config."
+      />
     </>
   );
 }
@@ -343,7 +462,14 @@ function StartFromTemplate() {
 
 export function WizardPage(props: { data: WizardData }) {
   const d = props.data;
-  const fields = d.step === 1 ? [...STEP_FIELDS[1]] : d.step === 2 ? [...STEP_FIELDS[2]] : d.step === 3 ? Object.keys(d.form.errors).filter((k) => k !== "(form)") : [];
+  const fields =
+    d.step === 1
+      ? [...STEP_FIELDS[1]]
+      : d.step === 2
+        ? [...STEP_FIELDS[2]]
+        : d.step === 3
+          ? Object.keys(d.form.errors).filter((k) => k !== "(form)")
+          : [];
   return (
     <>
       <Crumbs trail={[{ href: "/bots", label: "Bots" }]} here="New bot" />
@@ -373,7 +499,9 @@ export function WizardNotAllowed() {
   return (
     <>
       <PageHead title="New bot" />
-      <Alert kind="info">Only operators, admins and owners can create bots. Ask one of them, or look around the existing bots.</Alert>
+      <Alert kind="info">
+        Only operators, admins and owners can create bots. Ask one of them, or look around the existing bots.
+      </Alert>
       <p>
         <a href="/bots">Back to the bots</a>
       </p>

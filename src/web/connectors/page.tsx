@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../core/context.ts";
+import { type Role, roleRank } from "../../core/context.ts";
+import { CONNECTOR_NAME_MAX, CONNECTOR_TYPE_DEFS, CONNECTOR_TYPES } from "../../domain/connectors.ts";
 import type { ConnectorView, RolloutPlanEntry, RolloutView } from "../../services/connectors.ts";
-import { CONNECTOR_TYPE_DEFS, CONNECTOR_TYPES, CONNECTOR_NAME_MAX } from "../../domain/connectors.ts";
-import { Alert, EmptyState, Field, FormMessage, PageHead, SelectField, Time, type FormState } from "../ui/components.tsx";
+import { Alert, EmptyState, Field, FormMessage, type FormState, PageHead, SelectField, Time } from "../ui/components.tsx";
 
 const isAdmin = (r: Role | null | undefined) => roleRank(r) >= roleRank("admin");
 const isOperator = (r: Role | null | undefined) => roleRank(r) >= roleRank("operator");
@@ -12,7 +12,8 @@ function LastTest(props: { t: ConnectorView["lastTest"] }) {
   if (!t) return <span class="muted">not tested yet</span>;
   return (
     <span class="connector-test">
-      <span class={`badge ${t.ok ? "badge-ok" : "badge-danger"}`}>{t.ok ? "ok" : "failed"}</span> <span class="small">{t.message}</span>{" "}
+      <span class={`badge ${t.ok ? "badge-ok" : "badge-danger"}`}>{t.ok ? "ok" : "failed"}</span>{" "}
+      <span class="small">{t.message}</span>{" "}
       <span class="muted small">
         (<Time ms={t.at} />)
       </span>
@@ -46,7 +47,10 @@ export function ConnectorsListPage(props: { data: ConnectorsListData }) {
   const admin = isAdmin(d.role);
   const typeOptions = CONNECTOR_TYPES.map((t) => {
     const def = CONNECTOR_TYPE_DEFS[t];
-    return { value: t, label: `${def.label} — ${def.category === "llm" ? "model provider" : "chat channel"}${def.credential ? "" : " (no key)"}` };
+    return {
+      value: t,
+      label: `${def.label} — ${def.category === "llm" ? "model provider" : "chat channel"}${def.credential ? "" : " (no key)"}`,
+    };
   });
   return (
     <>
@@ -56,7 +60,11 @@ export function ConnectorsListPage(props: { data: ConnectorsListData }) {
       />
       {d.connectors.length === 0 ? (
         <EmptyState title="No connectors yet">
-          <p>{admin ? "Add one below: pick the type, paste its key or token, and test it." : "An admin adds them; you can bind them to bots."}</p>
+          <p>
+            {admin
+              ? "Add one below: pick the type, paste its key or token, and test it."
+              : "An admin adds them; you can bind them to bots."}
+          </p>
         </EmptyState>
       ) : (
         <div class="table-wrap">
@@ -98,22 +106,63 @@ export function ConnectorsListPage(props: { data: ConnectorsListData }) {
         <section class="card section" aria-labelledby="add-h" id="add">
           <h2 id="add-h">Add a connector</h2>
           <p class="card-sub">
-            The key or token is stored encrypted as the secret <code>connector-NAME</code> and is never shown again. Leave the base URL empty for the
-            provider's own API.
+            The key or token is stored encrypted as the secret <code>connector-NAME</code> and is never shown again. Leave the
+            base URL empty for the provider's own API.
           </p>
           <FormMessage form={d.form} fields={["name", "type", "value", "appToken", "secret", "baseUrl"]} />
           <form method="post" action="/connectors" class="stack" autocomplete="off">
             <div class="form-row">
-              <Field label="Name" name="name" form={d.form} required maxlength={CONNECTOR_NAME_MAX} pattern="[a-z0-9]([a-z0-9\-]{0,38}[a-z0-9])?" hint="e.g. anthropic-main" />
+              <Field
+                label="Name"
+                name="name"
+                form={d.form}
+                required
+                maxlength={CONNECTOR_NAME_MAX}
+                pattern="[a-z0-9]([a-z0-9\-]{0,38}[a-z0-9])?"
+                hint="e.g. anthropic-main"
+              />
               <SelectField label="Type" name="type" options={typeOptions} form={d.form} required />
             </div>
             <div class="form-row">
-              <Field label="Key or token" name="value" type="password" form={d.form} optional maxlength={65536} autocomplete="new-password" hint="Not needed for Ollama, or when you name an existing secret." />
-              <Field label="Slack app-level token" name="appToken" type="password" form={d.form} optional maxlength={65536} autocomplete="new-password" hint="Slack only: the xapp-… token for socket mode." />
+              <Field
+                label="Key or token"
+                name="value"
+                type="password"
+                form={d.form}
+                optional
+                maxlength={65536}
+                autocomplete="new-password"
+                hint="Not needed for Ollama, or when you name an existing secret."
+              />
+              <Field
+                label="Slack app-level token"
+                name="appToken"
+                type="password"
+                form={d.form}
+                optional
+                maxlength={65536}
+                autocomplete="new-password"
+                hint="Slack only: the xapp-… token for socket mode."
+              />
             </div>
             <div class="form-row">
-              <Field label="Existing secret" name="secret" form={d.form} optional maxlength={63} hint="Use a secret you already stored instead of pasting a value." />
-              <Field label="Base URL" name="baseUrl" type="url" form={d.form} optional maxlength={500} hint="The API root, e.g. https://api.openai.com or http://127.0.0.1:11434 for Ollama." />
+              <Field
+                label="Existing secret"
+                name="secret"
+                form={d.form}
+                optional
+                maxlength={63}
+                hint="Use a secret you already stored instead of pasting a value."
+              />
+              <Field
+                label="Base URL"
+                name="baseUrl"
+                type="url"
+                form={d.form}
+                optional
+                maxlength={500}
+                hint="The API root, e.g. https://api.openai.com or http://127.0.0.1:11434 for Ollama."
+              />
             </div>
             <div class="form-actions">
               <button type="submit" class="btn-primary">
@@ -123,7 +172,9 @@ export function ConnectorsListPage(props: { data: ConnectorsListData }) {
           </form>
         </section>
       ) : (
-        <p class="muted section">Only admins and owners add, change, rotate and delete connectors; operators test them and bind them to bots.</p>
+        <p class="muted section">
+          Only admins and owners add, change, rotate and delete connectors; operators test them and bind them to bots.
+        </p>
       )}
     </>
   );
@@ -180,7 +231,13 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
             )}
           </dd>
           <dt>Delivers</dt>
-          <dd>{c.env.length ? c.env.map((e) => <code class="connector-env">{e}</code>) : <span class="muted">config only (no env var)</span>}</dd>
+          <dd>
+            {c.env.length ? (
+              c.env.map((e) => <code class="connector-env">{e}</code>)
+            ) : (
+              <span class="muted">config only (no env var)</span>
+            )}
+          </dd>
           <dt>Last test</dt>
           <dd>
             <LastTest t={c.lastTest} />
@@ -203,7 +260,11 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
         {op && c.boundBots.length > 0 && (
           <div class="chips">
             {c.boundBots.map((b) => (
-              <form method="post" action={`/connectors/${c.name}/unbind`} data-confirm={`Unbind ${c.name} from ${b}? ${b} gets a new revision without ${c.env.join(", ") || "its settings"}.`}>
+              <form
+                method="post"
+                action={`/connectors/${c.name}/unbind`}
+                data-confirm={`Unbind ${c.name} from ${b}? ${b} gets a new revision without ${c.env.join(", ") || "its settings"}.`}
+              >
                 <input type="hidden" name="bot" value={b} />
                 <button type="submit" class="btn-sm">
                   Unbind from {b}
@@ -212,11 +273,17 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
             ))}
           </div>
         )}
-        {op && (
-          d.unbound.length ? (
+        {op &&
+          (d.unbound.length ? (
             <form method="post" action={`/connectors/${c.name}/bind`} class="stack">
               <FormMessage form={d.forms.bind} fields={["bot"]} />
-              <SelectField label="Bind to bot" name="bot" options={d.unbound.map((b) => ({ value: b, label: b }))} form={d.forms.bind} required />
+              <SelectField
+                label="Bind to bot"
+                name="bot"
+                options={d.unbound.map((b) => ({ value: b, label: b }))}
+                form={d.forms.bind}
+                required
+              />
               <div class="form-actions">
                 <button type="submit" class="btn-primary">
                   Bind
@@ -225,8 +292,7 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
             </form>
           ) : (
             <p class="muted small">Every bot is bound already, or there is no bot yet.</p>
-          )
-        )}
+          ))}
       </section>
 
       {admin && def.credential && (
@@ -235,8 +301,8 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
           {d.plan.length ? (
             <>
               <p class="card-sub">
-                The new value goes to {d.plan.length} bot{d.plan.length > 1 ? "s" : ""}: running ones restart with it (OpenClaw reads it at start), stopped ones get it when they
-                start.
+                The new value goes to {d.plan.length} bot{d.plan.length > 1 ? "s" : ""}: running ones restart with it (OpenClaw
+                reads it at start), stopped ones get it when they start.
               </p>
               <div class="table-wrap">
                 <table>
@@ -272,16 +338,39 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
             action={`/connectors/${c.name}/rotate`}
             class="stack"
             autocomplete="off"
-            data-confirm={restarts.length ? `Rotate ${c.name}? ${restarts.join(", ")} will restart with the new value.` : `Rotate ${c.name}?`}
+            data-confirm={
+              restarts.length ? `Rotate ${c.name}? ${restarts.join(", ")} will restart with the new value.` : `Rotate ${c.name}?`
+            }
           >
             <div class="form-row">
-              <Field label={`New ${def.credential.label}`} name="value" type="password" form={d.forms.rotate} optional={!!def.second} required={!def.second} maxlength={65536} autocomplete="new-password" />
-              {def.second && <Field label={`New ${def.second.label}`} name="appToken" type="password" form={d.forms.rotate} optional maxlength={65536} autocomplete="new-password" />}
+              <Field
+                label={`New ${def.credential.label}`}
+                name="value"
+                type="password"
+                form={d.forms.rotate}
+                optional={!!def.second}
+                required={!def.second}
+                maxlength={65536}
+                autocomplete="new-password"
+              />
+              {def.second && (
+                <Field
+                  label={`New ${def.second.label}`}
+                  name="appToken"
+                  type="password"
+                  form={d.forms.rotate}
+                  optional
+                  maxlength={65536}
+                  autocomplete="new-password"
+                />
+              )}
             </div>
             <div class="field">
               <label class="check" for="f-confirm">
                 <input id="f-confirm" type="checkbox" name="confirm" value="yes" required />{" "}
-                {d.plan.length ? `I understand that ${d.plan.length} bot${d.plan.length > 1 ? "s" : ""} take${d.plan.length > 1 ? "" : "s"} the new value` : "Store the new value"}
+                {d.plan.length
+                  ? `I understand that ${d.plan.length} bot${d.plan.length > 1 ? "s" : ""} take${d.plan.length > 1 ? "" : "s"} the new value`
+                  : "Store the new value"}
               </label>
             </div>
             <div class="form-actions">
@@ -298,7 +387,14 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
         {d.rollouts.length === 0 ? (
           <p class="muted">No rotation yet.</p>
         ) : (
-          <div class="table-wrap" id="rollouts-live" hx-get={`/connectors/${c.name}`} hx-trigger="every 5s" hx-select="#rollouts-live" hx-swap="outerHTML">
+          <div
+            class="table-wrap"
+            id="rollouts-live"
+            hx-get={`/connectors/${c.name}`}
+            hx-trigger="every 5s"
+            hx-select="#rollouts-live"
+            hx-swap="outerHTML"
+          >
             <table>
               <caption class="visually-hidden">Delivery of rotated values per bot</caption>
               <thead>
@@ -339,10 +435,21 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
       {admin && (
         <section class="card section" aria-labelledby="settings-h">
           <h2 id="settings-h">Settings</h2>
-          <p class="card-sub">Changing the base URL gives every bound bot a new revision; it is refused when a bound bot would fail.</p>
+          <p class="card-sub">
+            Changing the base URL gives every bound bot a new revision; it is refused when a bound bot would fail.
+          </p>
           <FormMessage form={d.forms.settings} fields={["baseUrl"]} />
           <form method="post" action={`/connectors/${c.name}/settings`} class="stack">
-            <Field label="Base URL" name="baseUrl" type="url" form={d.forms.settings} value={d.forms.settings.values.baseUrl ?? c.settings.baseUrl ?? ""} optional maxlength={500} hint={`Empty: ${def.defaultBaseUrl}`} />
+            <Field
+              label="Base URL"
+              name="baseUrl"
+              type="url"
+              form={d.forms.settings}
+              value={d.forms.settings.values.baseUrl ?? c.settings.baseUrl ?? ""}
+              optional
+              maxlength={500}
+              hint={`Empty: ${def.defaultBaseUrl}`}
+            />
             <div class="form-actions">
               <button type="submit" class="btn-primary">
                 Save settings
@@ -353,7 +460,11 @@ export function ConnectorPage(props: { data: ConnectorDetailData }) {
             method="post"
             action={`/connectors/${c.name}/delete`}
             class="form-actions"
-            data-confirm={c.boundBots.length ? `${c.name} is bound to ${c.boundBots.join(", ")}; unbind it first.` : `Delete the connector ${c.name}?`}
+            data-confirm={
+              c.boundBots.length
+                ? `${c.name} is bound to ${c.boundBots.join(", ")}; unbind it first.`
+                : `Delete the connector ${c.name}?`
+            }
           >
             <button type="submit" class="btn-danger">
               Delete connector

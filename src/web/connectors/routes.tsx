@@ -1,17 +1,37 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
+import type { ServiceError } from "../../core/errors.ts";
+import { isConnectorName } from "../../domain/connectors.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
-import { ServiceError } from "../../core/errors.ts";
 import { listBots } from "../../services/bots.ts";
-import { createConnector, deleteConnector, getConnector, listConnectors, listRollouts, rotateConnector, setBinding, testConnector, updateConnector } from "../../services/connectors.ts";
-import { isConnectorName } from "../../domain/connectors.ts";
-import { emptyForm, type FormState } from "../ui/components.tsx";
-import { ConnectorPage, ConnectorsListPage } from "./page.tsx";
-import { attempt, EmptyForm, formFromError, keepValues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
+import {
+  createConnector,
+  deleteConnector,
+  getConnector,
+  listConnectors,
+  listRollouts,
+  rotateConnector,
+  setBinding,
+  testConnector,
+  updateConnector,
+} from "../../services/connectors.ts";
+import {
+  attempt,
+  EmptyForm,
+  formFromError,
+  keepValues,
+  nameParam,
+  parseForm,
+  readForm,
+  STALE_REQUEST,
+  sentence,
+} from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { emptyForm, type FormState } from "../ui/components.tsx";
+import { ConnectorPage, ConnectorsListPage } from "./page.tsx";
 
 // The forms' own shape; the service checks the values again (and lists every wrong field).
 const AddForm = z.strictObject({
@@ -40,15 +60,28 @@ function listPage(c: WebContext, form: FormState = emptyForm(), status = 200) {
   return renderPage(c, "Connectors", <ConnectorsListPage data={data} />, status);
 }
 
-function detailPage(c: WebContext, name: string, opts: { forms?: Partial<{ settings: FormState; rotate: FormState; bind: FormState }>; error?: string } = {}, status = 200) {
+function detailPage(
+  c: WebContext,
+  name: string,
+  opts: { forms?: Partial<{ settings: FormState; rotate: FormState; bind: FormState }>; error?: string } = {},
+  status = 200,
+) {
   const ctx = ctxOf(c);
   const connector = getConnector(ctx, name);
   const role = c.get("actor")!.role;
   // the blast radius of a rotation, shown before the form (admins only: the dry run needs the admin role)
-  const plan = connector.secret && (role === "admin" || role === "owner") ? rotateConnector(ctx, name, {}, { dryRun: true }).bots : [];
-  const unbound = listBots(ctx).map((b) => b.name).filter((b) => !connector.boundBots.includes(b));
+  const plan =
+    connector.secret && (role === "admin" || role === "owner") ? rotateConnector(ctx, name, {}, { dryRun: true }).bots : [];
+  const unbound = listBots(ctx)
+    .map((b) => b.name)
+    .filter((b) => !connector.boundBots.includes(b));
   const data = {
-    connector, role, plan, rollouts: listRollouts(ctx, name), unbound, error: opts.error,
+    connector,
+    role,
+    plan,
+    rollouts: listRollouts(ctx, name),
+    unbound,
+    error: opts.error,
     forms: { settings: emptyForm(), rotate: emptyForm(), bind: emptyForm(), ...opts.forms },
   };
   return renderPage(c, `${name} · Connectors`, <ConnectorPage data={data} />, status);
@@ -75,10 +108,20 @@ export function connectorsPages() {
     const parsed = parseForm(AddForm, values);
     if (!parsed.ok) return listPage(c, parsed.form, 400);
     const f = parsed.data;
-    const input = { name: f.name, type: f.type, value: f.value, appToken: f.appToken, secret: f.secret, settings: f.baseUrl ? { baseUrl: f.baseUrl } : undefined };
+    const input = {
+      name: f.name,
+      type: f.type,
+      value: f.value,
+      appToken: f.appToken,
+      secret: f.secret,
+      settings: f.baseUrl ? { baseUrl: f.baseUrl } : undefined,
+    };
     const r = await attempt(() => createConnector(ctxOf(c), input));
     if (!r.ok) return listPage(c, refused(r.error, values), r.error.status);
-    return redirectWith(c, `/connectors/${r.value.name}`, { kind: "ok", text: `Added the connector ${r.value.name}. Test it, then bind it to your bots.` });
+    return redirectWith(c, `/connectors/${r.value.name}`, {
+      kind: "ok",
+      text: `Added the connector ${r.value.name}. Test it, then bind it to your bots.`,
+    });
   });
 
   app.get("/connectors/:name", (c) => detailPage(c, connectorName(c)));
@@ -88,7 +131,10 @@ export function connectorsPages() {
     if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: STALE_REQUEST }, 400);
     const r = await attempt(() => testConnector(ctxOf(c), name));
     if (!r.ok) return detailPage(c, name, { error: sentence(r.error.message) }, r.error.status);
-    return redirectWith(c, `/connectors/${name}`, { kind: r.value.ok ? "ok" : "error", text: `Connection test: ${sentence(r.value.message)}` });
+    return redirectWith(c, `/connectors/${name}`, {
+      kind: r.value.ok ? "ok" : "error",
+      text: `Connection test: ${sentence(r.value.message)}`,
+    });
   });
 
   app.post("/connectors/:name/settings", async (c) => {
@@ -100,7 +146,10 @@ export function connectorsPages() {
     if (!r.ok) return detailPage(c, name, { forms: { settings: refused(r.error, values) } }, r.error.status);
     const changed = r.value.bots.filter((b) => b.action === "updated").map((b) => b.bot);
     if (changed.length) poke(c);
-    return redirectWith(c, `/connectors/${name}`, { kind: "ok", text: `Saved. ${changed.length ? `New revisions queued for ${changed.join(", ")}.` : "No bot changed."}` });
+    return redirectWith(c, `/connectors/${name}`, {
+      kind: "ok",
+      text: `Saved. ${changed.length ? `New revisions queued for ${changed.join(", ")}.` : "No bot changed."}`,
+    });
   });
 
   app.post("/connectors/:name/rotate", async (c) => {
@@ -125,11 +174,20 @@ export function connectorsPages() {
       const parsed = parseForm(BotForm, values);
       if (!parsed.ok) return detailPage(c, name, { forms: { bind: parsed.form } }, 400);
       const r = await attempt(() => setBinding(ctxOf(c), parsed.data.bot, name, bind));
-      if (!r.ok) return detailPage(c, name, bind ? { forms: { bind: refused(r.error, values) } } : { error: sentence(r.error.message) }, r.error.status);
+      if (!r.ok)
+        return detailPage(
+          c,
+          name,
+          bind ? { forms: { bind: refused(r.error, values) } } : { error: sentence(r.error.message) },
+          r.error.status,
+        );
       if (r.value.action !== "unchanged") poke(c);
       return redirectWith(c, `/connectors/${name}`, {
         kind: "ok",
-        text: r.value.action === "unchanged" ? "Nothing changed." : `${bind ? "Bound to" : "Unbound from"} ${parsed.data.bot}: revision ${r.value.revision} queued.`,
+        text:
+          r.value.action === "unchanged"
+            ? "Nothing changed."
+            : `${bind ? "Bound to" : "Unbound from"} ${parsed.data.bot}: revision ${r.value.revision} queued.`,
       });
     });
   }
@@ -139,7 +197,9 @@ export function connectorsPages() {
     if (!parseForm(EmptyForm, await readForm(c)).ok) return detailPage(c, name, { error: STALE_REQUEST }, 400);
     const r = await attempt(() => deleteConnector(ctxOf(c), name));
     if (!r.ok) return detailPage(c, name, { error: sentence(r.error.message) }, r.error.status);
-    const kept = r.value.secretsKept.length ? ` The secret${r.value.secretsKept.length > 1 ? "s" : ""} ${r.value.secretsKept.join(", ")} stay${r.value.secretsKept.length > 1 ? "" : "s"} in the vault.` : "";
+    const kept = r.value.secretsKept.length
+      ? ` The secret${r.value.secretsKept.length > 1 ? "s" : ""} ${r.value.secretsKept.join(", ")} stay${r.value.secretsKept.length > 1 ? "" : "s"} in the vault.`
+      : "";
     return redirectWith(c, "/connectors", { kind: "ok", text: `Deleted the connector ${name}.${kept}` });
   });
 

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
 import type { AuditEntryView } from "../../services/audit.ts";
-import { EmptyState, PageHead, RoleBadge, Stat, Time } from "../ui/components.tsx";
 import { AuditRows } from "../audit/page.tsx";
+import { EmptyState, PageHead, RoleBadge, Stat, Time } from "../ui/components.tsx";
 
 export interface DashboardData {
   userName: string;
@@ -26,7 +26,8 @@ export function DashboardPage(props: { data: DashboardData }) {
         title={`Welcome, ${d.userName}`}
         lead={
           <>
-            You are <RoleBadge role={d.role} /> in the workspace <strong>{d.workspace.name}</strong> <span class="muted">({d.workspace.slug})</span>.
+            You are <RoleBadge role={d.role} /> in the workspace <strong>{d.workspace.name}</strong>{" "}
+            <span class="muted">({d.workspace.slug})</span>.
           </>
         }
       />
@@ -118,9 +119,8 @@ export function DashboardPage(props: { data: DashboardData }) {
               </li>
             </ol>
             <p class="muted small">
-              Fleets and change sets are not available in this version yet; their
-              sections in the menu say what they will manage. The project's <code>docs/</code> folder describes the architecture and
-              operations.
+              Fleets and change sets are not available in this version yet; their sections in the menu say what they will manage.
+              The project's <code>docs/</code> folder describes the architecture and operations.
             </p>
           </section>
         </div>
@@ -135,8 +135,8 @@ export function NoWorkspacePage(props: { email: string }) {
       <PageHead title="Dashboard" />
       <EmptyState title="You are not in any workspace">
         <p>
-          You are signed in as <strong>{props.email}</strong>, but no workspace lists you as a member. Ask an owner or admin to add you under
-          Settings → Members.
+          You are signed in as <strong>{props.email}</strong>, but no workspace lists you as a member. Ask an owner or admin to
+          add you under Settings → Members.
         </p>
       </EmptyState>
     </>

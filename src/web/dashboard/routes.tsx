@@ -1,15 +1,15 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
+import { roleRank } from "../../core/context.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
 import { listAudit } from "../../services/audit.ts";
 import { listTokens } from "../../services/tokens.ts";
 import { getCurrentWorkspace, listMembers } from "../../services/workspaces.ts";
-import { roleRank } from "../../core/context.ts";
-import { DashboardPage, NoWorkspacePage } from "./page.tsx";
-import { SECTIONS, SectionPage } from "../ui/coming-soon.tsx";
 import { renderPage } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { SECTIONS, SectionPage } from "../ui/coming-soon.tsx";
+import { DashboardPage, NoWorkspacePage } from "./page.tsx";
 
 const DAY_CAP = 500;
 

@@ -1,7 +1,18 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../core/context.ts";
+import { type Role, roleRank } from "../../core/context.ts";
 import type { HostEventView, HostView } from "../../services/hosts.ts";
-import { Alert, canOperate, CopyButton, EmptyState, Field, FormMessage, PageHead, Stat, Time, type FormState } from "../ui/components.tsx";
+import {
+  Alert,
+  CopyButton,
+  canOperate,
+  EmptyState,
+  Field,
+  FormMessage,
+  type FormState,
+  PageHead,
+  Stat,
+  Time,
+} from "../ui/components.tsx";
 
 const canAdminHosts = (role: Role | null | undefined) => roleRank(role) >= roleRank("admin");
 
@@ -91,19 +102,41 @@ export function AddHostForm(props: { form: FormState }) {
     <form method="post" action="/hosts" class="stack" aria-labelledby="add-host-h">
       <FormMessage form={f} fields={["name", "address", "port", "username", "privateKey"]} />
       <div class="grid-2">
-        <Field label="Name" name="name" form={f} required hint="How bots refer to it: spec.target.host. Lowercase letters, digits and dashes." autocomplete="off" />
+        <Field
+          label="Name"
+          name="name"
+          form={f}
+          required
+          hint="How bots refer to it: spec.target.host. Lowercase letters, digits and dashes."
+          autocomplete="off"
+        />
         <Field label="Address" name="address" form={f} required hint="DNS name or IP address of the host." autocomplete="off" />
-        <Field label="SSH user" name="username" form={f} required hint="A normal user (bots run as user units; lingering needed) or root (system units)." autocomplete="off" />
+        <Field
+          label="SSH user"
+          name="username"
+          form={f}
+          required
+          hint="A normal user (bots run as user units; lingering needed) or root (system units)."
+          autocomplete="off"
+        />
         <Field label="SSH port" name="port" form={f} optional type="number" min="1" max="65535" placeholder="22" />
       </div>
       <div class="field">
         <label for="f-privateKey">
           Private key<span class="optional"> (optional)</span>
         </label>
-        <textarea id="f-privateKey" name="privateKey" rows={4} spellcheck={false} autocomplete="off" aria-describedby="f-privateKey-hint" aria-invalid={f.errors.privateKey ? "true" : undefined}></textarea>
+        <textarea
+          id="f-privateKey"
+          name="privateKey"
+          rows={4}
+          spellcheck={false}
+          autocomplete="off"
+          aria-describedby="f-privateKey-hint"
+          aria-invalid={f.errors.privateKey ? "true" : undefined}
+        ></textarea>
         <p class="hint" id="f-privateKey-hint">
-          Leave empty and Molthub generates an ed25519 key for this host (recommended). An uploaded key must be unencrypted; it is stored
-          encrypted and never shown again.
+          Leave empty and Molthub generates an ed25519 key for this host (recommended). An uploaded key must be unencrypted; it is
+          stored encrypted and never shown again.
         </p>
         {f.errors.privateKey && (
           <p class="field-error" id="f-privateKey-error">
@@ -124,12 +157,17 @@ export function HostsListPage(props: { data: HostsListData }) {
   const { hosts, role, form } = props.data;
   return (
     <>
-      <PageHead title="Hosts" lead="Linux and macOS machines Molthub reaches over SSH to run bots as systemd units or LaunchAgents. Nothing to install but OpenClaw." />
+      <PageHead
+        title="Hosts"
+        lead="Linux and macOS machines Molthub reaches over SSH to run bots as systemd units or LaunchAgents. Nothing to install but OpenClaw."
+      />
       {hosts.length ? (
         <HostsTable hosts={hosts} />
       ) : (
         <EmptyState title="No hosts yet">
-          <p>Add a host below; then bots can target it with <code>spec.target: {"{ provider: systemd, host: NAME }"}</code>.</p>
+          <p>
+            Add a host below; then bots can target it with <code>spec.target: {"{ provider: systemd, host: NAME }"}</code>.
+          </p>
         </EmptyState>
       )}
       {canAdminHosts(role) ? (
@@ -172,7 +210,12 @@ function TrustForm(props: { name: string; fingerprint: string }) {
 
 function RetrustForm(props: { name: string }) {
   return (
-    <form method="post" action={`/hosts/${props.name}/trust`} class="stack" data-confirm="Pin the new host key? Only do this if you verified it on the host.">
+    <form
+      method="post"
+      action={`/hosts/${props.name}/trust`}
+      class="stack"
+      data-confirm="Pin the new host key? Only do this if you verified it on the host."
+    >
       <Field
         label="New fingerprint, as you verified it on the host"
         name="fingerprint"
@@ -183,7 +226,8 @@ function RetrustForm(props: { name: string }) {
         spellcheck={false}
         hint={
           <>
-            On the host: <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>. Paste the SHA256 value; it must match what the host presents.
+            On the host: <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>. Paste the SHA256 value; it must match what
+            the host presents.
           </>
         }
       />
@@ -202,13 +246,19 @@ function KeyCard(props: { host: HostView; role: Role | null }) {
   return (
     <section class="card section" aria-labelledby="key-h">
       <h2 id="key-h">SSH access</h2>
-      <p class="label">1. Add this public key to <code>~{h.username}/.ssh/authorized_keys</code> on {h.address}</p>
+      <p class="label">
+        1. Add this public key to <code>~{h.username}/.ssh/authorized_keys</code> on {h.address}
+      </p>
       <div class="secret-box">
-        <code id="host-pubkey" class="pubkey">{h.publicKey}</code>
+        <code id="host-pubkey" class="pubkey">
+          {h.publicKey}
+        </code>
         <CopyButton target="host-pubkey" />
       </div>
       <p class="muted small">
-        {h.authKind === "generated" ? "Generated by Molthub for this host; the private key stays encrypted in Molthub." : "From the private key you uploaded (stored encrypted, never shown)."}
+        {h.authKind === "generated"
+          ? "Generated by Molthub for this host; the private key stays encrypted in Molthub."
+          : "From the private key you uploaded (stored encrypted, never shown)."}
       </p>
       <p class="label">2. Confirm the host key</p>
       {h.status === "key_mismatch" ? (
@@ -224,8 +274,8 @@ function KeyCard(props: { host: HostView; role: Role | null }) {
                 <Fingerprint fp={h.seenFingerprint} empty="unknown" />
               </dd>
             </dl>
-            If the host was reinstalled or its key rotated on purpose, verify the new fingerprint on the host and re-trust it. Otherwise treat this as a
-            possible man-in-the-middle and do not re-trust.
+            If the host was reinstalled or its key rotated on purpose, verify the new fingerprint on the host and re-trust it.
+            Otherwise treat this as a possible man-in-the-middle and do not re-trust.
           </Alert>
           {admin ? <RetrustForm name={h.name} /> : <p class="muted">Re-trusting needs the admin role.</p>}
         </>
@@ -235,12 +285,21 @@ function KeyCard(props: { host: HostView; role: Role | null }) {
         </p>
       ) : h.seenFingerprint ? (
         <>
-          <p>The host presents this key. Compare it with the output of <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> on the host:</p>
+          <p>
+            The host presents this key. Compare it with the output of{" "}
+            <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> on the host:
+          </p>
           <div class="secret-box">
-            <code id="host-seen" class="fingerprint">{h.seenFingerprint}</code>
+            <code id="host-seen" class="fingerprint">
+              {h.seenFingerprint}
+            </code>
             <CopyButton target="host-seen" />
           </div>
-          {admin ? <TrustForm name={h.name} fingerprint={h.seenFingerprint} /> : <p class="muted">Confirming needs the admin role.</p>}
+          {admin ? (
+            <TrustForm name={h.name} fingerprint={h.seenFingerprint} />
+          ) : (
+            <p class="muted">Confirming needs the admin role.</p>
+          )}
         </>
       ) : (
         <p class="muted">The host key has not been read yet{h.statusReason ? `: ${h.statusReason}` : ""}.</p>
@@ -374,7 +433,10 @@ export function HostPage(props: { data: HostPageData }) {
           <ul>
             {bots.map((b) => (
               <li>
-                <a href={`/bots/${b.name}`}>{b.name}</a> <span class="muted">({b.provider}, {b.status})</span>
+                <a href={`/bots/${b.name}`}>{b.name}</a>{" "}
+                <span class="muted">
+                  ({b.provider}, {b.status})
+                </span>
               </li>
             ))}
           </ul>
@@ -394,7 +456,12 @@ export function HostPage(props: { data: HostPageData }) {
           {bots.length ? (
             <p class="muted">Delete or move the bots on this host first.</p>
           ) : (
-            <form method="post" action={`/hosts/${h.name}/delete`} class="stack" data-confirm={`Delete the host ${h.name}? Its key is deleted with it.`}>
+            <form
+              method="post"
+              action={`/hosts/${h.name}/delete`}
+              class="stack"
+              data-confirm={`Delete the host ${h.name}? Its key is deleted with it.`}
+            >
               <div class="form-actions">
                 <button type="submit" class="btn-danger">
                   Delete host

@@ -1,15 +1,15 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
+import { hostAccessFor } from "../../hosts/directory.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
-import { hostAccessFor } from "../../hosts/directory.ts";
 import { addHost, deleteHost, doctorHost, getHost, listHosts, probeHost, trustHost } from "../../services/hosts.ts";
-import { emptyForm, type FormState } from "../ui/components.tsx";
-import { HostPage, HostsListPage } from "./page.tsx";
 import { attempt, formFromError, nameParam, readForm, sentence } from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { emptyForm, type FormState } from "../ui/components.tsx";
+import { HostPage, HostsListPage } from "./page.tsx";
 
 const access = (c: WebContext) => hostAccessFor(c.get("deps"));
 
@@ -20,7 +20,14 @@ function listPage(c: WebContext, form: FormState = emptyForm(), status = 200) {
 
 function hostPage(c: WebContext, name: string, opts: { error?: string } = {}, status = 200) {
   const g = getHost(ctxOf(c), name);
-  const data = { host: g.host, bots: g.bots, events: g.events, role: c.get("actor")!.role, error: opts.error, added: c.req.query("added") === "1" };
+  const data = {
+    host: g.host,
+    bots: g.bots,
+    events: g.events,
+    role: c.get("actor")!.role,
+    error: opts.error,
+    added: c.req.query("added") === "1",
+  };
   return renderPage(c, `${name} · Hosts`, <HostPage data={data} />, status);
 }
 
@@ -40,19 +47,37 @@ export function hostsPages() {
 
   app.post("/hosts", async (c) => {
     const values = await readForm(c);
-    const shown = { name: values.name ?? "", address: values.address ?? "", port: values.port ?? "", username: values.username ?? "" };
+    const shown = {
+      name: values.name ?? "",
+      address: values.address ?? "",
+      port: values.port ?? "",
+      username: values.username ?? "",
+    };
     const parsed = AddForm.safeParse(values);
-    if (!parsed.success) return listPage(c, { values: shown, errors: {}, message: "That form could not be used; reload the page and try again." }, 400);
-    const input: Record<string, unknown> = { name: values.name ?? "", address: values.address ?? "", username: values.username ?? "" };
+    if (!parsed.success)
+      return listPage(
+        c,
+        { values: shown, errors: {}, message: "That form could not be used; reload the page and try again." },
+        400,
+      );
+    const input: Record<string, unknown> = {
+      name: values.name ?? "",
+      address: values.address ?? "",
+      username: values.username ?? "",
+    };
     if (values.port) input.port = values.port;
     if (values.privateKey?.trim()) input.privateKey = values.privateKey;
     const r = await attempt(() => addHost(ctxOf(c), input));
     if (!r.ok) return listPage(c, { ...formFromError(r.error, shown), values: shown }, r.error.status);
     const name = r.value.host.name;
     const probed = await attempt(() => probeHost(ctxOf(c), access(c), name));
-    return redirectWith(c, `/hosts/${name}?added=1`, probed.ok
-      ? { kind: "ok", text: `Added ${name}. Copy the public key to the host, then compare and confirm the fingerprint below.` }
-      : { kind: "warn", text: `Added ${name}, but its host key could not be read: ${probed.error.message}` });
+    return redirectWith(
+      c,
+      `/hosts/${name}?added=1`,
+      probed.ok
+        ? { kind: "ok", text: `Added ${name}. Copy the public key to the host, then compare and confirm the fingerprint below.` }
+        : { kind: "warn", text: `Added ${name}, but its host key could not be read: ${probed.error.message}` },
+    );
   });
 
   app.get("/hosts/:name", (c) => hostPage(c, nameParam(c, "host")));
@@ -63,9 +88,13 @@ export function hostsPages() {
     const r = await attempt(() => trustHost(ctxOf(c), access(c), name, (values.fingerprint ?? "").trim()));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     const h = r.value;
-    return redirectWith(c, `/hosts/${name}`, h.status === "ok"
-      ? { kind: "ok", text: `Pinned ${h.fingerprint}. Run the doctor to check the host.` }
-      : { kind: "warn", text: `Pinned ${h.fingerprint}, but logging in failed: ${h.statusReason}` });
+    return redirectWith(
+      c,
+      `/hosts/${name}`,
+      h.status === "ok"
+        ? { kind: "ok", text: `Pinned ${h.fingerprint}. Run the doctor to check the host.` }
+        : { kind: "warn", text: `Pinned ${h.fingerprint}, but logging in failed: ${h.statusReason}` },
+    );
   });
 
   app.post("/hosts/:name/probe", async (c) => {
@@ -73,7 +102,10 @@ export function hostsPages() {
     await readForm(c);
     const r = await attempt(() => probeHost(ctxOf(c), access(c), name));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
-    return redirectWith(c, `/hosts/${name}`, { kind: "info", text: r.value.seenFingerprint ? `The host presents ${r.value.seenFingerprint}.` : "No key read." });
+    return redirectWith(c, `/hosts/${name}`, {
+      kind: "info",
+      text: r.value.seenFingerprint ? `The host presents ${r.value.seenFingerprint}.` : "No key read.",
+    });
   });
 
   app.post("/hosts/:name/doctor", async (c) => {
@@ -82,7 +114,13 @@ export function hostsPages() {
     const r = await attempt(() => doctorHost(ctxOf(c), access(c), name));
     if (!r.ok) return hostPage(c, name, { error: sentence(r.error.message) }, r.error.status);
     const errors = r.value.doctor?.findings.filter((f) => f.level === "error").length ?? 0;
-    return redirectWith(c, `/hosts/${name}`, errors ? { kind: "warn", text: `Doctor found ${errors} problem${errors > 1 ? "s" : ""}; each says what to do.` } : { kind: "ok", text: "Doctor: all checks passed." });
+    return redirectWith(
+      c,
+      `/hosts/${name}`,
+      errors
+        ? { kind: "warn", text: `Doctor found ${errors} problem${errors > 1 ? "s" : ""}; each says what to do.` }
+        : { kind: "ok", text: "Doctor: all checks passed." },
+    );
   });
 
   app.post("/hosts/:name/delete", async (c) => {

@@ -1,10 +1,21 @@
 /** @jsxImportSource hono/jsx */
 import { stringify as toYaml } from "yaml";
 import type { Role } from "../../core/context.ts";
-import type { LayerChangeResult, LayerDetail, LayerSummary, StoredKind } from "../../services/layers.ts";
 import type { LayerRef } from "../../domain/layers.ts";
-import { Alert, canOperate, Crumbs, DocumentEditorForm, EmptyState, PageHead, ProblemList, Stat, Time, type ManifestProblem } from "../ui/components.tsx";
+import type { LayerChangeResult, LayerDetail, LayerSummary, StoredKind } from "../../services/layers.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
+import {
+  Alert,
+  Crumbs,
+  canOperate,
+  DocumentEditorForm,
+  EmptyState,
+  type ManifestProblem,
+  PageHead,
+  ProblemList,
+  Stat,
+  Time,
+} from "../ui/components.tsx";
 
 // ---------- shared pieces ----------
 
@@ -43,7 +54,8 @@ export function LayerLink(props: { layer: Pick<LayerRef, "kind" | "name"> }) {
   const href = layerHref(props.layer);
   return (
     <span class="nowrap">
-      <span class={`badge layer-kind layer-kind-${props.layer.kind}`}>{props.layer.kind}</span> {href ? <a href={href}>{props.layer.name}</a> : props.layer.name}
+      <span class={`badge layer-kind layer-kind-${props.layer.kind}`}>{props.layer.kind}</span>{" "}
+      {href ? <a href={href}>{props.layer.name}</a> : props.layer.name}
     </span>
   );
 }
@@ -62,7 +74,10 @@ export function BlastRadius(props: { result: LayerChangeResult }) {
   }
   return (
     <div class="blast-radius" aria-live="polite">
-      <Alert kind={dry ? "info" : "ok"} title={dry ? `Preview: nothing was stored. Saving would make this version ${r.version}.` : `Saved version ${r.version}.`}>
+      <Alert
+        kind={dry ? "info" : "ok"}
+        title={dry ? `Preview: nothing was stored. Saving would make this version ${r.version}.` : `Saved version ${r.version}.`}
+      >
         {r.bots.length === 0
           ? `No bot's configuration changes${r.unchanged.length ? ` (${r.unchanged.length} checked: ${r.unchanged.join(", ")})` : ""}.`
           : `${r.bots.length} bot${r.bots.length === 1 ? "" : "s"} ${dry ? "would get" : "got"} a new revision${r.unchanged.length ? `; unchanged: ${r.unchanged.join(", ")}` : ""}.`}
@@ -70,7 +85,8 @@ export function BlastRadius(props: { result: LayerChangeResult }) {
       {r.bots.map((b) => (
         <div class="apply-doc">
           <h3>
-            <a href={`/bots/${b.bot}`}>{b.bot}</a> <span class="badge badge-info">{dry ? `would get revision ${b.revision}` : `revision ${b.revision}`}</span>
+            <a href={`/bots/${b.bot}`}>{b.bot}</a>{" "}
+            <span class="badge badge-info">{dry ? `would get revision ${b.revision}` : `revision ${b.revision}`}</span>
           </h3>
           <ChangesTable changes={b.changes} caption={`Config changes for ${b.bot}`} empty="No config changes." />
         </div>
@@ -86,8 +102,9 @@ function Editor(props: { kind: StoredKind; editor: EditorState; title: string; p
     <section class="card section" aria-labelledby={`${props.id}-h`} id={props.id}>
       <h2 id={`${props.id}-h`}>{props.title}</h2>
       <p class="card-sub">
-        A molthub/v1 {t.Title} document in YAML or JSON. <strong>Preview</strong> shows which bots would change and how, path by path;{" "}
-        <strong>Save</strong> stores it and gives each of those bots a new revision. If any bot would break, nothing is saved.
+        A molthub/v1 {t.Title} document in YAML or JSON. <strong>Preview</strong> shows which bots would change and how, path by
+        path; <strong>Save</strong> stores it and gives each of those bots a new revision. If any bot would break, nothing is
+        saved.
       </p>
       {e.error && <ProblemList title={e.error.message} problems={e.error.problems} />}
       {e.result && <BlastRadius result={e.result} />}
@@ -102,8 +119,9 @@ function Editor(props: { kind: StoredKind; editor: EditorState; title: string; p
         invalid={!!e.error}
         hint={
           <>
-            Values may not set what Molthub manages (gateway.port, gateway.bind, gateway.auth, gateway.mode, logging.file). Secrets stay references; never
-            paste a secret value here. See the <a href="/api/docs">API reference</a> for the document's fields.
+            Values may not set what Molthub manages (gateway.port, gateway.bind, gateway.auth, gateway.mode, logging.file).
+            Secrets stay references; never paste a secret value here. See the <a href="/api/docs">API reference</a> for the
+            document's fields.
           </>
         }
       />
@@ -183,7 +201,11 @@ export function LayersListPage(props: { data: LayersListData }) {
       </PageHead>
       {d.items.length === 0 ? (
         <EmptyState title={`No ${t.many} yet`}>
-          <p>{op ? `Write one in the editor below; Preview shows which bots it would change.` : `An operator can create ${t.many} here.`}</p>
+          <p>
+            {op
+              ? `Write one in the editor below; Preview shows which bots it would change.`
+              : `An operator can create ${t.many} here.`}
+          </p>
         </EmptyState>
       ) : (
         <div class="table-wrap">
@@ -225,7 +247,11 @@ export function LayersListPage(props: { data: LayersListData }) {
                       <WindowText item={i} />
                     </td>
                   )}
-                  {d.kind === "profile" && <td>{i.locked.length ? i.locked.map((p) => <code class="layer-path">{p}</code>) : <span class="muted">—</span>}</td>}
+                  {d.kind === "profile" && (
+                    <td>
+                      {i.locked.length ? i.locked.map((p) => <code class="layer-path">{p}</code>) : <span class="muted">—</span>}
+                    </td>
+                  )}
                   <td>
                     <BotNames names={i.bots} empty="no bots" />
                   </td>
@@ -271,7 +297,11 @@ export function LayerPage(props: { data: LayerPageData }) {
       <PageHead title={l.name} lead={l.description ?? `A${l.kind === "overlay" ? "n" : ""} ${t.one}.`}>
         {op && l.kind === "overlay" && (
           <form method="post" action={`/overlays/${l.name}/${l.enabled ? "disable" : "enable"}`} class="inline-form">
-            <button type="submit" class="btn-sm" data-confirm={`${l.enabled ? "Disable" : "Enable"} the overlay ${l.name}? The bots it reaches get a new revision.`}>
+            <button
+              type="submit"
+              class="btn-sm"
+              data-confirm={`${l.enabled ? "Disable" : "Enable"} the overlay ${l.name}? The bots it reaches get a new revision.`}
+            >
               {l.enabled ? "Disable" : "Enable"}
             </button>
           </form>
@@ -280,8 +310,19 @@ export function LayerPage(props: { data: LayerPageData }) {
       {d.error && <Alert kind="error">{d.error}</Alert>}
 
       <div class="stats">
-        <Stat label="Priority" note="higher applies later and wins">{l.priority}</Stat>
-        <Stat label="Version" note={<>updated <Time ms={l.updatedAt} /></>}>v{l.version}</Stat>
+        <Stat label="Priority" note="higher applies later and wins">
+          {l.priority}
+        </Stat>
+        <Stat
+          label="Version"
+          note={
+            <>
+              updated <Time ms={l.updatedAt} />
+            </>
+          }
+        >
+          v{l.version}
+        </Stat>
         {l.kind === "overlay" && (
           <Stat label="State">
             <StateBadge item={l} />
@@ -304,7 +345,13 @@ export function LayerPage(props: { data: LayerPageData }) {
           <h2 id="rules-h">Rules</h2>
           <dl class="kv">
             <dt>Locked</dt>
-            <dd>{l.locked.length ? l.locked.map((p) => <code class="layer-path">{p}</code>) : <span class="muted">nothing; later layers may change any value</span>}</dd>
+            <dd>
+              {l.locked.length ? (
+                l.locked.map((p) => <code class="layer-path">{p}</code>)
+              ) : (
+                <span class="muted">nothing; later layers may change any value</span>
+              )}
+            </dd>
             <dt>Strategies</dt>
             <dd>
               {strategies.length ? (
@@ -353,7 +400,11 @@ export function LayerPage(props: { data: LayerPageData }) {
                     {op && (
                       <form method="post" action={`/profiles/${l.name}/detach`} class="inline-form">
                         <input type="hidden" name="bot" value={b} />
-                        <button type="submit" class="btn-sm btn-ghost" data-confirm={`Detach ${l.name} from ${b}? The bot gets a new revision without it.`}>
+                        <button
+                          type="submit"
+                          class="btn-sm btn-ghost"
+                          data-confirm={`Detach ${l.name} from ${b}? The bot gets a new revision without it.`}
+                        >
                           Detach
                         </button>
                       </form>
@@ -381,7 +432,10 @@ export function LayerPage(props: { data: LayerPageData }) {
           </>
         ) : (
           <p>
-            <BotNames names={l.bots} empty={l.active ? "The selector matches no bot." : "None while the overlay is not active."} />
+            <BotNames
+              names={l.bots}
+              empty={l.active ? "The selector matches no bot." : "None while the overlay is not active."}
+            />
           </p>
         )}
       </section>
@@ -391,7 +445,12 @@ export function LayerPage(props: { data: LayerPageData }) {
           <Editor kind={l.kind} editor={d.editor} title={`Edit ${l.name}`} placeholder="" id="editor" />
           <details class="danger-zone section">
             <summary class="btn btn-sm btn-ghost">Delete…</summary>
-            <form method="post" action={`${t.path}/${l.name}/delete`} class="stack danger-form" data-confirm={`Delete the ${t.one} ${l.name}?`}>
+            <form
+              method="post"
+              action={`${t.path}/${l.name}/delete`}
+              class="stack danger-form"
+              data-confirm={`Delete the ${t.one} ${l.name}?`}
+            >
               <p class="small">
                 {l.kind === "profile"
                   ? "A profile that bots use cannot be deleted; detach it from them first."

@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
-import type { ResolvedConfig } from "../../services/layers.ts";
+
 import { getPath } from "../../domain/manifest.ts";
-import { Alert, PageHead, ProblemList } from "../ui/components.tsx";
+import type { ResolvedConfig } from "../../services/layers.ts";
 import { BotCrumbs } from "../bots/revisions.tsx";
 import { Value } from "../ui/changes-table.tsx";
+import { Alert, PageHead, ProblemList } from "../ui/components.tsx";
 import { LayerLink } from "./page.tsx";
 
 /** One bot's resolved config: each value with the layer that set it (template, profile, overlay or the bot). */
@@ -18,7 +19,12 @@ export function ResolvedPage(props: { data: ResolvedConfig }) {
         title="Resolved config"
         lead={`Every value of ${r.bot}'s configuration as its layers resolve now, the layer that set it and what it overrode. Secrets appear only as references.`}
       />
-      {r.problems.length > 0 && <ProblemList title="Some layers the bot refers to cannot be used." problems={r.problems.map((p) => ({ doc: "", ...p }))} />}
+      {r.problems.length > 0 && (
+        <ProblemList
+          title="Some layers the bot refers to cannot be used."
+          problems={r.problems.map((p) => ({ doc: "", ...p }))}
+        />
+      )}
       {r.conflicts.length > 0 && (
         <ProblemList
           title="The layers conflict; the bot cannot be changed until this is fixed."
@@ -27,8 +33,8 @@ export function ResolvedPage(props: { data: ResolvedConfig }) {
       )}
       {!r.stored.upToDate && (
         <Alert kind="warn" title="Not rolled out yet.">
-          The layers resolve differently now than when revision {r.stored.revision} was stored (an overlay's time window opened or closed, or a layer
-          changed). The next change to the bot or to one of its layers stores it as a new revision.
+          The layers resolve differently now than when revision {r.stored.revision} was stored (an overlay's time window opened or
+          closed, or a layer changed). The next change to the bot or to one of its layers stores it as a new revision.
         </Alert>
       )}
       <section class="card section" aria-labelledby="order-h">
@@ -41,7 +47,10 @@ export function ResolvedPage(props: { data: ResolvedConfig }) {
             </li>
           ))}
         </ol>
-        <p class="muted small">Later layers win, except on paths an earlier layer locked. Molthub's own settings (port, bind, auth, log file) come on top.</p>
+        <p class="muted small">
+          Later layers win, except on paths an earlier layer locked. Molthub's own settings (port, bind, auth, log file) come on
+          top.
+        </p>
       </section>
       <section class="section" aria-labelledby="paths-h">
         <div class="section-head">

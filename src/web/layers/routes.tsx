@@ -1,11 +1,11 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
+import { type Issue, ServiceError } from "../../core/errors.ts";
+import { docYaml, exampleDoc, LayerDocError, parseLayerDocs } from "../../domain/layer-docs.ts";
+import { NAME_RE } from "../../domain/manifest.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
-import { type Issue, ServiceError } from "../../core/errors.ts";
-import { NAME_RE } from "../../domain/manifest.ts";
-import { docYaml, exampleDoc, LayerDocError, parseLayerDocs } from "../../domain/layer-docs.ts";
 import { listBots } from "../../services/bots.ts";
 import {
   applyLayer,
@@ -13,18 +13,18 @@ import {
   deleteLayer,
   detachProfile,
   getLayer,
+  type LayerChangeResult,
   listLayers,
   resolvedConfig,
-  setOverlayEnabled,
-  type LayerChangeResult,
   type StoredKind,
+  setOverlayEnabled,
 } from "../../services/layers.ts";
-import type { ManifestProblem } from "../ui/components.tsx";
-import { KIND_TEXT, LayerPage, LayersListPage, type EditorState } from "./page.tsx";
-import { ResolvedPage } from "./resolved.tsx";
-import { attempt, EmptyForm, fieldIssues, nameParam, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
+import { attempt, EmptyForm, fieldIssues, nameParam, parseForm, readForm, STALE_REQUEST, sentence } from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import type { ManifestProblem } from "../ui/components.tsx";
+import { type EditorState, KIND_TEXT, LayerPage, LayersListPage } from "./page.tsx";
+import { ResolvedPage } from "./resolved.tsx";
 
 const MAX_DOCUMENT_CHARS = 256_000;
 
@@ -43,11 +43,28 @@ function listPage(c: WebContext, kind: StoredKind, editor: EditorState = { text:
   return renderPage(c, KIND_TEXT[kind].Titles, <LayersListPage data={data} />, status);
 }
 
-function detailPage(c: WebContext, kind: StoredKind, name: string, opts: { editor?: EditorState; error?: string } = {}, status = 200) {
+function detailPage(
+  c: WebContext,
+  kind: StoredKind,
+  name: string,
+  opts: { editor?: EditorState; error?: string } = {},
+  status = 200,
+) {
   const ctx = ctxOf(c);
   const detail = getLayer(ctx, kind, name);
-  const attachable = kind === "profile" ? listBots(ctx).filter((b) => b.status !== "deleting" && !detail.bots.includes(b.name)).map((b) => b.name) : [];
-  const data = { detail, role: c.get("actor")!.role, editor: opts.editor ?? { text: docYaml(detail.document) }, attachable, error: opts.error };
+  const attachable =
+    kind === "profile"
+      ? listBots(ctx)
+          .filter((b) => b.status !== "deleting" && !detail.bots.includes(b.name))
+          .map((b) => b.name)
+      : [];
+  const data = {
+    detail,
+    role: c.get("actor")!.role,
+    editor: opts.editor ?? { text: docYaml(detail.document) },
+    attachable,
+    error: opts.error,
+  };
   return renderPage(c, `${name} · ${KIND_TEXT[kind].Titles}`, <LayerPage data={data} />, status);
 }
 
@@ -67,7 +84,9 @@ function editorPage(c: WebContext, kind: StoredKind, name: string | undefined, e
 function savedText(r: LayerChangeResult): string {
   const t = KIND_TEXT[r.kind];
   if (r.action === "unchanged") return `Nothing changed: the ${t.one} ${r.name} is already stored like this.`;
-  const bots = r.bots.length ? ` New revisions for ${r.bots.map((b) => `${b.bot} (r${b.revision})`).join(", ")}; the reconciler rolls them out.` : " No bot's configuration changed.";
+  const bots = r.bots.length
+    ? ` New revisions for ${r.bots.map((b) => `${b.bot} (r${b.revision})`).join(", ")}; the reconciler rolls them out.`
+    : " No bot's configuration changed.";
   return `${r.action === "created" ? "Created" : r.action === "deleted" ? "Deleted" : "Saved"} the ${t.one} ${r.name}${r.action === "deleted" ? "" : ` (version ${r.version})`}.${bots}`;
 }
 
@@ -95,7 +114,8 @@ export function layersPages() {
       const fail = (name: string | undefined, message: string, problems: ManifestProblem[], status: number) =>
         editorPage(c, kind, name, { text, mode, error: { message, problems } }, status);
       if (!text.trim()) return fail(undefined, `Write a ${KIND_TEXT[kind].Title} document first.`, [], 400);
-      if (text.length > MAX_DOCUMENT_CHARS) return fail(undefined, `The text is longer than ${MAX_DOCUMENT_CHARS} characters.`, [], 400);
+      if (text.length > MAX_DOCUMENT_CHARS)
+        return fail(undefined, `The text is longer than ${MAX_DOCUMENT_CHARS} characters.`, [], 400);
       let docs: unknown[];
       try {
         docs = parseLayerDocs(text, "document");
@@ -103,7 +123,13 @@ export function layersPages() {
         if (!(e instanceof LayerDocError)) throw e;
         return fail(undefined, sentence(e.message), problemsOf(e), 400);
       }
-      if (docs.length !== 1) return fail(undefined, `Write exactly one document here (found ${docs.length}); the CLI applies several at once.`, [], 400);
+      if (docs.length !== 1)
+        return fail(
+          undefined,
+          `Write exactly one document here (found ${docs.length}); the CLI applies several at once.`,
+          [],
+          400,
+        );
       const doc = docs[0];
       const docName = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
       const name = typeof docName === "string" ? docName : undefined;
@@ -133,7 +159,10 @@ export function layersPages() {
       const r = await attempt(() => setOverlayEnabled(ctxOf(c), name, verb === "enable"));
       if (!r.ok) return detailPage(c, "overlay", name, { error: sentence(r.error.message) }, r.error.status);
       poke(c, r.value);
-      return redirectWith(c, `/overlays/${name}`, { kind: "ok", text: `${verb === "enable" ? "Enabled" : "Disabled"} ${name}. ${savedText(r.value).replace(/^Saved the overlay [^.]*\. ?/, "")}` });
+      return redirectWith(c, `/overlays/${name}`, {
+        kind: "ok",
+        text: `${verb === "enable" ? "Enabled" : "Disabled"} ${name}. ${savedText(r.value).replace(/^Saved the overlay [^.]*\. ?/, "")}`,
+      });
     });
   }
 

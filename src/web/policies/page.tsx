@@ -1,15 +1,26 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
-import type { BotFindings, ExceptionView, PackDetail, PackView } from "../../services/policies.ts";
-import type { EvaluationResult, Violation } from "../../domain/policy.ts";
-import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, Stat, Time, type FormState } from "../ui/components.tsx";
 import { roleRank } from "../../core/context.ts";
+import type { BotFindings, ExceptionView, PackDetail, PackView } from "../../services/policies.ts";
+import {
+  Alert,
+  Crumbs,
+  DocumentEditorForm,
+  EmptyState,
+  Field,
+  FormMessage,
+  type FormState,
+  PageHead,
+  ProblemList,
+  SelectField,
+  Stat,
+  Time,
+} from "../ui/components.tsx";
 import { blocking, PolicyResults } from "../ui/policy-results.tsx";
 
 function isAdmin(role: Role | null): boolean {
   return roleRank(role) >= roleRank("admin");
 }
-
 
 function scopeText(s: PackView["scope"]): string {
   if (!s) return "every bot";
@@ -24,9 +35,12 @@ function scopeText(s: PackView["scope"]): string {
 function ModeBadge(props: { pack: PackView }) {
   const p = props.pack;
   if (!p.enabled) return <span class="badge">off</span>;
-  return <span class={`badge ${p.mode === "enforce" ? "badge-danger" : "badge-warn"}`}>{p.mode === "enforce" ? "enforced" : "advisory"}</span>;
+  return (
+    <span class={`badge ${p.mode === "enforce" ? "badge-danger" : "badge-warn"}`}>
+      {p.mode === "enforce" ? "enforced" : "advisory"}
+    </span>
+  );
 }
-
 
 /** Which bots have findings after a change (shown after saving a pack or an exception). */
 export function ViolatingReport(props: { violating: BotFindings[] }) {
@@ -67,8 +81,8 @@ function PackEditor(props: { editor: EditorState; title: string; id: string; lea
         saveLabel="Save pack"
         hint={
           <>
-            Rule types: required, forbidden, allowedValues, pattern, range, jsonSchema, builtin. Paths are dotted; <code>*</code> matches every key (e.g.{" "}
-            <code>channels.*.dmPolicy</code>).
+            Rule types: required, forbidden, allowedValues, pattern, range, jsonSchema, builtin. Paths are dotted; <code>*</code>{" "}
+            matches every key (e.g. <code>channels.*.dmPolicy</code>).
           </>
         }
       />
@@ -114,7 +128,8 @@ function PacksTable(props: { packs: PoliciesData["packs"]; admin: boolean }) {
           {props.packs.map((p) => (
             <tr>
               <td>
-                <a href={`/policies/${p.id}`}>{p.name}</a> <span class="muted small mono">{p.id}</span> {p.builtin ? <span class="badge">built-in</span> : <span class="badge badge-info">custom</span>}
+                <a href={`/policies/${p.id}`}>{p.name}</a> <span class="muted small mono">{p.id}</span>{" "}
+                {p.builtin ? <span class="badge">built-in</span> : <span class="badge badge-info">custom</span>}
                 {p.description && <div class="small muted">{p.description}</div>}
               </td>
               <td>
@@ -154,7 +169,11 @@ function PackToggle(props: { pack: PackView }) {
     <div class="policy-toggle">
       {p.enabled ? (
         <form method="post" action={`/policies/${p.id}/disable`} class="inline-form">
-          <button type="submit" class="btn-sm" data-confirm={`Turn off ${p.name}? Its rules stop being checked on every write and at reconcile.`}>
+          <button
+            type="submit"
+            class="btn-sm"
+            data-confirm={`Turn off ${p.name}? Its rules stop being checked on every write and at reconcile.`}
+          >
             Disable
           </button>
         </form>
@@ -185,7 +204,10 @@ function ExceptionsSection(props: { data: PoliciesData }) {
   return (
     <section class="card section" aria-labelledby="exceptions-h" id="exceptions">
       <h2 id="exceptions-h">Exceptions</h2>
-      <p class="card-sub">An exception waives one rule (for one bot, or every bot) until its expiry, with a reason. Creating and revoking one is audited.</p>
+      <p class="card-sub">
+        An exception waives one rule (for one bot, or every bot) until its expiry, with a reason. Creating and revoking one is
+        audited.
+      </p>
       {d.exceptions.length === 0 ? (
         <p class="muted">No exceptions.</p>
       ) : (
@@ -220,7 +242,11 @@ function ExceptionsSection(props: { data: PoliciesData }) {
                     <td>
                       {e.state === "active" && (
                         <form method="post" action={`/policies/exceptions/${e.id}/revoke`} class="inline-form">
-                          <button type="submit" class="btn-sm btn-danger" data-confirm={`Revoke the exception for ${e.ruleId}? The rule applies again at once.`}>
+                          <button
+                            type="submit"
+                            class="btn-sm btn-danger"
+                            data-confirm={`Revoke the exception for ${e.ruleId}? The rule applies again at once.`}
+                          >
                             Revoke
                           </button>
                         </form>
@@ -238,11 +264,36 @@ function ExceptionsSection(props: { data: PoliciesData }) {
           <h3>New exception</h3>
           <FormMessage form={d.exceptionForm} fields={["ruleId", "botName", "reason", "expiresAt"]} />
           <div class="form-row">
-            <SelectField label="Rule" name="ruleId" form={d.exceptionForm} options={[{ value: "", label: "pick a rule" }, ...d.ruleIds.map((r) => ({ value: r, label: r }))]} required />
-            <SelectField label="Bot" name="botName" form={d.exceptionForm} options={[{ value: "", label: "every bot" }, ...d.bots.map((b) => ({ value: b, label: b }))]} />
+            <SelectField
+              label="Rule"
+              name="ruleId"
+              form={d.exceptionForm}
+              options={[{ value: "", label: "pick a rule" }, ...d.ruleIds.map((r) => ({ value: r, label: r }))]}
+              required
+            />
+            <SelectField
+              label="Bot"
+              name="botName"
+              form={d.exceptionForm}
+              options={[{ value: "", label: "every bot" }, ...d.bots.map((b) => ({ value: b, label: b }))]}
+            />
           </div>
-          <Field label="Reason" name="reason" form={d.exceptionForm} required maxlength={500} hint="Why the rule is waived; kept in the audit log." />
-          <Field label="Expires" name="expiresAt" type="date" form={d.exceptionForm} required hint="The exception ends at the end of this day (UTC); at most 366 days ahead." />
+          <Field
+            label="Reason"
+            name="reason"
+            form={d.exceptionForm}
+            required
+            maxlength={500}
+            hint="Why the rule is waived; kept in the audit log."
+          />
+          <Field
+            label="Expires"
+            name="expiresAt"
+            type="date"
+            form={d.exceptionForm}
+            required
+            hint="The exception ends at the end of this day (UTC); at most 366 days ahead."
+          />
           <div class="form-actions">
             <button type="submit" class="btn-primary">
               Create exception
@@ -266,7 +317,10 @@ export function PoliciesPage(props: { data: PoliciesData }) {
         lead="Rules every bot change is checked against before it is stored, and again before the reconciler applies it. Enforced packs block; advisory packs warn."
       />
       {d.preview && (
-        <Alert kind="info" title={`Preview: the pack would be ${d.preview.action}; nothing was saved. Bots with findings afterwards:`}>
+        <Alert
+          kind="info"
+          title={`Preview: the pack would be ${d.preview.action}; nothing was saved. Bots with findings afterwards:`}
+        >
           <ViolatingReport violating={d.preview.violating} />
         </Alert>
       )}
@@ -276,7 +330,12 @@ export function PoliciesPage(props: { data: PoliciesData }) {
       </section>
       <ExceptionsSection data={d} />
       {admin ? (
-        <PackEditor editor={d.editor} title="Custom pack" id="editor" lead="Paste a pack to create it, or one with an existing custom id to replace it. Preview shows which bots would violate it; nothing is saved until you save." />
+        <PackEditor
+          editor={d.editor}
+          title="Custom pack"
+          id="editor"
+          lead="Paste a pack to create it, or one with an existing custom id to replace it. Preview shows which bots would violate it; nothing is saved until you save."
+        />
       ) : (
         <p class="muted section">Only admins and owners can change policy packs.</p>
       )}
@@ -301,7 +360,10 @@ export function PackPage(props: { data: PackPageData }) {
         {admin && <PackToggle pack={p} />}
       </PageHead>
       <div class="stats">
-        <Stat label="Mode" note={p.mode !== p.defaultMode ? `pack default: ${p.defaultMode}` : p.builtin ? "built-in pack" : "custom pack"}>
+        <Stat
+          label="Mode"
+          note={p.mode !== p.defaultMode ? `pack default: ${p.defaultMode}` : p.builtin ? "built-in pack" : "custom pack"}
+        >
           <ModeBadge pack={p} />
         </Stat>
         <Stat label="Scope">{scopeText(p.scope)}</Stat>
@@ -349,7 +411,10 @@ export function PackPage(props: { data: PackPageData }) {
               <h3>
                 <a href={`/bots/${f.bot}`}>{f.bot}</a>
               </h3>
-              <PolicyResults result={{ blocked: f.violations.some(blocking), violations: f.violations, excepted: f.excepted }} title="Violations (the reconciler will not apply this bot's revision while they stand):" />
+              <PolicyResults
+                result={{ blocked: f.violations.some(blocking), violations: f.violations, excepted: f.excepted }}
+                title="Violations (the reconciler will not apply this bot's revision while they stand):"
+              />
             </div>
           ))
         )}
@@ -364,10 +429,20 @@ export function PackPage(props: { data: PackPageData }) {
 
       {admin && !p.builtin && (
         <>
-          <PackEditor editor={d.editor} title="Edit this pack" id="editor" lead="Saving replaces the pack; its own mode applies again." />
+          <PackEditor
+            editor={d.editor}
+            title="Edit this pack"
+            id="editor"
+            lead="Saving replaces the pack; its own mode applies again."
+          />
           <section class="card section danger-zone" aria-labelledby="delete-h">
             <h2 id="delete-h">Delete</h2>
-            <form method="post" action={`/policies/${p.id}/delete`} class="stack" data-confirm={`Delete the pack ${p.name}? Its rules stop being checked.`}>
+            <form
+              method="post"
+              action={`/policies/${p.id}/delete`}
+              class="stack"
+              data-confirm={`Delete the pack ${p.name}? Its rules stop being checked.`}
+            >
               <div class="form-actions">
                 <button type="submit" class="btn-danger">
                   Delete pack

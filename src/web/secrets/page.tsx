@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../core/context.ts";
+import { type Role, roleRank } from "../../core/context.ts";
 import type { SecretView } from "../../services/secrets.ts";
-import { Alert, Field, FormMessage, PageHead, Time, type FormState } from "../ui/components.tsx";
+import { Alert, Field, FormMessage, type FormState, PageHead, Time } from "../ui/components.tsx";
 
 export interface SecretsData {
   /** with their users: bots (desired revision) and connectors */
@@ -23,7 +23,13 @@ export function SecretsPage(props: { data: SecretsData }) {
         lead="API keys and tokens your bots need, stored encrypted (each with its own key, wrapped by the appliance master key). Values are write-only: nobody can read them back here or over the API; bots get them in a private env file."
       />
       {d.rowError && <Alert kind="error">{d.rowError}</Alert>}
-      <div id="secrets-live" hx-get="/secrets" hx-trigger="molthub:changed from:body" hx-select="#secrets-live" hx-swap="outerHTML">
+      <div
+        id="secrets-live"
+        hx-get="/secrets"
+        hx-trigger="molthub:changed from:body"
+        hx-select="#secrets-live"
+        hx-swap="outerHTML"
+      >
         <div class="table-wrap">
           <table>
             <caption class="visually-hidden">Secrets</caption>
@@ -88,7 +94,11 @@ export function SecretsPage(props: { data: SecretsData }) {
                             in use
                           </span>
                         ) : (
-                          <form method="post" action={`/secrets/${s.name}/delete`} data-confirm={`Delete the secret ${s.name}? Its value cannot be recovered.`}>
+                          <form
+                            method="post"
+                            action={`/secrets/${s.name}/delete`}
+                            data-confirm={`Delete the secret ${s.name}? Its value cannot be recovered.`}
+                          >
                             <button type="submit" class="btn-danger btn-sm">
                               Delete
                             </button>
@@ -108,9 +118,9 @@ export function SecretsPage(props: { data: SecretsData }) {
         <section class="card section" aria-labelledby="put-h">
           <h2 id="put-h">Store a secret</h2>
           <p class="card-sub">
-            A new name creates the secret; an existing name replaces its value (a new version), and bots that use it get the new value on their next
-            reconcile. Reference it from a manifest as <code>spec.secrets: {"{ ENV_VAR: { secret: name } }"}</code>. The value is never shown again,
-            here or anywhere else.
+            A new name creates the secret; an existing name replaces its value (a new version), and bots that use it get the new
+            value on their next reconcile. Reference it from a manifest as{" "}
+            <code>spec.secrets: {"{ ENV_VAR: { secret: name } }"}</code>. The value is never shown again, here or anywhere else.
           </p>
           <FormMessage form={d.form} fields={["name", "value", "description"]} />
           <form method="post" action="/secrets" class="stack" autocomplete="off">
@@ -125,9 +135,26 @@ export function SecretsPage(props: { data: SecretsData }) {
                 autocomplete="off"
                 hint="Lowercase letters, digits and dashes, e.g. anthropic-api-key."
               />
-              <Field label="Value" name="value" type="password" form={d.form} required maxlength={65536} autocomplete="off" hint="Shown to nobody after you save it." />
+              <Field
+                label="Value"
+                name="value"
+                type="password"
+                form={d.form}
+                required
+                maxlength={65536}
+                autocomplete="off"
+                hint="Shown to nobody after you save it."
+              />
             </div>
-            <Field label="Description" name="description" form={d.form} optional maxlength={500} autocomplete="off" hint="What it is for (kept when left empty on a replace)." />
+            <Field
+              label="Description"
+              name="description"
+              form={d.form}
+              optional
+              maxlength={500}
+              autocomplete="off"
+              hint="What it is for (kept when left empty on a replace)."
+            />
             <div class="form-actions">
               <button type="submit" class="btn-primary">
                 Store secret

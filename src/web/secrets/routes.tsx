@@ -1,26 +1,37 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
-import type { AppEnv } from "../../server/deps.ts";
-import { ctxOf } from "../../server/deps.ts";
-import { deleteSecret, listSecrets, putSecret, MAX_DESCRIPTION, MAX_SECRET_BYTES } from "../../services/secrets.ts";
 import { roleRank } from "../../core/context.ts";
 import { NAME_RE } from "../../domain/manifest.ts";
 import { redactString } from "../../secrets/redact.ts";
-import { emptyForm, type FormState } from "../ui/components.tsx";
-import { SecretsPage } from "./page.tsx";
-import { attempt, EmptyForm, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
+import type { AppEnv } from "../../server/deps.ts";
+import { ctxOf } from "../../server/deps.ts";
+import { deleteSecret, listSecrets, MAX_DESCRIPTION, MAX_SECRET_BYTES, putSecret } from "../../services/secrets.ts";
+import { attempt, EmptyForm, parseForm, readForm, STALE_REQUEST, sentence } from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { emptyForm, type FormState } from "../ui/components.tsx";
+import { SecretsPage } from "./page.tsx";
 
 const SecretForm = z.strictObject({
-  name: z.string({ error: "give the secret a name" }).trim().regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters"),
-  value: z.string({ error: "enter the value" }).min(1, "enter the value").max(MAX_SECRET_BYTES, `at most ${MAX_SECRET_BYTES} characters`),
+  name: z
+    .string({ error: "give the secret a name" })
+    .trim()
+    .regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters"),
+  value: z
+    .string({ error: "enter the value" })
+    .min(1, "enter the value")
+    .max(MAX_SECRET_BYTES, `at most ${MAX_SECRET_BYTES} characters`),
   description: z.string().trim().max(MAX_DESCRIPTION, `at most ${MAX_DESCRIPTION} characters`).optional(),
 });
 
 function secretsPage(c: WebContext, opts: { form?: FormState; rowError?: string } = {}, status = 200) {
-  const data = { secrets: listSecrets(ctxOf(c)), role: c.get("actor")!.role, form: opts.form ?? emptyForm(), rowError: opts.rowError };
+  const data = {
+    secrets: listSecrets(ctxOf(c)),
+    role: c.get("actor")!.role,
+    form: opts.form ?? emptyForm(),
+    rowError: opts.rowError,
+  };
   return renderPage(c, "Secrets", <SecretsPage data={data} />, status);
 }
 
@@ -46,9 +57,10 @@ export function secretsPages() {
     const users = r.value.usedBy.bots.length;
     return redirectWith(c, "/secrets", {
       kind: "ok",
-      text: r.value.version === 1
-        ? `Stored the secret ${r.value.name}.`
-        : `Replaced the value of ${r.value.name} (now version ${r.value.version}).${users ? ` The ${users} bot${users > 1 ? "s" : ""} that use it get it on their next reconcile.` : " Bots that use it get it on their next reconcile."}`,
+      text:
+        r.value.version === 1
+          ? `Stored the secret ${r.value.name}.`
+          : `Replaced the value of ${r.value.name} (now version ${r.value.version}).${users ? ` The ${users} bot${users > 1 ? "s" : ""} that use it get it on their next reconcile.` : " Bots that use it get it on their next reconcile."}`,
     });
   });
 

@@ -16,7 +16,16 @@ function TotpConfirmForm(props: { form: FormState }) {
   return (
     <form method="post" action="/settings/account/totp/confirm" class="stack">
       <FormMessage form={props.form} fields={["code"]} />
-      <Field label="Code from your app" name="code" form={props.form} required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength={6} />
+      <Field
+        label="Code from your app"
+        name="code"
+        form={props.form}
+        required
+        autocomplete="one-time-code"
+        inputmode="numeric"
+        pattern="[0-9]{6}"
+        maxlength={6}
+      />
       <div class="form-actions">
         <button type="submit" class="btn-primary">
           Turn on two-step verification
@@ -26,7 +35,11 @@ function TotpConfirmForm(props: { form: FormState }) {
   );
 }
 
-export function AccountPage(props: { user: { email: string; name: string; totpEnabled: boolean }; password: FormState; totp: TotpState }) {
+export function AccountPage(props: {
+  user: { email: string; name: string; totpEnabled: boolean };
+  password: FormState;
+  totp: TotpState;
+}) {
   const { user, totp } = props;
   return (
     <SettingsFrame path="/settings/account">
@@ -48,7 +61,14 @@ export function AccountPage(props: { user: { email: string; name: string; totpEn
           <p class="card-sub">Your other sessions and all your API tokens stop working; this session stays signed in.</p>
           <FormMessage form={props.password} fields={["currentPassword", "newPassword", "confirmPassword"]} />
           <form method="post" action="/settings/account/password" class="stack">
-            <Field label="Current password" name="currentPassword" type="password" form={props.password} required autocomplete="current-password" />
+            <Field
+              label="Current password"
+              name="currentPassword"
+              type="password"
+              form={props.password}
+              required
+              autocomplete="current-password"
+            />
             <Field
               label="New password"
               name="newPassword"
@@ -59,7 +79,14 @@ export function AccountPage(props: { user: { email: string; name: string; totpEn
               minlength={MIN_PASSWORD}
               hint={`At least ${MIN_PASSWORD} characters.`}
             />
-            <Field label="Repeat the new password" name="confirmPassword" type="password" form={props.password} required autocomplete="new-password" />
+            <Field
+              label="Repeat the new password"
+              name="confirmPassword"
+              type="password"
+              form={props.password}
+              required
+              autocomplete="new-password"
+            />
             <div class="form-actions">
               <button type="submit" class="btn-primary">
                 Change password
@@ -75,8 +102,22 @@ export function AccountPage(props: { user: { email: string; name: string; totpEn
           <>
             <p class="card-sub">On. Signing in asks for a code from your authenticator app after the password.</p>
             <FormMessage form={totp.form} fields={["password"]} />
-            <form method="post" action="/settings/account/totp/disable" class="stack" data-confirm="Turn off two-step verification?">
-              <Field label="Password" name="password" id="totp-off-password" type="password" form={totp.form} required autocomplete="current-password" hint="Confirm with your password to turn it off." />
+            <form
+              method="post"
+              action="/settings/account/totp/disable"
+              class="stack"
+              data-confirm="Turn off two-step verification?"
+            >
+              <Field
+                label="Password"
+                name="password"
+                id="totp-off-password"
+                type="password"
+                form={totp.form}
+                required
+                autocomplete="current-password"
+                hint="Confirm with your password to turn it off."
+              />
               <div class="form-actions">
                 <button type="submit" class="btn-danger">
                   Turn off two-step verification

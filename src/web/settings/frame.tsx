@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import { ROLES, roleRank, type Role } from "../../core/context.ts";
+import { ROLES, type Role, roleRank } from "../../core/context.ts";
 import { PageHead, ROLE_LABEL } from "../ui/components.tsx";
 
 /** The settings tabs: the frame every tab page shares, the index page, and who may grant which role. */

@@ -1,8 +1,9 @@
 /** @jsxImportSource hono/jsx */
-import { MIN_PASSWORD } from "../../services/auth.ts";
+
 import type { Role } from "../../core/context.ts";
+import { MIN_PASSWORD } from "../../services/auth.ts";
 import type { MemberView } from "../../services/workspaces.ts";
-import { Alert, Field, FormMessage, RoleBadge, ROLE_LABEL, SelectField, Time, type FormState } from "../ui/components.tsx";
+import { Alert, Field, FormMessage, type FormState, ROLE_LABEL, RoleBadge, SelectField, Time } from "../ui/components.tsx";
 import { grantable, isAdmin, SettingsFrame } from "./frame.tsx";
 
 /** The Members tab: who belongs to the workspace, with which role; admins add, change and remove. */
@@ -21,9 +22,18 @@ export function MembersPage(props: { data: MembersData }) {
   const admin = isAdmin(d.role);
   const options = grantable(d.role);
   return (
-    <SettingsFrame path="/settings/members" lead="People in this workspace and their roles. Roles build on each other: viewer, operator, admin, owner.">
+    <SettingsFrame
+      path="/settings/members"
+      lead="People in this workspace and their roles. Roles build on each other: viewer, operator, admin, owner."
+    >
       {d.rowError && <Alert kind="error">{d.rowError}</Alert>}
-      <div id="members-live" hx-get="/settings/members" hx-trigger="molthub:changed from:body" hx-select="#members-live" hx-swap="outerHTML">
+      <div
+        id="members-live"
+        hx-get="/settings/members"
+        hx-trigger="molthub:changed from:body"
+        hx-select="#members-live"
+        hx-swap="outerHTML"
+      >
         <div class="table-wrap">
           <table>
             <caption class="visually-hidden">Members</caption>
@@ -84,7 +94,11 @@ export function MembersPage(props: { data: MembersData }) {
                           <form
                             method="post"
                             action={`/settings/members/${m.userId}/remove`}
-                            data-confirm={me ? "Remove yourself from this workspace?" : `Remove ${m.email} from this workspace? Their API tokens for it are revoked.`}
+                            data-confirm={
+                              me
+                                ? "Remove yourself from this workspace?"
+                                : `Remove ${m.email} from this workspace? Their API tokens for it are revoked.`
+                            }
                           >
                             <button type="submit" class="btn-danger btn-sm">
                               {me ? "Leave" : "Remove"}
@@ -104,15 +118,31 @@ export function MembersPage(props: { data: MembersData }) {
       {admin ? (
         <section class="card section" aria-labelledby="add-h" id="add">
           <h2 id="add-h">Add a member</h2>
-          <p class="card-sub">Add someone who already has an account by email, or give a name and an initial password to create a local account.</p>
+          <p class="card-sub">
+            Add someone who already has an account by email, or give a name and an initial password to create a local account.
+          </p>
           <FormMessage form={d.add} fields={["email", "role", "name", "password"]} />
           <form method="post" action="/settings/members" class="stack">
             <div class="form-row">
               <Field label="Email" name="email" type="email" form={d.add} required autocomplete="off" maxlength={200} />
-              <SelectField label="Role" name="role" form={d.add} value={d.add.values.role ?? "viewer"} options={options.map((r) => ({ value: r, label: ROLE_LABEL[r] }))} />
+              <SelectField
+                label="Role"
+                name="role"
+                form={d.add}
+                value={d.add.values.role ?? "viewer"}
+                options={options.map((r) => ({ value: r, label: ROLE_LABEL[r] }))}
+              />
             </div>
             <div class="form-row">
-              <Field label="Name" name="name" form={d.add} optional autocomplete="off" maxlength={100} hint="For a new account." />
+              <Field
+                label="Name"
+                name="name"
+                form={d.add}
+                optional
+                autocomplete="off"
+                maxlength={100}
+                hint="For a new account."
+              />
               <Field
                 label="Initial password"
                 name="password"

@@ -1,22 +1,32 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import * as z from "zod";
+import { ROLES } from "../../core/context.ts";
 import type { AppEnv } from "../../server/deps.ts";
 import { ctxOf } from "../../server/deps.ts";
 import { changePassword, confirmTotp, disableTotp, enrollTotp } from "../../services/auth.ts";
-import { ROLES } from "../../core/context.ts";
 import { getSettings, updateSettings } from "../../services/settings.ts";
 import { createToken, listTokens, revokeToken } from "../../services/tokens.ts";
-import { addMember, createWorkspace, getCurrentWorkspace, listMembers, listMyWorkspaces, removeMember, renameWorkspace, switchWorkspace, updateMemberRole } from "../../services/workspaces.ts";
+import {
+  addMember,
+  createWorkspace,
+  getCurrentWorkspace,
+  listMembers,
+  listMyWorkspaces,
+  removeMember,
+  renameWorkspace,
+  switchWorkspace,
+  updateMemberRole,
+} from "../../services/workspaces.ts";
+import { attempt, EmptyForm, formFromError, parseForm, readForm, STALE_REQUEST, sentence } from "../forms.ts";
+import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
+import { signedIn } from "../signed-in.ts";
 import { emptyForm, type FormState } from "../ui/components.tsx";
 import { AccountPage, type TotpState } from "./account.tsx";
 import { isAdmin, SettingsIndexPage } from "./frame.tsx";
-import { MembersPage, type MembersData } from "./members.tsx";
-import { TokensPage, type TokensData } from "./tokens.tsx";
+import { type MembersData, MembersPage } from "./members.tsx";
+import { type TokensData, TokensPage } from "./tokens.tsx";
 import { InstancePage, WorkspacePage } from "./workspace.tsx";
-import { attempt, EmptyForm, formFromError, parseForm, readForm, sentence, STALE_REQUEST } from "../forms.ts";
-import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
-import { signedIn } from "../signed-in.ts";
 
 const Role = z.enum(ROLES, { error: "pick a role" });
 const Id = z.string().min(1).max(100);
@@ -30,7 +40,10 @@ const PasswordForm = z
   .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], message: "does not match the new password" });
 
 const CodeForm = z.strictObject({
-  code: z.string({ error: "enter the 6-digit code" }).transform((s) => s.replace(/\s/g, "")).pipe(z.string().regex(/^\d{6}$/, "six digits")),
+  code: z
+    .string({ error: "enter the 6-digit code" })
+    .transform((s) => s.replace(/\s/g, ""))
+    .pipe(z.string().regex(/^\d{6}$/, "six digits")),
 });
 const DisableTotpForm = z.strictObject({ password: z.string({ error: "enter your password" }).max(1000) });
 
@@ -45,17 +58,32 @@ const RoleForm = z.strictObject({ role: Role });
 const TokenForm = z.strictObject({
   name: z.string({ error: "give the token a name" }).trim().min(1, "give the token a name").max(100, "at most 100 characters"),
   role: Role,
-  expiresInDays: z.union([z.literal("never"), z.coerce.number({ error: "a number of days" }).int("whole days").min(1, "at least 1 day").max(3650, "at most 3650 days")]).optional(),
+  expiresInDays: z
+    .union([
+      z.literal("never"),
+      z.coerce.number({ error: "a number of days" }).int("whole days").min(1, "at least 1 day").max(3650, "at most 3650 days"),
+    ])
+    .optional(),
 });
 
-const RenameForm = z.strictObject({ name: z.string({ error: "enter a name" }).trim().min(1, "enter a name").max(100, "at most 100 characters") });
+const RenameForm = z.strictObject({
+  name: z.string({ error: "enter a name" }).trim().min(1, "enter a name").max(100, "at most 100 characters"),
+});
 const CreateWorkspaceForm = z.strictObject({
   name: z.string({ error: "enter a name" }).trim().min(1, "enter a name").max(100, "at most 100 characters"),
-  slug: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, up to 40").optional(),
+  slug: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, up to 40")
+    .optional(),
 });
 const SwitchForm = z.strictObject({ workspace: z.string({ error: "pick a workspace" }).min(1).max(100) });
 const InstanceForm = z.strictObject({
-  auditRetentionDays: z.coerce.number({ error: "a number of days" }).int("whole days").min(0, "0 or more").max(3650, "at most 3650"),
+  auditRetentionDays: z.coerce
+    .number({ error: "a number of days" })
+    .int("whole days")
+    .min(0, "0 or more")
+    .max(3650, "at most 3650"),
 });
 
 function plural(n: number, one: string, many: string): string {
@@ -67,16 +95,31 @@ function plural(n: number, one: string, many: string): string {
 function accountPage(c: WebContext, opts: { password?: FormState; totp?: TotpState } = {}, status = 200) {
   const user = c.get("session")!.user;
   const totp = opts.totp ?? { mode: user.totpEnabled ? "on" : "off", form: emptyForm() };
-  return renderPage(c, "Account · Settings", <AccountPage user={user} password={opts.password ?? emptyForm()} totp={totp} />, status);
+  return renderPage(
+    c,
+    "Account · Settings",
+    <AccountPage user={user} password={opts.password ?? emptyForm()} totp={totp} />,
+    status,
+  );
 }
 
 function membersPage(c: WebContext, opts: { add?: FormState; rowError?: string } = {}, status = 200) {
   const actor = c.get("actor")!;
-  const data: MembersData = { members: listMembers(ctxOf(c)), role: actor.role, userId: actor.userId!, add: opts.add ?? emptyForm(), rowError: opts.rowError };
+  const data: MembersData = {
+    members: listMembers(ctxOf(c)),
+    role: actor.role,
+    userId: actor.userId!,
+    add: opts.add ?? emptyForm(),
+    rowError: opts.rowError,
+  };
   return renderPage(c, "Members · Settings", <MembersPage data={data} />, status);
 }
 
-function tokensPage(c: WebContext, opts: { create?: FormState; created?: TokensData["created"]; rowError?: string } = {}, status = 200) {
+function tokensPage(
+  c: WebContext,
+  opts: { create?: FormState; created?: TokensData["created"]; rowError?: string } = {},
+  status = 200,
+) {
   const actor = c.get("actor")!;
   const ctx = ctxOf(c);
   const emails = isAdmin(actor.role) ? Object.fromEntries(listMembers(ctx).map((m) => [m.userId, m.email])) : {};
@@ -94,7 +137,12 @@ function tokensPage(c: WebContext, opts: { create?: FormState; created?: TokensD
 }
 
 function workspacePage(c: WebContext, opts: { rename?: FormState; create?: FormState } = {}, status = 200) {
-  const data = { workspace: getCurrentWorkspace(ctxOf(c)), role: c.get("actor")!.role, rename: opts.rename ?? emptyForm(), create: opts.create ?? emptyForm() };
+  const data = {
+    workspace: getCurrentWorkspace(ctxOf(c)),
+    role: c.get("actor")!.role,
+    rename: opts.rename ?? emptyForm(),
+    create: opts.create ?? emptyForm(),
+  };
   return renderPage(c, "Workspace · Settings", <WorkspacePage data={data} />, status);
 }
 
@@ -134,7 +182,12 @@ export function settingsPages() {
     const parsed = parseForm(EmptyForm, values);
     if (!parsed.ok) return accountPage(c, { totp: { mode: "off", form: parsed.form } }, 400);
     const r = await attempt(() => enrollTotp(ctxOf(c)));
-    if (!r.ok) return accountPage(c, { totp: { mode: c.get("session")!.user.totpEnabled ? "on" : "off", form: formFromError(r.error, {}) } }, r.error.status);
+    if (!r.ok)
+      return accountPage(
+        c,
+        { totp: { mode: c.get("session")!.user.totpEnabled ? "on" : "off", form: formFromError(r.error, {}) } },
+        r.error.status,
+      );
     // the secret is on this response only; never stored in a cookie or a URL
     return accountPage(c, { totp: { mode: "enrol", secret: r.value.secret, uri: r.value.uri, form: emptyForm() } });
   });
@@ -145,7 +198,10 @@ export function settingsPages() {
     if (!parsed.ok) return accountPage(c, { totp: { mode: "confirm", form: parsed.form } }, 400);
     const r = await attempt(() => confirmTotp(ctxOf(c), parsed.data.code));
     if (!r.ok) return accountPage(c, { totp: { mode: "confirm", form: formFromError(r.error, values) } }, r.error.status);
-    return redirectWith(c, "/settings/account", { kind: "ok", text: "Two-step verification is on. Signing in now also asks for a code." });
+    return redirectWith(c, "/settings/account", {
+      kind: "ok",
+      text: "Two-step verification is on. Signing in now also asks for a code.",
+    });
   });
 
   app.post("/settings/account/totp/disable", async (c) => {
@@ -178,7 +234,8 @@ export function settingsPages() {
     const userId = c.req.param("userId");
     const values = await readForm(c);
     const parsed = parseForm(RoleForm, values);
-    if (!parsed.ok || !Id.safeParse(userId).success) return membersPage(c, { rowError: "Pick one of the roles and save again." }, 400);
+    if (!parsed.ok || !Id.safeParse(userId).success)
+      return membersPage(c, { rowError: "Pick one of the roles and save again." }, 400);
     const r = await attempt(() => updateMemberRole(ctxOf(c), userId, parsed.data.role));
     if (!r.ok) return membersPage(c, { rowError: sentence(r.error.message) }, r.error.status);
     return redirectWith(c, "/settings/members", { kind: "ok", text: `Role changed to ${parsed.data.role}.` });
@@ -192,7 +249,10 @@ export function settingsPages() {
     const r = await attempt(() => removeMember(ctxOf(c), userId));
     if (!r.ok) return membersPage(c, { rowError: sentence(r.error.message) }, r.error.status);
     if (userId === c.get("actor")!.userId) return redirectWith(c, "/", { kind: "ok", text: "You left the workspace." });
-    return redirectWith(c, "/settings/members", { kind: "ok", text: "Member removed; their API tokens for this workspace are revoked." });
+    return redirectWith(c, "/settings/members", {
+      kind: "ok",
+      text: "Member removed; their API tokens for this workspace are revoked.",
+    });
   });
 
   // ----- API tokens -----
@@ -203,7 +263,13 @@ export function settingsPages() {
     const parsed = parseForm(TokenForm, values);
     if (!parsed.ok) return tokensPage(c, { create: parsed.form }, 400);
     const { name, role, expiresInDays } = parsed.data;
-    const r = await attempt(() => createToken(ctxOf(c), { name, role, expiresInDays: expiresInDays === "never" || expiresInDays === undefined ? null : expiresInDays }));
+    const r = await attempt(() =>
+      createToken(ctxOf(c), {
+        name,
+        role,
+        expiresInDays: expiresInDays === "never" || expiresInDays === undefined ? null : expiresInDays,
+      }),
+    );
     if (!r.ok) return tokensPage(c, { create: formFromError(r.error, values) }, r.error.status);
     // Shown on this response only (no redirect: a flash cookie would have to carry the secret).
     return tokensPage(c, { created: { token: r.value.token, name: r.value.item.name }, create: emptyForm() }, 201);
@@ -215,7 +281,10 @@ export function settingsPages() {
     if (!parseForm(EmptyForm, values).ok || !Id.safeParse(id).success) return tokensPage(c, { rowError: STALE_REQUEST }, 400);
     const r = await attempt(() => revokeToken(ctxOf(c), id));
     if (!r.ok) return tokensPage(c, { rowError: sentence(r.error.message) }, r.error.status);
-    return redirectWith(c, "/settings/tokens", { kind: "ok", text: "Token revoked. Anything that used it is refused from now on." });
+    return redirectWith(c, "/settings/tokens", {
+      kind: "ok",
+      text: "Token revoked. Anything that used it is refused from now on.",
+    });
   });
 
   // ----- workspace -----
@@ -241,7 +310,10 @@ export function settingsPages() {
       return ws;
     });
     if (!r.ok) return workspacePage(c, { create: formFromError(r.error, values) }, r.error.status);
-    return redirectWith(c, "/settings/workspace", { kind: "ok", text: `Created the workspace ${r.value.name}. You are its owner, and it is now your current workspace.` });
+    return redirectWith(c, "/settings/workspace", {
+      kind: "ok",
+      text: `Created the workspace ${r.value.name}. You are its owner, and it is now your current workspace.`,
+    });
   });
 
   app.post("/workspaces/switch", async (c) => {
@@ -265,7 +337,10 @@ export function settingsPages() {
     const r = await attempt(() => updateSettings(ctxOf(c), parsed.data));
     if (!r.ok) return instancePage(c, formFromError(r.error, values), r.error.status);
     const pruned = r.value.pruned;
-    return redirectWith(c, "/settings/instance", { kind: "ok", text: `Saved.${pruned ? ` ${plural(pruned, "older audit entry was", "older audit entries were")} pruned behind a signed checkpoint.` : ""}` });
+    return redirectWith(c, "/settings/instance", {
+      kind: "ok",
+      text: `Saved.${pruned ? ` ${plural(pruned, "older audit entry was", "older audit entries were")} pruned behind a signed checkpoint.` : ""}`,
+    });
   });
 
   return app;

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
 import type { TokenView } from "../../services/tokens.ts";
-import { Alert, CopyButton, Field, FormMessage, RoleBadge, SelectField, Time, type FormState } from "../ui/components.tsx";
-import { roleOptions, isAdmin, SettingsFrame } from "./frame.tsx";
+import { Alert, CopyButton, Field, FormMessage, type FormState, RoleBadge, SelectField, Time } from "../ui/components.tsx";
+import { isAdmin, roleOptions, SettingsFrame } from "./frame.tsx";
 
 /** The API tokens tab: tokens for the CLI and automation; a new one is shown once. */
 
@@ -60,7 +60,14 @@ export function TokensPage(props: { data: TokensData }) {
       )}
       {d.rowError && <Alert kind="error">{d.rowError}</Alert>}
 
-      <div class="section" id="tokens-live" hx-get="/settings/tokens" hx-trigger="molthub:changed from:body" hx-select="#tokens-live" hx-swap="outerHTML">
+      <div
+        class="section"
+        id="tokens-live"
+        hx-get="/settings/tokens"
+        hx-trigger="molthub:changed from:body"
+        hx-select="#tokens-live"
+        hx-swap="outerHTML"
+      >
         <div class="section-head">
           <h2>{admin ? "Tokens in this workspace" : "Your tokens"}</h2>
         </div>
@@ -113,7 +120,11 @@ export function TokensPage(props: { data: TokensData }) {
                     <td>{tokenStatus(t, d.now)}</td>
                     <td class="actions">
                       {live && (admin || t.userId === d.userId) && (
-                        <form method="post" action={`/settings/tokens/${t.id}/revoke`} data-confirm={`Revoke the token “${t.name}”? Anything using it stops working.`}>
+                        <form
+                          method="post"
+                          action={`/settings/tokens/${t.id}/revoke`}
+                          data-confirm={`Revoke the token “${t.name}”? Anything using it stops working.`}
+                        >
                           <button type="submit" class="btn-danger btn-sm">
                             Revoke
                           </button>
@@ -133,9 +144,29 @@ export function TokensPage(props: { data: TokensData }) {
         <FormMessage form={d.create} fields={["name", "role", "expiresInDays"]} />
         <form method="post" action="/settings/tokens" class="stack">
           <div class="form-row">
-            <Field label="Name" name="name" form={d.create} required maxlength={100} placeholder="e.g. ci-deploy" hint="What uses it, so you know what breaks when you revoke it." />
-            <SelectField label="Role" name="role" form={d.create} value={d.create.values.role ?? "viewer"} options={roleOptions(d.role)} />
-            <SelectField label="Expires after" name="expiresInDays" form={d.create} value={d.create.values.expiresInDays ?? "90"} options={EXPIRY_OPTIONS} />
+            <Field
+              label="Name"
+              name="name"
+              form={d.create}
+              required
+              maxlength={100}
+              placeholder="e.g. ci-deploy"
+              hint="What uses it, so you know what breaks when you revoke it."
+            />
+            <SelectField
+              label="Role"
+              name="role"
+              form={d.create}
+              value={d.create.values.role ?? "viewer"}
+              options={roleOptions(d.role)}
+            />
+            <SelectField
+              label="Expires after"
+              name="expiresInDays"
+              form={d.create}
+              value={d.create.values.expiresInDays ?? "90"}
+              options={EXPIRY_OPTIONS}
+            />
           </div>
           <div class="form-actions">
             <button type="submit" class="btn-primary">

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
-import { Field, FormMessage, RoleBadge, Time, type FormState } from "../ui/components.tsx";
+import { Field, FormMessage, type FormState, RoleBadge, Time } from "../ui/components.tsx";
 import { isAdmin, SettingsFrame } from "./frame.tsx";
 
 /** The Workspace and Instance tabs: the workspace's name, new workspaces, and settings for the whole Molthub. */
@@ -16,7 +16,10 @@ export function WorkspacePage(props: { data: WorkspaceData }) {
   const d = props.data;
   const admin = isAdmin(d.role);
   return (
-    <SettingsFrame path="/settings/workspace" lead="A workspace holds its own members, tokens, audit log and (later) bots. Switch between yours at the top of the page.">
+    <SettingsFrame
+      path="/settings/workspace"
+      lead="A workspace holds its own members, tokens, audit log and (later) bots. Switch between yours at the top of the page."
+    >
       <div class="grid-2">
         <section class="card" aria-labelledby="ws-h">
           <h2 id="ws-h">This workspace</h2>
@@ -39,7 +42,15 @@ export function WorkspacePage(props: { data: WorkspaceData }) {
           {admin && (
             <form method="post" action="/settings/workspace" class="stack section">
               <FormMessage form={d.rename} fields={["name"]} />
-              <Field label="New name" name="name" id="rename-name" form={d.rename} value={d.rename.values.name ?? d.workspace.name} required maxlength={100} />
+              <Field
+                label="New name"
+                name="name"
+                id="rename-name"
+                form={d.rename}
+                value={d.rename.values.name ?? d.workspace.name}
+                required
+                maxlength={100}
+              />
               <div class="form-actions">
                 <button type="submit" class="btn-primary">
                   Rename
@@ -113,7 +124,12 @@ export function InstancePage(props: { data: InstanceData }) {
           {owner ? (
             <>
               <FormMessage form={d.form} fields={["auditRetentionDays"]} />
-              <form method="post" action="/settings/instance" class="stack" data-confirm="Entries older than the new window are deleted now. Continue?">
+              <form
+                method="post"
+                action="/settings/instance"
+                class="stack"
+                data-confirm="Entries older than the new window are deleted now. Continue?"
+              >
                 <Field
                   label="Keep audit entries for (days)"
                   name="auditRetentionDays"

@@ -1,11 +1,24 @@
 /** @jsxImportSource hono/jsx */
-import { roleRank, type Role } from "../../core/context.ts";
-import type { TemplateSummary } from "../../services/templates.ts";
-import type { BlastEntry } from "../../services/bots.ts";
-import type { PathChange } from "../../domain/openclaw-config.ts";
+
 import { providerForInit } from "../../../providers/registry.ts";
-import { Alert, Crumbs, DocumentEditorForm, EmptyState, Field, FormMessage, PageHead, ProblemList, SelectField, type FormState, type ManifestProblem } from "../ui/components.tsx";
+import { type Role, roleRank } from "../../core/context.ts";
+import type { PathChange } from "../../domain/openclaw-config.ts";
+import type { BlastEntry } from "../../services/bots.ts";
+import type { TemplateSummary } from "../../services/templates.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
+import {
+  Alert,
+  Crumbs,
+  DocumentEditorForm,
+  EmptyState,
+  Field,
+  FormMessage,
+  type FormState,
+  type ManifestProblem,
+  PageHead,
+  ProblemList,
+  SelectField,
+} from "../ui/components.tsx";
 
 /**
  * Templates: the list (cards), one template (inputs, values, secrets, bots using it, and the form that creates
@@ -69,7 +82,8 @@ function TemplateCards(props: { templates: TemplateSummary[] }) {
             <a href={`/templates/${t.name}`}>{t.title}</a>
           </h3>
           <p class="muted small">
-            <code>{t.name}</code> · {t.builtin ? "built-in" : `version ${t.version}`} · {t.usedBy.length === 1 ? "1 bot" : `${t.usedBy.length} bots`}
+            <code>{t.name}</code> · {t.builtin ? "built-in" : `version ${t.version}`} ·{" "}
+            {t.usedBy.length === 1 ? "1 bot" : `${t.usedBy.length} bots`}
           </p>
           <p>{t.description}</p>
           {t.inputs.length > 0 && (
@@ -110,7 +124,10 @@ function InputField(props: { input: TemplateSummary["inputs"][number]; form: For
   const i = props.input;
   const name = `in_${i.name}`;
   const label = `${i.label}${i.required ? "" : " (optional)"}`;
-  const hint = [i.description, i.default !== undefined && i.type !== "secret" ? `Default: ${String(i.default)}` : ""].filter(Boolean).join(" ") || undefined;
+  const hint =
+    [i.description, i.default !== undefined && i.type !== "secret" ? `Default: ${String(i.default)}` : ""]
+      .filter(Boolean)
+      .join(" ") || undefined;
   if (i.type === "secret") {
     const picked = props.form.values[name] ?? "";
     return (
@@ -124,11 +141,29 @@ function InputField(props: { input: TemplateSummary["inputs"][number]; form: For
           name={name}
           form={props.form}
           value={picked}
-          options={[{ value: "", label: i.required ? "— store a new value (below) —" : "— none, or store a new value (below) —" }, ...props.secrets.map((s) => ({ value: s, label: s }))]}
+          options={[
+            { value: "", label: i.required ? "— store a new value (below) —" : "— none, or store a new value (below) —" },
+            ...props.secrets.map((s) => ({ value: s, label: s })),
+          ]}
         />
         <div class="form-row">
-          <Field label="New secret name" name={`newname_${i.name}`} form={props.form} maxlength={63} autocomplete="off" hint="Storing under a name that exists replaces its value." />
-          <Field label="New value" name={`value_${i.name}`} type="password" form={props.form} autocomplete="off" maxlength={65536} hint="Stored encrypted when you create the bot; never shown again." />
+          <Field
+            label="New secret name"
+            name={`newname_${i.name}`}
+            form={props.form}
+            maxlength={63}
+            autocomplete="off"
+            hint="Storing under a name that exists replaces its value."
+          />
+          <Field
+            label="New value"
+            name={`value_${i.name}`}
+            type="password"
+            form={props.form}
+            autocomplete="off"
+            maxlength={65536}
+            hint="Stored encrypted when you create the bot; never shown again."
+          />
         </div>
       </fieldset>
     );
@@ -143,17 +178,42 @@ function InputField(props: { input: TemplateSummary["inputs"][number]; form: For
         form={props.form}
         value={value}
         hint={i.description}
-        options={[...(i.required && i.default !== undefined ? [] : [{ value: "", label: i.default !== undefined ? `default (${String(i.default)})` : "—" }]), ...options.map((o) => ({ value: o, label: o }))]}
+        options={[
+          ...(i.required && i.default !== undefined
+            ? []
+            : [{ value: "", label: i.default !== undefined ? `default (${String(i.default)})` : "—" }]),
+          ...options.map((o) => ({ value: o, label: o })),
+        ]}
       />
     );
   }
-  return <Field label={label} name={name} form={props.form} hint={hint} required={i.required && i.default === undefined} inputmode={i.type === "number" ? "decimal" : undefined} maxlength={10000} autocomplete="off" />;
+  return (
+    <Field
+      label={label}
+      name={name}
+      form={props.form}
+      hint={hint}
+      required={i.required && i.default === undefined}
+      inputmode={i.type === "number" ? "decimal" : undefined}
+      maxlength={10000}
+      autocomplete="off"
+    />
+  );
 }
 
 export function TemplatePage(props: { data: TemplatePageData }) {
   const d = props.data;
   const t = d.t;
-  const fields = ["bot_name", "provider", "version", "image", "fleet", "environment", "labels", ...t.inputs.flatMap((i) => [`in_${i.name}`, `newname_${i.name}`, `value_${i.name}`])];
+  const fields = [
+    "bot_name",
+    "provider",
+    "version",
+    "image",
+    "fleet",
+    "environment",
+    "labels",
+    ...t.inputs.flatMap((i) => [`in_${i.name}`, `newname_${i.name}`, `value_${i.name}`]),
+  ];
   return (
     <>
       <Crumbs trail={[{ href: "/templates", label: "Templates" }]} here={t.name} />
@@ -179,7 +239,16 @@ export function TemplatePage(props: { data: TemplatePageData }) {
             <dt>Default target</dt>
             <dd>{d.targetText}</dd>
             <dt>Secrets it needs</dt>
-            <dd>{t.secretEnvs.length ? t.secretEnvs.map((e, n) => <>{n > 0 && ", "}<code>{e}</code></>) : "none"}</dd>
+            <dd>
+              {t.secretEnvs.length
+                ? t.secretEnvs.map((e, n) => (
+                    <>
+                      {n > 0 && ", "}
+                      <code>{e}</code>
+                    </>
+                  ))
+                : "none"}
+            </dd>
             <dt>Bots using it</dt>
             <dd>
               {t.usedBy.length
@@ -237,8 +306,8 @@ export function TemplatePage(props: { data: TemplatePageData }) {
           Values
         </h2>
         <p class="card-sub">
-          The OpenClaw settings the template contributes, with <code>{"{{ inputs.NAME }}"}</code> placeholders. Profiles, overlays and the bot's own
-          settings are applied on top.
+          The OpenClaw settings the template contributes, with <code>{"{{ inputs.NAME }}"}</code> placeholders. Profiles, overlays
+          and the bot's own settings are applied on top.
         </p>
         <pre class="code-block">
           <code>{d.valuesYaml}</code>
@@ -261,14 +330,27 @@ export function TemplatePage(props: { data: TemplatePageData }) {
           <p class="muted">Only operators, admins and owners can create bots.</p>
         ) : (
           <>
-            {d.problems ? <ProblemList title={d.form.message ?? "The bot was not created."} problems={d.problems} /> : <FormMessage form={d.form} fields={fields} />}
+            {d.problems ? (
+              <ProblemList title={d.form.message ?? "The bot was not created."} problems={d.problems} />
+            ) : (
+              <FormMessage form={d.form} fields={fields} />
+            )}
             {d.preview && (
               <Alert kind="info" title="Dry run: the bot would start with this configuration. Nothing was stored.">
                 <ChangesTable changes={d.preview.changes} caption="Config the bot would start with" />
               </Alert>
             )}
             <form method="post" action={`/templates/${t.name}/bots`} class="stack">
-              <Field label="Bot name" name="bot_name" form={d.form} required maxlength={63} pattern="[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?" autocomplete="off" hint="Lowercase letters, digits and dashes." />
+              <Field
+                label="Bot name"
+                name="bot_name"
+                form={d.form}
+                required
+                maxlength={63}
+                pattern="[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?"
+                autocomplete="off"
+                hint="Lowercase letters, digits and dashes."
+              />
               {t.inputs.map((i) => (
                 <InputField input={i} form={d.form} secrets={d.secrets} />
               ))}
@@ -283,16 +365,41 @@ export function TemplatePage(props: { data: TemplatePageData }) {
                       { value: "", label: `template default (${d.targetText})` },
                       { value: "local", label: "local — a process on this machine" },
                       { value: "docker", label: "docker — a hardened container" },
-                      ...d.hosts.map((h) => ({ value: `host:${h.name}`, label: `${providerForInit(h.init)} on ${h.name} — over SSH` })),
+                      ...d.hosts.map((h) => ({
+                        value: `host:${h.name}`,
+                        label: `${providerForInit(h.init)} on ${h.name} — over SSH`,
+                      })),
                     ]}
                   />
-                  <Field label="OpenClaw version" name="version" form={d.form} optional maxlength={40} hint="For local or a host, e.g. 2026.9.6." />
-                  <Field label="Image" name="image" form={d.form} optional maxlength={300} hint="For docker: a pinned tag or digest." />
+                  <Field
+                    label="OpenClaw version"
+                    name="version"
+                    form={d.form}
+                    optional
+                    maxlength={40}
+                    hint="For local or a host, e.g. 2026.9.6."
+                  />
+                  <Field
+                    label="Image"
+                    name="image"
+                    form={d.form}
+                    optional
+                    maxlength={300}
+                    hint="For docker: a pinned tag or digest."
+                  />
                 </div>
                 <div class="form-row">
                   <Field label="Fleet" name="fleet" form={d.form} optional maxlength={63} autocomplete="off" />
                   <Field label="Environment" name="environment" form={d.form} optional maxlength={63} autocomplete="off" />
-                  <Field label="Labels" name="labels" form={d.form} optional maxlength={1000} autocomplete="off" hint="key=value, comma separated." />
+                  <Field
+                    label="Labels"
+                    name="labels"
+                    form={d.form}
+                    optional
+                    maxlength={1000}
+                    autocomplete="off"
+                    hint="key=value, comma separated."
+                  />
                 </div>
               </fieldset>
               <div class="form-actions">
@@ -311,7 +418,12 @@ export function TemplatePage(props: { data: TemplatePageData }) {
       {!t.builtin && isAdmin(d.role) && (
         <details class="danger-zone card section">
           <summary>Delete this template</summary>
-          <form method="post" action={`/templates/${t.name}/delete`} class="danger-form" data-confirm={`Delete the template ${t.name}?`}>
+          <form
+            method="post"
+            action={`/templates/${t.name}/delete`}
+            class="danger-form"
+            data-confirm={`Delete the template ${t.name}?`}
+          >
             <p>{t.usedBy.length ? `Refused while bots use it (${t.usedBy.join(", ")}).` : "No bot uses it."}</p>
             <button type="submit" class="btn-danger">
               Delete template
@@ -394,15 +506,26 @@ export function TemplateEditorPage(props: { data: EditorData }) {
   const title = d.name ? `Edit ${d.name}` : "New template";
   return (
     <>
-      <Crumbs trail={[{ href: "/templates", label: "Templates" }, ...(d.name ? [{ href: `/templates/${d.name}`, label: d.name }] : [])]} here={d.name ? "Edit" : "New"} />
-      <PageHead title={title} lead="A template in YAML (or JSON). Preview checks it and shows which bots it would change, path by path; nothing is stored until you save." />
+      <Crumbs
+        trail={[{ href: "/templates", label: "Templates" }, ...(d.name ? [{ href: `/templates/${d.name}`, label: d.name }] : [])]}
+        here={d.name ? "Edit" : "New"}
+      />
+      <PageHead
+        title={title}
+        lead="A template in YAML (or JSON). Preview checks it and shows which bots it would change, path by path; nothing is stored until you save."
+      />
       {!isAdmin(d.role) ? (
         <Alert kind="info">Only admins and owners can change templates.</Alert>
       ) : (
         <section class="card">
-          {d.problems && <ProblemList title={d.message ?? "The template has problems; nothing was saved."} problems={d.problems} />}
+          {d.problems && (
+            <ProblemList title={d.message ?? "The template has problems; nothing was saved."} problems={d.problems} />
+          )}
           {d.preview && (
-            <Alert kind={d.preview.blast.some((b) => b.action === "failed") ? "warn" : "info"} title={`Preview: the template would be ${d.preview.action} (version ${d.preview.version}). Nothing was saved.`}>
+            <Alert
+              kind={d.preview.blast.some((b) => b.action === "failed") ? "warn" : "info"}
+              title={`Preview: the template would be ${d.preview.action} (version ${d.preview.version}). Nothing was saved.`}
+            >
               <BlastTable blast={d.preview.blast} />
             </Alert>
           )}
@@ -415,8 +538,9 @@ export function TemplateEditorPage(props: { data: EditorData }) {
             rows={24}
             hint={
               <>
-                Placeholders: <code>{"{{ inputs.NAME }}"}</code> (a whole value keeps the input's type; <code>{"{{ inputs.NAME | list }}"}</code> splits text into a
-                list). Secret inputs name stored secrets and are used under <code>spec.secrets</code>; the config refers to them with a SecretRef.
+                Placeholders: <code>{"{{ inputs.NAME }}"}</code> (a whole value keeps the input's type;{" "}
+                <code>{"{{ inputs.NAME | list }}"}</code> splits text into a list). Secret inputs name stored secrets and are used
+                under <code>spec.secrets</code>; the config refers to them with a SecretRef.
               </>
             }
           >

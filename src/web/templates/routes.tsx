@@ -1,23 +1,31 @@
 /** @jsxImportSource hono/jsx */
-import { listHosts } from "../../services/hosts.ts";
+
 import { Hono } from "hono";
 import { stringify as toYaml } from "yaml";
-import type { AppEnv } from "../../server/deps.ts";
-import { ctxOf } from "../../server/deps.ts";
+import { providerForInit } from "../../../providers/registry.ts";
+import type { ServiceContext } from "../../core/context.ts";
+import type { ServiceError } from "../../core/errors.ts";
 import { NAME_RE } from "../../domain/manifest.ts";
 import { parseTemplates, TemplateError, targetFor } from "../../domain/templates/index.ts";
 import { DEFAULT_OPENCLAW_VERSION } from "../../domain/templates/render.ts";
-import { targetableHosts, type TargetHost } from "../../domain/wizard.ts";
-import { providerForInit } from "../../../providers/registry.ts";
-import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../../services/templates.ts";
+import { type TargetHost, targetableHosts } from "../../domain/wizard.ts";
+import type { AppEnv } from "../../server/deps.ts";
+import { ctxOf } from "../../server/deps.ts";
+import { listHosts } from "../../services/hosts.ts";
 import { listSecrets, putSecret } from "../../services/secrets.ts";
-import { ServiceError } from "../../core/errors.ts";
-import { type ServiceContext } from "../../core/context.ts";
-import { emptyForm, type FormState, type ManifestProblem } from "../ui/components.tsx";
-import { TEMPLATE_EXAMPLE, TemplateEditorPage, TemplatePage, TemplatesListPage, type EditorData, type TemplatePageData } from "./page.tsx";
+import { createBotFromTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from "../../services/templates.ts";
 import { attempt, nameParam, readForm, sentence } from "../forms.ts";
 import { redirectWith, renderPage, type WebContext } from "../page-response.tsx";
 import { signedIn } from "../signed-in.ts";
+import { emptyForm, type FormState, type ManifestProblem } from "../ui/components.tsx";
+import {
+  type EditorData,
+  TEMPLATE_EXAMPLE,
+  TemplateEditorPage,
+  TemplatePage,
+  type TemplatePageData,
+  TemplatesListPage,
+} from "./page.tsx";
 
 const MAX_TEMPLATE_CHARS = 128_000;
 const LABEL_KEY_RE = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i;
@@ -32,7 +40,12 @@ function problemsOf(err: ServiceError | TemplateError): ManifestProblem[] {
   return out.length ? out : [{ doc: "", path: "(document)", message: err.message }];
 }
 
-function templatePage(c: WebContext, name: string, opts: { form?: FormState; problems?: ManifestProblem[]; preview?: TemplatePageData["preview"] } = {}, status = 200) {
+function templatePage(
+  c: WebContext,
+  name: string,
+  opts: { form?: FormState; problems?: ManifestProblem[]; preview?: TemplatePageData["preview"] } = {},
+  status = 200,
+) {
   const ctx = ctxOf(c);
   const g = getTemplate(ctx, name);
   const target = targetFor(g.template);
@@ -57,12 +70,20 @@ function hostTargetsOf(ctx: ServiceContext): TargetHost[] {
 }
 
 function editorPage(c: WebContext, data: Omit<EditorData, "role">, status = 200) {
-  return renderPage(c, `${data.name ? `Edit ${data.name}` : "New template"} · Templates`, <TemplateEditorPage data={{ ...data, role: c.get("actor")!.role }} />, status);
+  return renderPage(
+    c,
+    `${data.name ? `Edit ${data.name}` : "New template"} · Templates`,
+    <TemplateEditorPage data={{ ...data, role: c.get("actor")!.role }} />,
+    status,
+  );
 }
 
 function parseLabels(text: string): { labels: Record<string, string>; error?: string } {
   const labels: Record<string, string> = {};
-  for (const part of text.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(/[,\n]/)
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq <= 0) return { labels, error: `"${part.slice(0, 40)}" is not key=value` };
     const k = part.slice(0, eq).trim();
@@ -91,10 +112,16 @@ export function templatesPages() {
   const app = new Hono<AppEnv>();
   for (const p of ["/templates", "/templates/*"]) app.use(p, signedIn);
 
-  app.get("/templates", (c) => renderPage(c, "Templates", <TemplatesListPage data={{ templates: listTemplates(ctxOf(c)), role: c.get("actor")!.role }} />));
+  app.get("/templates", (c) =>
+    renderPage(c, "Templates", <TemplatesListPage data={{ templates: listTemplates(ctxOf(c)), role: c.get("actor")!.role }} />),
+  );
 
   // ----- the editor (before /templates/:name, so "new" is not read as a name) -----
-  app.get("/templates/new", (c) => editorPage(c, { text: c.req.query("from") && NAME_RE.test(c.req.query("from")!) ? copyOf(c, c.req.query("from")!) : TEMPLATE_EXAMPLE }));
+  app.get("/templates/new", (c) =>
+    editorPage(c, {
+      text: c.req.query("from") && NAME_RE.test(c.req.query("from")!) ? copyOf(c, c.req.query("from")!) : TEMPLATE_EXAMPLE,
+    }),
+  );
 
   function copyOf(c: WebContext, from: string): string {
     const r = (() => {
@@ -105,7 +132,10 @@ export function templatesPages() {
       }
     })();
     if (!r) return TEMPLATE_EXAMPLE;
-    return yaml({ ...r, metadata: { ...r.metadata, name: `my-${from}`.slice(0, 63).replace(/-+$/, ""), title: `${r.metadata.title} (copy)` } });
+    return yaml({
+      ...r,
+      metadata: { ...r.metadata, name: `my-${from}`.slice(0, 63).replace(/-+$/, ""), title: `${r.metadata.title} (copy)` },
+    });
   }
 
   app.post("/templates/editor", async (c) => {
@@ -113,7 +143,8 @@ export function templatesPages() {
     const text = values.text ?? "";
     const original = values.original && NAME_RE.test(values.original) ? values.original : undefined;
     const mode = values.mode === "save" ? "save" : "preview";
-    const fail = (message: string, problems: ManifestProblem[], status: number) => editorPage(c, { name: original, text, message, problems }, status);
+    const fail = (message: string, problems: ManifestProblem[], status: number) =>
+      editorPage(c, { name: original, text, message, problems }, status);
     if (!text.trim()) return fail("Write the template first.", [], 400);
     if (text.length > MAX_TEMPLATE_CHARS) return fail(`The text is longer than ${MAX_TEMPLATE_CHARS} characters.`, [], 400);
     let docs: unknown[];
@@ -123,20 +154,33 @@ export function templatesPages() {
       if (!(e instanceof TemplateError)) throw e;
       return fail(sentence(e.message), problemsOf(e), 400);
     }
-    if (docs.length !== 1) return fail("The editor takes exactly one template; use the CLI (`molthub template apply -f`) for several.", [], 400);
+    if (docs.length !== 1)
+      return fail("The editor takes exactly one template; use the CLI (`molthub template apply -f`) for several.", [], 400);
     const doc = docs[0];
     const docName = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
     if (original && docName !== original) {
-      return fail(`This page edits ${original}; to save under another name, create a new template.`, [{ doc: "", path: "metadata.name", message: `expected ${original}` }], 400);
+      return fail(
+        `This page edits ${original}; to save under another name, create a new template.`,
+        [{ doc: "", path: "metadata.name", message: `expected ${original}` }],
+        400,
+      );
     }
     const r = await attempt(() => putTemplate(ctxOf(c), doc, { dryRun: mode === "preview" }));
     if (!r.ok) return fail(sentence(r.error.message), problemsOf(r.error), r.error.status);
-    if (mode === "preview") return editorPage(c, { name: original, text, preview: { action: r.value.action, version: r.value.version, blast: r.value.blast } });
+    if (mode === "preview")
+      return editorPage(c, {
+        name: original,
+        text,
+        preview: { action: r.value.action, version: r.value.version, blast: r.value.blast },
+      });
     if (r.value.blast.some((b) => b.action === "updated")) c.get("deps").runtime?.reconciler.poke();
     const updated = r.value.blast.filter((b) => b.action === "updated").map((b) => `${b.bot} (revision ${b.revision})`);
     return redirectWith(c, `/templates/${r.value.template.name}`, {
       kind: "ok",
-      text: r.value.action === "unchanged" ? "Nothing changed." : `Saved ${r.value.template.name} version ${r.value.version}.${updated.length ? ` New revisions: ${updated.join(", ")}.` : ""}`,
+      text:
+        r.value.action === "unchanged"
+          ? "Nothing changed."
+          : `Saved ${r.value.template.name} version ${r.value.version}.${updated.length ? ` New revisions: ${updated.join(", ")}.` : ""}`,
     });
   });
 
@@ -146,7 +190,11 @@ export function templatesPages() {
   app.get("/templates/:name/edit", (c) => {
     const name = nameParam(c, "template");
     const g = getTemplate(ctxOf(c), name);
-    if (g.builtin) return redirectWith(c, `/templates/new?from=${name}`, { kind: "info", text: `${name} is built in and read-only; here is a copy to save under your own name.` });
+    if (g.builtin)
+      return redirectWith(c, `/templates/new?from=${name}`, {
+        kind: "info",
+        text: `${name} is built in and read-only; here is a copy to save under your own name.`,
+      });
     return editorPage(c, { name, text: yaml(g.template) });
   });
 
@@ -159,7 +207,8 @@ export function templatesPages() {
     const shown: Record<string, string> = {};
     for (const [k, v] of Object.entries(values)) if (!k.startsWith("value_")) shown[k] = v;
     const errors: Record<string, string> = {};
-    const invalid = (status = 400) => templatePage(c, name, { form: { values: shown, errors, message: "Some fields need attention." } }, status);
+    const invalid = (status = 400) =>
+      templatePage(c, name, { form: { values: shown, errors, message: "Some fields need attention." } }, status);
 
     const botName = (values.bot_name ?? "").trim();
     if (!NAME_RE.test(botName)) errors.bot_name = "lowercase letters, digits and dashes, 1–63 characters";
@@ -199,25 +248,46 @@ export function templatesPages() {
     if (Object.keys(errors).length) return invalid();
 
     const target: Record<string, string> = {};
-    if (onHost) Object.assign(target, { provider: providerForInit(onHost.init), host: onHost.name, version: DEFAULT_OPENCLAW_VERSION });
+    if (onHost)
+      Object.assign(target, { provider: providerForInit(onHost.init), host: onHost.name, version: DEFAULT_OPENCLAW_VERSION });
     else if (provider) target.provider = provider;
     if ((values.version ?? "").trim() && provider !== "docker") target.version = values.version!.trim();
     if ((values.image ?? "").trim() && provider === "docker") target.image = values.image!.trim();
     const preview = values.mode === "preview";
-    const r = await attempt(() => createBotFromTemplate(ctx, name, {
-      name: botName, inputs, target, fleet: (values.fleet ?? "").trim() || undefined, environment: (values.environment ?? "").trim() || undefined, labels: labels.labels,
-    }, { dryRun: preview, source: "ui" }));
+    const r = await attempt(() =>
+      createBotFromTemplate(
+        ctx,
+        name,
+        {
+          name: botName,
+          inputs,
+          target,
+          fleet: (values.fleet ?? "").trim() || undefined,
+          environment: (values.environment ?? "").trim() || undefined,
+          labels: labels.labels,
+        },
+        { dryRun: preview, source: "ui" },
+      ),
+    );
     if (!r.ok) {
       const problems = problemsOf(r.error);
       for (const p of problems) {
         const f = fieldFor(p.path);
         if (f) errors[f] ??= p.message;
       }
-      return templatePage(c, name, { form: { values: shown, errors, message: sentence(r.error.message) }, problems }, r.error.status);
+      return templatePage(
+        c,
+        name,
+        { form: { values: shown, errors, message: sentence(r.error.message) }, problems },
+        r.error.status,
+      );
     }
     if (preview) return templatePage(c, name, { form: { values: shown, errors: {} }, preview: { changes: r.value.changes } });
     c.get("deps").runtime?.reconciler.poke();
-    return redirectWith(c, `/bots/${botName}`, { kind: "ok", text: `Created ${botName} from the template ${name} (revision ${r.value.revision}). Molthub is deploying it now.` });
+    return redirectWith(c, `/bots/${botName}`, {
+      kind: "ok",
+      text: `Created ${botName} from the template ${name} (revision ${r.value.revision}). Molthub is deploying it now.`,
+    });
   });
 
   app.post("/templates/:name/delete", async (c) => {

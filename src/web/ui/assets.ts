@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Hono } from "hono";
+import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import type { AppEnv } from "../../server/deps.ts";
 // Imported as text so `bun build --compile` embeds them in the binary; tests load them through the
 // text-asset plugin in vitest.config.ts. These four specifiers are the only ones that need it.
 import appCss from "./static/app.css" with { type: "text" };
 import appJs from "./static/app.js" with { type: "text" };
 import favicon from "./static/favicon.svg" with { type: "text" };
-import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 
 interface Asset {
   body: string;
@@ -43,9 +43,12 @@ export function staticRoutes(app: Hono<AppEnv>): void {
     const etag = `"${a.hash}"`;
     c.header("etag", etag);
     c.header("x-content-type-options", "nosniff");
-    c.header("cache-control", c.req.query("v") === a.hash ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate");
+    c.header(
+      "cache-control",
+      c.req.query("v") === a.hash ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate",
+    );
     const inm = c.req.header("if-none-match");
-    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) return c.body(null, 304);
+    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) return c.body(null, 304);
     c.header("content-type", a.type);
     return c.body(a.body);
   });

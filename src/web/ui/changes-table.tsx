@@ -7,7 +7,7 @@ import type { PathChange } from "../../domain/openclaw-config.ts";
 export function Value(props: { v: unknown }) {
   if (props.v === undefined) return <span class="muted">absent</span>;
   const s = JSON.stringify(props.v);
-  return <code class="change-value">{s.length > 300 ? s.slice(0, 299) + "…" : s}</code>;
+  return <code class="change-value">{s.length > 300 ? `${s.slice(0, 299)}…` : s}</code>;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -16,7 +16,11 @@ export const SECTIONS: Section[] = [
     path: "/fleets",
     title: "Fleets",
     what: "Fleets group bots so a change can roll out to many of them in waves.",
-    will: ["group bots by label or by hand", "roll a change out in waves with a pause on failure", "see a fleet's health at a glance"],
+    will: [
+      "group bots by label or by hand",
+      "roll a change out in waves with a pause on failure",
+      "see a fleet's health at a glance",
+    ],
   },
   {
     path: "/changesets",
@@ -39,7 +43,8 @@ export function SectionPage(props: { section: Section }) {
           ))}
         </ul>
         <p class="small">
-          Until then, nothing here is stored or simulated. Everything that is available is in the <a href="/api/docs">API reference</a>.
+          Until then, nothing here is stored or simulated. Everything that is available is in the{" "}
+          <a href="/api/docs">API reference</a>.
         </p>
       </EmptyState>
     </>

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import { roleRank, type Role } from "../../core/context.ts";
+import { type Role, roleRank } from "../../core/context.ts";
 
 /** What a form shows again after a failed submit: the typed values (never passwords), field errors and a message. */
 export interface FormState {
@@ -41,9 +41,7 @@ export function FormMessage(props: { form: FormState; fields?: string[] }) {
       {loose.length > 0 && (
         <ul>
           {loose.map(([k, m]) => (
-            <li>
-              {k === "(form)" ? m : `${k}: ${m}`}
-            </li>
+            <li>{k === "(form)" ? m : `${k}: ${m}`}</li>
           ))}
         </ul>
       )}
@@ -157,7 +155,13 @@ export function SelectField(props: {
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name} required={props.required} aria-invalid={error ? "true" : undefined} aria-describedby={describedBy}>
+      <select
+        id={id}
+        name={props.name}
+        required={props.required}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy}
+      >
         {props.options.map((o) => (
           <option value={o.value} selected={o.value === selected}>
             {o.label}
@@ -302,7 +306,15 @@ export function EmptyState(props: { title: string; children?: Child; icon?: Chil
 
 export function BoxIcon() {
   return (
-    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" focusable="false">
+    <svg
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="1.8"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+      focusable="false"
+    >
       <path d="M21 8 12 3 3 8v8l9 5 9-5V8Z" />
       <path d="m3 8 9 5 9-5M12 13v8" />
     </svg>
@@ -313,7 +325,15 @@ export function BoxIcon() {
 export function BrandMark() {
   return (
     <span class="brand-mark" aria-hidden="true">
-      <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" focusable="false">
+      <svg
+        viewBox="0 0 24 24"
+        fill="none"
+        stroke="currentColor"
+        stroke-width="2.2"
+        stroke-linecap="round"
+        stroke-linejoin="round"
+        focusable="false"
+      >
         <path d="M7 20c-2.5-3-3-8 0-12 1.5-2 4-3 6-2.5" />
         <path d="M13 5.5c3 .5 5 3 4.5 6-2-.5-3.5-2-4.5-3.5" />
         <path d="M9 13c1.5 1 3.5 1.5 5.5 1" />

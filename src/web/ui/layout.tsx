@@ -67,11 +67,16 @@ export const NAV: { group: string; items: NavItem[] }[] = [
 ];
 
 function isCurrent(href: string, path: string): boolean {
-  return href === "/" ? path === "/" : path === href || path.startsWith(href + "/");
+  return href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`);
 }
 
 // htmx: no inline indicator styles (CSP), no eval-based features, no script tags from swapped content
-const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: false, allowScriptTags: false, historyCacheSize: 0 });
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  historyCacheSize: 0,
+});
 
 /** `<head>` and `<body>`; every page (signed in or not) goes through here. */
 export function Document(props: { title: string; assets: AssetUrls; live?: boolean; bodyClass?: string; children?: Child }) {

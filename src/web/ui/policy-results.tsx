@@ -21,11 +21,20 @@ export function PolicyResults(props: { result: EvaluationResult | undefined; tit
   return (
     <div class="policy-results" aria-live="polite">
       {blockers.length > 0 && (
-        <Alert kind="error" title={props.title ?? `Blocked by policy: ${blockers.length} rule${blockers.length === 1 ? "" : "s"} must pass before this can be saved.`}>
+        <Alert
+          kind="error"
+          title={
+            props.title ??
+            `Blocked by policy: ${blockers.length} rule${blockers.length === 1 ? "" : "s"} must pass before this can be saved.`
+          }
+        >
           <ul class="problems">
             {blockers.map((v) => (
               <li>
-                <code>{v.path || "(config)"}</code> — {v.message} <span class="muted">({v.packId}/{v.ruleId})</span>
+                <code>{v.path || "(config)"}</code> — {v.message}{" "}
+                <span class="muted">
+                  ({v.packId}/{v.ruleId})
+                </span>
                 {v.fix && (
                   <div class="policy-fix">
                     Fix (merge patch on the config): <code>{JSON.stringify(v.fix)}</code>
@@ -35,7 +44,8 @@ export function PolicyResults(props: { result: EvaluationResult | undefined; tit
             ))}
           </ul>
           <p class="small">
-            Change the manifest (or the layer that sets the value), or ask an admin for an exception on the <a href="/policies">Policies</a> page.
+            Change the manifest (or the layer that sets the value), or ask an admin for an exception on the{" "}
+            <a href="/policies">Policies</a> page.
           </p>
         </Alert>
       )}
@@ -44,7 +54,10 @@ export function PolicyResults(props: { result: EvaluationResult | undefined; tit
           <ul class="problems">
             {warnings.map((v) => (
               <li>
-                <code>{v.path || "(config)"}</code> — {v.message} <span class="muted">({v.packId}/{v.ruleId}, {v.mode === "advisory" ? "advisory pack" : "warning"})</span>
+                <code>{v.path || "(config)"}</code> — {v.message}{" "}
+                <span class="muted">
+                  ({v.packId}/{v.ruleId}, {v.mode === "advisory" ? "advisory pack" : "warning"})
+                </span>
                 {v.fix && (
                   <div class="policy-fix">
                     Fix: <code>{JSON.stringify(v.fix)}</code>
@@ -60,7 +73,8 @@ export function PolicyResults(props: { result: EvaluationResult | undefined; tit
           <ul class="problems">
             {r.excepted.map((v) => (
               <li>
-                <code>{v.path || "(config)"}</code> — {v.packId}/{v.ruleId}, until {v.exception.expiresAt.slice(0, 10)}: {v.exception.reason}
+                <code>{v.path || "(config)"}</code> — {v.packId}/{v.ruleId}, until {v.exception.expiresAt.slice(0, 10)}:{" "}
+                {v.exception.reason}
               </li>
             ))}
           </ul>
