@@ -7,7 +7,7 @@ import * as z from "zod";
  * Settings, resolved as flags > env (MOLTHUB_*) > config file > defaults and validated once.
  * A bad value stops the start with a message naming the setting, where it came from and what is allowed.
  */
-export const settingsSchema = z.strictObject({
+const settingsSchema = z.strictObject({
   dataDir: z.string().min(1),
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),

@@ -42,7 +42,7 @@ import { RemoteHost, type RemotePool, tailArgv } from "../ssh/remote-host.ts";
 import { followFile } from "./logs.ts";
 import { CONTAINER_GID, CONTAINER_UID } from "./spec.ts";
 
-export interface FileOwner {
+interface FileOwner {
   uid: number;
   gid: number;
 }
@@ -262,7 +262,7 @@ function engineSocketDir(): string {
   return privateDir;
 }
 
-export const DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock";
+const DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock";
 
 interface RemoteEngineEntry {
   forward: LocalForward;

@@ -10,7 +10,7 @@ import type Dockerode from "dockerode";
 import { logLines } from "../log-follow.ts";
 import { FrameDemuxer, LineSplitter } from "./stream.ts";
 
-export const DEFAULT_TAIL = 200;
+const DEFAULT_TAIL = 200;
 const POLL_MS = 400;
 const READ_CHUNK = 64 * 1024;
 

@@ -13,11 +13,11 @@ export type DockerTarget = Extract<Target, { provider: "docker" }>;
 /** The official image's contract: user `node` (uid 1000), state in /home/node/.openclaw, package in /app. */
 export const CONTAINER_UID = 1000;
 export const CONTAINER_GID = 1000;
-export const CONTAINER_HOME = "/home/node";
+const CONTAINER_HOME = "/home/node";
 export const CONTAINER_STATE_DIR = "/home/node/.openclaw";
-export const CONTAINER_APP_DIR = "/app";
+const CONTAINER_APP_DIR = "/app";
 /** Where test/offline mode mounts an OpenClaw npm install (read-only). */
-export const CONTAINER_NODE_MODULES = "/app/node_modules";
+const CONTAINER_NODE_MODULES = "/app/node_modules";
 
 export const LABELS = {
   managed: "molthub.managed",
@@ -117,7 +117,7 @@ export function parseMemory(value: string): number {
   return bytes;
 }
 
-export function nanoCpus(cpus: number): number {
+function nanoCpus(cpus: number): number {
   return Math.round(cpus * 1e9);
 }
 
@@ -139,7 +139,7 @@ export interface ContainerSpecInput {
 }
 
 /** The command that runs the gateway. The image's own CMD is replaced: the official one binds to the LAN. */
-export function gatewayCommand(openclawMount?: { hostNodeModulesDir: string }): string[] {
+function gatewayCommand(openclawMount?: { hostNodeModulesDir: string }): string[] {
   return [...openclawEntry(openclawMount), "gateway", "run"];
 }
 
@@ -149,7 +149,7 @@ export function openclawEntry(openclawMount?: { hostNodeModulesDir: string }): s
 }
 
 /** Env the provider owns: the official container paths. They win over the env file. */
-export function managedEnv(): Record<string, string> {
+function managedEnv(): Record<string, string> {
   return {
     HOME: CONTAINER_HOME,
     OPENCLAW_HOME: CONTAINER_HOME,

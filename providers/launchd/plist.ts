@@ -83,7 +83,7 @@ function renderValue(v: PlistValue, indent: string): string {
   ].join("\n");
 }
 
-export function plistEntries(p: PlistInput): [string, PlistValue][] {
+function plistEntries(p: PlistInput): [string, PlistValue][] {
   assertBotName(p.bot.name);
   assertId("bot id", p.bot.id);
   assertSafePath(p.botDir, "bot dir");
@@ -141,7 +141,7 @@ export function userDomain(uid: number): string {
   return `user/${uid}`;
 }
 
-export function serviceTarget(domain: string, bot: string): string {
+function serviceTarget(domain: string, bot: string): string {
   return `${domain}/${launchdLabel(bot)}`;
 }
 

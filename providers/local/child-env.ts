@@ -8,7 +8,7 @@
  */
 
 /** Inherited from the appliance when set; everything else is dropped. */
-export const CHILD_ENV_ALLOWLIST = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME"] as const;
+const CHILD_ENV_ALLOWLIST = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME"] as const;
 
 /** npm additionally needs its cache/config location and the proxy settings of the host. */
 const NPM_ENV_ALLOWLIST = ["HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"] as const;

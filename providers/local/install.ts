@@ -24,7 +24,7 @@ export interface OpenClawInstall {
   nodeBin: string;
 }
 
-export const NODE_PACKAGE_VERSION = "26.10.0";
+const NODE_PACKAGE_VERSION = "26.10.0";
 export const INSTALL_MARKER = ".molthub-install-complete";
 /** OpenClaw's postinstall removes this file; while it exists the install is unfinished. */
 export const LIFECYCLE_PENDING = ".openclaw-lifecycle-pending";

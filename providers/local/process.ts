@@ -45,7 +45,7 @@ export function readProcStat(pid: number): ProcStat | null {
   return { pid, state: rest[0], ppid: Number(rest[4 - 3]), pgrp: Number(rest[5 - 3]), startTime };
 }
 
-export const pidRecordSchema = z.object({
+const pidRecordSchema = z.object({
   pid: z.number().int().positive(),
   startTime: z.number().int().nonnegative(),
   port: z.number().int().positive().optional(),
@@ -109,7 +109,7 @@ export function processStatus(record: Pick<PidRecord, "pid" | "startTime">): Pro
  * Live (non-zombie) members of process group `pgid` that started no earlier than `notBefore` — the group
  * leader's start time — so a process that merely reuses a number is never counted as ours.
  */
-export function groupMembers(pgid: number, notBefore: number): number[] {
+function groupMembers(pgid: number, notBefore: number): number[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");

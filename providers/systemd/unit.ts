@@ -55,7 +55,7 @@ export function ownerMarker(botId: string): string {
  * PATH for the gateway: the directory of its Node first, then the usual system dirs, then (when given) Molthub's
  * fallback dir, so a real `npm` of the host always wins over the stand-in.
  */
-export function gatewayPath(nodeBin: string, fallbackBinDir?: string): string {
+function gatewayPath(nodeBin: string, fallbackBinDir?: string): string {
   assertSafePath(nodeBin, "node binary");
   if (fallbackBinDir !== undefined) assertSafePath(fallbackBinDir, "fallback bin dir");
   const dirs = [
@@ -131,7 +131,7 @@ export function systemctl(scope: UnitScope, ...args: string[]): string[] {
   return scope === "user" ? ["systemctl", "--user", ...args] : ["systemctl", ...args];
 }
 
-export const SHOW_PROPS = "LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts";
+const SHOW_PROPS = "LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts";
 
 export function showArgv(scope: UnitScope, bot: string): string[] {
   return systemctl(scope, "show", "-p", SHOW_PROPS, "--", unitName(bot));

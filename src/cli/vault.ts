@@ -7,7 +7,7 @@ import { rotateMasterKey } from "../secrets/vault.ts";
 import type { ApiClient } from "./client.ts";
 import { CliError, printTable, readSecret } from "./io.ts";
 
-export const USAGE = `Vault (secrets; values are write-only)
+const USAGE = `Vault (secrets; values are write-only)
   vault list [-o json]                 names, versions, descriptions, updated, used-by
   vault get NAME [-o json]             one secret's metadata (never its value)
   vault set NAME [--description D]     store or replace a value: read from stdin when piped, else prompted
@@ -54,7 +54,7 @@ function row(s: SecretItem) {
 }
 
 /** `molthub vault …` client commands (argv[0] = "vault"); rotate-key is offline and handled by `main`. */
-export async function run(client: ApiClient, argv: string[]): Promise<number> {
+async function run(client: ApiClient, argv: string[]): Promise<number> {
   const [, sub, name] = argv;
   const output = flag(argv, "output") ?? flag(argv, "o");
   const path = (n: string) => `/api/v1/secrets/${encodeURIComponent(n)}`;
@@ -102,11 +102,7 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
  * `molthub vault rotate-key`: offline rotation against the data dir (the server must be stopped).
  * Prints the key ids and counts only — never a key.
  */
-export async function rotateKey(opts: {
-  dataDir: string;
-  command?: string;
-  env?: Record<string, string | undefined>;
-}): Promise<number> {
+async function rotateKey(opts: { dataDir: string; command?: string; env?: Record<string, string | undefined> }): Promise<number> {
   const env = opts.env ?? process.env;
   const file = join(opts.dataDir, "molthub.db");
   if (!existsSync(file)) throw new CliError(`no store at ${file}; pass --data-dir`);

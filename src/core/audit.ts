@@ -10,7 +10,7 @@ import type { Keyring } from "../secrets/keyring.ts";
 import { redact } from "../secrets/redact.ts";
 import type { ServiceContext } from "./context.ts";
 
-export const GENESIS = "0".repeat(64);
+const GENESIS = "0".repeat(64);
 
 export interface AuditInput {
   action: string;
@@ -175,6 +175,6 @@ export function pruneAudit(
   );
 }
 
-export function auditCount(db: Db): number {
+function auditCount(db: Db): number {
   return db.select({ n: sql<number>`count(*)` }).from(auditLog).get()!.n;
 }

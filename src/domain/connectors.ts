@@ -28,7 +28,7 @@ export function ownedSecretName(connector: string, which: "credential" | "appTok
   return which === "credential" ? `connector-${connector}` : `connector-${connector}-app`;
 }
 
-export type SecretRef = { source: "env"; provider: "default"; id: string };
+type SecretRef = { source: "env"; provider: "default"; id: string };
 const envRef = (id: string): SecretRef => ({ source: "env", provider: "default", id });
 
 export interface ConnectorSettings {
@@ -44,7 +44,7 @@ export interface TestCredentials {
   appToken?: string;
 }
 
-export interface TestRequest {
+interface TestRequest {
   method: "GET" | "POST";
   /** appended to the base URL */
   path: string;
@@ -311,7 +311,7 @@ const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
  * A base URL must be http(s) without credentials, query or fragment. Credentials travel in its requests,
  * so plain http is refused except on loopback and for Ollama (usually on the LAN and without a key).
  */
-export function baseUrlProblem(type: ConnectorType, raw: string): string | undefined {
+function baseUrlProblem(type: ConnectorType, raw: string): string | undefined {
   let u: URL;
   try {
     u = new URL(raw);
@@ -330,7 +330,7 @@ export function baseUrlProblem(type: ConnectorType, raw: string): string | undef
   return undefined;
 }
 
-export const settingsSchema = z.strictObject({
+const settingsSchema = z.strictObject({
   baseUrl: z.string().max(500).optional(),
   appTokenSecret: z.string().regex(NAME_RE, "a secret name: lowercase letters, digits and dashes").optional(),
 });

@@ -26,11 +26,11 @@ import { canonicalJson } from "./openclaw-config.ts";
 export type LayerDocKind = "Profile" | "Overlay";
 export type StoredKind = "profile" | "overlay";
 
-export const KIND_OF_DOC: Record<LayerDocKind, StoredKind> = { Profile: "profile", Overlay: "overlay" };
+const KIND_OF_DOC: Record<LayerDocKind, StoredKind> = { Profile: "profile", Overlay: "overlay" };
 export const DOC_OF_KIND: Record<StoredKind, LayerDocKind> = { profile: "Profile", overlay: "Overlay" };
 
 /** The largest `values` object a layer may carry, as canonical JSON. */
-export const MAX_VALUES_CHARS = 256_000;
+const MAX_VALUES_CHARS = 256_000;
 
 const name = z
   .string()
@@ -45,7 +45,7 @@ const isoTime = z
   .refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
 const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/i, "label keys: letters, digits, . _ / -");
 
-export const layerDocSchema = z.strictObject({
+const layerDocSchema = z.strictObject({
   apiVersion: z.literal("molthub/v1", { error: "must be molthub/v1" }),
   kind: z.enum(["Profile", "Overlay"], { error: "Profile or Overlay" }),
   metadata: z.strictObject({
@@ -127,7 +127,7 @@ function crossIssues(raw: unknown): DocIssue[] {
 
 export type LayerDoc = z.output<typeof layerDocSchema>;
 
-export type DocIssue = DocumentIssue;
+type DocIssue = DocumentIssue;
 
 export class LayerDocError extends DocumentError {
   override name = "LayerDocError";

@@ -19,7 +19,7 @@ import { canonicalJson } from "./openclaw-config.ts";
  */
 
 export type LayerKind = "template" | "connector" | "profile" | "overlay" | "bot";
-export type MergeStrategy = "override" | "merge" | "prepend" | "append";
+type MergeStrategy = "override" | "merge" | "prepend" | "append";
 
 export interface LayerSelector {
   bots?: string[];
@@ -75,7 +75,7 @@ export interface Resolution {
   conflicts: LayerConflict[];
 }
 
-export const KIND_RANK: Record<LayerKind, number> = { template: 0, connector: 1, profile: 2, overlay: 3, bot: 4 };
+const KIND_RANK: Record<LayerKind, number> = { template: 0, connector: 1, profile: 2, overlay: 3, bot: 4 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -124,7 +124,7 @@ export function applicableOverlays(overlays: Layer[], bot: BotIdentity, now: Dat
   return sortLayers(overlays.filter((o) => isActive(o, now) && selectorMatches(o.selector, bot)));
 }
 
-export function compareLayers(a: Layer, b: Layer): number {
+function compareLayers(a: Layer, b: Layer): number {
   return (
     KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
     a.priority - b.priority ||
@@ -338,7 +338,7 @@ export function resolveLayers(layers: Layer[], now: Date = new Date()): Resoluti
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date-time like 2026-12-01T00:00:00Z");
 const dotted = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted path like channels.telegram.dmPolicy");
 
-export const layerSchema = z
+const layerSchema = z
   .strictObject({
     kind: z.enum(["template", "connector", "profile", "overlay", "bot"]),
     id: z.string().min(1).max(100),

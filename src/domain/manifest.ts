@@ -111,7 +111,7 @@ export function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
-export type ManifestIssue = DocumentIssue;
+type ManifestIssue = DocumentIssue;
 
 export class ManifestError extends DocumentError {
   override name = "ManifestError";
@@ -140,5 +140,3 @@ export function validateManifest(input: unknown, source?: string): Manifest {
 export function parseManifests(text: string, source = "manifest"): unknown[] {
   return parseDocuments(text, source, (message, issues) => new ManifestError(message, issues, source));
 }
-
-export { parseYaml };

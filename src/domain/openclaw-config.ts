@@ -21,7 +21,7 @@ export function layoutFor(root: string): BotLayout {
 export const GATEWAY_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN";
 export const PORT_BASE = 18800;
 export const PORT_SPACING = 120;
-export const PORT_MAX = 60000;
+const PORT_MAX = 60000;
 
 /**
  * The first free base port on a host, spaced >= 120 from every other bot's (OpenClaw uses base+2 for
@@ -40,7 +40,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Deep merge where `over` wins; arrays are replaced, not concatenated. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
@@ -140,7 +140,7 @@ export function diffConfig(a: unknown, b: unknown, prefix = ""): PathChange[] {
  * Paths the gateway writes into its own config file (bookkeeping and defaults it fills in on its first write).
  * They are not drift and never patched away, unless the manifest sets them itself.
  */
-export const GATEWAY_OWNED_PATHS = ["meta", "wizard", "agents.entries.main"];
+const GATEWAY_OWNED_PATHS = ["meta", "wizard", "agents.entries.main"];
 
 export function withoutGatewayOwned(
   config: Record<string, unknown> | null | undefined,

@@ -16,9 +16,9 @@ import { allocatePort, canonicalJson, PORT_SPACING } from "./openclaw-config.ts"
 
 // ---------- types ----------
 
-export type Severity = "error" | "warning";
+type Severity = "error" | "warning";
 
-export interface BotRef {
+interface BotRef {
   name: string;
   fleet?: string;
   environment?: string;
@@ -91,7 +91,7 @@ export function getAtPath(obj: unknown, path: string): unknown {
 }
 
 /** Concrete paths for a path with `*` segments, expanded over the keys present. */
-export function expandPath(obj: unknown, path: string): string[] {
+function expandPath(obj: unknown, path: string): string[] {
   const segs = splitPath(path);
   let acc: { path: string[]; node: unknown }[] = [{ path: [], node: obj }];
   for (const s of segs) {
@@ -107,7 +107,7 @@ export function expandPath(obj: unknown, path: string): string[] {
 }
 
 /** A merge patch that sets `path` to `value` (null deletes). */
-export function patchAt(path: string, value: unknown): Record<string, unknown> {
+function patchAt(path: string, value: unknown): Record<string, unknown> {
   const segs = splitPath(path);
   if (segs.length === 0) return isObject(value) ? value : {};
   let out: unknown = value;
@@ -148,7 +148,7 @@ const SCHEMA_KEYWORDS = new Set([
 const SCHEMA_TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"];
 
 /** Problems with a schema fragment (unsupported keywords, wrong shapes); empty when usable. */
-export function checkSchema(schema: unknown, path = ""): { path: string; message: string }[] {
+function checkSchema(schema: unknown, path = ""): { path: string; message: string }[] {
   const at = (k: string) => (path ? `${path}.${k}` : k);
   if (typeof schema === "boolean") return [];
   if (!isObject(schema)) return [{ path: path || "(schema)", message: "a schema must be an object" }];
@@ -195,7 +195,7 @@ function typeOf(v: unknown): string {
 }
 
 /** Validates `value` against a schema fragment checked with checkSchema; returns "path: message" errors. */
-export function validateSchema(schema: unknown, value: unknown, path = ""): { path: string; message: string }[] {
+function validateSchema(schema: unknown, value: unknown, path = ""): { path: string; message: string }[] {
   if (schema === true) return [];
   if (schema === false) return [{ path, message: "no value is allowed here" }];
   if (!isObject(schema)) return [];
@@ -262,7 +262,7 @@ export const BUILTIN_CHECK_NAMES = [
 ] as const;
 export type BuiltinCheckName = (typeof BUILTIN_CHECK_NAMES)[number];
 
-export const ruleSchemas = {
+const ruleSchemas = {
   required: z.strictObject({ ...base, type: z.literal("required"), path: rulePath }),
   forbidden: z.strictObject({ ...base, type: z.literal("forbidden"), path: rulePath }),
   allowedValues: z.strictObject({
@@ -303,13 +303,13 @@ export const ruleSchemas = {
     }),
   builtin: z.strictObject({ ...base, type: z.literal("builtin"), check: z.enum(BUILTIN_CHECK_NAMES) }),
 };
-export type RuleType = keyof typeof ruleSchemas;
-export const RULE_TYPES = Object.keys(ruleSchemas) as RuleType[];
+type RuleType = keyof typeof ruleSchemas;
+const RULE_TYPES = Object.keys(ruleSchemas) as RuleType[];
 export type Rule = { [K in RuleType]: z.output<(typeof ruleSchemas)[K]> }[RuleType];
 export type RuleInput = { [K in RuleType]: z.input<(typeof ruleSchemas)[K]> }[RuleType];
 
 const nameList = z.array(z.string().min(1)).min(1);
-export const packSchema = z.strictObject({
+const packSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lowercase letters, digits and dashes"),
   name: z.string().min(1).max(100),
   description: z.string().max(1000).default(""),
@@ -335,7 +335,7 @@ export interface PolicyPack {
 }
 export type PolicyPackInput = Omit<z.input<typeof packSchema>, "rules"> & { rules: RuleInput[] };
 
-export type PolicyIssue = DocumentIssue;
+type PolicyIssue = DocumentIssue;
 
 export class PolicyError extends DocumentError {
   override name = "PolicyError";
@@ -455,7 +455,7 @@ function evaluateDataRule(rule: Exclude<Rule, { type: "builtin" }>, config: Reco
 
 // ---------- built-in OpenClaw checks ----------
 
-export interface CheckContext {
+interface CheckContext {
   config: Record<string, unknown>;
   manifest: Manifest;
   bot: BotRef;
@@ -494,7 +494,7 @@ function acceptsGroups(ch: Record<string, unknown>): boolean {
 
 const ENV_REF_RE = /^\$\{([A-Z][A-Z0-9_]{0,127})\}$/;
 
-export function isSecretRef(v: unknown): v is { source: "env" | "file" | "exec"; provider?: string; id: string } {
+function isSecretRef(v: unknown): v is { source: "env" | "file" | "exec"; provider?: string; id: string } {
   return isObject(v) && (v.source === "env" || v.source === "file" || v.source === "exec") && typeof v.id === "string";
 }
 
@@ -569,7 +569,7 @@ function walkStrings(v: unknown, path: string, visit: (s: string, path: string) 
 }
 
 /** Channel credential paths whose value must be unique across the fleet. */
-export const CHANNEL_TOKEN_KEYS = ["botToken", "token", "appToken", "signingSecret", "accessToken"];
+const CHANNEL_TOKEN_KEYS = ["botToken", "token", "appToken", "signingSecret", "accessToken"];
 
 function channelTokenPaths(config: Record<string, unknown>): string[] {
   const out: string[] = [];
@@ -823,7 +823,7 @@ export const BUILTIN_CHECKS: Record<BuiltinCheckName, BuiltinCheck> = {
 
 // ---------- packs and evaluation ----------
 
-export function packApplies(pack: PolicyPack, subject: Pick<PolicySubject, "bot" | "workspace">): boolean {
+function packApplies(pack: PolicyPack, subject: Pick<PolicySubject, "bot" | "workspace">): boolean {
   const s = pack.scope;
   if (!s) return true;
   if (s.workspace !== undefined && s.workspace !== subject.workspace) return false;
@@ -834,7 +834,7 @@ export function packApplies(pack: PolicyPack, subject: Pick<PolicySubject, "bot"
   return true;
 }
 
-export function exceptionActive(e: PolicyException, now: Date): boolean {
+function exceptionActive(e: PolicyException, now: Date): boolean {
   const t = Date.parse(e.expiresAt);
   return !Number.isNaN(t) && t > now.getTime();
 }

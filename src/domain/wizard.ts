@@ -89,7 +89,7 @@ export function targetableHosts(hosts: (TargetHost & { fingerprint: string | nul
 }
 
 /** The manifest's `spec.target` for the wizard's choice; `hostInit` is the init system of the chosen host. */
-export function wizardTarget(s: WizardState, hostInit: string | null | undefined): Record<string, unknown> {
+function wizardTarget(s: WizardState, hostInit: string | null | undefined): Record<string, unknown> {
   if (s.provider === "docker") return { provider: "docker", image: s.image, network: s.network || "host" };
   if (s.provider === "host") return { provider: providerForInit(hostInit), host: s.host, version: s.version };
   return { provider: "local", version: s.version };
@@ -157,7 +157,7 @@ const DM_POLICIES = ["pairing", "allowlist", "disabled"];
 const CHANNELS = ["telegram", "discord", "slack"] as const;
 
 /** The model provider a model id names: `anthropic/claude-sonnet-4-5` → anthropic. */
-export function providerOf(model: string): string {
+function providerOf(model: string): string {
   return model.split("/")[0] ?? "";
 }
 

@@ -39,9 +39,7 @@ export interface BotPolicyInput {
 }
 
 /** Exception ids that waive a built-in check besides the rule's own id (e.g. allowLanBind). */
-export const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) =>
-  c.exceptionAlias ? [c.exceptionAlias] : [],
-);
+const EXCEPTION_ALIASES: string[] = Object.values(BUILTIN_CHECKS).flatMap((c) => (c.exceptionAlias ? [c.exceptionAlias] : []));
 
 // ---------- loading ----------
 
@@ -68,13 +66,13 @@ export function packStates(tx: Tx, ws: string): PackState[] {
   return out;
 }
 
-export function activePacks(tx: Tx, ws: string): PolicyPack[] {
+function activePacks(tx: Tx, ws: string): PolicyPack[] {
   return packStates(tx, ws)
     .filter((s) => s.enabled)
     .map((s) => ({ ...s.pack, mode: s.mode }));
 }
 
-export function activeExceptions(tx: Tx, ws: string, now: number): PolicyException[] {
+function activeExceptions(tx: Tx, ws: string, now: number): PolicyException[] {
   return tx
     .select()
     .from(policyExceptions)

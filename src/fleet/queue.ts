@@ -114,7 +114,7 @@ export function recoverInterrupted(db: Db, now: number): number {
   );
 }
 
-export function nextDueAt(db: Db): number | null {
+function nextDueAt(db: Db): number | null {
   const r = db
     .select({ t: sql<number | null>`min(${jobs.notBefore})` })
     .from(jobs)

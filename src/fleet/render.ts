@@ -10,7 +10,7 @@ import { gatherLayers } from "./sources.ts";
 import type { SecretRefs } from "./store.ts";
 
 /** The root the reconciler maps to a provider's layout; stored configs use it so hashes are stable. */
-export const LAYOUT_ROOT = "$BOT_STATE_DIR";
+const LAYOUT_ROOT = "$BOT_STATE_DIR";
 
 export interface RenderedBot {
   /** the manifest with the resolved `openclaw` and every secret reference (template, connectors, own) */

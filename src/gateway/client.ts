@@ -48,9 +48,9 @@ import {
   UsageCostSchema,
 } from "./protocol.ts";
 
-export { ClientErrorCodes, GatewayError, isGatewayError } from "./errors.ts";
+export { GatewayError, isGatewayError } from "./errors.ts";
 
-export const MOLTHUB_CLIENT_VERSION = "0.1.0";
+const MOLTHUB_CLIENT_VERSION = "0.1.0";
 
 /** Timers and time, injectable so tests can observe backoff without waiting for it. */
 export interface GatewayClock {
@@ -59,7 +59,7 @@ export interface GatewayClock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: GatewayClock = {
+const systemClock: GatewayClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -91,14 +91,14 @@ export function computeBackoffMs(attempt: number, policy: BackoffPolicy, random:
 
 export type ClientState = "idle" | "connecting" | "open" | "reconnecting" | "disconnected" | "closed";
 
-export interface RestartInfo {
+interface RestartInfo {
   previousBootId: string;
   bootId: string;
   /** True when the gateway announced it (`shutdown` with `restartExpectedMs`) before going away. */
   expected: boolean;
 }
 
-export interface DisconnectInfo {
+interface DisconnectInfo {
   code: number;
   reason: string;
   /** True after a `shutdown` event that announced a restart. */

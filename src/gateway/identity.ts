@@ -132,7 +132,7 @@ export function buildDeviceAuthPayloadV3(fields: DeviceAuthPayloadFields): strin
 }
 
 /** Ed25519 signature over the UTF-8 payload, base64url encoded. */
-export function signPayload(identity: DeviceIdentity, payload: string): string {
+function signPayload(identity: DeviceIdentity, payload: string): string {
   return sign(null, Buffer.from(payload, "utf8"), identity.privateKey).toString("base64url");
 }
 

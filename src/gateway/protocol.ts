@@ -9,7 +9,7 @@ import * as z from "zod";
 export const PROTOCOL_VERSION = 4;
 
 /** Closed set of `client.id` values the gateway accepts (others are rejected at connect). */
-export const GATEWAY_CLIENT_IDS = [
+const GATEWAY_CLIENT_IDS = [
   "webchat-ui",
   "openclaw-control-ui",
   "openclaw-browser-copilot",
@@ -28,13 +28,13 @@ export const GATEWAY_CLIENT_IDS = [
   "fingerprint",
   "openclaw-probe",
 ] as const;
-export type GatewayClientId = (typeof GATEWAY_CLIENT_IDS)[number];
+type GatewayClientId = (typeof GATEWAY_CLIENT_IDS)[number];
 
-export const GATEWAY_CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"] as const;
-export type GatewayClientMode = (typeof GATEWAY_CLIENT_MODES)[number];
+const GATEWAY_CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"] as const;
+type GatewayClientMode = (typeof GATEWAY_CLIENT_MODES)[number];
 
 /** Top-level `error.code` values the gateway emits. */
-export const GatewayErrorCodes = {
+const GatewayErrorCodes = {
   NOT_PAIRED: "NOT_PAIRED",
   INVALID_REQUEST: "INVALID_REQUEST",
   FORBIDDEN: "FORBIDDEN",
@@ -48,7 +48,7 @@ const nonNegInt = z.number().int().nonnegative();
 // ---------------------------------------------------------------------------------------------------------------
 // Frames
 
-export const ErrorShapeSchema = z.looseObject({
+const ErrorShapeSchema = z.looseObject({
   code: nonEmpty,
   message: z.string(),
   details: z.unknown().optional(),
@@ -57,24 +57,24 @@ export const ErrorShapeSchema = z.looseObject({
 });
 export type ErrorShape = z.infer<typeof ErrorShapeSchema>;
 
-export const RequestFrameSchema = z.looseObject({
+const RequestFrameSchema = z.looseObject({
   type: z.literal("req"),
   id: nonEmpty,
   method: nonEmpty,
   params: z.unknown().optional(),
 });
-export type RequestFrame = z.infer<typeof RequestFrameSchema>;
+type RequestFrame = z.infer<typeof RequestFrameSchema>;
 
-export const ResponseFrameSchema = z.looseObject({
+const ResponseFrameSchema = z.looseObject({
   type: z.literal("res"),
   id: nonEmpty,
   ok: z.boolean(),
   payload: z.unknown().optional(),
   error: ErrorShapeSchema.optional(),
 });
-export type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
+type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 
-export const EventFrameSchema = z.looseObject({
+const EventFrameSchema = z.looseObject({
   type: z.literal("event"),
   event: nonEmpty,
   payload: z.unknown().optional(),
@@ -83,7 +83,7 @@ export const EventFrameSchema = z.looseObject({
 export type EventFrame = z.infer<typeof EventFrameSchema>;
 
 export const FrameSchema = z.discriminatedUnion("type", [RequestFrameSchema, ResponseFrameSchema, EventFrameSchema]);
-export type Frame = z.infer<typeof FrameSchema>;
+type Frame = z.infer<typeof FrameSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Handshake
@@ -93,7 +93,7 @@ export const ConnectChallengeSchema = z.looseObject({
   nonce: nonEmpty,
   ts: nonNegInt,
 });
-export type ConnectChallenge = z.infer<typeof ConnectChallengeSchema>;
+type ConnectChallenge = z.infer<typeof ConnectChallengeSchema>;
 
 export interface ConnectClientInfo {
   id: GatewayClientId;
@@ -118,7 +118,7 @@ export interface ConnectParams {
   userAgent?: string;
 }
 
-export const SnapshotSchema = z.looseObject({
+const SnapshotSchema = z.looseObject({
   uptimeMs: nonNegInt.optional(),
   /** Source-config revision the running gateway applied; compare with config.get `configRevisionHash`. */
   appliedConfigHash: z.string().nullable().optional(),
@@ -162,7 +162,7 @@ export type HelloOk = z.infer<typeof HelloOkSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Events
 
-export const TickEventSchema = z.looseObject({ ts: nonNegInt });
+const TickEventSchema = z.looseObject({ ts: nonNegInt });
 
 /** Sent before an orderly close (then close 1012). A numeric `restartExpectedMs` means a restart is expected. */
 export const ShutdownEventSchema = z.looseObject({
@@ -171,12 +171,12 @@ export const ShutdownEventSchema = z.looseObject({
 });
 export type ShutdownEvent = z.infer<typeof ShutdownEventSchema>;
 
-export const ConfigChangedEventSchema = z.looseObject({
+const ConfigChangedEventSchema = z.looseObject({
   path: z.string().optional(),
   hash: z.string().optional(),
   ts: nonNegInt.optional(),
 });
-export type ConfigChangedEvent = z.infer<typeof ConfigChangedEventSchema>;
+type ConfigChangedEvent = z.infer<typeof ConfigChangedEventSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Method payloads
@@ -211,7 +211,7 @@ export const StatusSchema = z.looseObject({
 });
 export type Status = z.infer<typeof StatusSchema>;
 
-export const ConfigIssueSchema = z.looseObject({
+const ConfigIssueSchema = z.looseObject({
   path: z.string().optional(),
   message: z.string(),
 });
@@ -269,7 +269,7 @@ export const LogsTailSchema = z.looseObject({
 });
 export type LogsTail = z.infer<typeof LogsTailSchema>;
 
-export const ChannelAccountSchema = z.looseObject({
+const ChannelAccountSchema = z.looseObject({
   accountId: z.string(),
   enabled: z.boolean().optional(),
   configured: z.boolean().optional(),

@@ -127,7 +127,7 @@ interface Facts {
 }
 
 /** A SHA256 fingerprint for messages: full, it is what the user compares. */
-export function untrustedMessage(name: string, seen?: string | null): string {
+function untrustedMessage(name: string, seen?: string | null): string {
   return `host ${name}'s key is not confirmed yet${seen ? ` (it presents ${seen})` : ""}: confirm the fingerprint first: molthub host trust ${name} --fingerprint SHA256:…`;
 }
 

@@ -15,7 +15,7 @@ import { HostKeyMismatchError, HostKeyNotPinnedError } from "../ssh/hostkey.ts";
 import { type ExecOptions, type ExecResult, SshError } from "../ssh/pool.ts";
 import { remoteLayout } from "./host-access.ts";
 
-export type FindingLevel = "ok" | "warn" | "error";
+type FindingLevel = "ok" | "warn" | "error";
 export interface Finding {
   id: string;
   level: FindingLevel;
@@ -23,7 +23,7 @@ export interface Finding {
   fix: string;
 }
 
-export interface InstalledOpenClaw {
+interface InstalledOpenClaw {
   /** the version dir name under <base>/openclaw */
   version: string;
   /** `version` of node_modules/openclaw/package.json, null when absent */
@@ -63,14 +63,14 @@ export interface DoctorReport {
 }
 
 /** OpenClaw 2026.x needs Node ≥ 24.16. */
-export const MIN_NODE: [number, number] = [24, 16];
+const MIN_NODE: [number, number] = [24, 16];
 /** The Node installed beside OpenClaw by `installOpenClaw` (npm package node-<platform>). */
-export const DEFAULT_REMOTE_NODE_VERSION = "26.10.0";
+const DEFAULT_REMOTE_NODE_VERSION = "26.10.0";
 /** How many gateway port slots the doctor checks (PORT_BASE + i * PORT_SPACING, and +2 for browser control). */
-export const PORT_SLOTS = 20;
+const PORT_SLOTS = 20;
 
 /** The gather script: constant text; `$HOME` and `id` are its only inputs. */
-export const GATHER_SCRIPT = String.raw`
+const GATHER_SCRIPT = String.raw`
 sec() { printf '\n==== %s\n' "$1"; }
 if [ "$(id -u)" = 0 ]; then base=/var/lib/molthub; else base="$HOME/.molthub"; fi
 sec id; id -u; id -un
@@ -130,12 +130,12 @@ export function platformOf(kernel: string, machine: string): string | null {
 }
 
 /** `v26.10.0` / `26.10.0` → [26, 10, 0]; null when not a version. */
-export function parseNodeVersion(v: string): [number, number, number] | null {
+function parseNodeVersion(v: string): [number, number, number] | null {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
 }
 
-export function nodeSuitable(v: string): boolean {
+function nodeSuitable(v: string): boolean {
   const p = parseNodeVersion(v);
   return !!p && (p[0] > MIN_NODE[0] || (p[0] === MIN_NODE[0] && p[1] >= MIN_NODE[1]));
 }
@@ -569,7 +569,7 @@ export async function runDoctor(
 // ---------- installing OpenClaw ----------
 
 export const OPENCLAW_VERSION_RE = /^\d{1,5}\.\d{1,3}\.\d{1,5}(?:-[0-9A-Za-z.]{1,40})?$/;
-export const NODE_VERSION_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const NODE_VERSION_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export interface InstallResult {
   /** installed: npm ran; present: the version was already there (nothing done) */

@@ -118,7 +118,7 @@ function keyMismatch(keyring: Keyring, storedId: string | null, dataDir?: string
 }
 
 /** The key id the data dir's check value names (null before the vault wrote one). */
-export function storedKeyId(db: Tx): string | null {
+function storedKeyId(db: Tx): string | null {
   const row = db.select().from(settings).where(eq(settings.key, KEY_CHECK)).get();
   if (!row) return null;
   try {
@@ -162,7 +162,7 @@ function probes(db: Tx): Probe[] {
 }
 
 /** True when the store holds anything sealed with a master key. */
-export function hasSealedData(db: Tx): boolean {
+function hasSealedData(db: Tx): boolean {
   return storedKeyId(db) !== null || probes(db).length > 0;
 }
 
@@ -170,7 +170,7 @@ export function hasSealedData(db: Tx): boolean {
  * Checks the key against the store: the sealed check value, or (before there was one) one stored value of
  * each kind. Throws a KeyError that names the key source and what to do; never half-starts.
  */
-export function verifyKey(db: Tx, keyring: Keyring, dataDir?: string): void {
+function verifyKey(db: Tx, keyring: Keyring, dataDir?: string): void {
   const row = db.select().from(settings).where(eq(settings.key, KEY_CHECK)).get();
   if (row) {
     let sealed = "";
@@ -199,7 +199,7 @@ export function verifyKey(db: Tx, keyring: Keyring, dataDir?: string): void {
  * into envelope form and re-seals v1 values (gateway tokens, TOTP secrets, device identity) in the v2 format
  * that key rotation can re-seal. A row that does not open is left as it is (it errors, naming itself, on use).
  */
-export function upgradeLegacy(
+function upgradeLegacy(
   db: Db,
   keyring: Keyring,
   now: () => number = Date.now,
@@ -283,7 +283,7 @@ function vaultActor(label: string): Actor {
  * logs, errors and gateway log lines from the start — also for bots not reconciled since. Returns the names
  * that could not be opened (they error on use).
  */
-export function registerAllSecrets(db: Tx, keyring: Keyring): { registered: number; failed: string[] } {
+function registerAllSecrets(db: Tx, keyring: Keyring): { registered: number; failed: string[] } {
   let registered = 0;
   const failed: string[] = [];
   for (const r of db.select().from(secrets).all()) {
@@ -365,7 +365,7 @@ function fileKeyring(db: Tx, dataDir: string, notes: string[]): Keyring {
 // ---------- running-server detection ----------
 
 /** Records that a server runs on this data dir (for offline commands that must not run beside it). */
-export function writePidFile(dataDir: string): void {
+function writePidFile(dataDir: string): void {
   try {
     const f = join(dataDir, PID_FILE);
     rmSync(f, { force: true });

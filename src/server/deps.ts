@@ -21,7 +21,7 @@ export interface AppDeps {
   };
 }
 
-export interface SessionInfo {
+interface SessionInfo {
   id: string;
   mfaPending: boolean;
   user: { id: string; email: string; name: string; totpEnabled: boolean };

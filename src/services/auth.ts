@@ -13,7 +13,7 @@ export { MIN_PASSWORD } from "../core/credentials.ts";
 
 export const SESSION_COOKIE = "molthub_session";
 const SETUP_TTL_MS = 60 * 60 * 1000;
-export function userCount(db: Tx): number {
+function userCount(db: Tx): number {
   return db.select({ n: sql<number>`count(*)` }).from(users).get()!.n;
 }
 

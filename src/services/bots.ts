@@ -214,7 +214,7 @@ export function cancelJob(
   return { cancelled, jobId: running.id };
 }
 
-export function botEventsAfter(ctx: ServiceContext, name: string, afterId = 0) {
+function botEventsAfter(ctx: ServiceContext, name: string, afterId = 0) {
   const ws = authorize(ctx, "viewer");
   const b = findAnyBot(ctx.db, ws, name);
   return ctx.db

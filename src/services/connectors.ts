@@ -41,7 +41,7 @@ export type { RolloutPlanEntry } from "../fleet/rollouts.ts";
 
 type Issue = { path: string; message: string };
 
-export const TEST_TIMEOUT_MS = 10_000;
+const TEST_TIMEOUT_MS = 10_000;
 
 export interface ConnectorView {
   name: string;
@@ -155,7 +155,7 @@ const CreateInput = z.strictObject({
   secret: z.string().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
 });
-export type CreateConnectorInput = z.input<typeof CreateInput>;
+type CreateConnectorInput = z.input<typeof CreateInput>;
 
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});

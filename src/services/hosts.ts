@@ -55,7 +55,7 @@ export interface HostView {
   bots: number;
 }
 
-export function hostView(r: HostRow, botCount = 0): HostView {
+function hostView(r: HostRow, botCount = 0): HostView {
   let doctor: DoctorReport | null = null;
   try {
     const d = JSON.parse(r.doctor) as DoctorReport;
@@ -91,7 +91,7 @@ export function hostView(r: HostRow, botCount = 0): HostView {
 const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|\[?[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?\]?)$/;
 const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
-export const AddHostInput = z.strictObject({
+const AddHostInput = z.strictObject({
   name: z
     .string()
     .regex(NAME_RE, "lowercase letters, digits and dashes, 1–63 characters, starting and ending with a letter or digit")
@@ -109,7 +109,7 @@ export const AddHostInput = z.strictObject({
   /** an OpenSSH/PEM private key; absent: the appliance generates an ed25519 key */
   privateKey: z.string().max(16_384, "a private key is at most 16 KiB").optional(),
 });
-export type AddHostInput = z.input<typeof AddHostInput>;
+type AddHostInput = z.input<typeof AddHostInput>;
 
 function invalid(issues: z.core.$ZodIssue[], what: string): ServiceError {
   const details: { path: string; message: string }[] = [];

@@ -454,7 +454,7 @@ export function detachProfile(
 
 // ---------- the resolved view ----------
 
-export interface ResolvedLayer {
+interface ResolvedLayer {
   kind: LayerKind;
   id: string;
   name: string;

@@ -42,7 +42,7 @@ export type { BotFindings } from "../fleet/policy.ts";
  */
 
 /** Longest an exception may last. */
-export const MAX_EXCEPTION_DAYS = 366;
+const MAX_EXCEPTION_DAYS = 366;
 const DAY = 86_400_000;
 
 // ---------- views ----------
@@ -330,7 +330,7 @@ function exceptionView(r: typeof policyExceptions.$inferSelect, now: number): Ex
 }
 
 /** A date (YYYY-MM-DD, meaning the end of that day, UTC), an ISO timestamp, or epoch ms. */
-export function parseExpiry(v: unknown): number | undefined {
+function parseExpiry(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v;
   if (typeof v !== "string" || !v.trim()) return undefined;
   const s = v.trim();

@@ -34,13 +34,13 @@ export function isHtmx(c: WebContext): boolean {
  * Puts a one-line message into a cookie that lives for one minute and is read by the next page,
  * so a POST can redirect (PRG) and still say what happened. Messages never hold secrets.
  */
-export function setFlash(c: WebContext, kind: FlashKind, text: string): void {
+function setFlash(c: WebContext, kind: FlashKind, text: string): void {
   const value = Buffer.from(JSON.stringify({ kind, text: text.slice(0, 500) })).toString("base64url");
   setCookie(c, FLASH_COOKIE, value, { httpOnly: true, sameSite: "Lax", secure: c.get("secure"), path: "/", maxAge: 60 });
 }
 
 /** Reads and clears the flash message; htmx refreshes leave it for the next full page. */
-export function takeFlash(c: WebContext): Flash | null {
+function takeFlash(c: WebContext): Flash | null {
   if (isHtmx(c)) return null;
   const raw = getCookie(c, FLASH_COOKIE);
   if (!raw) return null;
@@ -66,7 +66,7 @@ function noStore(c: WebContext): void {
   c.header("vary", "HX-Request, Cookie");
 }
 
-export function shellOf(c: WebContext): Shell {
+function shellOf(c: WebContext): Shell {
   const session = c.get("session")!;
   const actor = c.get("actor")!;
   return {

@@ -146,7 +146,7 @@ export const RULES: Rule[] = [
 ];
 
 /** Provider folders that hold shared code, not a target kind. */
-export const SHARED_PROVIDER_DIRS = ["ssh"];
+const SHARED_PROVIDER_DIRS = ["ssh"];
 
 /** Every forbidden edge, as "rule: file → dep". */
 export function boundaryViolations(graph: ImportGraph, rules: Rule[]): string[] {

@@ -17,9 +17,9 @@ import { ENV_KEY_RE, getPath, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE } fro
  * Placeholder rules are in render.ts. Validation lists every wrong path.
  */
 
-export const INPUT_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-export const INPUT_TYPES = ["string", "number", "boolean", "enum", "secret"] as const;
-export type InputType = (typeof INPUT_TYPES)[number];
+const INPUT_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const INPUT_TYPES = ["string", "number", "boolean", "enum", "secret"] as const;
+type InputType = (typeof INPUT_TYPES)[number];
 
 /** `{{ … }}` anywhere in a string; what is inside is checked against PLACEHOLDER_BODY_RE. */
 export const PLACEHOLDER_ANY_RE = /\{\{([^{}]*)\}\}/g;
@@ -32,7 +32,7 @@ const name = z
 const templateName = name.refine((n) => n !== "new", '"new" is reserved; pick another name');
 const scalar = z.union([z.string().max(10_000), z.number(), z.boolean()]);
 
-export const inputSchema = z.strictObject({
+const inputSchema = z.strictObject({
   name: z.string().regex(INPUT_NAME_RE, "input names: a letter, then letters, digits and _ (up to 64)"),
   label: z.string().min(1).max(100),
   description: z.string().max(1000).optional(),
@@ -43,7 +43,7 @@ export const inputSchema = z.strictObject({
   pattern: z.string().min(1).max(500).optional(),
 });
 
-export const templateTargetSchema = z.strictObject({
+const templateTargetSchema = z.strictObject({
   provider: z.enum(["local", "docker"]).optional(),
   version: z.string().regex(VERSION_RE, "an OpenClaw version like 2026.9.6").optional(),
   image: z
@@ -55,7 +55,7 @@ export const templateTargetSchema = z.strictObject({
   network: z.enum(["host", "bridge"]).optional(),
 });
 
-export const templateSchema = z.strictObject({
+const templateSchema = z.strictObject({
   apiVersion: z.literal("molthub/v1"),
   kind: z.literal("Template"),
   metadata: z.strictObject({
@@ -81,8 +81,8 @@ export const templateSchema = z.strictObject({
 });
 
 export type Template = z.output<typeof templateSchema>;
-export type TemplateInput = Template["spec"]["inputs"][number];
-export type TemplateTarget = z.output<typeof templateTargetSchema>;
+type TemplateInput = Template["spec"]["inputs"][number];
+type TemplateTarget = z.output<typeof templateTargetSchema>;
 export type InputValue = string | number | boolean;
 
 export type TemplateIssue = DocumentIssue;
@@ -96,7 +96,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Every string in a value with its dotted path (object keys count as strings at their own path). */
-export function walkStrings(v: unknown, path: string, visit: (s: string, path: string, isKey: boolean) => void): void {
+function walkStrings(v: unknown, path: string, visit: (s: string, path: string, isKey: boolean) => void): void {
   if (typeof v === "string") visit(v, path, false);
   else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, `${path}.${i}`, visit));
   else if (isObject(v)) {
@@ -109,7 +109,7 @@ export function walkStrings(v: unknown, path: string, visit: (s: string, path: s
 }
 
 /** The placeholders in one string: each `{{ … }}` with the input it names, or an error. */
-export function placeholdersIn(s: string): { raw: string; input?: string; filter?: string; error?: string }[] {
+function placeholdersIn(s: string): { raw: string; input?: string; filter?: string; error?: string }[] {
   const out: { raw: string; input?: string; filter?: string; error?: string }[] = [];
   for (const m of s.matchAll(PLACEHOLDER_ANY_RE)) {
     const body = PLACEHOLDER_BODY_RE.exec(m[1]!);

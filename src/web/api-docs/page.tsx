@@ -12,7 +12,7 @@ export interface DocField {
   notes: string;
 }
 
-export interface DocResponse {
+interface DocResponse {
   status: string;
   description: string;
   type: string;

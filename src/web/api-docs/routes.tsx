@@ -115,7 +115,7 @@ function slug(s: string): string {
 }
 
 /** Turns an OpenAPI 3.1 document into what the reference page shows. */
-export function docModel(doc: unknown): DocModel {
+function docModel(doc: unknown): DocModel {
   const d = obj(doc);
   const info = obj(d.info);
   const components = obj(d.components);

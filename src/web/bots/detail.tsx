@@ -9,7 +9,7 @@ import { Revisions, StatusLine, Target } from "./status.tsx";
 
 /** One bot's page: its actions, status, health, events, live log, revisions, manifest and generated config. */
 
-export interface BotEventView {
+interface BotEventView {
   id: number;
   ts: number;
   level: "info" | "warn" | "error";
@@ -104,7 +104,7 @@ function BotActions(props: { bot: BotView }) {
 
 const LEVEL_KIND: Record<string, string> = { info: "", warn: "badge-warn", error: "badge-danger" };
 
-export function EventsTimeline(props: { events: BotEventView[] }) {
+function EventsTimeline(props: { events: BotEventView[] }) {
   if (props.events.length === 0) return <p class="muted">No events yet.</p>;
   return (
     <ol class="timeline">

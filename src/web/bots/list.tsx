@@ -38,7 +38,7 @@ spec:
     agents: { defaults: { model: anthropic/claude-sonnet-4-5 } }
   secrets: { ANTHROPIC_API_KEY: { secret: anthropic-api-key } }`;
 
-export function BotsTable(props: { bots: BotView[] }) {
+function BotsTable(props: { bots: BotView[] }) {
   return (
     <div class="table-wrap">
       <table>

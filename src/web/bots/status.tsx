@@ -15,7 +15,7 @@ const STATUS_KIND: Record<BotView["status"], string> = {
   deleting: "badge-info badge-busy",
 };
 
-export function StatusBadge(props: { status: BotView["status"] }) {
+function StatusBadge(props: { status: BotView["status"] }) {
   return <span class={`badge ${STATUS_KIND[props.status] ?? ""}`.trim()}>{props.status}</span>;
 }
 

@@ -34,7 +34,7 @@ const STATUS_LABEL: Record<HostView["status"], string> = {
 };
 const LEVEL_KIND: Record<string, string> = { ok: "badge-ok", info: "", warn: "badge-warn", error: "badge-danger" };
 
-export function HostStatusBadge(props: { status: HostView["status"] }) {
+function HostStatusBadge(props: { status: HostView["status"] }) {
   return <span class={`badge ${STATUS_KIND[props.status] ?? ""}`.trim()}>{STATUS_LABEL[props.status] ?? props.status}</span>;
 }
 
@@ -51,7 +51,7 @@ export interface HostsListData {
   form: FormState;
 }
 
-export function HostsTable(props: { hosts: HostView[] }) {
+function HostsTable(props: { hosts: HostView[] }) {
   return (
     <div class="table-wrap">
       <table>
@@ -96,7 +96,7 @@ export function HostsTable(props: { hosts: HostView[] }) {
   );
 }
 
-export function AddHostForm(props: { form: FormState }) {
+function AddHostForm(props: { form: FormState }) {
   const f = props.form;
   return (
     <form method="post" action="/hosts" class="stack" aria-labelledby="add-host-h">
@@ -315,7 +315,7 @@ function KeyCard(props: { host: HostView; role: Role | null }) {
   );
 }
 
-export function FindingsTable(props: { findings: { id: string; level: string; message: string; fix: string }[] }) {
+function FindingsTable(props: { findings: { id: string; level: string; message: string; fix: string }[] }) {
   return (
     <div class="table-wrap">
       <table class="findings">

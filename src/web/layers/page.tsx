@@ -33,7 +33,7 @@ export interface EditorState {
 }
 
 /** Where a layer of the resolved view is managed. */
-export function layerHref(l: Pick<LayerRef, "kind" | "name">): string | null {
+function layerHref(l: Pick<LayerRef, "kind" | "name">): string | null {
   switch (l.kind) {
     case "profile":
       return `/profiles/${l.name}`;
@@ -61,7 +61,7 @@ export function LayerLink(props: { layer: Pick<LayerRef, "kind" | "name"> }) {
 }
 
 /** The blast radius of a previewed or saved change: each bot whose config changes, with its diff. */
-export function BlastRadius(props: { result: LayerChangeResult }) {
+function BlastRadius(props: { result: LayerChangeResult }) {
   const r = props.result;
   const dry = r.dryRun;
   const t = KIND_TEXT[r.kind];

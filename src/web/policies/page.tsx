@@ -43,7 +43,7 @@ function ModeBadge(props: { pack: PackView }) {
 }
 
 /** Which bots have findings after a change (shown after saving a pack or an exception). */
-export function ViolatingReport(props: { violating: BotFindings[] }) {
+function ViolatingReport(props: { violating: BotFindings[] }) {
   if (props.violating.length === 0) return <p class="muted">No bot violates a policy now.</p>;
   return (
     <ul class="problems">
@@ -90,7 +90,7 @@ function PackEditor(props: { editor: EditorState; title: string; id: string; lea
   );
 }
 
-export const EXAMPLE_PACK = `id: team-rules
+const EXAMPLE_PACK = `id: team-rules
 name: Team rules
 mode: enforce          # or advisory: warn only
 scope: { environments: [production] }

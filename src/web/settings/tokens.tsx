@@ -25,7 +25,7 @@ function tokenStatus(t: TokenView, now: number) {
   return <span class="badge badge-ok">active</span>;
 }
 
-export const EXPIRY_OPTIONS = [
+const EXPIRY_OPTIONS = [
   { value: "7", label: "7 days" },
   { value: "30", label: "30 days" },
   { value: "90", label: "90 days" },

@@ -23,7 +23,7 @@ function isSecretRef(v: Record<string, unknown>): boolean {
  * Leaf paths: a whole section that appears or disappears (every path of a new bot) is listed key by key,
  * so the table reads the same for a new bot as for a change.
  */
-export function leafChanges(changes: PathChange[]): PathChange[] {
+function leafChanges(changes: PathChange[]): PathChange[] {
   const out: PathChange[] = [];
   const walk = (path: string, from: unknown, to: unknown) => {
     // a SecretRef ({source, provider, id}) reads best as one value

@@ -184,7 +184,7 @@ export function RoleBadge(props: { role: Role | null | undefined }) {
 }
 
 /** Dates are shown in UTC, the same clock the audit log and the API use. */
-export function formatTime(ms: number): string {
+function formatTime(ms: number): string {
   const iso = new Date(ms).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }

@@ -11,7 +11,7 @@ export interface AssetUrls {
 }
 
 /** A workspace in the switcher: the signed-in user's own, one of them current. */
-export interface ShellWorkspace {
+interface ShellWorkspace {
   id: string;
   name: string;
   current: boolean;
@@ -35,7 +35,7 @@ interface NavItem {
   soon?: boolean;
 }
 
-export const NAV: { group: string; items: NavItem[] }[] = [
+const NAV: { group: string; items: NavItem[] }[] = [
   { group: "Overview", items: [{ href: "/", label: "Dashboard" }] },
   {
     group: "Run",
@@ -79,7 +79,7 @@ const HTMX_CONFIG = JSON.stringify({
 });
 
 /** `<head>` and `<body>`; every page (signed in or not) goes through here. */
-export function Document(props: { title: string; assets: AssetUrls; live?: boolean; bodyClass?: string; children?: Child }) {
+function Document(props: { title: string; assets: AssetUrls; live?: boolean; bodyClass?: string; children?: Child }) {
   return (
     <html lang="en">
       <head>
