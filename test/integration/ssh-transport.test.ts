@@ -379,7 +379,7 @@ describeWithComponent("ssh transport against a real systemd + sshd host", needs,
     const connects = pool.stats("h1").connects;
     docker("restart", name);
     await waitForSsh(hostKey.fingerprint);
-    let r;
+    let r: Awaited<ReturnType<typeof pool.exec>>;
     const until = Date.now() + 20_000;
     for (;;) {
       try {

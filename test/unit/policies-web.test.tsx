@@ -18,7 +18,7 @@ function assertPageRules(body: string, path: string) {
   assertLabelled(body, path);
 }
 
-const unescape = (s: string) =>
+const htmlText = (s: string) =>
   s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
 
 describe("policies pages", () => {
@@ -83,7 +83,7 @@ describe("policies pages", () => {
       cookie,
     );
     expect(bad.status).toBe(400);
-    const bhtml = unescape(await bad.text());
+    const bhtml = htmlText(await bad.text());
     expect(bhtml).toContain("rules.0.type");
     expect(bhtml).toContain("rules.1.regex");
     expect(bhtml).toContain("type: sometimes"); // the text is kept
@@ -156,13 +156,13 @@ ${extra}`;
     const unsafe = manifest("unsafe", "    tools: { elevated: { enabled: true } }\n");
     const dry = await post(t, "/bots/apply", { manifest: unsafe, mode: "dry-run" }, cookie);
     expect(dry.status).toBe(422);
-    const html = unescape(await dry.text());
+    const html = htmlText(await dry.text());
     expect(html).toContain("Blocked by policy");
     expect(html).toContain("security-baseline/no-elevated-tools");
     expect(html).toContain('{"tools":{"elevated":{"enabled":false}}}');
     const applied = await post(t, "/bots/apply", { manifest: unsafe, mode: "apply" }, cookie);
     expect(applied.status).toBe(422);
-    expect(unescape(await applied.text())).toContain('{"tools":{"elevated":{"enabled":false}}}');
+    expect(htmlText(await applied.text())).toContain('{"tools":{"elevated":{"enabled":false}}}');
     expect((await (await t.req("/api/v1/bots", { cookie })).json()) as unknown).toEqual({ items: [] });
 
     expect((await post(t, "/policies/security-baseline/enable", { mode: "advisory" }, cookie)).status).toBe(303);

@@ -343,6 +343,7 @@ describe("provider steps against a recording pool", () => {
     // the npm stand-in (OpenClaw's start-up plugin repair must find an npm), searched last on the unit's PATH
     expect(pool.files.get("/home/molt/.molthub/fallback-bin/npm")).toMatchObject({
       mode: 0o755,
+      // biome-ignore lint/correctness/noEmptyCharacterClassInRegex: [^] is "any character, newlines included"
       data: expect.stringMatching(/^#!\/bin\/sh\n[^]*exit 1\n$/),
     });
     expect(pool.files.get("/home/molt/.config/systemd/user/molthub-helper.service")!.data).toContain(
