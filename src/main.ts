@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { PROVIDER_MODULES } from "../providers/registry.ts";
 import { apply, logs as botLogs, describeBot, exportAll, getBots, setSecret } from "./cli/bots.ts";
 import { ApiClient } from "./cli/client.ts";
@@ -91,17 +91,10 @@ const commonFlags = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Values = Record<string, string | boolean | undefined> & { [k: string]: any };
-
-function parse(
-  argv: string[],
-  extra: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {},
-): { values: Values; positionals: string[] } {
+/** Parses the common flags plus a command's own, typed from their declarations (a string flag reads as a string). */
+function parse<X extends ParseArgsOptionsConfig = Record<never, never>>(argv: string[], extra: X = {} as X) {
   try {
-    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true }) as {
-      values: Values;
-      positionals: string[];
-    };
+    return parseArgs({ args: argv, options: { ...commonFlags, ...extra }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new CliError(`${(e as Error).message}\nRun \`molthub --help\` for the commands and flags.`, 2);
   }

@@ -511,9 +511,18 @@ export class DockerProvider implements Provider {
         new Promise<void>((res, rej) => {
           const timer = setTimeout(() => rej(new Error(`${cmd.join(" ")} took longer than ${timeoutMs / 1000} s`)), timeoutMs);
           stream.on("data", (c: Buffer) => demux.push(c));
-          stream.on("end", () => (clearTimeout(timer), res()));
-          stream.on("close", () => (clearTimeout(timer), res()));
-          stream.on("error", (e) => (clearTimeout(timer), rej(e)));
+          stream.on("end", () => {
+            clearTimeout(timer);
+            res();
+          });
+          stream.on("close", () => {
+            clearTimeout(timer);
+            res();
+          });
+          stream.on("error", (e) => {
+            clearTimeout(timer);
+            rej(e);
+          });
         }),
         signal,
       );

@@ -28,7 +28,7 @@
  *
  * The module declaration (kind, target schema, capabilities, layout) is ./index.ts; this file is loaded on first use.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   chmodSync,
   closeSync,
@@ -264,7 +264,7 @@ export class LocalProvider implements Provider {
     });
     const env = childEnv({ HOME: home, TMPDIR: tmp, ...fileEnv });
     const spawnedAt = Date.now();
-    let child;
+    let child: ChildProcess;
     try {
       // detached: setsid, so the gateway outlives us and leads its own process group (stop signals the group).
       child = spawn(argv[0]!, argv.slice(1), { cwd: layout.stateDir, env, stdio: ["ignore", out, out], detached: true });
@@ -273,7 +273,12 @@ export class LocalProvider implements Provider {
     }
     let exit: ExitInfo | null = null;
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
-    const exited = new Promise<ExitInfo>((resolve) => child.once("exit", (code, sig) => resolve((exit = { code, signal: sig }))));
+    const exited = new Promise<ExitInfo>((resolve) =>
+      child.once("exit", (code, sig) => {
+        exit = { code, signal: sig };
+        resolve(exit);
+      }),
+    );
     child.unref();
     const pid = child.pid;
     const stat = pid === undefined ? null : readProcStat(pid);

@@ -368,7 +368,7 @@ export abstract class RemoteServiceProvider implements Provider {
           "failed",
         );
       }
-      if (st.running && (await this.live(ctx, bot, signal))) return;
+      if (st.running && (await this.live(bot, signal))) return;
       await sleep(poll, signal);
     }
   }
@@ -432,7 +432,7 @@ export abstract class RemoteServiceProvider implements Provider {
   }
 
   /** /healthz answers through the tunnel. */
-  protected async live(ctx: HostCtx, bot: BotRef, signal: AbortSignal): Promise<boolean> {
+  protected async live(bot: BotRef, signal: AbortSignal): Promise<boolean> {
     try {
       const ep = await this.endpoint(bot, signal);
       const res = await fetch(`${ep.httpUrl}/healthz`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });

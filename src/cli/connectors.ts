@@ -76,11 +76,11 @@ function printRotation(name: string, r: Rotation): void {
   );
 }
 
-export async function run(client: ApiClient, argv: string[]): Promise<number> {
-  let parsed;
+/** The flags of `molthub connector …`; a wrong one is a usage error. */
+function parseFlags(argv: string[]) {
   try {
-    parsed = parseArgs({
-      args: argv.slice(1),
+    return parseArgs({
+      args: argv,
       options: {
         type: { type: "string" },
         secret: { type: "string" },
@@ -96,7 +96,10 @@ export async function run(client: ApiClient, argv: string[]): Promise<number> {
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n${USAGE}`, 2);
   }
-  const { values: v, positionals } = parsed;
+}
+
+export async function run(client: ApiClient, argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseFlags(argv.slice(1));
   const [sub, name] = positionals;
   const need = (what: string) => {
     if (!name) throw new CliError(`usage: molthub connector ${what}`, 2);

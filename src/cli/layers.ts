@@ -196,7 +196,10 @@ export async function run(client: ApiClient, argv: string[], io: LayersIo = defa
     }
     case "get": {
       const d = await client.call<LayerDetail>("GET", `/api/v1/${plural}/${enc(need(""))}`);
-      if (output === "json") return (dump(d), 0);
+      if (output === "json") {
+        dump(d);
+        return 0;
+      }
       io.out(toYaml(d.document, { lineWidth: 0 }).trimEnd());
       io.out(`# version ${d.version}, updated ${new Date(d.updatedAt).toISOString()}`);
       io.out(

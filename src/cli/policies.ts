@@ -68,9 +68,10 @@ function printReport(violating: Findings[]): void {
 }
 
 function out(v: unknown, format: string | undefined): boolean {
-  if (format === "json") return (console.log(JSON.stringify(v, null, 2)), true);
-  if (format === "yaml") return (console.log(toYaml(v)), true);
-  return false;
+  if (format === "json") console.log(JSON.stringify(v, null, 2));
+  else if (format === "yaml") console.log(toYaml(v));
+  else return false;
+  return true;
 }
 
 async function readText(path: string): Promise<string> {

@@ -136,17 +136,10 @@ async function rotateKey(opts: { dataDir: string; command?: string; env?: Record
   }
 }
 
-/** Entry from src/main.ts: parses its own flags (including --description and --data-dir). */
-export async function main(
-  argv: string[],
-  ctx: {
-    makeClient: (v: { server?: string; token?: string }) => ApiClient;
-    settings: (v: Record<string, unknown>) => { dataDir: string; masterKeyCommand?: string };
-  },
-): Promise<number> {
-  let parsed;
+/** The flags of `molthub vault …`; a wrong one is a usage error. */
+function parseFlags(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -163,7 +156,17 @@ export async function main(
   } catch (e) {
     throw new CliError(`${(e as Error).message}\n${USAGE}`, 2);
   }
-  const { values, positionals } = parsed;
+}
+
+/** Entry from src/main.ts: parses its own flags (including --description and --data-dir). */
+export async function main(
+  argv: string[],
+  ctx: {
+    makeClient: (v: { server?: string; token?: string }) => ApiClient;
+    settings: (v: Record<string, unknown>) => { dataDir: string; masterKeyCommand?: string };
+  },
+): Promise<number> {
+  const { values, positionals } = parseFlags(argv);
   if (values.help || !positionals.length) {
     console.log(USAGE);
     return 0;

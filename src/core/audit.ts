@@ -174,7 +174,3 @@ export function pruneAudit(
     { behavior: "immediate" },
   );
 }
-
-function auditCount(db: Db): number {
-  return db.select({ n: sql<number>`count(*)` }).from(auditLog).get()!.n;
-}

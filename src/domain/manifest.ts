@@ -1,4 +1,3 @@
-import { parse as parseYaml } from "yaml";
 import * as z from "zod";
 import { PROVIDER_MODULES, type TargetSchemas } from "../../providers/registry.ts";
 import { DocumentError, type DocumentIssue, parseDocuments, zodIssues } from "./documents.ts";
@@ -110,8 +109,6 @@ export function getPath(obj: unknown, path: string): unknown {
   }
   return cur;
 }
-
-type ManifestIssue = DocumentIssue;
 
 export class ManifestError extends DocumentError {
   override name = "ManifestError";

@@ -232,8 +232,9 @@ function validateSchema(schema: unknown, value: unknown, path = ""): { path: str
       else if (schema.additionalProperties !== undefined) out.push(...validateSchema(schema.additionalProperties, v, at(k)));
     }
   }
-  if (Array.isArray(value) && schema.items !== undefined)
-    value.forEach((v, i) => out.push(...validateSchema(schema.items, v, at(String(i)))));
+  if (Array.isArray(value) && schema.items !== undefined) {
+    for (const [i, v] of value.entries()) out.push(...validateSchema(schema.items, v, at(String(i))));
+  }
   return out;
 }
 
@@ -561,8 +562,9 @@ export const CREDENTIAL_KEY_RE =
 
 function walkStrings(v: unknown, path: string, visit: (s: string, path: string) => void): void {
   if (typeof v === "string") visit(v, path);
-  else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, path ? `${path}.${i}` : String(i), visit));
-  else if (isObject(v)) {
+  else if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) walkStrings(x, path ? `${path}.${i}` : String(i), visit);
+  } else if (isObject(v)) {
     if (isSecretRef(v)) return;
     for (const k of Object.keys(v).sort()) walkStrings(v[k], path ? `${path}.${k}` : k, visit);
   }

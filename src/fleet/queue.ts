@@ -114,15 +114,6 @@ export function recoverInterrupted(db: Db, now: number): number {
   );
 }
 
-function nextDueAt(db: Db): number | null {
-  const r = db
-    .select({ t: sql<number | null>`min(${jobs.notBefore})` })
-    .from(jobs)
-    .where(eq(jobs.state, "queued"))
-    .get();
-  return r?.t ?? null;
-}
-
 /** Backoff for a failing revision: 5 s, 10 s, 20 s … capped at 10 min. */
 export function backoffMs(failures: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, failures - 1), 600_000);

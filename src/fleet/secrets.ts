@@ -33,7 +33,10 @@ export function secretUsers(tx: Tx, workspaceId: string): Map<string, SecretUser
   const out = new Map<string, SecretUsers>();
   const entry = (name: string) => {
     let e = out.get(name);
-    if (!e) out.set(name, (e = { bots: [], connectors: [] }));
+    if (!e) {
+      e = { bots: [], connectors: [] };
+      out.set(name, e);
+    }
     return e;
   };
   const rows = tx

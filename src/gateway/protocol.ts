@@ -33,15 +33,6 @@ type GatewayClientId = (typeof GATEWAY_CLIENT_IDS)[number];
 const GATEWAY_CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"] as const;
 type GatewayClientMode = (typeof GATEWAY_CLIENT_MODES)[number];
 
-/** Top-level `error.code` values the gateway emits. */
-const GatewayErrorCodes = {
-  NOT_PAIRED: "NOT_PAIRED",
-  INVALID_REQUEST: "INVALID_REQUEST",
-  FORBIDDEN: "FORBIDDEN",
-  APPROVAL_NOT_FOUND: "APPROVAL_NOT_FOUND",
-  UNAVAILABLE: "UNAVAILABLE",
-} as const;
-
 const nonEmpty = z.string().min(1);
 const nonNegInt = z.number().int().nonnegative();
 
@@ -63,7 +54,6 @@ const RequestFrameSchema = z.looseObject({
   method: nonEmpty,
   params: z.unknown().optional(),
 });
-type RequestFrame = z.infer<typeof RequestFrameSchema>;
 
 const ResponseFrameSchema = z.looseObject({
   type: z.literal("res"),
@@ -72,7 +62,6 @@ const ResponseFrameSchema = z.looseObject({
   payload: z.unknown().optional(),
   error: ErrorShapeSchema.optional(),
 });
-type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 
 const EventFrameSchema = z.looseObject({
   type: z.literal("event"),
@@ -83,7 +72,6 @@ const EventFrameSchema = z.looseObject({
 export type EventFrame = z.infer<typeof EventFrameSchema>;
 
 export const FrameSchema = z.discriminatedUnion("type", [RequestFrameSchema, ResponseFrameSchema, EventFrameSchema]);
-type Frame = z.infer<typeof FrameSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Handshake
@@ -93,7 +81,6 @@ export const ConnectChallengeSchema = z.looseObject({
   nonce: nonEmpty,
   ts: nonNegInt,
 });
-type ConnectChallenge = z.infer<typeof ConnectChallengeSchema>;
 
 export interface ConnectClientInfo {
   id: GatewayClientId;
@@ -162,21 +149,12 @@ export type HelloOk = z.infer<typeof HelloOkSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Events
 
-const TickEventSchema = z.looseObject({ ts: nonNegInt });
-
 /** Sent before an orderly close (then close 1012). A numeric `restartExpectedMs` means a restart is expected. */
 export const ShutdownEventSchema = z.looseObject({
   reason: z.string(),
   restartExpectedMs: nonNegInt.nullable().optional(),
 });
 export type ShutdownEvent = z.infer<typeof ShutdownEventSchema>;
-
-const ConfigChangedEventSchema = z.looseObject({
-  path: z.string().optional(),
-  hash: z.string().optional(),
-  ts: nonNegInt.optional(),
-});
-type ConfigChangedEvent = z.infer<typeof ConfigChangedEventSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Method payloads

@@ -150,7 +150,6 @@ export class DbHostAccess implements HostAccess {
   private readonly facts = new Map<string, Facts>();
   /** pool id → last time lastSeenAt was written */
   private readonly seenWritten = new Map<string, number>();
-  private readonly ownsPool: boolean;
 
   constructor(opts: DbHostAccessOptions) {
     this.db = opts.db;
@@ -158,7 +157,6 @@ export class DbHostAccess implements HostAccess {
     this.logger = opts.logger ?? silentLogger;
     this.events = opts.events;
     this.now = opts.now ?? Date.now;
-    this.ownsPool = !opts.pool;
     this.pool =
       opts.pool ??
       new HostPool({
@@ -299,19 +297,6 @@ export class DbHostAccess implements HostAccess {
     this.events?.publish({ workspaceId: row.workspaceId, type: "host", data: { name: row.name, ...data } });
   }
 
-  private event(
-    row: HostRow,
-    level: "info" | "warn" | "error",
-    type: string,
-    message: string,
-    data: Record<string, unknown> = {},
-  ): void {
-    this.db
-      .insert(hostEvents)
-      .values({ hostId: row.id, ts: this.now(), level, type, message, data: JSON.stringify(data) })
-      .run();
-  }
-
   /** The pool refused a changed key (called from the pool's log hook, for every path incl. forwards). */
   onKeyRefused(id: string, fingerprint: string): void {
     const row = this.row(id);
@@ -421,14 +406,17 @@ export class DbHostAccess implements HostAccess {
   observe(id: string, outcome: Outcome): void {
     const row = this.row(id);
     if (!row) return;
-    if (outcome.ok) return this.recordOk(row);
+    if (outcome.ok) {
+      this.recordOk(row);
+      return;
+    }
     const e = outcome.error;
-    if (e instanceof HostKeyMismatchError) return this.recordMismatch(row, e.expected, e.actual);
-    if (e instanceof HostKeyNotPinnedError) return;
-    if (e instanceof SshError) {
-      if (e.code === "auth_failed") return this.recordStatus(row, "auth_failed", e.message);
-      if (e.code === "unreachable" || (e.code === "timeout" && !this.pool.stats(id).connected))
-        return this.recordStatus(row, "unreachable", e.message);
+    if (e instanceof HostKeyMismatchError) this.recordMismatch(row, e.expected, e.actual);
+    else if (e instanceof HostKeyNotPinnedError) return;
+    else if (e instanceof SshError) {
+      if (e.code === "auth_failed") this.recordStatus(row, "auth_failed", e.message);
+      else if (e.code === "unreachable" || (e.code === "timeout" && !this.pool.stats(id).connected))
+        this.recordStatus(row, "unreachable", e.message);
     }
   }
 }

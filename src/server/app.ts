@@ -278,5 +278,3 @@ export function createApp(deps: AppDeps) {
 
   return app;
 }
-
-type App = ReturnType<typeof createApp>;

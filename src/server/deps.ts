@@ -46,7 +46,6 @@ export function serviceContext(deps: AppDeps, actor: Actor, requestId?: string):
 
 import type { Context } from "hono";
 /** The service context of a request whose actor the edge has already checked. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function ctxOf(c: Context<AppEnv, any, any>): ServiceContext {
+export function ctxOf(c: Context<AppEnv, string, object>): ServiceContext {
   return serviceContext(c.get("deps"), c.get("actor")!, c.get("requestId"));
 }

@@ -240,9 +240,9 @@ export async function login(
   checkLock(deps.db, keys, deps.now());
   const user = deps.db.select().from(users).where(eq(users.email, email)).get();
   dummyHash ??= hashPassword(`not-a-real-password-${randomUUID()}`);
-  const ok = user
-    ? await Bun.password.verify(input.password, user.passwordHash)
-    : (await Bun.password.verify(input.password, await dummyHash), false);
+  let ok = false;
+  if (user) ok = await Bun.password.verify(input.password, user.passwordHash);
+  else await Bun.password.verify(input.password, await dummyHash);
   const now = deps.now();
   if (!user || !ok) {
     noteFailure(deps.db, keys, now);

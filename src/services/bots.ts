@@ -214,20 +214,6 @@ export function cancelJob(
   return { cancelled, jobId: running.id };
 }
 
-function botEventsAfter(ctx: ServiceContext, name: string, afterId = 0) {
-  const ws = authorize(ctx, "viewer");
-  const b = findAnyBot(ctx.db, ws, name);
-  return ctx.db
-    .select()
-    .from(botEvents)
-    .where(and(eq(botEvents.botId, b.id)))
-    .orderBy(desc(botEvents.id))
-    .limit(200)
-    .all()
-    .filter((e) => e.id > afterId)
-    .reverse();
-}
-
 /** Exports every bot's current manifest (desired state) for backup or GitOps. */
 export function exportManifests(ctx: ServiceContext): Manifest[] {
   const ws = authorize(ctx, "viewer");

@@ -155,7 +155,6 @@ const CreateInput = z.strictObject({
   secret: z.string().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
 });
-type CreateConnectorInput = z.input<typeof CreateInput>;
 
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});

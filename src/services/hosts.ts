@@ -109,7 +109,6 @@ const AddHostInput = z.strictObject({
   /** an OpenSSH/PEM private key; absent: the appliance generates an ed25519 key */
   privateKey: z.string().max(16_384, "a private key is at most 16 KiB").optional(),
 });
-type AddHostInput = z.input<typeof AddHostInput>;
 
 function invalid(issues: z.core.$ZodIssue[], what: string): ServiceError {
   const details: { path: string; message: string }[] = [];

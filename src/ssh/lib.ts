@@ -7,5 +7,6 @@ let mod: typeof Ssh2 | undefined;
  * A plain `require` with a literal name, so `bun build --compile` still bundles it.
  */
 export function ssh2(): typeof Ssh2 {
-  return (mod ??= require("ssh2") as typeof Ssh2);
+  mod ??= require("ssh2") as typeof Ssh2;
+  return mod;
 }

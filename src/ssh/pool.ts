@@ -497,11 +497,17 @@ export class SshPool {
           execChannel = ch;
           ch.on("data", (b: Buffer) => {
             if (outLen + b.length > max) truncated = true;
-            else out.push(b), (outLen += b.length);
+            else {
+              out.push(b);
+              outLen += b.length;
+            }
           });
           ch.stderr.on("data", (b: Buffer) => {
             if (errLen + b.length > max) truncated = true;
-            else err.push(b), (errLen += b.length);
+            else {
+              err.push(b);
+              errLen += b.length;
+            }
           });
           ch.on("exit", (c: number | null, s?: string) => {
             sawExit = true;
@@ -532,7 +538,10 @@ export class SshPool {
    * KILL grace), so the connection never holds more open channels than maxChannels.
    */
   private releaseAfterClose(lease: { conn: Conn; release: () => void }, ch: ClientChannel | undefined): void {
-    if (!ch || lease.conn.closed || this.closedChannels.has(ch)) return lease.release();
+    if (!ch || lease.conn.closed || this.closedChannels.has(ch)) {
+      lease.release();
+      return;
+    }
     const conn = lease.conn;
     const done = () => {
       ch.removeListener("close", done);

@@ -15,8 +15,7 @@ import { AppLayout, type AssetUrls, AuthLayout, type Shell } from "./ui/layout.t
  * style page, or a Post/Redirect/Get with a one-time flash message.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type WebContext = Context<AppEnv, any, any>;
+export type WebContext = Context<AppEnv, string, object>;
 
 const FLASH_COOKIE = "molthub_flash";
 

@@ -32,12 +32,10 @@ import {
   TrustBody,
 } from "./schema.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const accessOf = (c: Context<AppEnv, any, any>) => hostAccessFor(c.get("deps"));
+const accessOf = (c: Context<AppEnv, string, object>) => hostAccessFor(c.get("deps"));
 
 /** The JSON body, or {} when there is none (validation happens in the service, listing every wrong field). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function bodyOf(c: Context<AppEnv, any, any>): Promise<Record<string, unknown>> {
+async function bodyOf(c: Context<AppEnv, string, object>): Promise<Record<string, unknown>> {
   try {
     const b = await c.req.json();
     return b && typeof b === "object" && !Array.isArray(b) ? (b as Record<string, unknown>) : {};

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, Env } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** A documented JSON response. */
@@ -30,9 +30,8 @@ type Documented<T> = T extends readonly (infer E)[]
  * @example
  * app.openapi(getSecretRoute, (c) => reply(c, SecretSchema, getSecret(ctxOf(c), c.req.valid("param").name), 200));
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function reply<S extends z.ZodType, Status extends ContentfulStatusCode>(
-  c: Context<any, any, any>,
+export function reply<E extends Env, S extends z.ZodType, Status extends ContentfulStatusCode>(
+  c: Context<E, string, object>,
   schema: S,
   value: Documented<z.input<S>>,
   status: Status,

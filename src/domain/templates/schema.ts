@@ -19,7 +19,6 @@ import { ENV_KEY_RE, getPath, NAME_RE, RESERVED_OPENCLAW_PATHS, VERSION_RE } fro
 
 const INPUT_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const INPUT_TYPES = ["string", "number", "boolean", "enum", "secret"] as const;
-type InputType = (typeof INPUT_TYPES)[number];
 
 /** `{{ … }}` anywhere in a string; what is inside is checked against PLACEHOLDER_BODY_RE. */
 export const PLACEHOLDER_ANY_RE = /\{\{([^{}]*)\}\}/g;
@@ -82,7 +81,6 @@ const templateSchema = z.strictObject({
 
 export type Template = z.output<typeof templateSchema>;
 type TemplateInput = Template["spec"]["inputs"][number];
-type TemplateTarget = z.output<typeof templateTargetSchema>;
 export type InputValue = string | number | boolean;
 
 export type TemplateIssue = DocumentIssue;
@@ -98,8 +96,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Every string in a value with its dotted path (object keys count as strings at their own path). */
 function walkStrings(v: unknown, path: string, visit: (s: string, path: string, isKey: boolean) => void): void {
   if (typeof v === "string") visit(v, path, false);
-  else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, `${path}.${i}`, visit));
-  else if (isObject(v)) {
+  else if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) walkStrings(x, `${path}.${i}`, visit);
+  } else if (isObject(v)) {
     for (const k of Object.keys(v)) {
       const p = `${path}.${k}`;
       if (k.includes("{{")) visit(k, p, true);

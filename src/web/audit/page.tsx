@@ -85,26 +85,28 @@ export function AuditPage(props: { data: AuditPageData }) {
         </div>
       </PageHead>
 
-      <form method="get" action="/audit" class="card" role="search" aria-label="Filter audit entries">
-        <div class="filters">
-          <Field label="Actor" name="actor" form={f} placeholder="email or token:name" maxlength={200} />
-          <Field label="Action" name="action" form={f} placeholder="e.g. member.*" maxlength={100} />
-          <Field label="Resource type" name="resourceType" form={f} placeholder="e.g. token" maxlength={50} />
-          <Field label="From (UTC)" name="from" type="date" form={f} />
-          <Field label="To (UTC)" name="to" type="date" form={f} />
-          <div class="form-actions">
-            <button type="submit" class="btn-primary">
-              Filter
-            </button>
-            {d.filtered && (
-              <a class="btn btn-ghost" href="/audit">
-                Clear
-              </a>
-            )}
+      <search aria-label="Filter audit entries">
+        <form method="get" action="/audit" class="card">
+          <div class="filters">
+            <Field label="Actor" name="actor" form={f} placeholder="email or token:name" maxlength={200} />
+            <Field label="Action" name="action" form={f} placeholder="e.g. member.*" maxlength={100} />
+            <Field label="Resource type" name="resourceType" form={f} placeholder="e.g. token" maxlength={50} />
+            <Field label="From (UTC)" name="from" type="date" form={f} />
+            <Field label="To (UTC)" name="to" type="date" form={f} />
+            <div class="form-actions">
+              <button type="submit" class="btn-primary">
+                Filter
+              </button>
+              {d.filtered && (
+                <a class="btn btn-ghost" href="/audit">
+                  Clear
+                </a>
+              )}
+            </div>
           </div>
-        </div>
-        <p class="hint">An action ending in * matches a prefix in the list (e.g. member.*); exports match exact actions.</p>
-      </form>
+          <p class="hint">An action ending in * matches a prefix in the list (e.g. member.*); exports match exact actions.</p>
+        </form>
+      </search>
 
       <div
         class="section"

@@ -22,8 +22,7 @@ export interface BotPageData {
   role: Role | null;
   revisions: RevisionRow[];
   events: BotEventView[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  health: Record<string, any> | null;
+  health: Record<string, unknown> | null;
   job: { id: number; kind: string; state: string; attempt: number } | null;
   manifestYaml: string;
   configJson: string;
@@ -153,7 +152,8 @@ function LogViewer(props: { name: string }) {
         </button>
         <span class="muted small log-state" role="status" data-log-state></span>
       </div>
-      <pre class="log-view" tabindex={0} aria-label={`Log of ${props.name}`} data-log-output>
+      {/* a named log region; not live, since a busy gateway writes lines faster than anyone could listen */}
+      <pre class="log-view" tabindex={0} role="log" aria-live="off" aria-label={`Log of ${props.name}`} data-log-output>
         <span class="muted" data-log-placeholder>
           The live log appears here when JavaScript is on.
         </span>

@@ -314,6 +314,7 @@ export function BoxIcon() {
       stroke-linecap="round"
       stroke-linejoin="round"
       focusable="false"
+      aria-hidden="true"
     >
       <path d="M21 8 12 3 3 8v8l9 5 9-5V8Z" />
       <path d="m3 8 9 5 9-5M12 13v8" />
@@ -333,6 +334,7 @@ export function BrandMark() {
         stroke-linecap="round"
         stroke-linejoin="round"
         focusable="false"
+        aria-hidden="true"
       >
         <path d="M7 20c-2.5-3-3-8 0-12 1.5-2 4-3 6-2.5" />
         <path d="M13 5.5c3 .5 5 3 4.5 6-2-.5-3.5-2-4.5-3.5" />
