@@ -565,7 +565,6 @@ export function rotateConnector(
   }
   // a dry run without values previews every secret of the connector
   const targets = given.length ? given : writes;
-  const _names = targets.map((t) => t.secret);
   const run = (tx: Tx): RotateResult => {
     const now = ctx.now();
     const written = targets.map((t) => {
