@@ -2,9 +2,11 @@
 import m0 from "../../migrations/0000_init.sql" with { type: "text" };
 import m1 from "../../migrations/0001_bots.sql" with { type: "text" };
 import m2 from "../../migrations/0002_hosts_layers_vault.sql" with { type: "text" };
+import m3 from "../../migrations/0003_bot_conditions.sql" with { type: "text" };
 
 export const embeddedMigrations: { tag: string; when: number; sql: string }[] = [
   { tag: "0000_init", when: 1795319102753, sql: m0 },
   { tag: "0001_bots", when: 1795319858268, sql: m1 },
   { tag: "0002_hosts_layers_vault", when: 1795327682815, sql: m2 },
+  { tag: "0003_bot_conditions", when: 1796227133808, sql: m3 },
 ];

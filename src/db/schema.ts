@@ -188,6 +188,13 @@ export const bots = sqliteTable(
     /** with the delete: remove the state dir too */
     purge: integer("purge", { mode: "boolean" }).notNull().default(false),
     lastSeenAt: integer("last_seen_at"),
+    /**
+     * Independent conditions the status is derived from (Ready, ConfigApplied, Drifted, ChannelsConnected,
+     * SecretsCurrent, TargetReachable): JSON `{[type]: {status, reason, message, since}}` (src/domain/conditions.ts)
+     */
+    conditions: text("conditions").notNull().default("{}"),
+    /** the secret versions the running gateway was started with: JSON `{[secret name]: version}` */
+    appliedSecrets: text("applied_secrets").notNull().default("{}"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
