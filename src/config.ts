@@ -39,6 +39,10 @@ const settingsSchema = z.strictObject({
   healthIntervalSeconds: z.coerce.number().int().min(5).max(3600),
   driftIntervalSeconds: z.coerce.number().int().min(10).max(86400),
   reconciler: z.boolean(),
+  /** reconcile jobs that run at once (default: sized for the machine, src/reconciler/slots.ts) */
+  reconcileConcurrency: z.coerce.number().int().min(1).max(256).optional(),
+  /** reconcile jobs that run at once on one target (an SSH host, a Docker engine, this machine) */
+  targetConcurrency: z.coerce.number().int().min(1).max(64).optional(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -75,6 +79,8 @@ const ENV: Record<keyof Settings, string> = {
   healthIntervalSeconds: "MOLTHUB_HEALTH_INTERVAL_SECONDS",
   driftIntervalSeconds: "MOLTHUB_DRIFT_INTERVAL_SECONDS",
   reconciler: "MOLTHUB_RECONCILER",
+  reconcileConcurrency: "MOLTHUB_RECONCILE_CONCURRENCY",
+  targetConcurrency: "MOLTHUB_TARGET_CONCURRENCY",
 };
 
 export class SettingsError extends Error {

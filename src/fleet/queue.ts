@@ -57,8 +57,12 @@ export function enqueue(
   return { id: row.id, collapsed: false };
 }
 
-/** Claims the oldest due job of a bot that has no running job; null when there is none. */
-export function claimNext(db: Db, now: number): Job | null {
+/**
+ * Claims the oldest due job of a bot that has no running job; null when there is none. Jobs of bots on
+ * `excludeHosts` (targets with no free slot) wait, so the next bot elsewhere goes first.
+ */
+export function claimNext(db: Db, now: number, opts: { excludeHosts?: string[] } = {}): Job | null {
+  const exclude = opts.excludeHosts ?? [];
   return db.transaction(
     (tx) => {
       const candidate = tx
@@ -69,6 +73,12 @@ export function claimNext(db: Db, now: number): Job | null {
             eq(jobs.state, "queued"),
             lte(jobs.notBefore, now),
             sql`NOT EXISTS (SELECT 1 FROM jobs r WHERE r.bot_id = ${jobs.botId} AND r.state = 'running')`,
+            exclude.length
+              ? sql`NOT EXISTS (SELECT 1 FROM bots b WHERE b.id = ${jobs.botId} AND b.host IN (${sql.join(
+                  exclude.map((h) => sql`${h}`),
+                  sql`, `,
+                )}))`
+              : undefined,
           ),
         )
         .orderBy(asc(jobs.notBefore), asc(jobs.id))

@@ -1,13 +1,23 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, lt, notInArray, sql } from "drizzle-orm";
-import type { BotRef, BotRuntime, Provider } from "../../providers/provider.ts";
+import type { BotRef, BotRuntime, ObservedState, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
 import { recordAudit } from "../core/audit.ts";
 import { systemActor } from "../core/context.ts";
+import { ServiceError } from "../core/errors.ts";
 import type { EventBus } from "../core/events.ts";
+import { forEachLimit } from "../core/limit.ts";
 import { inTransaction } from "../core/transaction.ts";
 import type { Db } from "../db/client.ts";
 import { botEvents, bots, healthSnapshots, jobs } from "../db/schema.ts";
+import {
+  type Condition,
+  type Conditions,
+  type ConditionType,
+  parseConditions,
+  settledStatus,
+  withCondition,
+} from "../domain/conditions.ts";
 import { getPath, type Manifest, RESERVED_OPENCLAW_PATHS, validateManifest } from "../domain/manifest.ts";
 import {
   botEnvironment,
@@ -33,6 +43,7 @@ import type { Logger } from "../log.ts";
 import type { Keyring } from "../secrets/keyring.ts";
 import { redactString } from "../secrets/redact.ts";
 import { applianceIdentity } from "./appliance-identity.ts";
+import { defaultConcurrency, JobSlots } from "./slots.ts";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -47,6 +58,8 @@ export interface ReconcilerOptions {
   timeouts?: Partial<Record<"ensure" | "validate" | "configure" | "start" | "ready" | "stop" | "rpc" | "destroy", number>>;
   /** how many health snapshots to keep per bot */
   healthRetention?: number;
+  /** jobs at once, overall and per target (defaults: src/reconciler/slots.ts) */
+  concurrency?: { jobs?: number; perTarget?: number };
 }
 
 const DEFAULT_TIMEOUTS = {
@@ -73,6 +86,21 @@ class StepError extends Error {
 
 type Status = BotRow["status"];
 
+/** Statuses a health poll or drift sweep may replace with the one the conditions give; the others are phases. */
+const SETTLED: Status[] = ["running", "degraded", "error"];
+
+/** The gateway refused our credentials: its config no longer holds the token Molthub gave it. */
+const LOCKED_OUT = new Set(["AUTH_TOKEN_MISMATCH", "AUTH_TOKEN_MISSING", "AUTH_UNAUTHORIZED", "AUTH_TOKEN_NOT_CONFIGURED"]);
+function isLockedOut(e: unknown): boolean {
+  const g = e instanceof StepError ? e.cause : e;
+  return isGatewayError(g) && !!g.detailCode && LOCKED_OUT.has(g.detailCode);
+}
+
+/** A request failed because the gateway is restarting in-process (it said `shutdown`, closed 1012, or is starting). */
+function isRestarting(e: unknown): boolean {
+  return isGatewayError(e) && (e.code === "UNAVAILABLE" || e.code === "DISCONNECTED");
+}
+
 /**
  * The config as saved in the gateway's file (`parsed`, secrets redacted) — not `config`, which also holds the
  * runtime defaults the gateway fills in and would look like drift.
@@ -83,9 +111,10 @@ function fileConfig(g: { parsed?: unknown; config?: Record<string, unknown> | nu
 }
 
 /**
- * Applies desired state to bots, one job per bot at a time, and keeps them so: plan → apply → verify,
- * with a deadline per step, a timeline of events per bot, backoff for failing revisions, and recovery
- * of jobs interrupted by a crash. Also runs the health poll and the drift sweep.
+ * Applies desired state to bots and keeps them so: plan → apply → verify, with a deadline per step, a timeline of
+ * events per bot, backoff for failing revisions, and recovery of jobs interrupted by a crash. Jobs of different bots
+ * run concurrently (bounded overall and per target); jobs of one bot run one after another, in order. Also runs the
+ * health poll and the drift sweep, which maintain the bot's conditions.
  */
 export class Reconciler {
   private readonly db: Db;
@@ -94,14 +123,21 @@ export class Reconciler {
   private identity?: DeviceIdentity;
   private running = false;
   private wake?: () => void;
+  /** set by poke() and by a finished job, so a nudge between fill() and the wait is not lost */
+  private nudged = false;
   private loopDone?: Promise<void>;
   private readonly active = new Map<number, AbortController>();
+  private readonly inflight = new Map<number, Promise<void>>();
+  private readonly slots: JobSlots;
+  private readonly sweeping = { health: false, drift: false };
   private timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.db = opts.db;
     this.now = opts.now ?? Date.now;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const d = defaultConcurrency();
+    this.slots = new JobSlots(opts.concurrency?.jobs ?? d.jobs, opts.concurrency?.perTarget ?? d.perTarget);
   }
 
   start(): void {
@@ -110,12 +146,22 @@ export class Reconciler {
     const n = recoverInterrupted(this.db, this.now());
     if (n) this.opts.logger.warn("jobs interrupted by the last stop were re-planned", { count: n });
     this.loopDone = this.loop();
+    // a sweep that takes longer than its interval (many unreachable bots) is not started twice
+    const every = (kind: "health" | "drift", run: () => Promise<unknown>) => () => {
+      if (this.sweeping[kind]) return;
+      this.sweeping[kind] = true;
+      void run()
+        .catch((e) => this.opts.logger.warn(`${kind} sweep failed`, { err: String(e) }))
+        .finally(() => {
+          this.sweeping[kind] = false;
+        });
+    };
     const health = setInterval(
-      () => void this.healthSweep().catch((e) => this.opts.logger.warn("health sweep failed", { err: String(e) })),
+      every("health", () => this.healthSweep()),
       this.opts.healthIntervalMs ?? 30_000,
     );
     const drift = setInterval(
-      () => void this.driftSweep().catch((e) => this.opts.logger.warn("drift sweep failed", { err: String(e) })),
+      every("drift", () => this.driftSweep()),
       this.opts.driftIntervalMs ?? 300_000,
     );
     this.timers.push(health, drift);
@@ -133,10 +179,11 @@ export class Reconciler {
 
   /** Nudges the loop after a job was queued. */
   poke(): void {
+    this.nudged = true;
     this.wake?.();
   }
 
-  /** Runs due jobs until none is left (tests and `drain` on shutdown). */
+  /** Runs due jobs until none is left, one at a time (tests and `drain` on shutdown). */
   async runDue(): Promise<number> {
     let n = 0;
     for (let job = claimNext(this.db, this.now()); job; job = claimNext(this.db, this.now())) {
@@ -146,18 +193,40 @@ export class Reconciler {
     return n;
   }
 
+  /** Jobs running now (for tests and the status page). */
+  get runningJobs(): number {
+    return this.slots.running;
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
-      const job = claimNext(this.db, this.now());
-      if (job) {
-        await this.process(job);
-        continue;
-      }
+      this.nudged = false;
+      this.fill();
+      if (this.nudged) continue;
       await new Promise<void>((r) => {
         this.wake = r;
         setTimeout(r, 1000);
       });
       this.wake = undefined;
+    }
+    await Promise.allSettled(this.inflight.values());
+  }
+
+  /** Starts due jobs while slots are free; a job's target is the bot's host (SSH host, engine host or "local"). */
+  private fill(): void {
+    while (this.running && !this.slots.full()) {
+      const job = claimNext(this.db, this.now(), { excludeHosts: this.slots.saturated() });
+      if (!job) return;
+      const target = this.db.select({ host: bots.host }).from(bots).where(eq(bots.id, job.botId)).get()?.host ?? "local";
+      this.slots.take(target);
+      const run = this.process(job)
+        .catch((e) => this.opts.logger.error("job crashed", { jobId: job.id, err: String(e) }))
+        .finally(() => {
+          this.slots.release(target);
+          this.inflight.delete(job.id);
+          this.poke();
+        });
+      this.inflight.set(job.id, run);
     }
   }
 
@@ -193,6 +262,39 @@ export class Reconciler {
       .where(where)
       .run();
     this.opts.events.publish({ workspaceId: bot.workspaceId, type: "bot.status", data: { name: bot.name, status, reason } });
+  }
+
+  /**
+   * Records what one part of the reconciler observed; with `settle` a bot that no job is working on gets the status
+   * its conditions give (running or degraded), so observations from the health poll and the drift sweep add up
+   * instead of overwriting one another.
+   */
+  private setConditions(
+    bot: Pick<BotRow, "id" | "workspaceId" | "name">,
+    updates: Partial<Record<ConditionType, Omit<Condition, "since">>>,
+    settle?: { paused: boolean; revision: number },
+  ): Conditions {
+    const fresh = this.db
+      .select({ conditions: bots.conditions, status: bots.status, reason: bots.statusReason, deleting: bots.deleting })
+      .from(bots)
+      .where(eq(bots.id, bot.id))
+      .get();
+    if (!fresh) return {};
+    let cs = parseConditions(fresh.conditions);
+    for (const [type, c] of Object.entries(updates) as [ConditionType, Omit<Condition, "since">][])
+      cs = withCondition(cs, type, { ...c, message: redactString(c.message) }, this.now());
+    const set: Partial<typeof bots.$inferInsert> = { conditions: JSON.stringify(cs) };
+    const settled = settle && !fresh.deleting && SETTLED.includes(fresh.status) ? settledStatus(cs, settle) : undefined;
+    const changed = settled && (settled.status !== fresh.status || settled.reason !== fresh.reason);
+    if (changed) Object.assign(set, { status: settled.status, statusReason: settled.reason, updatedAt: this.now() });
+    this.db.update(bots).set(set).where(eq(bots.id, bot.id)).run();
+    if (changed)
+      this.opts.events.publish({
+        workspaceId: bot.workspaceId,
+        type: "bot.status",
+        data: { name: bot.name, status: settled.status, reason: settled.reason },
+      });
+    return cs;
   }
 
   private async step<T>(
@@ -261,6 +363,13 @@ export class Reconciler {
       `revision ${bot.desiredRevision} is not applied: ${refusal.message}. Fix the bot or its layers, or add an exception`,
       refusal.issues,
     );
+  }
+
+  /** TargetReachable after a failure: False when the target itself (host, engine) is the problem, else unchanged. */
+  private targetConditionFrom(_bot: BotRow, e: unknown): Partial<Record<ConditionType, Omit<Condition, "since">>> {
+    if (e instanceof ProviderError && e.code === "unreachable")
+      return { TargetReachable: { status: "False", reason: "Unreachable", message: redactString(e.message) } };
+    return {};
   }
 
   private get keyring(): Keyring {
@@ -341,6 +450,14 @@ export class Reconciler {
         const failures = fresh.failures + 1;
         const retryIn = backoffMs(failures);
         this.setStatus(fresh, "error", message, { failures });
+        this.setConditions(fresh, {
+          ConfigApplied: {
+            status: "False",
+            reason: `${err.step[0]!.toUpperCase()}${err.step.slice(1)}Failed`,
+            message: `revision ${fresh.desiredRevision} not applied: ${message}`,
+          },
+          ...this.targetConditionFrom(fresh, err.cause ?? err),
+        });
         settleRollouts(this.db, fresh.id, rollouts, { state: "failed", message: `${message} (retrying)`, now: this.now() }); // connectors
         this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, {
           issues: err.issues ?? [],
@@ -375,6 +492,10 @@ export class Reconciler {
         this.event(bot, "info", "stopped", "gateway stopped");
       }
       this.setStatus(bot, "stopped", "stopped on request", { failures: 0 });
+      this.setConditions(bot, {
+        Ready: { status: "False", reason: "Stopped", message: "stopped on request" },
+        TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+      });
       return null;
     }
     let delivery: "start" | "restart" | "unchanged" = "unchanged"; // connectors
@@ -415,7 +536,28 @@ export class Reconciler {
 
     // hot path and verification over the gateway's RPC
     await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
-    const conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
+    let conn: Awaited<ReturnType<Reconciler["connect"]>>;
+    try {
+      conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
+    } catch (e) {
+      if (!isLockedOut(e)) throw e;
+      // Drift that locks Molthub out (gateway.auth changed on the target): the RPC path is closed, so repair through
+      // the provider — rewrite the files and restart. Molthub-owned paths are never adopted, whatever the policy.
+      this.event(
+        bot,
+        "warn",
+        "drift.locked_out",
+        "the gateway rejects Molthub's token: its gateway.auth was changed on the target; rewriting its config and restarting it",
+      );
+      this.setStatus(bot, "starting", "repairing a changed gateway.auth: rewriting the config and restarting");
+      await this.step("configure", signal, (s) => provider.configure(rt, s));
+      await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
+      await this.step("start", signal, (s) => provider.start(rt, s));
+      await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
+      conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
+      this.event(bot, "info", "drift.reverted", "gateway.auth restored; the gateway accepts Molthub again");
+      delivery = "restart";
+    }
     try {
       let changes: PathChange[] = [];
       try {
@@ -441,17 +583,24 @@ export class Reconciler {
           { paths: changes.map((c) => c.path) },
         );
       const verdict = await this.step("rpc", signal, (s) =>
-        this.verify(conn.client, rt.config, s, () => this.restartGateway(conn.client, s)),
+        this.verify(bot, conn.client, rt.config, s, () => this.restartGateway(conn.client, s)),
       );
       const paused = bot.desiredState === "paused";
       if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
-      const status: Status = verdict.problems.length ? "degraded" : "running";
-      const reason = paused
-        ? "paused: channels stopped"
-        : verdict.problems.length
-          ? verdict.problems.join("; ")
-          : `revision ${bot.desiredRevision} live`;
-      this.setStatus(bot, status, reason, {
+      const cs = this.setConditions(bot, {
+        TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+        Ready: { status: "True", reason: "Ready", message: "the gateway is ready" },
+        ConfigApplied: { status: "True", reason: "Verified", message: `revision ${bot.desiredRevision} verified live` },
+        Drifted: { status: "False", reason: "MatchesRevision", message: `the live config is revision ${bot.desiredRevision}` },
+        ChannelsConnected: verdict.problems.length
+          ? { status: "False", reason: "ChannelError", message: verdict.problems.join("; ") }
+          : { status: "True", reason: "NoErrors", message: "no channel reports an error" },
+        ...(delivery !== "unchanged" || envChanged
+          ? { SecretsCurrent: { status: "True", reason: "Delivered", message: "the gateway runs the current secrets" } }
+          : {}),
+      });
+      const settled = settledStatus(cs, { paused, revision: bot.desiredRevision });
+      this.setStatus(bot, settled.status, settled.reason, {
         appliedRevision: bot.desiredRevision,
         appliedHash: rt.configHash,
         appliedEnvHash: envHash,
@@ -539,16 +688,30 @@ export class Reconciler {
    * not-live for 15 s gets one in-process restart.
    */
   private async verify(
+    bot: BotRow,
     client: GatewayClient,
     desired: Record<string, unknown>,
     signal: AbortSignal,
     restart: () => Promise<void>,
   ): Promise<{ problems: string[] }> {
-    const deadline = this.now() + 60_000;
+    let deadline = this.now() + 60_000;
     const restartAt = this.now() + 15_000;
     let restarted = false;
+    let waited = false;
     for (;;) {
-      const g = await client.configGet({ signal });
+      let g: Awaited<ReturnType<GatewayClient["configGet"]>>;
+      try {
+        g = await client.configGet({ signal });
+      } catch (e) {
+        // A restart-class change (gateway.auth, env.vars, …) makes OpenClaw restart in-process: `shutdown`, close 1012,
+        // back in ~10 s with the same PID. That is the change being applied, not a failure: wait for it once.
+        if (!isRestarting(e) || waited || signal.aborted) throw e;
+        waited = true;
+        deadline = Math.max(deadline, this.now() + 120_000);
+        this.event(bot, "info", "config.restart", "the gateway restarts in-process to apply the change; waiting for it");
+        if (client.state !== "open") await client.waitFor("hello", { timeoutMs: 120_000, signal }).catch(() => {});
+        continue;
+      }
       const live = withoutGatewayOwned(fileConfig(g), desired);
       const diff = diffConfig(live, desired);
       const applied = g.configRevisionHash && g.configRevisionHash === g.appliedConfigHash;
@@ -565,14 +728,7 @@ export class Reconciler {
         );
       await new Promise((r) => setTimeout(r, 200));
     }
-    const problems: string[] = [];
-    const ch = await client.channelsStatus({}, { signal });
-    for (const [name, c] of Object.entries(
-      (ch as { channels?: Record<string, { lastError?: string | null; configured?: boolean }> }).channels ?? {},
-    )) {
-      if (c?.configured && c.lastError) problems.push(`channel ${name}: ${c.lastError}`);
-    }
-    return { problems };
+    return { problems: channelErrors(await client.channelsStatus({}, { signal })) };
   }
 
   private async pauseChannels(client: GatewayClient, signal: AbortSignal): Promise<void> {
@@ -623,105 +779,195 @@ export class Reconciler {
       .all();
   }
 
-  /** One health poll of every settled bot: readiness, RPC health and status, kept as bounded snapshots. */
+  /** One health poll of every settled bot, several at once: readiness, RPC health and status, channels. */
   async healthSweep(): Promise<void> {
-    for (const bot of this.idleBots()) {
-      const provider = this.opts.providers[bot.provider];
-      if (!provider) continue;
-      const signal = AbortSignal.timeout(20_000);
-      let snapshot: Record<string, unknown> = {};
-      let ready = false;
+    await forEachLimit(this.idleBots(), this.slots.limit, (bot) => this.healthCheck(bot));
+  }
+
+  private async healthCheck(bot: BotRow): Promise<void> {
+    const provider = this.opts.providers[bot.provider];
+    if (!provider) return;
+    const signal = AbortSignal.timeout(20_000);
+    let snapshot: Record<string, unknown> = {};
+    let ready = false;
+    let failure: unknown;
+    let channelProblems: string[] | undefined;
+    try {
+      const conn = await this.connect(bot, provider, signal);
       try {
-        const conn = await this.connect(bot, provider, signal);
-        try {
-          const r = await probeReadyz(conn.httpUrl, { timeoutMs: 3_000 });
-          ready = r.ok;
-          const [health, status] = await Promise.all([conn.client.health({ signal }), conn.client.status({ signal })]);
-          snapshot = { readyz: r.body ?? null, health, status, bootId: conn.client.hello?.server?.bootId ?? null };
-        } finally {
-          await conn.close();
-        }
-      } catch (e) {
-        snapshot = { error: redactString((e as Error).message) };
+        const r = await probeReadyz(conn.httpUrl, { timeoutMs: 3_000 });
+        ready = r.ok;
+        const [health, status, channels] = await Promise.all([
+          conn.client.health({ signal }),
+          conn.client.status({ signal }),
+          conn.client.channelsStatus({}, { signal }),
+        ]);
+        channelProblems = channelErrors(channels);
+        snapshot = { readyz: r.body ?? null, health, status, bootId: conn.client.hello?.server?.bootId ?? null };
+      } finally {
+        await conn.close();
       }
-      this.db
-        .insert(healthSnapshots)
-        .values({ botId: bot.id, ts: this.now(), ready, data: JSON.stringify(snapshot) })
-        .run();
-      const keep = this.opts.healthRetention ?? 500;
-      const cutoff = this.db
-        .select({ id: healthSnapshots.id })
-        .from(healthSnapshots)
-        .where(eq(healthSnapshots.botId, bot.id))
-        .orderBy(desc(healthSnapshots.id))
-        .limit(1)
-        .offset(keep)
-        .get();
-      if (cutoff)
-        this.db
-          .delete(healthSnapshots)
-          .where(and(eq(healthSnapshots.botId, bot.id), lt(healthSnapshots.id, cutoff.id + 1)))
-          .run();
-      if (ready && bot.status !== "running" && bot.desiredState === "running")
-        this.setStatus(bot, "running", "healthy", { lastSeenAt: this.now() });
-      else if (ready) this.db.update(bots).set({ lastSeenAt: this.now() }).where(eq(bots.id, bot.id)).run();
-      else {
-        const observed = await provider.observe(this.ref(bot), AbortSignal.timeout(15_000)).catch(() => null);
-        if (observed && !observed.running) {
-          this.event(bot, "warn", "health.down", "the gateway is not running; starting it again");
-          this.db.transaction((tx) => {
-            enqueue(tx, bot.id, "reconcile", { now: this.now() });
-          });
-          this.poke();
-        } else if (bot.status === "running") {
-          this.setStatus(bot, "degraded", `not ready: ${snapshot.error ?? "readyz failing"}`);
-        }
-      }
+    } catch (e) {
+      failure = e;
+      snapshot = { error: redactString((e as Error).message) };
     }
+    this.keepSnapshot(bot, ready, snapshot);
+    const settle = { paused: bot.desiredState === "paused", revision: bot.desiredRevision };
+    if (isLockedOut(failure)) {
+      this.lockedOut(bot);
+      return;
+    }
+    if (ready) {
+      this.db.update(bots).set({ lastSeenAt: this.now() }).where(eq(bots.id, bot.id)).run();
+      this.setConditions(
+        bot,
+        {
+          TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+          Ready: { status: "True", reason: "Ready", message: "the gateway is ready" },
+          ...(channelProblems
+            ? {
+                ChannelsConnected: channelProblems.length
+                  ? { status: "False" as const, reason: "ChannelError", message: channelProblems.join("; ") }
+                  : { status: "True" as const, reason: "NoErrors", message: "no channel reports an error" },
+              }
+            : {}),
+        },
+        settle,
+      );
+      return;
+    }
+    const observed: ObservedState | Error = await provider
+      .observe(this.ref(bot), AbortSignal.timeout(15_000))
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    if (!(observed instanceof Error) && !observed.running) {
+      this.event(bot, "warn", "health.down", "the gateway is not running; starting it again");
+      this.setConditions(bot, { Ready: { status: "False", reason: "NotRunning", message: "the gateway is not running" } });
+      this.db.transaction((tx) => {
+        enqueue(tx, bot.id, "reconcile", { now: this.now() });
+      });
+      this.poke();
+      return;
+    }
+    this.setConditions(
+      bot,
+      {
+        Ready: { status: "False", reason: "NotReady", message: `not ready: ${snapshot.error ?? "readyz failing"}` },
+        ...this.targetConditionFrom(bot, observed instanceof Error ? observed : failure),
+      },
+      settle,
+    );
+  }
+
+  private keepSnapshot(bot: BotRow, ready: boolean, snapshot: Record<string, unknown>): void {
+    this.db
+      .insert(healthSnapshots)
+      .values({ botId: bot.id, ts: this.now(), ready, data: JSON.stringify(snapshot) })
+      .run();
+    const keep = this.opts.healthRetention ?? 500;
+    const cutoff = this.db
+      .select({ id: healthSnapshots.id })
+      .from(healthSnapshots)
+      .where(eq(healthSnapshots.botId, bot.id))
+      .orderBy(desc(healthSnapshots.id))
+      .limit(1)
+      .offset(keep)
+      .get();
+    if (cutoff)
+      this.db
+        .delete(healthSnapshots)
+        .where(and(eq(healthSnapshots.botId, bot.id), lt(healthSnapshots.id, cutoff.id + 1)))
+        .run();
+  }
+
+  /**
+   * The gateway rejects Molthub's token: its gateway.auth was edited on the target. Whatever the drift policy, that is
+   * repaired (a Molthub-owned path is never adopted): a restart job rewrites the config and restarts the gateway.
+   */
+  private lockedOut(bot: BotRow): void {
+    this.event(
+      bot,
+      "warn",
+      "drift",
+      "the gateway rejects Molthub's token (gateway.auth changed on the target); repairing: the config is rewritten and the gateway restarted",
+    );
+    this.setConditions(bot, {
+      Drifted: {
+        status: "True",
+        reason: "AuthTokenMismatch",
+        message: "gateway.auth was changed on the target and locks Molthub out; being repaired",
+      },
+    });
+    this.db.transaction((tx) => {
+      enqueue(tx, bot.id, "restart", { now: this.now() });
+    });
+    this.poke();
   }
 
   /** Compares desired, last-applied and live config per path, and acts on each bot's drift policy. */
   async driftSweep(): Promise<{ bot: string; changes: PathChange[]; policy: string }[]> {
     const out: { bot: string; changes: PathChange[]; policy: string }[] = [];
-    for (const bot of this.idleBots()) {
-      const provider = this.opts.providers[bot.provider];
-      if (!provider || bot.appliedRevision !== bot.desiredRevision) continue;
-      let live: Record<string, unknown>;
-      try {
-        const conn = await this.connect(bot, provider, AbortSignal.timeout(30_000));
-        try {
-          live = fileConfig(await conn.client.configGet());
-        } finally {
-          await conn.close();
-        }
-      } catch {
-        continue; // the health poll reports unreachable bots
-      }
-      const { rt, manifest } = this.runtime(bot, provider);
-      live = withoutGatewayOwned(live, rt.config);
-      const changes = diffConfig(rt.config, live);
-      if (!changes.length) continue;
-      const policy = manifest.spec.drift;
-      out.push({ bot: bot.name, changes, policy });
-      this.event(
-        bot,
-        "warn",
-        "drift",
-        `live config differs from revision ${bot.desiredRevision} at ${changes.map((c) => c.path).join(", ")} (policy: ${policy})`,
-        { changes },
-      );
-      if (policy === "revert") {
-        this.db.transaction((tx) => {
-          enqueue(tx, bot.id, "reconcile", { now: this.now() });
-        });
-        this.poke();
-      } else if (policy === "adopt") {
-        this.adopt(bot, changes, live, rt.config);
-      } else {
-        this.setStatus(bot, "degraded", `drift at ${changes.map((c) => c.path).join(", ")}`);
-      }
-    }
+    await forEachLimit(this.idleBots(), this.slots.limit, async (bot) => {
+      const found = await this.driftCheck(bot);
+      if (found) out.push(found);
+    });
     return out;
+  }
+
+  private async driftCheck(bot: BotRow): Promise<{ bot: string; changes: PathChange[]; policy: string } | undefined> {
+    const provider = this.opts.providers[bot.provider];
+    if (!provider || bot.appliedRevision !== bot.desiredRevision) return;
+    let live: Record<string, unknown>;
+    try {
+      const conn = await this.connect(bot, provider, AbortSignal.timeout(30_000));
+      try {
+        live = fileConfig(await conn.client.configGet());
+      } finally {
+        await conn.close();
+      }
+    } catch (e) {
+      if (isLockedOut(e)) this.lockedOut(bot);
+      return; // the health poll reports unreachable bots
+    }
+    const { rt, manifest } = this.runtime(bot, provider);
+    live = withoutGatewayOwned(live, rt.config);
+    const changes = diffConfig(rt.config, live);
+    const settle = { paused: bot.desiredState === "paused", revision: bot.desiredRevision };
+    if (!changes.length) {
+      this.setConditions(
+        bot,
+        {
+          Drifted: { status: "False", reason: "MatchesRevision", message: `the live config is revision ${bot.desiredRevision}` },
+        },
+        settle,
+      );
+      return;
+    }
+    const policy = manifest.spec.drift;
+    const paths = changes.map((c) => c.path).join(", ");
+    this.event(bot, "warn", "drift", `live config differs from revision ${bot.desiredRevision} at ${paths} (policy: ${policy})`, {
+      changes,
+    });
+    this.setConditions(
+      bot,
+      {
+        Drifted: {
+          status: "True",
+          reason: policy === "alert" ? "DriftAlert" : policy === "revert" ? "Reverting" : "Adopting",
+          message: `drift at ${paths}${policy === "alert" ? " (policy alert: revert or adopt it)" : ""}`,
+        },
+      },
+      settle,
+    );
+    if (policy === "revert") this.revert(bot);
+    else if (policy === "adopt") this.adopt(bot, changes, live, rt.config);
+    return { bot: bot.name, changes, policy };
+  }
+
+  private revert(bot: BotRow): void {
+    this.db.transaction((tx) => {
+      enqueue(tx, bot.id, "reconcile", { now: this.now() });
+    });
+    this.poke();
   }
 
   /**
@@ -747,16 +993,37 @@ export class Reconciler {
       const r = inTransaction({ db: this.db }, false, (tx) => applyRevision(tx, ctx, bot.workspaceId, m, { source: "adopt" }));
       this.event(bot, "info", "drift.adopted", `the live change became revision ${r.revision}`);
     } catch (e) {
-      // a locked field, a conflict or a policy block: the change cannot be adopted; keep the bot flagged
-      this.event(
+      const code = e instanceof ServiceError ? e.code : undefined;
+      const why = redactString((e as Error).message);
+      // What policy or the bot's layers forbid is reverted even under adopt: leaving it running would run a config
+      // Molthub refuses to save. Anything else (a conflict, a failure) keeps the bot flagged until someone acts.
+      if (code === "policy_blocked" || code === "invalid_request") {
+        this.event(bot, "warn", "drift.reverted", `the live change cannot be adopted and is reverted: ${why}`);
+        this.revert(bot);
+        return;
+      }
+      this.event(bot, "error", "drift.adopt_failed", `the live change could not be adopted: ${why}`);
+      this.setConditions(
         bot,
-        "error",
-        "drift.adopt_failed",
-        `the live change could not be adopted: ${redactString((e as Error).message)}`,
+        {
+          Drifted: {
+            status: "True",
+            reason: "AdoptFailed",
+            message: "drift that cannot be adopted; revert it or change the bot's layers",
+          },
+        },
+        { paused: bot.desiredState === "paused", revision: bot.desiredRevision },
       );
-      this.setStatus(bot, "degraded", "drift that cannot be adopted; revert it or change the bot's layers");
     }
   }
+}
+
+/** What configured channels report as their last error, one line each. */
+function channelErrors(ch: unknown): string[] {
+  const channels = (ch as { channels?: Record<string, { lastError?: string | null; configured?: boolean }> }).channels ?? {};
+  return Object.entries(channels).flatMap(([name, c]) =>
+    c?.configured && c.lastError ? [`channel ${name}: ${c.lastError}`] : [],
+  );
 }
 
 /** Sets `path` to `value` in `obj` (creating objects on the way), or deletes it when `value` is undefined. */

@@ -86,6 +86,7 @@ export async function serve(
       providers,
       healthIntervalMs: settings.healthIntervalSeconds * 1000,
       driftIntervalMs: settings.driftIntervalSeconds * 1000,
+      concurrency: { jobs: settings.reconcileConcurrency, perTarget: settings.targetConcurrency },
     });
     deps.runtime = { reconciler, providers };
   }
