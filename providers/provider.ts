@@ -46,6 +46,11 @@ export interface Endpoint {
   /** ws://127.0.0.1:PORT — always loopback, so the gateway sees a local client */
   wsUrl: string;
   httpUrl: string;
+  /**
+   * Why the endpoint last closed a connection unanswered: the port's listener was not proven to be the bot's own
+   * process (a `foreign_listener` ProviderError). A client then only sees its socket closed; report this instead.
+   */
+  refusal?(): ProviderError | undefined;
   close(): Promise<void>;
 }
 
@@ -75,7 +80,28 @@ export interface Provider {
   logs(bot: BotRef, opts: { follow: boolean; tail?: number }, signal: AbortSignal): AsyncIterable<string>;
   /** remove the bot; with purge its state dir goes too */
   destroy(bot: BotRef, opts: { purge: boolean }, signal: AbortSignal): Promise<void>;
+  /**
+   * A loopback endpoint for the bot's gateway. Before it returns, and again before every connection through it,
+   * the provider proves that whatever listens on the bot's port is the bot's own process (the local child, the
+   * unit's MainPID, the container's processes, or a descendant); otherwise it throws (or, per connection, closes
+   * the connection with) a `foreign_listener` ProviderError naming the holder. So the gateway token, which the
+   * client sends in its `connect` frame, only ever reaches the bot's own gateway. Nothing listening yet is not
+   * an error here: connections then fail like any refused connection.
+   */
   endpoint(bot: BotRef, signal: AbortSignal): Promise<Endpoint>;
+  /**
+   * Why the bot's gateway exited, in the gateway's own words, when its output says its port was taken (OpenClaw's
+   * "another gateway instance is already listening …", or under systemd "gateway already running under systemd
+   * …", exit 78): those lines from the target's log tail, secrets removed. Undefined when the log says nothing of
+   * the kind (the caller then reports the exit as it is).
+   */
+  exitCause?(bot: BotRef, signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * Whether `port` can be given to this bot on its target right now: nothing that a connection to 127.0.0.1:port
+   * reaches listens there, except the bot's own gateway. Asked on the target itself (its `ss`/`lsof`), before a
+   * start, and before a port is (re)allocated.
+   */
+  portFree?(bot: BotRef, port: number, signal: AbortSignal): Promise<boolean>;
 }
 
 /** What the appliance hands every provider module: where its files go, how OpenClaw is found, the logger and hosts. */
@@ -138,7 +164,19 @@ export class ProviderError extends Error {
   override name = "ProviderError";
   constructor(
     message: string,
-    readonly code: "unreachable" | "invalid_config" | "timeout" | "not_found" | "failed" = "failed",
+    /**
+     * `foreign_listener`: the bot's port is held by a process that is not the bot's (see `endpoint()`); the caller
+     * may move the bot to another port. `not_installed`: the OpenClaw version the bot targets is not installed
+     * where it runs; the message names the command that installs it.
+     */
+    readonly code:
+      | "unreachable"
+      | "invalid_config"
+      | "timeout"
+      | "not_found"
+      | "failed"
+      | "foreign_listener"
+      | "not_installed" = "failed",
     readonly issues?: { path: string; message: string }[],
   ) {
     super(message);

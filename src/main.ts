@@ -3,10 +3,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { PROVIDER_MODULES } from "../providers/registry.ts";
-import { apply, logs as botLogs, describeBot, exportAll, getBots, setSecret } from "./cli/bots.ts";
+import { apply, logs as botLogs, describeBot, exportAll, getBots } from "./cli/bots.ts";
 import { ApiClient } from "./cli/client.ts";
 import { doctor } from "./cli/doctor.ts";
 import { CliError, printTable, readSecret } from "./cli/io.ts";
+import { chooseMode } from "./cli/mode.ts";
 import { defaults, resolveSettings, SettingsError } from "./config.ts";
 import { verifyAudit } from "./core/audit.ts";
 import { ROLES, type Role } from "./core/context.ts";
@@ -33,19 +34,21 @@ Server
 Offline (against --data-dir, no server needed)
   user add --email E [--name N] [--role owner|admin|operator|viewer] [--workspace SLUG] [--password-stdin]
   user passwd --email E [--password-stdin]
-  audit verify               verify the audit hash chain (or against a server with --server/--token)
+  audit verify               verify the audit hash chain (or a server's with --server/--token; without either
+                             flag, MOLTHUB_TOKEN in the environment means the server; --data-dir always wins)
 
 Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTHUB_TOKEN)
   token create --name N [--role R] [--expires-days D]   (without a token: --email E, password on stdin or prompt)
   apply -f FILE|DIR|-        create or update bots from manifests (YAML or JSON)
   diff -f FILE|DIR|-         show what apply would change
   get bots [-o json|yaml]    list bots with their live status
-  describe bot NAME          status, revisions and the events timeline
+  describe bot NAME          status, conditions, revisions and the events timeline
   logs bot NAME [-f] [--tail N]
   start|stop|restart|pause|resume bot NAME
   delete bot NAME [--purge]  remove a bot (with --purge its data too)
   export                     every bot's manifest as YAML
-  secret set NAME            store a secret (value on stdin or prompt); manifests refer to it by name
+  secret set NAME            store a secret (value on stdin or prompt); manifests refer to it by name;
+                             replacing one shows the bots that restart first (see vault set)
   policy list|get ID         policy packs: mode, scope, rules, bots violating them
   policy apply -f PACK.yaml [--dry-run]   create or replace a custom pack (YAML or JSON)
   policy enable ID [enforce|advisory] | policy disable ID | policy delete ID
@@ -146,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
 
     case "migrate": {
       const { values } = parse(argv.slice(1), { status: { type: "boolean" } });
+      chooseMode("migrate", ["offline"], values);
       const s = settingsFrom(values);
       if (values.status) {
         const file = join(s.dataDir, "molthub.db");
@@ -185,6 +189,7 @@ async function main(argv: string[]): Promise<number> {
 
     case "doctor": {
       const { values } = parse(argv.slice(1));
+      chooseMode("doctor", ["offline"], values);
       const s = settingsFrom(values);
       const findings = await doctor({ dataDir: s.dataDir, host: s.host, port: s.port });
       for (const f of findings) {
@@ -205,6 +210,7 @@ async function main(argv: string[]): Promise<number> {
       });
       if (!values.email) throw new CliError("--email is required", 2);
       if (sub !== "add" && sub !== "passwd") throw new CliError("usage: molthub user add|passwd --email E", 2);
+      chooseMode(`user ${sub}`, ["offline"], values);
       const userRole = role(values.role, "owner"); // refuse a bad role before anything is read or written
       const s = settingsFrom(values);
       prepareDataDir(s.dataDir);
@@ -246,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
         "password-stdin": { type: "boolean" },
       });
       if (!values.name) throw new CliError("--name is required", 2);
+      chooseMode("token create", ["server"], values);
       const client = new ApiClient({ server: values.server, token: values.token });
       if (!client.hasToken) {
         if (!values.email) throw new CliError("give --token (or MOLTHUB_TOKEN), or --email to sign in with a password", 2);
@@ -268,8 +275,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
 
+    case "secret":
     case "vault": {
-      // the vault parses its own flags (--description, --data-dir for the offline rotate-key)
+      // `secret set NAME` is `vault set NAME`; the vault parses its own flags (--description, --dry-run, --yes,
+      // --data-dir for the offline rotate-key)
       const vault = await import("./cli/vault.ts");
       return vault.main(argv.slice(1), {
         makeClient: (v) => new ApiClient({ server: v.server, token: v.token }),
@@ -281,7 +290,8 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== "verify") throw new CliError("usage: molthub audit verify", 2);
       const { values } = parse(argv.slice(2));
       let result: { ok: boolean; checked: number; brokenAt?: number; reason?: string };
-      if (values.server || values.token || process.env.MOLTHUB_TOKEN) {
+      // an explicit --data-dir wins over a MOLTHUB_TOKEN left in the environment (src/cli/mode.ts)
+      if (chooseMode("audit verify", ["offline", "server"], values) === "server") {
         result = await new ApiClient({ server: values.server, token: values.token }).call("GET", "/api/v1/audit/verify");
       } else {
         const s = settingsFrom(values);
@@ -337,12 +347,13 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       rule: { type: "string" },
     });
+    chooseMode(cmd, ["server"], values);
     const client = new ApiClient({ server: values.server, token: values.token });
     const mod = await groups[cmd]!();
     // each module re-reads the flags it needs from argv; `cmd` is passed first so one module can serve two groups
     return mod.run(client, [cmd, ...positionals, ...flagArgs(values)]);
   }
-  const clientCmds = ["apply", "diff", "get", "describe", "logs", ...BOT_ACTIONS, "delete", "export", "secret"];
+  const clientCmds = ["apply", "diff", "get", "describe", "logs", ...BOT_ACTIONS, "delete", "export"];
   if (clientCmds.includes(cmd)) {
     const args = cmd === "logs" ? argv.slice(1).map((a) => (a === "-f" ? "--follow" : a)) : argv.slice(1);
     const { values, positionals } = parse(args, {
@@ -352,6 +363,7 @@ async function main(argv: string[]): Promise<number> {
       tail: { type: "string" },
       purge: { type: "boolean" },
     });
+    chooseMode(cmd, ["server"], values);
     const client = new ApiClient({ server: values.server, token: values.token });
     const needKind = (kind: string) => {
       if (positionals[0] !== kind || !positionals[1]) throw new CliError(`usage: molthub ${cmd} ${kind} NAME`, 2);
@@ -386,10 +398,6 @@ async function main(argv: string[]): Promise<number> {
       }
       case "export":
         await exportAll(client);
-        return 0;
-      case "secret":
-        if (positionals[0] !== "set" || !positionals[1]) throw new CliError("usage: molthub secret set NAME (value on stdin)", 2);
-        await setSecret(client, positionals[1]);
         return 0;
       default: {
         const name = needKind("bot");

@@ -8,8 +8,9 @@
  * either way the gateway sees a loopback client and no device pairing is needed.
  *
  * Containers carry ownership labels (`molthub.managed`, `molthub.bot-id`, …) and the provider acts only on
- * containers whose labels say they are this bot's. Secrets reach the container only as its environment, read
- * from the bot's 0600 env file; labels carry ids and hashes, the command carries none.
+ * containers whose labels say they are this bot's. Secrets reach the container only as a file: the bot's 0600 env
+ * file (owned by uid 1000), bound read-only and loaded by a launcher that execs the gateway (spec.ts), so no field of
+ * `docker inspect` — Env, Cmd, labels, mounts — carries one (docs/decisions/0010-secrets-as-files.md).
  *
  * Test/offline mode (`openclawMount`): any plain Node image runs OpenClaw from an npm install mounted read-only
  * at /app/node_modules (`node /app/node_modules/openclaw/openclaw.mjs gateway run`).
@@ -35,6 +36,7 @@ import { type BotLayout, renderEnvFile } from "../../src/domain/openclaw-config.
 import type { HostAccess, HostInfo } from "../../src/hosts/host-access.ts";
 import { assertPort, assertSafePath } from "../checks.ts";
 import { parseEnvFile } from "../env-file.ts";
+import { RecentProofs } from "../guarded-endpoint.ts";
 import {
   abortable,
   type BotRef,
@@ -56,12 +58,14 @@ import {
   remoteFiles,
 } from "./engine.ts";
 import { dockerLayout, docker as dockerModule } from "./index.ts";
+import { containerExitCause, enginePortFree, hostNetworkEndpoint } from "./listener.ts";
 import { containerLogs } from "./logs.ts";
 import { startExecRelay } from "./relay.ts";
 import {
   assertPathSegment,
   buildContainerSpec,
   CONTAINER_STATE_DIR,
+  containerEnv,
   containerName,
   type DockerTarget,
   imagePinProblem,
@@ -149,6 +153,8 @@ export class DockerProvider implements Provider {
   private readonly remoteDisks = new Map<string, EngineFiles>();
   /** one SSH forward per remote host-network bot (by bot id), kept until destroy */
   private readonly forwards = new BotForwards();
+  /** recent proofs that a host-network bot's port is its container's */
+  private readonly proofs = new RecentProofs();
 
   constructor(private readonly opts: DockerProviderOptions) {
     this.docker = opts.docker ?? new Dockerode();
@@ -340,8 +346,16 @@ export class DockerProvider implements Provider {
       owner,
       signal,
     );
-    // The env file stays owned by the appliance: the container gets its values through the API, not the file.
-    await eng.files.writeAtomic(this.hostPath(eng, bot, layout.envFile), renderEnvFile(bot.env), 0o600, undefined, signal);
+    // The env file is the only way secrets reach the container (bound read-only, loaded by the launcher), so it is
+    // the container user's, 0600, in the 0700 state dir: no other account on the Docker host can read it. The
+    // container paths are written over the bot's own entries: they win, as in the container's Env.
+    await eng.files.writeAtomic(
+      this.hostPath(eng, bot, layout.envFile),
+      renderEnvFile({ ...bot.env, ...containerEnv() }),
+      0o600,
+      owner,
+      signal,
+    );
   }
 
   private async readEnvFile(eng: Engine, bot: BotRef, signal: AbortSignal): Promise<Record<string, string>> {
@@ -367,20 +381,22 @@ export class DockerProvider implements Provider {
     this.assertPinned(target.image);
     const eng = await this.engine(bot);
     const docker = eng.docker;
+    // read back only to refuse a missing or hand-edited file here rather than in the container; its values stay out of the spec
+    await this.readEnvFile(eng, bot, signal);
     const spec = buildContainerSpec({
       bot: { ...bot, target },
       configHash: bot.configHash,
-      env: await this.readEnvFile(eng, bot, signal),
       hostStateDir: this.dirOn(eng, bot),
+      hostEnvFile: this.hostPath(eng, bot, this.layout(bot).envFile),
       resolvConf: this.opts.resolvConf,
       openclawMount: this.opts.openclawMount,
       readonlyRootfs: this.opts.readonlyRootfs,
     });
     let info = await this.inspectOwned(eng, bot, signal);
     if (info && info.Config.Labels?.[LABELS.specHash] !== spec.Labels![LABELS.specHash]) {
-      // image, resources, network or environment changed: the container must be replaced (config changes are
-      // hot-applied over RPC and never get here)
-      this.log.info("recreating the container: its image, resources or environment changed", {
+      // image, resources, network or command changed: the container must be replaced (config changes are
+      // hot-applied over RPC and never get here; a new env file only needs the stop + start the reconciler does)
+      this.log.info("recreating the container: its image, resources, network or command changed", {
         bot: bot.name,
         container: info.Id.slice(0, 12),
       });
@@ -585,23 +601,74 @@ export class DockerProvider implements Provider {
     const info = await this.inspectOwned(eng, bot, signal);
     if (!info) throw new ProviderError(`bot ${bot.name} has no container (${containerName(bot)}); start it first`, "not_found");
     const mode = info.HostConfig.NetworkMode;
-    if ((this.opts.relay ?? "auto") === "auto" && mode === "host") {
-      if (eng.host) return this.remoteEndpoint(eng.host, bot);
-      return { wsUrl: `ws://127.0.0.1:${bot.port}`, httpUrl: `http://127.0.0.1:${bot.port}`, close: async () => {} };
+    if (mode === "host") {
+      // the host's port space: prove the listener is the container's before any connection (./listener.ts)
+      const container = eng.docker.getContainer(info.Id);
+      const always = this.opts.relay === "always";
+      const relay = always ? await startExecRelay({ container, targetPort: bot.port, logger: this.log }) : undefined;
+      const upstream = async () => {
+        if (relay) return { host: "127.0.0.1", port: relay.port };
+        if (!eng.host) return { host: "127.0.0.1", port: bot.port };
+        assertPort(bot.port);
+        return {
+          host: "127.0.0.1",
+          port: await this.forwards.localPort(this.opts.hosts!.pool, bot, eng.host.poolId, eng.host.name),
+        };
+      };
+      if (eng.host && !relay) await upstream(); // open the forward now: its failure is this call's
+      const ep = await hostNetworkEndpoint(
+        {
+          container,
+          containerName: `${containerName(bot)} (${info.Id.slice(0, 12)})`,
+          bot,
+          hostName: eng.host?.name,
+          upstream,
+          proofs: this.proofs,
+          mainPid: info.State.Pid,
+        },
+        signal,
+      ).catch(async (e) => {
+        await relay?.close();
+        throw e;
+      });
+      return {
+        ...ep,
+        close: async () => {
+          await ep.close();
+          await relay?.close();
+        },
+      };
     }
+    // bridge: the relay dials 127.0.0.1 in the container's OWN network namespace, where only the container's
+    // processes can listen, so there is no foreign listener to rule out.
     // works for a remote engine too: each relayed connection is an exec through the engine API
     const relay = await startExecRelay({ container: eng.docker.getContainer(info.Id), targetPort: bot.port, logger: this.log });
     return { wsUrl: `ws://127.0.0.1:${relay.port}`, httpUrl: `http://127.0.0.1:${relay.port}`, close: () => relay.close() };
   }
 
-  /**
-   * A host-network container on a remote engine listens on the host's loopback: reach it through a pool forward
-   * (`direct-tcpip` to 127.0.0.1:<port> there), so the gateway sees a loopback client. One forward per bot, reused
-   * (the endpoint's close() keeps it), closed by destroy() and closeAll().
-   */
-  private async remoteEndpoint(host: HostInfo, bot: BotRef): Promise<Endpoint> {
-    assertPort(bot.port);
-    return this.forwards.endpoint(this.opts.hosts!.pool, bot, host.poolId, host.name);
+  async portFree(bot: BotRef, port: number, signal: AbortSignal): Promise<boolean> {
+    assertPort(port);
+    const eng = await this.engine(bot);
+    const info = await this.inspectOwned(eng, bot, signal);
+    const hosts = this.opts.hosts;
+    return enginePortFree(
+      {
+        port,
+        network: info ? info.HostConfig.NetworkMode : this.target(bot).network,
+        container: info?.State.Running ? eng.docker.getContainer(info.Id) : undefined,
+        remote:
+          eng.host && hosts
+            ? { pool: hosts.pool as RemotePool, host: eng.host, timeoutMs: this.opts.remoteCommandTimeoutMs ?? 30_000 }
+            : undefined,
+      },
+      signal,
+    );
+  }
+
+  async exitCause(bot: BotRef, signal: AbortSignal): Promise<string | undefined> {
+    const eng = await this.engine(bot);
+    const info = await this.inspectOwned(eng, bot, signal);
+    return info ? containerExitCause(eng.docker.getContainer(info.Id), signal) : undefined;
   }
 
   // ------------------------------------------------------------------------------------------ helpers

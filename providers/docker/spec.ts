@@ -2,10 +2,10 @@
  * The pure half of the Docker provider: image pinning, names, labels and the container create spec.
  * No I/O here, so every rule is unit-tested without a Docker engine.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import type Dockerode from "dockerode";
 import type { Target } from "../../src/domain/manifest.ts";
-import { canonicalJson, GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
+import { canonicalJson, layoutFor } from "../../src/domain/openclaw-config.ts";
 import type { BotRef } from "../provider.ts";
 
 export type DockerTarget = Extract<Target, { provider: "docker" }>;
@@ -15,6 +15,11 @@ export const CONTAINER_UID = 1000;
 export const CONTAINER_GID = 1000;
 const CONTAINER_HOME = "/home/node";
 export const CONTAINER_STATE_DIR = "/home/node/.openclaw";
+/**
+ * The bot's env file as the container sees it: its layout() path, where a read-only bind of the host's 0600 file
+ * covers the state dir's own entry (so the gateway can read it but never rewrite what it starts with).
+ */
+export const CONTAINER_ENV_FILE = layoutFor(CONTAINER_STATE_DIR).envFile;
 const CONTAINER_APP_DIR = "/app";
 /** Where test/offline mode mounts an OpenClaw npm install (read-only). */
 const CONTAINER_NODE_MODULES = "/app/node_modules";
@@ -126,10 +131,13 @@ function nanoCpus(cpus: number): number {
 export interface ContainerSpecInput {
   bot: BotRef & { target: DockerTarget };
   configHash: string;
-  /** the bot's environment as read back from its 0600 env file */
-  env: Record<string, string>;
   /** the bot's state dir on the Docker host, mounted at /home/node/.openclaw */
   hostStateDir: string;
+  /**
+   * the bot's 0600 env file on the Docker host (readable by uid 1000), bound read-only at CONTAINER_ENV_FILE; its
+   * values never enter the spec
+   */
+  hostEnvFile: string;
   /** a DNS sinkhole (or any resolv.conf) mounted read-only at /etc/resolv.conf */
   resolvConf?: string;
   /** test/offline mode: an OpenClaw npm install (its node_modules dir) mounted read-only at /app/node_modules */
@@ -138,9 +146,41 @@ export interface ContainerSpecInput {
   readonlyRootfs?: boolean;
 }
 
-/** The command that runs the gateway. The image's own CMD is replaced: the official one binds to the LAN. */
+/**
+ * The launcher that turns the mounted env file into the gateway's environment: `node -e ENV_FILE_LAUNCHER <env file>
+ * <OpenClaw entry> gateway run`. It reads the file (KEY=value lines, the value literal to the end of the line — the
+ * same rules as providers/env-file.ts `parseEnvFile`, no shell and no quoting involved), lays the entries over the
+ * container's environment, and replaces itself with `node <entry> gateway run` through `process.execve` (Node >=
+ * 22.15; OpenClaw needs >= 24.16). Replacing rather than spawning means no second process: the gateway keeps the
+ * PID, so the engine's init signals it directly and its exit code is the container's, and its /proc environ holds
+ * the secrets the way a process environment does — while the container's config (Env, Cmd) holds none.
+ * A missing or unreadable file exits 78 (EX_CONFIG), the status OpenClaw itself uses for configuration errors.
+ */
+export const ENV_FILE_LAUNCHER = [
+  "const [file, ...args] = process.argv.slice(1);",
+  'const fail = (m) => { process.stderr.write("molthub launcher: " + m + "\\n"); process.exit(78); };',
+  "let text;",
+  'try { text = require("node:fs").readFileSync(file, "utf8"); }',
+  'catch (e) { fail("cannot read the bot\'s env file " + file + " (" + (e.code || e.message) + "): it must be readable by uid " + process.getuid()); }',
+  "const env = { ...process.env };",
+  'for (const raw of text.split("\\n")) {',
+  '  const line = raw.endsWith("\\r") ? raw.slice(0, -1) : raw;',
+  '  if (!line.trim() || line.trimStart().startsWith("#")) continue;',
+  '  const eq = line.indexOf("=");',
+  '  if (eq <= 0) fail(file + " has a line without KEY=value; Molthub rewrites it on the next configure");',
+  "  env[line.slice(0, eq)] = line.slice(eq + 1);",
+  "}",
+  'if (typeof process.execve !== "function") fail("Node " + process.version + " has no process.execve (Node >= 22.15 is needed)");',
+  "process.execve(process.execPath, [process.argv0, ...args], env);",
+].join("\n");
+
+/**
+ * The command that runs the gateway: the launcher, the env file, then OpenClaw's own argv. The image's own CMD is
+ * replaced: the official one binds to the LAN.
+ */
 function gatewayCommand(openclawMount?: { hostNodeModulesDir: string }): string[] {
-  return [...openclawEntry(openclawMount), "gateway", "run"];
+  const [node, ...entry] = openclawEntry(openclawMount);
+  return [node!, "-e", ENV_FILE_LAUNCHER, CONTAINER_ENV_FILE, ...entry, "gateway", "run"];
 }
 
 /** `node <entry>` for the OpenClaw CLI inside the container (also used for `--version`). */
@@ -148,8 +188,12 @@ export function openclawEntry(openclawMount?: { hostNodeModulesDir: string }): s
   return openclawMount ? ["node", `${CONTAINER_NODE_MODULES}/openclaw/openclaw.mjs`] : ["node", "dist/index.js"];
 }
 
-/** Env the provider owns: the official container paths. They win over the env file. */
-function managedEnv(): Record<string, string> {
+/**
+ * The container's own environment: the official container paths and switches, nothing secret. It is all that
+ * `docker inspect` and `docker exec` see; configure() also writes these into the env file over the bot's own entries,
+ * so the paths win over whatever the file says.
+ */
+export function containerEnv(): Record<string, string> {
   return {
     HOME: CONTAINER_HOME,
     OPENCLAW_HOME: CONTAINER_HOME,
@@ -157,6 +201,8 @@ function managedEnv(): Record<string, string> {
     OPENCLAW_CONFIG_PATH: `${CONTAINER_STATE_DIR}/openclaw.json`,
     // caches go to the state mount: the root filesystem is read-only
     XDG_CACHE_HOME: `${CONTAINER_STATE_DIR}/cache`,
+    // `docker exec … openclaw --version` (observe) runs in one process, like the gateway
+    OPENCLAW_NO_RESPAWN: "1",
   };
 }
 
@@ -165,15 +211,18 @@ function managedEnv(): Record<string, string> {
  * init, no capabilities, no-new-privileges, pids/memory/cpu limits, restart unless-stopped, uid 1000,
  * a read-only root filesystem with a /tmp tmpfs. Host network → the gateway listens on 127.0.0.1:<port> of the
  * host; bridge → nothing is published, the core reaches it through the exec relay.
- * Labels carry ids and hashes only; secrets travel in `Env` (the API's equivalent of --env-file), never in
- * labels or the command. The spec hash is keyed with the gateway token so a low-entropy secret cannot be
- * guessed offline from `docker inspect`.
+ *
+ * No secret is in any field (docs/decisions/0010-secrets-as-files.md): `Env` is containerEnv() only, labels carry
+ * ids and hashes, the command carries the launcher and paths; the gateway token and the bot's secrets reach the
+ * gateway only through the env file, bound read-only and loaded by ENV_FILE_LAUNCHER. Whoever may read the engine's
+ * API (`docker inspect`, `docker top`) therefore reads no secret. A changed env file needs no new container: the
+ * reconciler's stop + start binds the file anew (`docker start` resolves bind sources again).
  */
 export function buildContainerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions & { name: string } {
   const { bot } = input;
   const target = bot.target;
-  const env = { ...input.env, ...managedEnv() };
-  const binds = [`${input.hostStateDir}:${CONTAINER_STATE_DIR}:rw`];
+  const env = containerEnv();
+  const binds = [`${input.hostStateDir}:${CONTAINER_STATE_DIR}:rw`, `${input.hostEnvFile}:${CONTAINER_ENV_FILE}:ro`];
   if (input.resolvConf) binds.push(`${input.resolvConf}:/etc/resolv.conf:ro`);
   if (input.openclawMount) binds.push(`${input.openclawMount.hostNodeModulesDir}:${CONTAINER_NODE_MODULES}:ro`);
   const readonly = input.readonlyRootfs ?? true;
@@ -210,8 +259,8 @@ export function buildContainerSpec(input: ContainerSpecInput): Dockerode.Contain
   };
   if (!readonly) delete spec.HostConfig!.Tmpfs;
 
-  const key = input.env[GATEWAY_TOKEN_ENV] ?? "";
-  const specHash = createHmac("sha256", key).update(canonicalJson(spec)).digest("hex");
+  // nothing secret is hashed, so a plain digest: it changes with the image, resources, network and command
+  const specHash = createHash("sha256").update(canonicalJson(spec)).digest("hex");
   return {
     name: containerName(bot),
     ...spec,

@@ -42,7 +42,6 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { connect } from "node:net";
 import { basename, dirname, join } from "node:path";
 import type { Target } from "../../src/domain/manifest.ts";
 import { type BotLayout, renderEnvFile } from "../../src/domain/openclaw-config.ts";
@@ -50,6 +49,8 @@ import { type Logger, silentLogger } from "../../src/log.ts";
 import { assertVersion } from "../checks.ts";
 import { lastLines, parseValidateOutput, scrubSecrets } from "../command-output.ts";
 import { parseEnvFile } from "../env-file.ts";
+import { guardedEndpoint } from "../guarded-endpoint.ts";
+import { type ForeignListenerError, foreignListenerError, type PortHolder, portTakenLines } from "../listener.ts";
 import { logLines } from "../log-follow.ts";
 import {
   abortable,
@@ -73,6 +74,7 @@ import {
   probeVersion,
   withScratchDir,
 } from "./install.ts";
+import { LocalListeners } from "./listener.ts";
 import {
   delay,
   type PidRecord,
@@ -121,6 +123,8 @@ export class LocalProvider implements Provider {
   private readonly exits = new Map<string, ExitInfo>();
   private readonly installs = new Map<string, Promise<OpenClawInstall>>();
   private readonly verified = new Map<string, string>();
+  /** who holds a bot's port (the proof before any token is sent) */
+  private readonly listeners = new LocalListeners();
 
   constructor(private readonly opts: LocalProviderOptions) {
     this.log = (opts.logger ?? silentLogger).child({ provider: "local" });
@@ -228,19 +232,21 @@ export class LocalProvider implements Provider {
 
     const install = this.installFor(bot.target);
     const problem = installProblem(install);
-    if (problem) throw new ProviderError(`${problem}; run ensure first (or fix MOLTHUB_OPENCLAW_DIR)`, "not_found");
+    if (problem)
+      throw new ProviderError(
+        `OpenClaw ${targetVersion(bot.target)} is not installed on this machine: ${problem}; Molthub installs it before it starts the gateway (or fix MOLTHUB_OPENCLAW_DIR)`,
+        "not_installed",
+      );
     if (!existsSync(layout.configPath) || !existsSync(layout.envFile)) {
       throw new ProviderError(
         `bot ${bot.name} has no configuration at ${layout.stateDir}; configure it before starting`,
         "not_found",
       );
     }
-    if (await portAnswers(bot.port)) {
-      throw new ProviderError(
-        `port ${bot.port} on 127.0.0.1 is already in use by a process Molthub did not start (a gateway whose pid file was lost?); stop it or give the bot another port`,
-        "failed",
-      );
-    }
+    // nothing of this bot runs (checked above), so any listener on the port is someone else's: the gateway would
+    // fail to bind, and a client would hand that process the token
+    const before = this.listeners.judge(bot.port, null);
+    if (before.verdict.state === "foreign") throw this.foreignListener(bot, before.verdict.foreign, null);
     const envText = readFileSync(layout.envFile, "utf8");
     let fileEnv: Record<string, string>;
     try {
@@ -311,6 +317,17 @@ export class LocalProvider implements Provider {
         // The exit event can trail the process disappearing from /proc by a moment.
         const info = exit ?? (await Promise.race([exited, delay(2_000).then(() => ({ code: null, signal: null }))]));
         const tail = this.stdoutTail(stdoutLog, fileEnv);
+        // the port was taken between the check above and the gateway's bind: say so, not "exit 1"
+        const taken = portTakenLines(tail);
+        if (taken.length) {
+          const now = this.listeners.judge(bot.port, null);
+          throw this.foreignListener(
+            bot,
+            now.verdict.state === "foreign" ? now.verdict.foreign : [],
+            null,
+            `The gateway exited (${info.code !== null ? `exit ${info.code}` : (info.signal ?? "exited")}) saying: ${taken.join(" / ")}.`,
+          );
+        }
         if (info.code === EX_CONFIG) {
           throw new ProviderError(
             `the gateway for ${bot.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`,
@@ -322,7 +339,8 @@ export class LocalProvider implements Provider {
           "failed",
         );
       }
-      if (await isLive(httpUrl)) return;
+      // live means: /healthz answers AND the socket answering is this gateway's (a foreign /healthz proves nothing)
+      if (this.listeners.judge(bot.port, record).verdict.state === "ours" && (await isLive(httpUrl))) return;
       await abortable(delay(250), signal);
     }
   }
@@ -332,6 +350,7 @@ export class LocalProvider implements Provider {
     const file = pidFileOf(layout);
     const record = readPidFile(file);
     if (!record) return;
+    this.listeners.forget(record);
     const r = await terminate(record, opts.deadlineMs, signal);
     if (r.elapsedMs > 0) this.log.info("gateway stopped", { bot: bot.name, pid: record.pid, ms: r.elapsedMs, killed: r.killed });
     rmSync(file, { force: true });
@@ -401,8 +420,58 @@ export class LocalProvider implements Provider {
     this.log.info("bot removed", { bot: bot.name, purge: opts.purge });
   }
 
-  async endpoint(bot: BotRef, _signal: AbortSignal): Promise<Endpoint> {
-    return { wsUrl: `ws://127.0.0.1:${bot.port}`, httpUrl: `http://127.0.0.1:${bot.port}`, close: async () => {} };
+  /**
+   * The gateway's port, behind a guard that proves before every connection that the socket listening there is the
+   * gateway this bot's pid file names (or its descendant); see Provider.endpoint.
+   */
+  async endpoint(bot: BotRef, signal: AbortSignal): Promise<Endpoint> {
+    if (signal.aborted) throw new ProviderError("cancelled", "timeout");
+    const pidFile = pidFileOf(this.layout(bot));
+    const check = () => {
+      const record = readPidFile(pidFile);
+      const { verdict } = this.listeners.judge(bot.port, record);
+      if (verdict.state === "foreign") throw this.foreignListener(bot, verdict.foreign, record);
+      return verdict;
+    };
+    check();
+    return guardedEndpoint({
+      upstream: async () => ({ host: "127.0.0.1", port: bot.port }),
+      prove: async () => {
+        if (check().state === "none")
+          throw new ProviderError(`the gateway of ${bot.name} is not listening on 127.0.0.1:${bot.port} (yet)`, "unreachable");
+      },
+    });
+  }
+
+  async exitCause(bot: BotRef, _signal: AbortSignal): Promise<string | undefined> {
+    const layout = this.layout(bot);
+    let env: Record<string, string> = {};
+    try {
+      env = parseEnvFile(readFileSync(layout.envFile, "utf8"));
+    } catch {
+      // no env file: nothing of it can be in the output either
+    }
+    const stdoutLog = join(dirname(layout.logFile), "stdout.log");
+    const lines = portTakenLines(this.stdoutTail(stdoutLog, env, 60));
+    return lines.length ? lines.join("\n") : undefined;
+  }
+
+  async portFree(bot: BotRef, port: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) throw new ProviderError("cancelled", "timeout");
+    const state = this.listeners.judge(port, readPidFile(pidFileOf(this.layout(bot)))).verdict.state;
+    return state !== "foreign";
+  }
+
+  private foreignListener(bot: BotRef, holders: PortHolder[], record: PidRecord | null, cause?: string): ForeignListenerError {
+    const running = record && processStatus(record).state === "running";
+    return foreignListenerError({
+      bot: bot.name,
+      port: bot.port,
+      where: "on 127.0.0.1",
+      holders,
+      expected: running ? `its gateway is pid ${record.pid}` : "its gateway is not running",
+      cause,
+    });
   }
 
   private configuredInstall(): OpenClawInstall {
@@ -431,15 +500,20 @@ export class LocalProvider implements Provider {
       const installed = packageVersion(install.openclawDir);
       if (installed && installed !== version) {
         throw new ProviderError(
-          `the bot targets OpenClaw ${version}, but MOLTHUB_OPENCLAW_DIR holds ${installed}; change spec.target.version or the install`,
-          "failed",
+          `OpenClaw ${version} is not installed on this machine: MOLTHUB_OPENCLAW_DIR holds ${installed}; set spec.target.version to ${installed}, point MOLTHUB_OPENCLAW_DIR at an OpenClaw ${version} install, or unset it so Molthub installs ${version} itself`,
+          "not_installed",
         );
       }
       return install;
     }
     const managed = managedInstall(this.requireInstallDir(), version, this.opts.nodeBin);
     if (!existsSync(managed.marker))
-      throw new ProviderError(`OpenClaw ${version} is not installed yet under ${managed.root}; run ensure first`, "not_found");
+      // Molthub installs it itself (ensure), before it creates or starts the gateway; a step that needs it earlier
+      // says so instead of running a missing binary
+      throw new ProviderError(
+        `OpenClaw ${version} is not installed on this machine yet (nothing under ${managed.root}); Molthub installs it before it starts a gateway of that version; this is retried (or set spec.target.version back to an installed version)`,
+        "not_installed",
+      );
     return managed;
   }
 
@@ -451,9 +525,9 @@ export class LocalProvider implements Provider {
     }
   }
 
-  private stdoutTail(file: string, env: Record<string, string>): string {
+  private stdoutTail(file: string, env: Record<string, string>, lines = 25): string {
     try {
-      return scrubSecrets(lastLines(readFileSync(file, "utf8"), 25), env);
+      return scrubSecrets(lastLines(readFileSync(file, "utf8"), lines), env);
     } catch {
       return "(no output)";
     }
@@ -482,20 +556,6 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    const done = (v: boolean) => {
-      socket.destroy();
-      resolve(v);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 async function isLive(httpUrl: string): Promise<boolean> {

@@ -19,6 +19,12 @@ export class BotForwards {
 
   /** ws/http URLs on the local end of the bot's forward; a failure is a ProviderError naming the bot and host. */
   async endpoint(pool: Pick<RemotePool, "forward">, bot: BotRef, poolId: string, hostName: string): Promise<Endpoint> {
+    const port = await this.localPort(pool, bot, poolId, hostName);
+    return { wsUrl: `ws://127.0.0.1:${port}`, httpUrl: `http://127.0.0.1:${port}`, close: async () => {} };
+  }
+
+  /** The local port of the bot's forward (opened, or reopened, as needed). */
+  async localPort(pool: Pick<RemotePool, "forward">, bot: BotRef, poolId: string, hostName: string): Promise<number> {
     const key = `${poolId}\0${bot.port}`;
     let cur = this.forwards.get(bot.id);
     if (cur && cur.key !== key) {
@@ -46,7 +52,7 @@ export class BotForwards {
     } catch (e) {
       throw toProviderError(e, `forwarding to ${bot.name} on ${hostName}`);
     }
-    return { wsUrl: `ws://127.0.0.1:${f.port}`, httpUrl: `http://127.0.0.1:${f.port}`, close: async () => {} };
+    return f.port;
   }
 
   async close(botId: string): Promise<void> {

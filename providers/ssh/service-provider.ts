@@ -17,6 +17,16 @@ import { type Logger, silentLogger } from "../../src/log.ts";
 import type { ExecResult } from "../../src/ssh/pool.ts";
 import { assertBotName, assertEnv, assertId, assertPort, assertSafePath, assertVersion, invalid } from "../checks.ts";
 import { lastLines, parseValidateOutput, scrubSecrets } from "../command-output.ts";
+import { guardedEndpoint, RecentProofs } from "../guarded-endpoint.ts";
+import {
+  type ForeignListenerError,
+  foreignListenerError,
+  inTree,
+  judgeListeners,
+  type ListenerVerdict,
+  type PortHolder,
+  portTakenLines,
+} from "../listener.ts";
 import {
   type BotRef,
   type BotRuntime,
@@ -31,6 +41,7 @@ import { toProviderError } from "./errors.ts";
 import { BotForwards } from "./forwards.ts";
 import { remoteBotLayout } from "./layout.ts";
 import { fallbackBinDir, NPM_FALLBACK_SCRIPT } from "./npm-fallback.ts";
+import { parsePortOwners, portOwnersArgv } from "./port-owners.ts";
 import { RemoteHost, type RemotePool, type RunOptions } from "./remote-host.ts";
 
 export interface RemoteProviderOptions {
@@ -90,6 +101,10 @@ export abstract class RemoteServiceProvider implements Provider {
   private readonly warming = new Set<string>();
   /** one SSH forward per bot (by bot id) */
   private readonly forwards = new BotForwards();
+  /** recent proofs that a bot's port is held by its own service (see endpoint()) */
+  private readonly proofs = new RecentProofs();
+  /** bots whose port had no listener a moment ago (by id: until when that answer stands) */
+  private readonly idle = new Map<string, number>();
 
   constructor(protected readonly opts: RemoteProviderOptions) {
     this.hosts = opts.hosts;
@@ -262,7 +277,16 @@ export abstract class RemoteServiceProvider implements Provider {
 
   async ensure(bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const ctx = await this.ctx(bot);
-    const p = this.paths(ctx, bot);
+    await this.assertInstalled(ctx, this.paths(ctx, bot), signal);
+    await this.prepareHost(ctx, bot, signal);
+  }
+
+  /**
+   * The bot's OpenClaw version and its Node are on the host, or a `not_installed` ProviderError that says how to
+   * install them. Also asked when validate or start fails without a verdict: a bot switched to a version the host
+   * lacks would otherwise fail as a bare "exit 127 … No such file".
+   */
+  protected async assertInstalled(ctx: HostCtx, p: { prefix: string; nodeBin: string }, signal: AbortSignal): Promise<void> {
     const version = ctx.target.version;
     const pkg = await this.read(ctx, `${p.prefix}/node_modules/openclaw/package.json`, signal);
     let installed: string | undefined;
@@ -271,24 +295,24 @@ export abstract class RemoteServiceProvider implements Provider {
     } catch {
       installed = undefined;
     }
-    const fix = `run \`molthub host install ${ctx.info.name} --version ${version}\` (or see \`molthub host doctor ${ctx.info.name}\`)`;
+    const host = ctx.info.name;
+    const fix = `run \`molthub host install ${host} ${version}\` (the host page's Install button does the same; \`molthub host doctor ${host}\` checks the host)`;
     if (!installed)
       throw new ProviderError(
-        `OpenClaw ${version} is not installed on host ${ctx.info.name} (no ${p.prefix}/node_modules/openclaw); ${fix}`,
-        "not_found",
+        `OpenClaw ${version} is not installed on host ${host} (no ${p.prefix}/node_modules/openclaw); ${fix}`,
+        "not_installed",
       );
     if (installed !== version)
       throw new ProviderError(
-        `${p.prefix} on host ${ctx.info.name} holds OpenClaw ${installed}, not ${version}; ${fix}`,
-        "not_found",
+        `OpenClaw ${version} is not installed on host ${host} (${p.prefix} holds ${installed}); ${fix}`,
+        "not_installed",
       );
     const node = await this.run(ctx, ["test", "-x", p.nodeBin], signal);
     if (node.code !== 0)
       throw new ProviderError(
-        `the Node for OpenClaw ${version} is missing on host ${ctx.info.name} (${p.nodeBin}); ${fix}`,
-        "not_found",
+        `OpenClaw ${version} is not installed on host ${host}: its Node (${p.nodeBin}) is missing; ${fix}`,
+        "not_installed",
       );
-    await this.prepareHost(ctx, bot, signal);
   }
 
   async validate(bot: BotRuntime, signal: AbortSignal): Promise<ValidationResult> {
@@ -320,6 +344,8 @@ export abstract class RemoteServiceProvider implements Provider {
           issues: (parsed.issues ?? []).map((i) => ({ path: i.path || "(root)", message: i.message })),
         };
       }
+      // no verdict: a bot switched to a version the host lacks gets "exit 127 … No such file" here; name that
+      await this.assertInstalled(ctx, p, signal);
       throw new ProviderError(
         `\`openclaw config validate\` on ${ctx.info.name} gave no verdict (exit ${r.code ?? r.signal}): ${lastLines(r.stderr || r.stdout, 8) || "no output"}`,
         "failed",
@@ -350,14 +376,33 @@ export abstract class RemoteServiceProvider implements Provider {
 
   async start(bot: BotRuntime, signal: AbortSignal): Promise<void> {
     const ctx = await this.ctx(bot);
+    // a listener that is not the service's own: the gateway would fail to bind (under systemd OpenClaw even exits
+    // 78, which reads like a config error), and a client would hand that process the token
+    const before = await this.judgePort(ctx, bot, bot.port, signal);
+    if (before.verdict.state === "foreign") throw this.foreignListener(ctx, bot, before.verdict.foreign, before.pid);
     await this.startService(ctx, bot, signal);
     // Like the local provider: an invalid config exits 78 a few seconds in; watch until live or the window ends.
     const until = Date.now() + (this.opts.startupCheckMs ?? 45_000);
     const poll = this.opts.pollMs ?? 500;
+    let polls = 0;
     while (Date.now() < until) {
       const st = await this.serviceState(ctx, bot, signal);
       if (!st.running && st.exitCode !== undefined) {
         const tail = await this.tailText(ctx, bot, bot.env, signal);
+        const taken = portTakenLines(tail);
+        if (taken.length) {
+          const now = await this.judgePort(ctx, bot, bot.port, signal, st);
+          throw this.foreignListener(
+            ctx,
+            bot,
+            now.verdict.state === "foreign" ? now.verdict.foreign : [],
+            undefined,
+            `The gateway exited (${st.detail ?? `exit ${st.exitCode}`}) saying: ${taken.join(" / ")}.`,
+          );
+        }
+        // a restart after a version switch reaches here without ensure(): a missing install exits at once (127,
+        // systemd's 203/EXEC, launchd's 78), so say what is missing and how to install it, not "invalid config"
+        await this.assertInstalled(ctx, this.paths(ctx, bot), signal);
         if (st.exitCode === 78)
           throw new ProviderError(
             `the gateway for ${bot.name} on ${ctx.info.name} rejected its configuration (exit 78); fix the config and start again:\n${tail}`,
@@ -368,13 +413,25 @@ export abstract class RemoteServiceProvider implements Provider {
           "failed",
         );
       }
-      if (st.running && (await this.live(bot, signal))) return;
+      // live means: /healthz answers AND the port is held by the service (a foreign /healthz proves nothing). The
+      // owner check costs an SSH round trip: asked once /healthz answers, and every few seconds meanwhile, so a
+      // holder that does not speak HTTP is found too (under systemd OpenClaw then waits for it for up to 300 s)
+      const live = st.running && (await this.live(ctx, bot, signal));
+      if (st.running && (live || ++polls % 10 === 0)) {
+        const j = await this.judgePort(ctx, bot, bot.port, signal, st);
+        if (j.verdict.state === "foreign") throw this.foreignListener(ctx, bot, j.verdict.foreign, j.pid);
+        if (j.verdict.state === "ours" && live) {
+          this.proofs.remember(bot.id, j.pid!);
+          return;
+        }
+      }
       await sleep(poll, signal);
     }
   }
 
   async stop(bot: BotRef, opts: { deadlineMs: number }, signal: AbortSignal): Promise<void> {
     const ctx = await this.ctx(bot);
+    this.proofs.forget(bot.id);
     await this.stopService(ctx, bot, opts.deadlineMs, signal);
   }
 
@@ -412,18 +469,29 @@ export abstract class RemoteServiceProvider implements Provider {
       await this.must(ctx, ["rm", "-rf", "--", p.botDir], signal, "purging the bot dir", { timeoutMs: 120_000 });
     }
     await this.forwards.close(bot.id);
+    this.proofs.forget(bot.id);
     this.log.info("bot removed", { bot: bot.name, host: ctx.info.name, purge: opts.purge });
   }
 
   /**
    * ws/http URLs on a local port forwarded over SSH to the gateway's loopback port on the host, so the gateway sees
-   * a loopback client. One forward per bot, kept until destroy (close() of the endpoint keeps it for reuse).
+   * a loopback client. One forward per bot, kept until destroy. In front of it, a guard (providers/guarded-endpoint)
+   * lets a connection through only once the port on the host is proven to be held by the service's main pid or a
+   * descendant (one SSH exec of `ss`/`ps`, remembered for a few seconds); the same proof runs before this returns.
    */
   async endpoint(bot: BotRef, signal: AbortSignal): Promise<Endpoint> {
     assertPort(bot.port);
     const ctx = await this.ctx(bot);
     if (signal.aborted) throw new ProviderError("cancelled", "timeout");
-    return this.forwards.endpoint(this.pool, bot, ctx.poolId, ctx.info.name);
+    await this.prove(ctx, bot, signal, true);
+    await this.forwards.localPort(this.pool, bot, ctx.poolId, ctx.info.name); // its failure is this call's
+    return guardedEndpoint({
+      upstream: async () => ({
+        host: "127.0.0.1",
+        port: await this.forwards.localPort(this.pool, bot, ctx.poolId, ctx.info.name),
+      }),
+      prove: (s) => this.prove(ctx, bot, s, false),
+    });
   }
 
   /** Close every forward (appliance shutdown). */
@@ -431,11 +499,85 @@ export abstract class RemoteServiceProvider implements Provider {
     await this.forwards.closeAll();
   }
 
-  /** /healthz answers through the tunnel. */
-  protected async live(bot: BotRef, signal: AbortSignal): Promise<boolean> {
+  async exitCause(bot: BotRef, signal: AbortSignal): Promise<string | undefined> {
+    const ctx = await this.ctx(bot);
+    const lines = portTakenLines(await this.tailText(ctx, bot, {}, signal, 60));
+    return lines.length ? lines.join("\n") : undefined;
+  }
+
+  async portFree(bot: BotRef, port: number, signal: AbortSignal): Promise<boolean> {
+    assertPort(port);
+    const ctx = await this.ctx(bot);
+    return (await this.judgePort(ctx, bot, port, signal)).verdict.state !== "foreign";
+  }
+
+  /**
+   * Who holds `port` on the bot's host, judged against the service: its main pid (from `state`, or asked now)
+   * and that pid's descendants are the bot's; anything else, or a holder this login may not see, is foreign.
+   */
+  protected async judgePort(
+    ctx: HostCtx,
+    bot: BotRef,
+    port: number,
+    signal: AbortSignal,
+    state?: ObservedState,
+  ): Promise<{ verdict: ListenerVerdict; pid?: number }> {
+    const st = state ?? (await this.serviceState(ctx, bot, signal));
+    const pid = st.running ? st.pid : undefined;
+    const r = await this.run(ctx, portOwnersArgv(ctx.info.platform, port), signal, { timeoutMs: 15_000 });
+    const parsed = r.code === 0 ? parsePortOwners(r.stdout, ctx.info.platform, port) : null;
+    if (!parsed)
+      throw new ProviderError(
+        `could not tell who listens on port ${port} on ${ctx.info.name}, so the gateway token is not sent there ` +
+          `(exit ${r.code ?? r.signal}: ${lastLines(r.stderr || r.stdout, 3) || "no output"}); ` +
+          `install iproute2 (\`ss\`) and procps (\`ps\`) on the host, or run \`molthub host doctor ${ctx.info.name}\``,
+        "failed",
+      );
+    const parents = new Map([...parsed.processes].map(([p, row]) => [p, row.ppid]));
+    return { verdict: judgeListeners(parsed.holders, (p) => inTree(p, pid, parents)), pid };
+  }
+
+  /** Proves the bot's port is its service's (a recent proof counts); nothing listening passes only with `allowNone`. */
+  private async prove(ctx: HostCtx, bot: BotRef, signal: AbortSignal, allowNone: boolean): Promise<void> {
+    if (this.proofs.fresh(bot.id) !== undefined) return;
+    const notYet = () =>
+      new ProviderError(
+        `the gateway of ${bot.name} is not listening on port ${bot.port} on ${ctx.info.name} (yet)`,
+        "unreachable",
+      );
+    // a readiness poll every 200 ms while the gateway starts: one SSH check per second is enough to say "not yet"
+    if (!allowNone && (this.idle.get(bot.id) ?? 0) > Date.now()) throw notYet();
+    const { verdict, pid } = await this.judgePort(ctx, bot, bot.port, signal);
+    if (verdict.state === "foreign") throw this.foreignListener(ctx, bot, verdict.foreign, pid);
+    if (verdict.state === "ours") {
+      this.proofs.remember(bot.id, pid!);
+      this.idle.delete(bot.id);
+    } else if (!allowNone) {
+      this.idle.set(bot.id, Date.now() + 1_000);
+      throw notYet();
+    }
+  }
+
+  private foreignListener(ctx: HostCtx, bot: BotRef, holders: PortHolder[], pid?: number, cause?: string): ForeignListenerError {
+    return foreignListenerError({
+      bot: bot.name,
+      port: bot.port,
+      where: `on host ${ctx.info.name}`,
+      host: ctx.info.name,
+      holders,
+      expected: pid ? `its service's main pid is ${pid}` : "its service is not running",
+      viewer: ctx.info.username,
+      cause,
+    });
+  }
+
+  /** /healthz answers through the SSH forward (no token is involved). */
+  protected async live(ctx: HostCtx, bot: BotRef, signal: AbortSignal): Promise<boolean> {
     try {
-      const ep = await this.endpoint(bot, signal);
-      const res = await fetch(`${ep.httpUrl}/healthz`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
+      const port = await this.forwards.localPort(this.pool, bot, ctx.poolId, ctx.info.name);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]),
+      });
       await res.arrayBuffer();
       return res.ok;
     } catch {
@@ -444,12 +586,18 @@ export abstract class RemoteServiceProvider implements Provider {
   }
 
   /** The last lines of the service's output for an error message, with the bot's secrets removed. */
-  protected async tailText(ctx: HostCtx, bot: BotRef, env: Record<string, string>, signal: AbortSignal): Promise<string> {
+  protected async tailText(
+    ctx: HostCtx,
+    bot: BotRef,
+    env: Record<string, string>,
+    signal: AbortSignal,
+    tail = 25,
+  ): Promise<string> {
     const lines: string[] = [];
     try {
       const ac = new AbortController();
       const s = AbortSignal.any([signal, ac.signal, AbortSignal.timeout(10_000)]);
-      for await (const l of this.serviceLogs(ctx, bot, { follow: false, tail: 25 }, s)) lines.push(l);
+      for await (const l of this.serviceLogs(ctx, bot, { follow: false, tail }, s)) lines.push(l);
     } catch {
       /* best effort */
     }

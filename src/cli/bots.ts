@@ -1,14 +1,25 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { stringify as toYaml } from "yaml";
+import { type ConditionStatus, type ConditionType, isGood } from "../domain/conditions.ts";
+import { ago } from "../domain/elapsed.ts";
 import { ManifestError, parseManifests } from "../domain/manifest.ts";
 import type { ApiClient } from "./client.ts";
 import { printFindings } from "./findings.ts";
-import { CliError, printTable, readSecret } from "./io.ts";
+import { CliError, printTable, tableLines } from "./io.ts";
+import { type BotSecret, botSecretLines } from "./vault.ts";
 
 function nameOf(doc: unknown): string {
   const name = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   return typeof name === "string" ? name : "?";
+}
+
+interface BotCondition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  since: number;
 }
 
 interface Bot {
@@ -22,6 +33,8 @@ interface Bot {
   appliedRevision: number | null;
   fleet: string | null;
   environment: string | null;
+  /** absent from servers older than the conditions */
+  conditions?: BotCondition[];
 }
 interface Change {
   path: string;
@@ -96,6 +109,25 @@ export async function apply(client: ApiClient, path: string, dryRun: boolean): P
   return failed ? 1 : 0;
 }
 
+/** The first condition that is not in its good state (Unknown is not a failure: it is not observed yet). */
+function firstFailing(b: Bot): BotCondition | undefined {
+  return b.conditions?.find((c) => c.status !== "Unknown" && !isGood(c.type, c));
+}
+
+/** The conditions as a table: failing ones marked with "!", how long each has held, and what to do. */
+function conditionLines(conditions: BotCondition[], now: number): string[] {
+  if (!conditions.length) return ["  (none observed yet)"];
+  const rows = conditions.map((c) => [
+    c.status !== "Unknown" && !isGood(c.type, c) ? "!" : " ",
+    c.type,
+    c.status,
+    c.reason,
+    ago(c.since, now),
+    c.message,
+  ]);
+  return tableLines([[" ", "TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"], ...rows]).map((l) => `  ${l}`);
+}
+
 export async function getBots(client: ApiClient, output?: string): Promise<void> {
   const { items } = await client.call<{ items: Bot[] }>("GET", "/api/v1/bots");
   if (output === "json") return void console.log(JSON.stringify(items, null, 2));
@@ -105,6 +137,8 @@ export async function getBots(client: ApiClient, output?: string): Promise<void>
       ...b,
       revision: `${b.appliedRevision ?? "-"}/${b.desiredRevision}`,
       target: `${b.provider}@${b.host}:${b.port}`,
+      // what is wrong now names its fix; the status reason otherwise
+      statusReason: firstFailing(b)?.message ?? b.statusReason,
     })),
     ["name", "status", "revision", "target", "fleet", "statusReason"],
   );
@@ -118,14 +152,23 @@ export async function describeBot(client: ApiClient, name: string): Promise<void
     events: { ts: number; level: string; message: string }[];
     health: Record<string, unknown> | null;
     job: { kind: string; state: string } | null;
+    secrets?: BotSecret[];
   }>("GET", `/api/v1/bots/${encodeURIComponent(name)}`);
   const b = d.bot;
   console.log(
     `Name:         ${b.name}\nStatus:       ${b.status} — ${b.statusReason}\nDesired:      ${b.desiredState}, revision ${b.desiredRevision} (live: ${b.appliedRevision ?? "none"})\nTarget:       ${b.provider}@${b.host}, port ${b.port}\nDrift policy: ${b.drift}\nFleet/env:    ${b.fleet ?? "-"} / ${b.environment ?? "-"}`,
   );
   if (d.job) console.log(`Job:          ${d.job.kind} (${d.job.state})`);
+  if (b.conditions) {
+    console.log("\nConditions:");
+    for (const l of conditionLines(b.conditions, Date.now())) console.log(l);
+  }
   if (d.health)
     console.log(`Health:       ${d.health.ready ? "ready" : "not ready"} at ${new Date(d.health.ts as number).toISOString()}`);
+  if (d.secrets?.length) {
+    console.log("\nSecrets:");
+    for (const l of botSecretLines(d.secrets)) console.log(l);
+  }
   console.log("\nRevisions:");
   for (const r of d.revisions.slice(0, 10))
     console.log(`  ${r.revision}  ${new Date(r.createdAt).toISOString()}  ${r.source} by ${r.actor}`);
@@ -148,10 +191,4 @@ export async function logs(client: ApiClient, name: string, follow: boolean, tai
 export async function exportAll(client: ApiClient): Promise<void> {
   const { items } = await client.call<{ items: unknown[] }>("GET", "/api/v1/bots/export");
   console.log(items.map((m) => toYaml(m)).join("---\n"));
-}
-
-export async function setSecret(client: ApiClient, name: string): Promise<void> {
-  const value = await readSecret(`value for secret ${name}: `);
-  const r = await client.call<{ name: string; version: number }>("PUT", `/api/v1/secrets/${encodeURIComponent(name)}`, { value });
-  console.log(`secret ${r.name} stored (version ${r.version})`);
 }

@@ -1,8 +1,7 @@
-import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { stringify as toYaml } from "yaml";
 import type { ApiClient } from "./client.ts";
-import { CliError, printTable, readSecret } from "./io.ts";
+import { CliError, confirm, printTable, readSecret } from "./io.ts";
 
 export const USAGE = `Connectors (shared credentials; values on stdin or a prompt, never in argv)
   connector list [-o json]
@@ -50,15 +49,6 @@ async function readValues(prompts: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of prompts) out.push(await readSecret(p));
   return out;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 function printRotation(name: string, r: Rotation): void {

@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline/promises";
 import type { Evaluation } from "./findings.ts";
 /** Reads a secret: the first line of stdin when piped, or a prompt without echo on a terminal. */
 export async function readSecret(promptText: string): Promise<string> {
@@ -66,4 +67,14 @@ export function tableLines(rows: string[][]): string[] {
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "-" : String(r[c]))));
   for (const line of tableLines([columns.map((c) => c.toUpperCase()), ...cells])) console.log(line);
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays the command's output); anything but y/yes is no. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -5,13 +5,19 @@ import { openStore } from "../db/client.ts";
 import { decodeKey, keySource } from "../secrets/keyring.ts";
 import { rotateMasterKey } from "../secrets/vault.ts";
 import type { ApiClient } from "./client.ts";
-import { CliError, printTable, readSecret } from "./io.ts";
+import { CliError, confirm, printTable, readSecret } from "./io.ts";
+import { chooseMode } from "./mode.ts";
 
 const USAGE = `Vault (secrets; values are write-only)
   vault list [-o json]                 names, versions, descriptions, updated, used-by
   vault get NAME [-o json]             one secret's metadata (never its value)
-  vault set NAME [--description D]     store or replace a value: read from stdin when piped, else prompted
-                                       (never from the command line)
+  vault set NAME [--description D] [--dry-run] [--yes]
+                                       store or replace a value: read from stdin when piped, else prompted
+                                       (never from the command line; one line — line breaks are refused).
+                                       Replacing one shows the bots that restart with it first; asks to
+                                       confirm on a terminal, needs --yes when the value comes on stdin.
+                                       --dry-run: only show them (no value needed)
+  vault rollouts NAME [-o json]        per-bot delivery of the secret's new versions
   vault delete NAME                    refused while a bot or connector uses it
   vault rotate-key [--data-dir DIR]    offline, with the server stopped: new master key, every data key
                                        re-wrapped (env/command key sources: the new key on stdin)
@@ -26,7 +32,15 @@ interface SecretItem {
   usedBy: { bots: string[]; connectors: string[] };
 }
 
-/** The whole of stdin when piped (one trailing newline dropped, so multi-line values work); a prompt otherwise. */
+interface SecretChange extends SecretItem {
+  dryRun: boolean;
+  rollout: { bot: string; env: string[]; bound: boolean; method: "restart" | "next start" }[];
+}
+
+/**
+ * The whole of stdin when piped (one trailing newline dropped, as `echo` adds one); a prompt otherwise. A line break
+ * inside the value is refused by the server: a secret reaches its bot as one line of an env file.
+ */
 async function readValue(prompt: string): Promise<string> {
   if (process.stdin.isTTY) return readSecret(prompt);
   const text = await new Response(Bun.stdin.stream()).text();
@@ -53,6 +67,86 @@ function row(s: SecretItem) {
   };
 }
 
+/** One secret of a bot as `GET /api/v1/bots/{name}` describes it. */
+export interface BotSecret {
+  secret: string;
+  env: string[];
+  current: number | null;
+  running: number | null;
+  outdated: boolean;
+  message: string | null;
+  rollout: { version: number; state: string; message: string } | null;
+}
+
+/**
+ * The secrets section of `molthub describe bot`: each secret with the version the gateway runs, and
+ * "secret outdated: NAME (running vN, current vM)" with the rollout's state until a restart delivers it.
+ */
+export function botSecretLines(secrets: BotSecret[]): string[] {
+  return secrets.map((s) => {
+    const env = s.env.join(", ");
+    if (s.outdated) {
+      const r = s.rollout && s.rollout.state !== "delivered" ? ` — ${s.rollout.state}: ${s.rollout.message}` : "";
+      return `  ${s.message} as ${env}${r}`;
+    }
+    if (s.current === null) return `  ${s.secret} as ${env}: missing from the vault`;
+    // running null: nothing runs, or a gateway started before versions were recorded
+    return s.running !== null
+      ? `  ${s.secret} v${s.running} as ${env} (current)`
+      : `  ${s.secret} as ${env} (vault: v${s.current})`;
+  });
+}
+
+/** The blast radius of a write: which bots take the new version, through which env vars, and how. */
+function printRollout(r: SecretChange): void {
+  const restarts = r.rollout.filter((p) => p.method === "restart").length;
+  if (!r.rollout.length) {
+    if (r.dryRun) console.log(`would store ${r.name} version ${r.version}; no bot uses it`);
+    return;
+  }
+  console.log(
+    `${r.dryRun ? `storing ${r.name} version ${r.version} would reach` : "rolling it out to"} ${r.rollout.length} bot${r.rollout.length > 1 ? "s" : ""}${restarts ? ` (${restarts} restart${restarts > 1 ? "s" : ""} with the new value)` : ""}:`,
+  );
+  printTable(
+    r.rollout.map((p) => ({ bot: p.bot, env: p.env.join(","), via: p.bound ? "connector" : "manifest", method: p.method })),
+    ["bot", "env", "via", "method"],
+  );
+}
+
+/**
+ * `molthub vault set` (and `molthub secret set`): the blast radius first (a dry run), then the value. Replacing a
+ * secret that running bots use restarts them, so that needs a yes — typed on a terminal, or `--yes` when the value
+ * comes on stdin (there is nobody to ask then).
+ */
+export async function setSecret(
+  client: ApiClient,
+  name: string,
+  opts: { description?: string; dryRun?: boolean; yes?: boolean } = {},
+): Promise<number> {
+  const path = `/api/v1/secrets/${encodeURIComponent(name)}`;
+  const desc = opts.description !== undefined ? { description: opts.description } : {};
+  const preview = await client.call<SecretChange>("PUT", `${path}?dryRun=true`, desc);
+  if (opts.dryRun) {
+    printRollout(preview);
+    return 0;
+  }
+  if (!opts.yes && preview.rollout.some((p) => p.method === "restart")) {
+    printRollout(preview);
+    if (!process.stdin.isTTY)
+      throw new CliError("add --yes to replace it (the value comes on stdin, so there is no prompt to confirm the restarts)", 2);
+    if (!(await confirm("Replace it now? [y/N] "))) {
+      console.log("not stored");
+      return 1;
+    }
+  }
+  const value = await readValue(`value for secret ${name}: `);
+  const s = await client.call<SecretChange>("PUT", path, { value, ...desc });
+  console.log(`secret ${s.name} stored (version ${s.version})`);
+  printRollout(s);
+  if (s.rollout.some((p) => p.method === "restart")) console.log(`follow it with: molthub vault rollouts ${s.name}`);
+  return 0;
+}
+
 /** `molthub vault …` client commands (argv[0] = "vault"); rotate-key is offline and handled by `main`. */
 async function run(client: ApiClient, argv: string[]): Promise<number> {
   const [, sub, name] = argv;
@@ -72,19 +166,26 @@ async function run(client: ApiClient, argv: string[]): Promise<number> {
       else printTable([row(s)], ["name", "version", "updated", "by", "used-by", "description"]);
       return 0;
     }
-    case "set": {
+    case "set":
       if (!name || name.startsWith("-"))
-        throw new CliError("usage: molthub vault set NAME [--description D] (value on stdin or prompt)", 2);
-      const value = await readValue(`value for secret ${name}: `);
-      const description = flag(argv, "description");
-      const s = await client.call<SecretItem>("PUT", path(name), {
-        value,
-        ...(description !== undefined ? { description } : {}),
+        throw new CliError("usage: molthub vault set NAME [--description D] [--dry-run] [--yes] (value on stdin or prompt)", 2);
+      return setSecret(client, name, {
+        description: flag(argv, "description"),
+        dryRun: argv.includes("--dry-run"),
+        yes: argv.includes("--yes"),
       });
-      const bots = s.usedBy.bots.length;
-      console.log(
-        `secret ${s.name} stored (version ${s.version})${s.version > 1 && bots ? `; ${bots} bot${bots > 1 ? "s get" : " gets"} it on the next reconcile` : ""}`,
-      );
+    case "rollouts": {
+      if (!name) throw new CliError("usage: molthub vault rollouts NAME", 2);
+      const r = await client.call<{
+        items: { bot: string; version: number; state: string; method: string | null; message: string }[];
+      }>("GET", `${path(name)}/rollouts`);
+      if (output === "json") console.log(JSON.stringify(r.items, null, 2));
+      else if (!r.items.length) console.log(`no rollout of ${name} yet: no new version reached a bot that uses it`);
+      else
+        printTable(
+          r.items.map((i) => ({ bot: i.bot, version: `v${i.version}`, state: i.state, method: i.method, message: i.message })),
+          ["bot", "version", "state", "method", "message"],
+        );
       return 0;
     }
     case "delete": {
@@ -150,6 +251,8 @@ function parseFlags(argv: string[]) {
         token: { type: "string" },
         output: { type: "string", short: "o" },
         description: { type: "string" },
+        "dry-run": { type: "boolean" },
+        yes: { type: "boolean", short: "y" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -172,12 +275,16 @@ export async function main(
     return 0;
   }
   if (positionals[0] === "rotate-key") {
+    chooseMode("vault rotate-key", ["offline"], values);
     const s = ctx.settings(values);
     return rotateKey({ dataDir: s.dataDir, command: s.masterKeyCommand });
   }
+  chooseMode(`vault ${positionals[0]}`, ["server"], values);
   const client = ctx.makeClient({ server: values.server, token: values.token });
   const rest: string[] = [];
   if (values.output) rest.push("--output", values.output);
   if (values.description !== undefined) rest.push("--description", values.description);
+  if (values["dry-run"]) rest.push("--dry-run");
+  if (values.yes) rest.push("--yes");
   return run(client, ["vault", ...positionals, ...rest]);
 }

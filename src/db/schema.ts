@@ -219,7 +219,8 @@ export const botRevisions = sqliteTable(
     resolved: text("resolved"),
     /** where each resolved openclaw path came from (layers), at the time of the revision */
     provenance: text("provenance").notNull().default("{}"),
-    source: text("source", { enum: ["apply", "adopt", "ui", "rollback", "layer"] }).notNull(),
+    /** "port": Molthub moved the bot off a port another process took (fleet/revisions.ts reallocatePort) */
+    source: text("source", { enum: ["apply", "adopt", "ui", "rollback", "layer", "port"] }).notNull(),
     actor: text("actor").notNull(),
     createdAt: integer("created_at").notNull(),
   },

@@ -72,7 +72,10 @@ export function failingConditions(cs: Conditions): { type: ConditionType; condit
  * The status of a settled bot (one the reconciler is not working on): running when every known condition is
  * good, degraded otherwise, with the failing conditions' messages as the reason.
  */
-export function settledStatus(cs: Conditions, opts: { paused: boolean; revision: number }): {
+export function settledStatus(
+  cs: Conditions,
+  opts: { paused: boolean; revision: number },
+): {
   status: "running" | "degraded";
   reason: string;
 } {

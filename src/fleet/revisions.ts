@@ -4,7 +4,7 @@ import { recordAudit } from "../core/audit.ts";
 import type { ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
 import type { Tx } from "../db/client.ts";
-import { botEvents, botRevisions, bots } from "../db/schema.ts";
+import { botEvents, botRevisions, bots, hosts } from "../db/schema.ts";
 import { type Manifest, ManifestError, targetHost, validateManifest } from "../domain/manifest.ts";
 import { allocatePort, canonicalJson, diffConfig, type PathChange } from "../domain/openclaw-config.ts";
 import type { EvaluationResult } from "../domain/policy.ts";
@@ -64,15 +64,159 @@ function portFreeLocally(port: number): boolean {
   return true;
 }
 
-/** The port a new bot on `host` gets: spaced from the host's other bots (and, locally, free right now). */
-export function allocateBotPort(tx: Tx, host: string): number {
-  const taken = tx
-    .select({ port: bots.port })
+/** Addresses that reach the appliance's own machine: a host entry there shares the local bots' port space. */
+function isLoopbackAddress(address: string): boolean {
+  const a = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
+  return a === "localhost" || a === "::1" || /^127\./.test(a) || a === "::ffff:127.0.0.1";
+}
+
+type HostKeys = Pick<typeof hosts.$inferSelect, "address" | "fingerprint" | "seenFingerprint">;
+
+/**
+ * What identifies the machine behind a host entry: its host key (pinned, or the one it presented while unpinned)
+ * and its address; "local" for the appliance's own machine. Two entries sharing any of these are treated as one
+ * machine, so their bots never share a port. Merging two machines by mistake only costs port space; splitting one
+ * gives two gateways the same port (the second cannot start, or a client reaches the wrong one).
+ */
+function machineKeys(h: HostKeys | undefined, ws: string, name: string): string[] {
+  if (name === "local") return ["local"];
+  if (!h) return [`name:${ws}/${name}`];
+  const keys = [`addr:${h.address.trim().toLowerCase()}`];
+  if (h.fingerprint) keys.push(`key:${h.fingerprint}`);
+  else if (h.seenFingerprint) keys.push(`key:${h.seenFingerprint}`);
+  if (isLoopbackAddress(h.address)) keys.push("local");
+  return keys;
+}
+
+/**
+ * The ports of every bot on the same machine as `host` of workspace `ws` (any workspace's, any host entry's that
+ * reaches that machine), the ports its host doctor last found listening there, and whether that machine is this
+ * one. Entries are grouped transitively: an unpinned entry sharing an address with a pinned one joins its machine,
+ * and so does every entry sharing that one's key.
+ */
+function machinePorts(tx: Tx, ws: string, host: string, exceptBot?: string): { ports: number[]; busy: number[]; local: boolean } {
+  const entries = tx
+    .select({
+      workspaceId: hosts.workspaceId,
+      name: hosts.name,
+      address: hosts.address,
+      fingerprint: hosts.fingerprint,
+      seenFingerprint: hosts.seenFingerprint,
+      doctor: hosts.doctor,
+    })
+    .from(hosts)
+    .all();
+  const byName = new Map(entries.map((h) => [`${h.workspaceId}\0${h.name}`, h]));
+  // union-find over machine keys: every entry's keys end up in one group per machine
+  const parent = new Map<string, string>();
+  const find = (k: string): string => {
+    let r = k;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(k, r);
+    return r;
+  };
+  const union = (keys: string[]) => {
+    for (const k of keys) if (!parent.has(k)) parent.set(k, k);
+    for (const k of keys.slice(1)) parent.set(find(k), find(keys[0]!));
+  };
+  for (const h of entries) union(machineKeys(h, h.workspaceId, h.name));
+  const machineOf = (w: string, name: string) => {
+    const keys = machineKeys(byName.get(`${w}\0${name}`), w, name);
+    union(keys);
+    return find(keys[0]!);
+  };
+  const mine = machineOf(ws, host);
+  const ports = tx
+    .select({ id: bots.id, workspaceId: bots.workspaceId, host: bots.host, port: bots.port })
     .from(bots)
-    .where(eq(bots.host, host))
     .all()
-    .map((r) => r.port);
-  return allocatePort(taken, host === "local" ? portFreeLocally : undefined);
+    .filter((b) => b.id !== exceptBot && machineOf(b.workspaceId, b.host) === mine)
+    .map((b) => b.port);
+  // what the host doctor saw listening (`ss -ltn`) on any entry of this machine: a port taken by someone else
+  const busy = entries.filter((h) => machineOf(h.workspaceId, h.name) === mine).flatMap((h) => listeningPorts(h.doctor));
+  return { ports, busy, local: parent.has("local") && find("local") === mine };
+}
+
+/** `facts.listening` of a stored doctor report (src/hosts/doctor.ts), or nothing. */
+function listeningPorts(doctor: string): number[] {
+  try {
+    const l = (JSON.parse(doctor) as { facts?: { listening?: unknown } }).facts?.listening;
+    return Array.isArray(l) ? l.filter((p): p is number => Number.isInteger(p)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The port a new bot on `host` (a host entry of workspace `ws`, or "local") gets: spaced from every other bot on
+ * the same *machine* — host entries are matched by host key and address, not by name — from what the host
+ * doctor last saw listening there, and from `exclude` (ports found taken on the target); on this machine also free
+ * right now. The reconciler still asks the target (`portFree`) before it starts the gateway.
+ */
+export function allocateBotPort(tx: Tx, ws: string, host: string, opts: { exclude?: number[]; exceptBot?: string } = {}): number {
+  const { ports, busy, local } = machinePorts(tx, ws, host, opts.exceptBot);
+  // a listener at L collides with a base port p when p <= L <= p + 110; `taken` keeps 120 clear either side
+  return allocatePort([...ports, ...busy, ...(opts.exclude ?? [])], local ? portFreeLocally : undefined);
+}
+
+/**
+ * Moves a bot whose port was lost to a foreign process (a provider's `foreign_listener`, or `portFree` false before
+ * a start) to a new port on its machine, in the caller's transaction: a new revision (`gateway.port` is Molthub's,
+ * so this is the only way it changes; the gateway restarts on it), a `port.reallocated` timeline event and a
+ * `bot.port_reallocated` audit entry. `taken` are the ports known to be held on the target (the lost one is added);
+ * the caller checks the new port on the target (`portFree`) before starting, and calls again with it in `taken`
+ * when that is held too. Returns the new port.
+ *
+ * @example
+ * const port = inTransaction(app, false, (tx) => reallocatePort(tx, systemCtx, bot.id, { taken: [bot.port], holder: "pid 42 (python3)" }));
+ */
+export function reallocatePort(
+  tx: Tx,
+  ctx: Ctx,
+  botId: string,
+  opts: { taken: number[] /** who held the old port, for the timeline and audit */; holder?: string },
+): number {
+  const bot = botById(tx, botId);
+  if (!bot) throw new ServiceError("not_found", `bot ${botId} no longer exists`);
+  const from = bot.port;
+  const port = allocateBotPort(tx, bot.workspaceId, bot.host, { exclude: [from, ...opts.taken], exceptBot: bot.id });
+  const current = desiredRevision(tx, bot);
+  const rendered = renderBot(tx, bot.workspaceId, current.manifest, { port, host: bot.host, botId: bot.id, now: ctx.now() });
+  tx.update(bots).set({ port }).where(eq(bots.id, bot.id)).run();
+  const reason = `port ${from} was taken by ${opts.holder ?? "another process"}; moved to port ${port}`;
+  writeRevision(tx, ctx, {
+    bot: { ...bot, port },
+    manifest: current.manifest,
+    rendered,
+    revision: latestRevision(tx, bot.id).revision + 1,
+    source: "port",
+    changes: diffConfig(current.config, rendered.config),
+    reason,
+    audit: {
+      action: "bot.port_reallocated",
+      summary: {
+        name: bot.name,
+        from,
+        to: port,
+        taken: [...new Set([from, ...opts.taken])],
+        ...(opts.holder ? { holder: opts.holder } : {}),
+      },
+    },
+  });
+  tx.insert(botEvents)
+    .values({
+      botId: bot.id,
+      ts: ctx.now(),
+      level: "warn",
+      type: "port.reallocated",
+      message: `${reason}; the gateway restarts there (the old port's holder was sent nothing)`,
+      data: JSON.stringify({ from, to: port }),
+    })
+    .run();
+  return port;
 }
 
 interface RevisionWrite {
@@ -81,8 +225,10 @@ interface RevisionWrite {
   manifest: Manifest;
   rendered: RenderedBot;
   revision: number;
-  source: RevisionSource | "layer";
+  source: RevisionSource | "layer" | "port";
   changes: PathChange[];
+  /** the audit entry of a non-first revision, when it is not a plain update (a port move) */
+  audit?: { action: string; summary: Record<string, unknown> };
   /** why a shared change made this revision (a template, profile, overlay or connector) */
   reason?: string;
   /** columns of the bot row that follow the manifest (fleet, labels, desired state) */
@@ -138,6 +284,13 @@ function writeRevision(tx: Tx, ctx: Ctx, w: RevisionWrite): void {
   if (first) {
     const summary = { name, provider: w.manifest.spec.target.provider, revision: 1, port: w.bot.port };
     recordAudit(tx, ctx, { action: "bot.create", resourceType: "bot", resourceId: w.bot.id, summary });
+  } else if (w.audit) {
+    recordAudit(tx, ctx, {
+      action: w.audit.action,
+      resourceType: "bot",
+      resourceId: w.bot.id,
+      summary: { ...w.audit.summary, revision: w.revision },
+    });
   } else {
     const summary = { name, revision: w.revision, ...(w.reason ? { reason: w.reason } : {}), paths };
     recordAudit(tx, ctx, {
@@ -179,7 +332,7 @@ export function applyRevision(
     );
   }
   if (!existing) {
-    const port = allocateBotPort(tx, host);
+    const port = allocateBotPort(tx, ws, host);
     const rendered = renderBot(tx, ws, m, { port, host, now });
     const id = randomUUID();
     const token = randomBytes(32).toString("base64url");

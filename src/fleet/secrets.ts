@@ -77,12 +77,30 @@ export function secretUsers(tx: Tx, workspaceId: string): Map<string, SecretUser
   return out;
 }
 
-function checkInput(input: { name: string; value: string; description?: string }): void {
+/**
+ * Why `value` cannot be delivered to a bot, or undefined when it can. Every secret reaches its bot as one
+ * `KEY=value` line of a 0600 env file (literal to the end of the line, no quoting), so a line break or a NUL
+ * would cut the value or forge another variable; it is refused where the value enters, not at the next
+ * reconcile.
+ */
+export function secretValueProblem(value: string): string | undefined {
+  if (/[\r\n]/.test(value))
+    return "contains a line break; a secret reaches the bot as one line of its env file — store it on one line (join the lines, or base64-encode a multi-line value such as a PEM key)";
+  if (value.includes("\0")) return "contains a NUL byte, which an env file cannot carry; store the value without it";
+  return undefined;
+}
+
+/** Refuses a name, value or description the vault cannot store, naming each wrong field (invalid_request). */
+export function checkSecretInput(input: { name: string; value: string; description?: string }): void {
   const details: { path: string; message: string }[] = [];
   if (!NAME_RE.test(input.name)) details.push({ path: "name", message: "lowercase letters, digits and dashes, 1–63 characters" });
   if (typeof input.value !== "string" || !input.value) details.push({ path: "value", message: "required" });
   else if (Buffer.byteLength(input.value) > MAX_SECRET_BYTES)
     details.push({ path: "value", message: `at most ${MAX_SECRET_BYTES} bytes` });
+  else {
+    const problem = secretValueProblem(input.value);
+    if (problem) details.push({ path: "value", message: problem });
+  }
   if (input.description !== undefined && (typeof input.description !== "string" || input.description.length > MAX_DESCRIPTION))
     details.push({ path: "description", message: `at most ${MAX_DESCRIPTION} characters` });
   if (details.length) {
@@ -111,7 +129,7 @@ export function writeSecret(
   input: SecretInput,
 ): SecretRow {
   if (typeof input.value === "string") registerSecret(input.value);
-  checkInput(input);
+  checkSecretInput(input);
   const description = input.description?.trim();
   const now = ctx.now();
   const existing = tx
@@ -226,6 +244,14 @@ export function resolveSecretValues(
     }
     const v = openSecretValue(keyring, row);
     registerSecret(v);
+    // stored before values were checked at input: say which secret and how to fix it, before any file is written
+    const problem = secretValueProblem(v);
+    if (problem)
+      throw new ServiceError(
+        "invalid_request",
+        `secret ${ref.secret} (version ${row.version}, delivered as ${envKey}) ${problem}; store it again: molthub vault set ${ref.secret}`,
+        [{ path: `spec.secrets.${envKey}`, message: `secret ${ref.secret} ${problem}` }],
+      );
     out[envKey] = v;
   }
   if (missing.length)
@@ -248,4 +274,64 @@ export function assertSecretsExist(tx: Tx, ws: string, botName: string, refs: Re
     `bot ${botName} references ${many ? "missing secrets" : "a missing secret"} ${missing.join(", ")}; store ${many ? "them" : "it"} first (molthub secret set NAME, or the Secrets page)`,
     missing.map((s) => ({ path: "spec.secrets", message: `secret ${s} does not exist` })),
   );
+}
+
+/**
+ * The current version of each secret the references name, by secret name (a missing secret is left out). The
+ * reconciler stores this as `bots.applied_secrets` when a start or restart delivered the env built from the same
+ * references, so every bot can say which versions it runs.
+ *
+ * @example secretVersions(db, ws, { ANTHROPIC_API_KEY: { secret: "anthropic-key" } }) // { "anthropic-key": 3 }
+ */
+export function secretVersions(db: Tx, workspaceId: string, refs: Record<string, { secret: string }>): Record<string, number> {
+  const names = [...new Set(Object.values(refs).map((r) => r.secret))];
+  if (!names.length) return {};
+  const out: Record<string, number> = {};
+  for (const r of db
+    .select({ name: secrets.name, version: secrets.version })
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, names)))
+    .orderBy(secrets.name)
+    .all())
+    out[r.name] = r.version;
+  return out;
+}
+
+/** The applied-secrets JSON of a bot row (`{[secret name]: version}`); anything unreadable is "not recorded". */
+export function parseAppliedSecrets(json: string | null | undefined): Record<string, number> {
+  if (!json) return {};
+  try {
+    const v = JSON.parse(json) as unknown;
+    if (!v || typeof v !== "object" || Array.isArray(v)) return {};
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => Number.isInteger(e[1])),
+    );
+  } catch {
+    return {};
+  }
+}
+
+export interface OutdatedSecret {
+  secret: string;
+  /** the version the running gateway was started with */
+  running: number;
+  /** the version in the vault now */
+  current: number;
+}
+
+/**
+ * Which of a running bot's secrets are older than the vault's: `applied` is what it was started with
+ * (`bots.applied_secrets`), `current` the vault's versions of the secrets its desired revision references
+ * (`secretVersions`). A secret with no recorded version is not called outdated here: nothing is known about it
+ * (bots started before versions were recorded); `botSecrets` in fleet/rollouts.ts falls back on the rollout rows.
+ *
+ * @example outdatedSecrets({ "anthropic-key": 1 }, { "anthropic-key": 2 }) // [{ secret: "anthropic-key", running: 1, current: 2 }]
+ */
+export function outdatedSecrets(applied: Record<string, number>, current: Record<string, number>): OutdatedSecret[] {
+  return Object.keys(current)
+    .sort()
+    .flatMap((secret) => {
+      const running = applied[secret];
+      return running !== undefined && running < current[secret]! ? [{ secret, running, current: current[secret]! }] : [];
+    });
 }

@@ -2,6 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { ServiceError } from "../core/errors.ts";
 import type { Tx } from "../db/client.ts";
 import { botRevisions, bots } from "../db/schema.ts";
+import { CONDITION_TYPES, type Condition, type ConditionType, parseConditions } from "../domain/conditions.ts";
 import type { Provenance } from "../domain/layers.ts";
 import type { Manifest } from "../domain/manifest.ts";
 
@@ -13,6 +14,11 @@ import type { Manifest } from "../domain/manifest.ts";
 export type BotRow = typeof bots.$inferSelect;
 type RevisionRow = typeof botRevisions.$inferSelect;
 export type SecretRefs = Record<string, { secret: string }>;
+
+/** One condition of a bot as shown: its type with the stored value. */
+interface BotCondition extends Condition {
+  type: ConditionType;
+}
 
 export interface BotView {
   id: string;
@@ -29,6 +35,8 @@ export interface BotView {
   desiredRevision: number;
   appliedRevision: number | null;
   drift: Manifest["spec"]["drift"];
+  /** the conditions the status derives from, in CONDITION_TYPES order; a type not observed yet is left out */
+  conditions: BotCondition[];
   createdAt: number;
   updatedAt: number;
 }
@@ -49,9 +57,19 @@ export function botView(b: BotRow, manifest?: Manifest): BotView {
     desiredRevision: b.desiredRevision,
     appliedRevision: b.appliedRevision,
     drift: manifest?.spec.drift ?? "revert",
+    conditions: conditionList(b.conditions),
     createdAt: b.createdAt,
     updatedAt: b.updatedAt,
   };
+}
+
+/** The stored conditions as a list in display order (the same order in the API, the CLI and the pages). */
+function conditionList(json: string | null | undefined): BotCondition[] {
+  const cs = parseConditions(json);
+  return CONDITION_TYPES.flatMap((type) => {
+    const c = cs[type];
+    return c ? [{ type, status: c.status, reason: c.reason, message: c.message, since: c.since }] : [];
+  });
 }
 
 /** A bot of the workspace that is not being deleted; not_found otherwise. */

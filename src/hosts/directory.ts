@@ -10,6 +10,7 @@
  *   and lastSeenAt (written at most once a minute).
  */
 import { and, eq } from "drizzle-orm";
+import type { ClientChannel } from "ssh2";
 import { recordAudit } from "../core/audit.ts";
 import { systemActor } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
@@ -24,6 +25,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type ExecStreamOptions,
+  type ForwardTarget,
   type SftpOptions,
   SshError,
   type SshHostConfig,
@@ -105,6 +107,19 @@ export class HostPool extends SshPool {
 
   override sftpRead(id: string, path: string, opts: SftpOptions = {}): Promise<Buffer> {
     return this.reported(id, super.sftpRead(id, path, opts));
+  }
+
+  /**
+   * Each channel of a forward too: a remote bot's health checks reach its gateway only through a forward, so a host
+   * that went down is recorded as unreachable (and the bot names it) instead of only "connect was cancelled".
+   */
+  protected override openForwardChannel(
+    id: string,
+    target: ForwardTarget,
+    what: string,
+    timeoutMs: number,
+  ): Promise<ClientChannel> {
+    return this.reported(id, super.openForwardChannel(id, target, what, timeoutMs));
   }
 }
 

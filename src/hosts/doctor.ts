@@ -414,7 +414,7 @@ export function diagnose(f: HostFacts, hostName: string): Finding[] {
       id: "ports",
       level: busy.length >= PORT_SLOTS ? "error" : "warn",
       message: `gateway port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} (or the browser port beside ${busy.length > 1 ? "them" : "it"}) already in use on the host`,
-      fix: "stop what listens there (ss -ltnp shows it), or expect bots placed on those ports to fail until it is gone",
+      fix: "stop what listens there if it should not (ss -ltnp shows it); new bots are placed around these ports, and a bot whose port is taken is moved to a free one",
     });
   }
   // disk

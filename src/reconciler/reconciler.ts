@@ -31,11 +31,12 @@ import {
 } from "../domain/openclaw-config.ts";
 import { evaluateBotPolicy, policyRefusal } from "../fleet/policy.ts";
 import { backoffMs, claimNext, enqueue, finish, type Job, recoverInterrupted } from "../fleet/queue.ts";
-import { applyRevision } from "../fleet/revisions.ts";
+import { applyRevision, reallocatePort } from "../fleet/revisions.ts";
 // connectors: per-bot delivery of rotated secrets (secret_rollouts)
-import { rolloutCutoff, settleRollouts } from "../fleet/rollouts.ts";
-import { resolveSecretValues } from "../fleet/secrets.ts";
+import { rolloutCutoff, secretsCurrent, settleRollouts } from "../fleet/rollouts.ts";
+import { resolveSecretValues, secretVersions } from "../fleet/secrets.ts";
 import { type BotRow, latestRevision } from "../fleet/store.ts";
+import { targetCondition, targetConditionFromError } from "../fleet/target-condition.ts";
 import { GatewayClient, isGatewayError } from "../gateway/client.ts";
 import type { DeviceIdentity } from "../gateway/identity.ts";
 import { probeReadyz } from "../gateway/probe.ts";
@@ -326,7 +327,10 @@ export class Reconciler {
     return { id: bot.id, name: bot.name, workspaceId: bot.workspaceId, target: rev.manifest.spec.target, port: bot.port };
   }
 
-  private runtime(bot: BotRow, provider: Provider): { rt: BotRuntime; manifest: Manifest; envHash: string } {
+  private runtime(
+    bot: BotRow,
+    provider: Provider,
+  ): { rt: BotRuntime; manifest: Manifest; envHash: string; secretVersions: Record<string, number> } {
     const rev = latestRevision(this.db, bot.id, bot.desiredRevision);
     const ref = this.ref(bot, rev);
     const layout = provider.layout(ref);
@@ -338,11 +342,21 @@ export class Reconciler {
     } catch (e) {
       throw new StepError("secrets", (e as Error).message);
     }
+    // read with the values, in the same synchronous stretch: the versions are the ones this env file carries
+    const versions = secretVersions(this.db, bot.workspaceId, rev.effective.spec.secrets);
     const env = botEnvironment({ layout, port: bot.port, gatewayToken: token, secrets });
     return {
       rt: { ...ref, config, configHash: rev.configHash, env },
       manifest: rev.effective,
-      envHash: createHash("sha256").update(renderEnvFile(env)).update(JSON.stringify(rev.manifest.spec.target)).digest("hex"),
+      secretVersions: versions,
+      envHash: createHash("sha256")
+        .update(renderEnvFile(env))
+        .update(JSON.stringify(rev.manifest.spec.target))
+        // Docker bots created before secrets moved out of the container config (ADR 0010) carry them in
+        // `Config.Env` until recreated: this changes their env hash once, so the next pass restarts them into
+        // a container without secrets.
+        .update(rev.manifest.spec.target.provider === "docker" ? "\0env-file-launcher-1" : "")
+        .digest("hex"),
     };
   }
 
@@ -366,10 +380,9 @@ export class Reconciler {
   }
 
   /** TargetReachable after a failure: False when the target itself (host, engine) is the problem, else unchanged. */
-  private targetConditionFrom(_bot: BotRow, e: unknown): Partial<Record<ConditionType, Omit<Condition, "since">>> {
-    if (e instanceof ProviderError && e.code === "unreachable")
-      return { TargetReachable: { status: "False", reason: "Unreachable", message: redactString(e.message) } };
-    return {};
+  private targetConditionFrom(bot: BotRow, e: unknown): Partial<Record<ConditionType, Omit<Condition, "since">>> {
+    const t = targetConditionFromError(this.db, bot, e);
+    return t ? { TargetReachable: t } : {};
   }
 
   private get keyring(): Keyring {
@@ -449,21 +462,27 @@ export class Reconciler {
       if (fresh) {
         const failures = fresh.failures + 1;
         const retryIn = backoffMs(failures);
-        this.setStatus(fresh, "error", message, { failures });
+        const foreign = err.cause instanceof ProviderError && err.cause.code === "foreign_listener" ? err.cause : undefined;
+        // when the target itself is the problem (host key unconfirmed, login refused, host down), say that and its fix
+        const target = this.targetConditionFrom(fresh, err.cause ?? err);
+        const unreachable = target.TargetReachable?.status === "False" ? target.TargetReachable.message : undefined;
+        this.setStatus(fresh, "error", unreachable ?? message, { failures });
         this.setConditions(fresh, {
           ConfigApplied: {
             status: "False",
             reason: `${err.step[0]!.toUpperCase()}${err.step.slice(1)}Failed`,
             message: `revision ${fresh.desiredRevision} not applied: ${message}`,
           },
-          ...this.targetConditionFrom(fresh, err.cause ?? err),
+          ...target,
         });
         settleRollouts(this.db, fresh.id, rollouts, { state: "failed", message: `${message} (retrying)`, now: this.now() }); // connectors
         this.event(fresh, "error", `${err.step}.failed`, `${message} — retrying in ${Math.round(retryIn / 1000)} s`, {
           issues: err.issues ?? [],
         });
         finish(this.db, job.id, controller.signal.aborted ? "cancelled" : "failed", this.now(), message);
-        if (this.running || !controller.signal.aborted) {
+        // the port is lost to another process: the new revision on a free port is queued at once, no back-off
+        const moved = foreign && !fresh.deleting && !controller.signal.aborted && this.movePort(fresh, foreign);
+        if (!moved && (this.running || !controller.signal.aborted)) {
           this.db.transaction((tx) => {
             enqueue(tx, fresh.id, fresh.deleting ? "delete" : "reconcile", { now: this.now(), notBefore: this.now() + retryIn });
           });
@@ -480,7 +499,7 @@ export class Reconciler {
   /** Returns how the current env reached the gateway (connectors' rollouts), or null when it did not (stopped). */
   private async reconcile(bot: BotRow, job: Job, signal: AbortSignal): Promise<"start" | "restart" | "unchanged" | null> {
     const provider = this.provider(bot);
-    const { rt, envHash } = this.runtime(bot, provider);
+    const { rt, envHash, secretVersions: versions, manifest } = this.runtime(bot, provider);
     const ref = rt as BotRef;
     const observed = await this.step("rpc", signal, (s) => provider.observe(ref, s));
 
@@ -494,7 +513,7 @@ export class Reconciler {
       this.setStatus(bot, "stopped", "stopped on request", { failures: 0 });
       this.setConditions(bot, {
         Ready: { status: "False", reason: "Stopped", message: "stopped on request" },
-        TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+        TargetReachable: targetCondition(this.db, bot),
       });
       return null;
     }
@@ -513,6 +532,7 @@ export class Reconciler {
       );
       await this.step("ensure", signal, (s) => provider.ensure(rt, s));
       await this.step("configure", signal, (s) => provider.configure(rt, s));
+      await this.assertPortFree(bot, provider, ref, signal);
       try {
         await this.step("start", signal, (s) => provider.start(rt, s));
       } catch (e) {
@@ -526,8 +546,12 @@ export class Reconciler {
       // secrets or the environment changed (or a restart was asked for): deliver and restart the process
       if (provider.validate && configChanged) await this.preflight(bot, provider, rt, signal);
       this.setStatus(bot, "starting", envChanged ? "restarting with a new environment" : "restarting on request");
+      // the target (its OpenClaw version, image, resources) is part of the env hash: make it available before the
+      // old gateway stops, so a version that cannot be installed leaves the old one running
+      if (envChanged) await this.step("ensure", signal, (s) => provider.ensure(rt, s));
       await this.step("configure", signal, (s) => provider.configure(rt, s));
       await this.step("stop", signal, (s) => provider.stop(ref, { deadlineMs: this.timeouts.stop - 5_000 }, s));
+      await this.assertPortFree(bot, provider, ref, signal);
       await this.step("start", signal, (s) => provider.start(rt, s));
       this.event(bot, "info", "restarted", envChanged ? "gateway restarted with a new environment" : "gateway restarted");
       delivery = "restart";
@@ -588,22 +612,22 @@ export class Reconciler {
       const paused = bot.desiredState === "paused";
       if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
       const cs = this.setConditions(bot, {
-        TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+        TargetReachable: targetCondition(this.db, bot),
         Ready: { status: "True", reason: "Ready", message: "the gateway is ready" },
         ConfigApplied: { status: "True", reason: "Verified", message: `revision ${bot.desiredRevision} verified live` },
         Drifted: { status: "False", reason: "MatchesRevision", message: `the live config is revision ${bot.desiredRevision}` },
         ChannelsConnected: verdict.problems.length
           ? { status: "False", reason: "ChannelError", message: verdict.problems.join("; ") }
           : { status: "True", reason: "NoErrors", message: "no channel reports an error" },
-        ...(delivery !== "unchanged" || envChanged
-          ? { SecretsCurrent: { status: "True", reason: "Delivered", message: "the gateway runs the current secrets" } }
-          : {}),
+        // an equal env hash means the running gateway has these values; a write that landed during this pass stays outdated
+        SecretsCurrent: secretsCurrent(this.db, bot.workspaceId, versions, manifest.spec.secrets),
       });
       const settled = settledStatus(cs, { paused, revision: bot.desiredRevision });
       this.setStatus(bot, settled.status, settled.reason, {
         appliedRevision: bot.desiredRevision,
         appliedHash: rt.configHash,
         appliedEnvHash: envHash,
+        appliedSecrets: JSON.stringify(versions),
         failures: 0,
         lastSeenAt: this.now(),
       });
@@ -613,6 +637,44 @@ export class Reconciler {
       await conn.close();
     }
     return delivery;
+  }
+
+  /** Before a start: the port must be free on the target, or the token would go to whoever holds it. */
+  private async assertPortFree(bot: BotRow, provider: Provider, ref: BotRef, signal: AbortSignal): Promise<void> {
+    if (!provider.portFree) return;
+    const free = await this.step("start", signal, (s) => provider.portFree!(ref, bot.port, s));
+    if (!free)
+      throw new StepError(
+        "start",
+        `port ${bot.port} is held by another process on the target`,
+        undefined,
+        new ProviderError(`port ${bot.port} is held by another process on the target`, "foreign_listener"),
+      );
+  }
+
+  /**
+   * The bot's port is held by a process that is not its gateway: move the bot to a free port (a new revision,
+   * audited; `gateway.port` is Molthub's, so this is the only way it changes). A few moves in a row at most: a
+   * target where every port looks taken gets the normal back-off instead of a new port per attempt.
+   */
+  private movePort(bot: BotRow, cause: ProviderError): boolean {
+    if (bot.failures > 3) return false;
+    try {
+      const ctx = {
+        keyring: this.keyring,
+        actor: { ...systemActor, label: "reconciler", workspaceId: bot.workspaceId },
+        now: this.now,
+      };
+      const port = inTransaction({ db: this.db }, false, (tx) =>
+        reallocatePort(tx, ctx, bot.id, { taken: [bot.port], holder: redactString(cause.message).slice(0, 300) }),
+      );
+      this.opts.logger.warn("bot moved to a free port", { bot: bot.name, from: bot.port, to: port });
+      this.poke();
+      return true;
+    } catch (e) {
+      this.opts.logger.warn("could not move the bot to a free port", { bot: bot.name, err: String(e) });
+      return false;
+    }
   }
 
   private async preflight(bot: BotRow, provider: Provider, rt: BotRuntime, signal: AbortSignal): Promise<void> {
@@ -642,6 +704,9 @@ export class Reconciler {
         last = r.status ? `readyz ${r.status}` : "not listening yet";
         const o = await provider.observe(ref, signal).catch(() => null);
         if (o?.exists && !o.running) {
+          // the gateway's own words when its port was taken ("another gateway instance is already listening…")
+          const cause = await provider.exitCause?.(ref, signal).catch(() => undefined);
+          if (cause) throw new ProviderError(`the gateway exited: ${cause}`, "foreign_listener");
           throw new ProviderError(
             `the gateway exited${o.exitCode !== undefined ? ` with code ${o.exitCode}` : ""}${o.exitCode === 78 ? " (invalid config)" : ""}; see its logs`,
             o.exitCode === 78 ? "invalid_config" : "failed",
@@ -822,7 +887,7 @@ export class Reconciler {
       this.setConditions(
         bot,
         {
-          TargetReachable: { status: "True", reason: "Reached", message: "the target answered" },
+          TargetReachable: targetCondition(this.db, bot),
           Ready: { status: "True", reason: "Ready", message: "the gateway is ready" },
           ...(channelProblems
             ? {

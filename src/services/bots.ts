@@ -8,9 +8,11 @@ import type { Manifest } from "../domain/manifest.ts";
 import { diffConfig } from "../domain/openclaw-config.ts";
 import { enqueue, type JobKind } from "../fleet/queue.ts";
 import { type ApplyResult, applyRevision, manifestInput, type RevisionSource } from "../fleet/revisions.ts";
+import { botSecrets } from "../fleet/rollouts.ts";
 import { type BotView, botView, findAnyBot, findBot, latestRevision } from "../fleet/store.ts";
 
 export type { ApplyResult, BlastEntry } from "../fleet/revisions.ts";
+export type { BotSecretView } from "../fleet/rollouts.ts";
 export type { BotView } from "../fleet/store.ts";
 export type { BotAction };
 
@@ -96,6 +98,8 @@ export function getBot(ctx: ServiceContext, name: string) {
     events,
     health: health ? { ts: health.ts, ready: health.ready, ...JSON.parse(health.data) } : null,
     job: activeJob ? { id: activeJob.id, kind: activeJob.kind, state: activeJob.state, attempt: activeJob.attempt } : null,
+    // which secret versions the gateway runs, and which are outdated until a restart delivers them
+    secrets: botSecrets(ctx.db, b, rev.secretRefs),
   };
 }
 

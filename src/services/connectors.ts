@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import * as z from "zod";
 import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
 import { inTransaction } from "../core/transaction.ts";
 import type { Tx } from "../db/client.ts";
-import { bots, connectors, secretRollouts, secrets } from "../db/schema.ts";
+import { connectors, secrets } from "../db/schema.ts";
 import {
   CONNECTOR_NAME_MAX,
   CONNECTOR_TYPE_DEFS,
@@ -24,13 +24,19 @@ import {
 } from "../domain/connectors.ts";
 import { zodIssues } from "../domain/documents.ts";
 import { type ApplyResult, applyRevision, type BlastEntry, manifestInput, rerenderBots } from "../fleet/revisions.ts";
-import { type RolloutPlanEntry, rollOutSecrets } from "../fleet/rollouts.ts";
-import { missingSecrets, removeSecret, resolveSecretValues, writeSecret } from "../fleet/secrets.ts";
+import { type RolloutPlanEntry, type RolloutView, rollOutSecrets, listRollouts as rolloutRows } from "../fleet/rollouts.ts";
+import {
+  secretValueProblem as deliveryProblem,
+  missingSecrets,
+  removeSecret,
+  resolveSecretValues,
+  writeSecret,
+} from "../fleet/secrets.ts";
 import { type ConnectorRow as Row, connectorSettings as settingsOf, connectorType as typeOf } from "../fleet/sources.ts";
 import { desiredRevision, findBot, liveBots as workspaceBots } from "../fleet/store.ts";
 import { REDACTED, registerSecret } from "../secrets/redact.ts";
 
-export type { RolloutPlanEntry } from "../fleet/rollouts.ts";
+export type { RolloutPlanEntry, RolloutView } from "../fleet/rollouts.ts";
 
 /**
  * Connectors: shared credentials (LLM providers, chat channels) kept in the vault and bound to bots by name.
@@ -117,7 +123,8 @@ function findRow(tx: Tx, ws: string, name: string): Row {
 function secretValueProblem(v: string): string | undefined {
   if (!v) return "required";
   if (v.length > 65536) return "at most 65536 characters";
-  if (/[\r\n\0]/.test(v)) return "contains a line break or NUL, which an env file cannot carry; paste it on one line";
+  const delivery = deliveryProblem(v);
+  if (delivery) return delivery;
   if (v !== v.trim()) return "has leading or trailing spaces; paste the value alone";
   return undefined;
 }
@@ -578,7 +585,11 @@ export function rotateConnector(
       }
       return { secret: t.secret, version: writeSecret(tx, ctx, ws, { name: t.secret, value: t.value }).version };
     });
-    const plan = rollOutSecrets(tx, ctx, ws, { connector: name, secrets: written, dryRun: !!opts.dryRun });
+    const plan = rollOutSecrets(tx, ctx, ws, {
+      source: { kind: "connector", name },
+      secrets: written,
+      dryRun: !!opts.dryRun,
+    });
     if (!opts.dryRun) {
       tx.update(connectors).set({ updatedAt: now }).where(eq(connectors.id, row.id)).run();
       recordAudit(tx, ctx, {
@@ -593,38 +604,11 @@ export function rotateConnector(
   return inTransaction(ctx, !!opts.dryRun, run);
 }
 
-export interface RolloutView {
-  bot: string;
-  secret: string;
-  version: number;
-  state: "pending" | "delivered" | "failed";
-  method: string | null;
-  message: string;
-  updatedAt: number;
-}
-
 /** Per-bot delivery of the connector's rotated secret versions, newest first. */
 export function listRollouts(ctx: ServiceContext, name: string): RolloutView[] {
   const ws = authorize(ctx, "viewer");
   const row = findRow(ctx.db, ws, name);
-  const names = secretsOf(row);
-  if (!names.length) return [];
-  return ctx.db
-    .select({
-      bot: bots.name,
-      secret: secretRollouts.secretName,
-      version: secretRollouts.version,
-      state: secretRollouts.state,
-      method: secretRollouts.method,
-      message: secretRollouts.message,
-      updatedAt: secretRollouts.updatedAt,
-    })
-    .from(secretRollouts)
-    .innerJoin(bots, eq(bots.id, secretRollouts.botId))
-    .where(and(eq(secretRollouts.workspaceId, ws), inArray(secretRollouts.secretName, names)))
-    .orderBy(desc(secretRollouts.version), asc(bots.name), asc(secretRollouts.secretName))
-    .limit(500)
-    .all();
+  return rolloutRows(ctx.db, ws, secretsOf(row));
 }
 
 // ---------- delete ----------

@@ -479,7 +479,7 @@ export function checkManifest(ctx: ServiceContext, input: unknown): PolicyCheck 
     .where(and(eq(bots.workspaceId, ws), eq(bots.name, m.metadata.name), eq(bots.deleting, false)))
     .get();
   const host = existing?.host ?? targetHost(m);
-  const port = existing?.port ?? allocateBotPort(ctx.db, host);
+  const port = existing?.port ?? allocateBotPort(ctx.db, ws, host);
   // the same pipeline as an apply (layers, secrets, policy), reporting the findings instead of refusing
   const r = renderBot(ctx.db, ws, m, { port, host, botId: existing?.id, now: ctx.now() }, { enforce: false });
   return { name: m.metadata.name, action: existing ? "update" : "create", ...r.policy };

@@ -1,9 +1,22 @@
 import { and, eq } from "drizzle-orm";
+import { recordAudit } from "../core/audit.ts";
 import { authorize, type ServiceContext } from "../core/context.ts";
 import { ServiceError } from "../core/errors.ts";
+import { inTransaction } from "../core/transaction.ts";
+import type { Tx } from "../db/client.ts";
 import { secrets } from "../db/schema.ts";
-import { removeSecret, type SecretInput, type SecretUsers, secretUsers, writeSecret } from "../fleet/secrets.ts";
+import { listRollouts, type RolloutPlanEntry, type RolloutView, rollOutSecrets } from "../fleet/rollouts.ts";
+import {
+  checkSecretInput,
+  removeSecret,
+  type SecretInput,
+  type SecretUsers,
+  secretUsers,
+  writeSecret,
+} from "../fleet/secrets.ts";
+import { registerSecret } from "../secrets/redact.ts";
 
+export type { RolloutPlanEntry, RolloutView } from "../fleet/rollouts.ts";
 export { MAX_DESCRIPTION, MAX_SECRET_BYTES } from "../fleet/secrets.ts";
 
 /**
@@ -33,13 +46,103 @@ function view(r: typeof secrets.$inferSelect, users: Map<string, SecretUsers>): 
   };
 }
 
+/** A stored (or, in a dry run, previewed) secret version and who takes it. */
+export interface SecretChange extends SecretView {
+  /** nothing was stored: the version and the bots are what storing a value would give */
+  dryRun: boolean;
+  /** the blast radius: every bot whose desired revision references the secret, with its env vars and how it gets the value */
+  rollout: RolloutPlanEntry[];
+}
+
 /**
- * Creates a secret or replaces its value (a new version, sealed with a new data key). The value is registered
- * for redaction before anything else happens. `description` is kept when omitted.
+ * Creates a secret or replaces its value (a new version, sealed with a new data key), then rolls the new version
+ * out: each running bot that references it gets a pending rollout row and a reconcile job (the reconciler restarts
+ * its gateway, stop before start, because OpenClaw reads env SecretRefs when it starts); a stopped bot gets it
+ * when it starts. With `dryRun` nothing is stored and the value may be left out: the answer is the blast radius
+ * (the version it would get and the bots that would restart), the same list the real write then uses.
+ * The value is registered for redaction before anything else happens. `description` is kept when omitted.
  */
-export function putSecret(ctx: ServiceContext, input: SecretInput): SecretView {
+export function putSecret(
+  ctx: ServiceContext,
+  input: Omit<SecretInput, "value"> & { value?: string },
+  opts: { dryRun?: boolean } = {},
+): SecretChange {
   const ws = authorize(ctx, "operator");
-  return ctx.db.transaction((tx) => view(writeSecret(tx, ctx, ws, input), secretUsers(tx, ws)), { behavior: "immediate" });
+  const dryRun = !!opts.dryRun;
+  // a preview without a value is the usual case (the blast radius before typing the new value)
+  if (dryRun) {
+    registerSecret(input.value);
+    checkSecretInput({ ...input, value: input.value ?? "(not given)" });
+  }
+  return inTransaction(ctx, dryRun, (tx) => {
+    const row = dryRun ? previewRow(tx, ctx, ws, input) : writeSecret(tx, ctx, ws, { ...input, value: input.value as string });
+    const rollout = rollOutSecrets(tx, ctx, ws, {
+      source: { kind: "vault" },
+      secrets: [{ secret: row.name, version: row.version }],
+      dryRun,
+    });
+    if (!dryRun && rollout.length)
+      recordAudit(tx, ctx, {
+        action: "secret.rollout",
+        resourceType: "secret",
+        resourceId: row.name,
+        summary: {
+          version: row.version,
+          restart: rollout.filter((p) => p.method === "restart").map((p) => p.bot),
+          nextStart: rollout.filter((p) => p.method === "next start").map((p) => p.bot),
+        },
+      });
+    return { ...view(row, secretUsers(tx, ws)), dryRun, rollout };
+  });
+}
+
+/** What the secret's row would look like after a write (dry run): the next version, by this actor, now. */
+function previewRow(
+  tx: Tx,
+  ctx: ServiceContext,
+  ws: string,
+  input: { name: string; description?: string },
+): typeof secrets.$inferSelect {
+  const now = ctx.now();
+  const existing = tx
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, input.name)))
+    .get();
+  const description = input.description?.trim();
+  if (existing)
+    return {
+      ...existing,
+      version: existing.version + 1,
+      description: description ?? existing.description,
+      updatedAt: now,
+      updatedBy: ctx.actor.label,
+    };
+  return {
+    id: "",
+    workspaceId: ws,
+    name: input.name,
+    valueEnc: "",
+    dataKeyEnc: null,
+    masterKeyId: null,
+    description: description ?? "",
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    updatedBy: ctx.actor.label,
+  };
+}
+
+/** Per-bot delivery of the secret's new versions (pending, delivered, failed), newest first. */
+export function secretRollouts(ctx: ServiceContext, name: string): RolloutView[] {
+  const ws = authorize(ctx, "viewer");
+  const r = ctx.db
+    .select({ name: secrets.name })
+    .from(secrets)
+    .where(and(eq(secrets.workspaceId, ws), eq(secrets.name, name)))
+    .get();
+  if (!r) throw new ServiceError("not_found", `no secret named ${name.slice(0, 80)}`);
+  return listRollouts(ctx.db, ws, [name]);
 }
 
 /** Names, versions, descriptions and users; never values. */

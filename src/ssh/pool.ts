@@ -740,7 +740,8 @@ export class SshPool {
     });
   }
 
-  private async openForwardChannel(id: string, target: ForwardTarget, what: string, timeoutMs: number): Promise<ClientChannel> {
+  /** protected: HostPool (src/hosts/directory.ts) reports each forward channel's outcome like any other call */
+  protected async openForwardChannel(id: string, target: ForwardTarget, what: string, timeoutMs: number): Promise<ClientChannel> {
     const dl = new Deadline(timeoutMs, undefined, `ssh forward to ${what}`);
     try {
       const lease = await this.acquire(id, dl);

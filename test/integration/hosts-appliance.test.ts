@@ -276,9 +276,11 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     const audit = await a.api<{ items: { action: string; summary: unknown }[] }>("GET", "/api/v1/audit?action=host.key_mismatch");
     expect(audit.body.items).toHaveLength(1);
     expect(JSON.stringify(audit.body.items[0]!.summary)).toContain(newKey.fingerprint);
-    // the bot says why it cannot be reached, naming the fix
-    const b = await waitForBot(a, bot, (x) => JSON.stringify(x).includes("key changed"), 60_000);
-    expect(JSON.stringify(b)).toMatch(/molthub host trust nas --fingerprint/);
+    // the bot says why it cannot be reached, naming the fix: its TargetReachable condition (src/fleet/target-condition.ts)
+    const target = (x: any) => x.bot.conditions?.find((c: { type: string }) => c.type === "TargetReachable");
+    const b = await waitForBot(a, bot, (x) => target(x)?.reason === "HostKeyChanged", 60_000);
+    expect(target(b)).toMatchObject({ status: "False" });
+    expect(target(b).message).toContain(`molthub host trust nas --fingerprint ${newKey.fingerprint}`);
 
     // an explicit, audited re-trust; then the bot is reachable again (its unit kept running on the host)
     const t = await a.api<Host>("POST", "/api/v1/hosts/nas/trust", { fingerprint: newKey.fingerprint });
@@ -288,6 +290,7 @@ describeWithComponent("SSH hosts end to end through the appliance (real systemd 
     expect(retrust.body.items).toHaveLength(1);
     const d = await waitHealthy(bot, Date.now(), 120_000);
     expect(d.bot.appliedRevision).toBe(2);
+    expect(target(d)).toMatchObject({ status: "True", reason: "HostReachable" });
     expect(acceptedLogins(swappedAt).length).toBeGreaterThan(0);
     console.log(`bot reachable again ${Date.now() - swappedAt} ms after the key swap began`);
   }, 180_000);

@@ -9,7 +9,8 @@
  *
  * The provider gets a local engine that throws on any use, so everything below provably goes through the host:
  * ensure (ping + image over the forwarded socket) → configure (dir, env file, config written over SSH/SFTP on the
- * host, chowned to uid 1000 there) → start (host network, binds of the host's paths) → ready through the SSH port
+ * host, chowned to uid 1000 there) → start (host network, binds of the host's paths, the env file read-only; the token
+ * in no field of `docker inspect`) → ready through the SSH port
  * forward → `health` RPC → the SSH connection dropped: engine and forward reconnect → the exec relay (bridge bots' path) through the remote engine API → logs tailed over SSH → destroy (purge) removes the container, the state dir and the
  * endpoint forward → closeAll closes the engine forward. A non-root login without the docker group gets an
  * error that says how to fix it.
@@ -199,12 +200,13 @@ describeWithComponent(
 
       await provider.ensure(bot, signal);
       await provider.configure(bot, signal);
-      // written on the host (over SSH/SFTP): the dir is uid 1000's, config 0600 uid 1000, env file 0600 root's
+      // written on the host (over SSH/SFTP): the dir, the config and the env file are uid 1000's (the container reads
+      // the env file through a read-only bind; no other account on the host can)
       const st = host.exec(["stat", "-c", "%a %u %n", dir, `${dir}/openclaw.json`, `${dir}/molthub.env`]);
       expect(st.stdout.trim().split("\n")).toEqual([
         `700 1000 ${dir}`,
         `600 1000 ${dir}/openclaw.json`,
-        `600 0 ${dir}/molthub.env`,
+        `600 1000 ${dir}/molthub.env`,
       ]);
       expect(host.exec(["cat", `${dir}/molthub.env`]).stdout).toContain(`${GATEWAY_TOKEN_ENV}=${token}`);
       expect(host.exec(["cat", `${dir}/openclaw.json`]).stdout).not.toContain(token);
@@ -217,11 +219,14 @@ describeWithComponent(
       expect(info.HostConfig.Binds).toEqual(
         expect.arrayContaining([
           `${dir}:/home/node/.openclaw:rw`,
+          `${dir}/molthub.env:/home/node/.openclaw/molthub.env:ro`,
           `${fx.resolvConf}:/etc/resolv.conf:ro`,
           `${fx.openclawNodeModules}:/app/node_modules:ro`,
         ]),
       );
       expect(info.Config.Labels).toMatchObject({ [LABELS.managed]: "true", [LABELS.botId]: bot.id });
+      // the token is in no field the remote engine shows; the connect below proves it reached the gateway
+      expect(JSON.stringify(info)).not.toContain(token);
       expect(provider.openForwards().engines).toContain("nas");
 
       const ep = await provider.endpoint(bot, signal);

@@ -3,11 +3,14 @@
  * ~1 GiB, 11–14 s to ready).
  *
  * Lifecycle: unpinned images refused → an image that cannot be pulled is reported clearly → ensure → configure →
- * start → /readyz 200 on the direct endpoint → the container carries the hardening and no secret outside its Env →
- * the forced exec relay carries HTTP and a WebSocket (connect.challenge) → logs (file, and the container-log
- * fallback) → a new provider instance adopts the container → stop → observe stopped → restart → a changed
- * environment recreates the container → destroy with purge leaves no container and no state dir → a container in
- * its own network namespace (network `none`, standing in for `bridge`) is reached through the relay by default.
+ * start → /readyz 200 on the direct endpoint → the container carries the hardening, and a canary gateway token and
+ * a canary secret reach the gateway's process environment through the read-only env file while no field of
+ * `docker inspect`, no `docker top` line and no process argv of any container of the run shows them → the forced
+ * exec relay carries HTTP and a WebSocket (connect.challenge) → logs (file, and the container-log fallback) → a new
+ * provider instance adopts the container → stop → observe stopped → restart → a changed env file reaches the gateway
+ * on stop + start in the same container, changed resources recreate it → destroy with purge leaves no container and
+ * no state dir → a container in its own network namespace (network `none`, standing in for `bridge`) is reached
+ * through the relay by default.
  *
  * Network rule: containers run with network `host` (the gateway binds 127.0.0.1) or `none`, with a DNS sinkhole
  * resolv.conf (the fixtures' sinkhole). Needs dockerd, the image `molthub-test/node26` and the OpenClaw install
@@ -23,7 +26,8 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerLogs } from "../../providers/docker/logs.ts";
 import { DockerProvider } from "../../providers/docker/provider.ts";
-import { containerName, LABELS } from "../../providers/docker/spec.ts";
+import { RELAY_PROGRAM } from "../../providers/docker/relay.ts";
+import { containerName, ENV_FILE_LAUNCHER, LABELS } from "../../providers/docker/spec.ts";
 import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { validateManifest } from "../../src/domain/manifest.ts";
 import {
@@ -52,9 +56,16 @@ describeWithComponent(`docker provider with a real OpenClaw ${fx.openclawVersion
   describe("lifecycle", { timeout: 150_000 }, suite);
 });
 
+/** Env name of the canary secret every bot of this file carries. */
+const CANARY_ENV = "MOLTHUB_CANARY_SECRET";
+
 function suite(): void {
   const workspaceId = randomUUID();
-  const token = randomBytes(24).toString("base64url");
+  // canaries: the gateway token and a secret, each unique to this run
+  const token = `canarytoken${randomBytes(18).toString("hex")}`;
+  const canary = `canarysecret${randomBytes(18).toString("hex")}`;
+  /** every container id this run created, for the final sweep of what the engine shows */
+  const seen = new Set<string>();
   const timings: Record<string, number> = {};
   const signal = () => AbortSignal.timeout(120_000);
   let dir: string;
@@ -91,8 +102,63 @@ function suite(): void {
       ...ref,
       config,
       configHash: configHash(config),
-      env: botEnvironment({ layout, port, gatewayToken: token, secrets: {} }),
+      env: botEnvironment({ layout, port, gatewayToken: token, secrets: { [CANARY_ENV]: canary } }),
     };
+  }
+
+  /**
+   * What the engine shows about every container of this run — the full `docker inspect` JSON, and for running ones
+   * `docker top` and each process's argv — by name. Adds the current containers to `seen`.
+   */
+  async function engineViews(): Promise<Record<string, string>> {
+    const views: Record<string, string> = {};
+    const current = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workspace}=${workspaceId}`] } });
+    for (const c of current) seen.add(c.Id);
+    for (const id of seen) {
+      const info = await docker
+        .getContainer(id)
+        .inspect()
+        .catch(() => null);
+      if (!info) continue;
+      views[`docker inspect ${info.Name}`] = JSON.stringify(info);
+      if (!info.State.Running) continue;
+      const top = await docker.getContainer(id).top({ ps_args: "-eo pid,args" });
+      views[`docker top ${info.Name}`] = JSON.stringify(top);
+      for (const p of top.Processes as string[][]) {
+        try {
+          views[`argv of pid ${p[0]} in ${info.Name}`] = readFileSync(`/proc/${p[0]}/cmdline`, "utf8");
+        } catch {
+          // a process that ended between top and the read (a relay exec)
+        }
+      }
+    }
+    return views;
+  }
+
+  /** Asserts that neither canary is anywhere the engine shows; returns how many views were checked. */
+  async function expectNoSecretShown(): Promise<number> {
+    const views = await engineViews();
+    for (const [what, text] of Object.entries(views)) {
+      expect(text.includes(token), `the gateway token is visible in ${what}`).toBe(false);
+      expect(text.includes(canary), `the canary secret is visible in ${what}`).toBe(false);
+    }
+    return Object.keys(views).length;
+  }
+
+  /**
+   * The environment of the gateway process in the bot's container (host PID from `docker top`), once the launcher
+   * has replaced itself with it: `node …openclaw.mjs gateway run`, which OpenClaw then retitles `openclaw-gateway`.
+   */
+  async function gatewayEnviron(of: BotRuntime = bot): Promise<string[]> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const top = await docker.getContainer(containerName(of)).top({ ps_args: "-eo pid,args" });
+      const gw = (top.Processes as string[][]).filter((p) => /^(openclaw-gateway$|node \S+ gateway run$)/.test(p[1] ?? ""));
+      if (gw.length === 1) return readFileSync(`/proc/${gw[0]![0]}/environ`, "utf8").split("\0");
+      if (Date.now() > deadline)
+        throw new Error(`no single gateway process in ${containerName(of)}: ${JSON.stringify(top.Processes)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async function waitReady(httpUrl: string, of: BotRuntime = bot, timeoutMs = 90_000): Promise<void> {
@@ -174,14 +240,13 @@ function suite(): void {
     await provider.start(bot, signal());
     timings.createStartMs = Math.round(performance.now() - t);
     const ep = await provider.endpoint(bot, signal());
-    expect(ep.wsUrl).toBe(`ws://127.0.0.1:${bot.port}`);
-    expect(ep.httpUrl).toBe(`http://127.0.0.1:${bot.port}`);
+    for (const url of [ep.wsUrl, ep.httpUrl]) expect(new URL(url).hostname).toBe("127.0.0.1");
     await waitReady(ep.httpUrl);
     timings.startToReadyMs = Math.round(performance.now() - t);
     await ep.close();
   });
 
-  it("runs the container hardened, owned by labels, with secrets only in its Env", async () => {
+  it("runs the container hardened, owned by labels; the canaries reach the gateway and no field docker shows", async () => {
     const info = await docker.getContainer(containerName(bot)).inspect();
     expect(info.Name).toBe(`/molthub-${workspaceId.slice(0, 8)}-dock-it`);
     const hc = info.HostConfig;
@@ -200,6 +265,7 @@ function suite(): void {
     expect(hc.Binds).toEqual(
       expect.arrayContaining([
         `${join(dir, "bots", workspaceId, bot.name)}:/home/node/.openclaw:rw`,
+        `${join(dir, "bots", workspaceId, bot.name, "molthub.env")}:/home/node/.openclaw/molthub.env:ro`,
         `${fx.resolvConf}:/etc/resolv.conf:ro`,
         `${NODE_MODULES}:/app/node_modules:ro`,
       ]),
@@ -212,20 +278,28 @@ function suite(): void {
       [LABELS.configHash]: bot.configHash,
     });
     expect(info.Config.Labels[LABELS.specHash]).toMatch(/^[0-9a-f]{64}$/);
-    // the token reaches the gateway through Env, and nowhere else docker shows
-    expect(info.Config.Env).toContain(`${GATEWAY_TOKEN_ENV}=${token}`);
-    for (const visible of [
-      info.Config.Labels,
-      info.Config.Cmd,
-      info.Config.Entrypoint,
-      info.Args,
-      info.Path,
-      info.Name,
-      hc.Binds,
-    ]) {
-      expect(JSON.stringify(visible ?? null)).not.toContain(token);
-    }
-    expect(info.Config.Cmd).toEqual(["node", "/app/node_modules/openclaw/openclaw.mjs", "gateway", "run"]);
+    expect(info.Config.Cmd).toEqual([
+      "node",
+      "-e",
+      ENV_FILE_LAUNCHER,
+      "/home/node/.openclaw/molthub.env",
+      "/app/node_modules/openclaw/openclaw.mjs",
+      "gateway",
+      "run",
+    ]);
+    // the token and the secret reach the gateway's own environment, through the env file (uid 1000's, 0600)...
+    const environ = await gatewayEnviron();
+    expect(environ).toContain(`${GATEWAY_TOKEN_ENV}=${token}`);
+    expect(environ).toContain(`${CANARY_ENV}=${canary}`);
+    const envFile = statSync(join(dir, "bots", workspaceId, bot.name, "molthub.env"));
+    expect([envFile.mode & 0o777, envFile.uid]).toEqual([0o600, 1000]);
+    // ...and nowhere the engine shows: every field of docker inspect, docker top, the argv of every process
+    expect(info.Config.Env.some((e) => e.startsWith(`${GATEWAY_TOKEN_ENV}=`) || e.startsWith(`${CANARY_ENV}=`))).toBe(false);
+    expect(await expectNoSecretShown()).toBeGreaterThanOrEqual(3);
+    // the gateway cannot rewrite the file it starts with
+    const write = await execIn(bot, ["node", "-e", 'require("fs").appendFileSync("/home/node/.openclaw/molthub.env", "X=1\\n")']);
+    expect(write.code).not.toBe(0);
+    expect(write.output).toMatch(/EROFS|read-only/i);
     // the gateway listens on loopback only
     const listen = listenAddresses(bot.port);
     expect(listen.length).toBeGreaterThan(0);
@@ -272,7 +346,8 @@ function suite(): void {
     let relays = -1;
     while (Date.now() < deadline) {
       const top = await docker.getContainer(containerName(bot)).top({ ps_args: "-ef" });
-      relays = top.Processes.filter((p: string[]) => p.join(" ").includes("node -e")).length;
+      // the relay's own program: the container's init also runs `node -e` (the env-file launcher) in its argv
+      relays = top.Processes.filter((p: string[]) => p.join(" ").includes(RELAY_PROGRAM)).length;
       if (relays === 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -329,20 +404,35 @@ function suite(): void {
     await provider.stop(bot, { deadlineMs: 1_000 }, signal());
   });
 
-  it("start reuses the stopped container; a changed environment recreates it", async () => {
+  it("start reuses the stopped container; a changed env file reaches the gateway on stop + start; new resources recreate it", async () => {
     const stopped = await provider.observe(bot, signal());
     await provider.start(bot, signal());
     const restarted = await provider.observe(bot, signal());
     expect(restarted).toMatchObject({ running: true, containerId: stopped.containerId });
 
-    const changed = { ...bot, env: { ...bot.env, EXTRA_SETTING: "1" } };
+    // what the reconciler does when the env hash changes: configure, stop, start — the same container, bound anew
+    const rotated = `${canary}rotated`;
+    const changed = { ...bot, env: { ...bot.env, [CANARY_ENV]: rotated, EXTRA_SETTING: "1" } };
     await provider.configure(changed, signal());
+    await provider.stop(changed, { deadlineMs: 20_000 }, signal());
     await provider.start(changed, signal());
-    const recreated = await provider.observe(changed, signal());
+    const again = await provider.observe(changed, signal());
+    expect(again).toMatchObject({ running: true, containerId: stopped.containerId });
+    const environ = await gatewayEnviron(changed);
+    expect(environ).toContain(`${CANARY_ENV}=${rotated}`);
+    expect(environ).toContain("EXTRA_SETTING=1");
+    await expectNoSecretShown();
+
+    // the image, resources or network are the container's own: they replace it
+    const resized = { ...changed, target: { ...changed.target, memory: "1280m" } };
+    await provider.start(resized, signal());
+    const recreated = await provider.observe(resized, signal());
     expect(recreated.running).toBe(true);
     expect(recreated.containerId).not.toBe(stopped.containerId);
     const all = await docker.listContainers({ all: true, filters: { label: [`${LABELS.botId}=${bot.id}`] } });
     expect(all.map((c) => c.Id)).toEqual([recreated.containerId]);
+    expect(await gatewayEnviron(resized)).toContain(`${CANARY_ENV}=${rotated}`);
+    await expectNoSecretShown();
   });
 
   it("refuses to act on a foreign container that took the bot's name", async () => {
@@ -395,12 +485,29 @@ function suite(): void {
       expect(listenAddresses(isolated.port)).toEqual([]);
       const challenge = await firstWsFrame(ep.wsUrl);
       expect(challenge).toMatchObject({ type: "event", event: "connect.challenge" });
+      expect(await gatewayEnviron(isolated)).toContain(`${GATEWAY_TOKEN_ENV}=${token}`);
+      // with the relay's exec processes running in it too
+      await expectNoSecretShown();
     } finally {
       await ep.close();
     }
     await provider.destroy(isolated, { purge: true }, signal());
     expect(await docker.listContainers({ all: true, filters: { label: [`${LABELS.botId}=${isolated.id}`] } })).toEqual([]);
   });
+}
+
+/** Runs `cmd` in the bot's container as its user; the raw (multiplexed) output and the exit code. */
+async function execIn(of: BotRuntime, cmd: string[]): Promise<{ code: number | null; output: string }> {
+  const exec = await docker.getContainer(containerName(of)).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd.join(" ")} did not finish within 30 s`)), 30_000);
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.once("end", () => (clearTimeout(timer), resolve()));
+    stream.once("error", (e) => (clearTimeout(timer), reject(e)));
+  });
+  return { code: (await exec.inspect()).ExitCode, output: Buffer.concat(chunks).toString("utf8") };
 }
 
 /** Opens a WebSocket and resolves with the first frame the gateway sends (the connect.challenge event). */

@@ -44,7 +44,8 @@ async function gatewayPort(): Promise<number> {
 }
 
 /** A value with every character a shell, systemd or an env-file parser might interpret. */
-const CANARY = `canary-${randomBytes(6).toString("hex")} $HOME \${X} \`id\` $(id) "dq" 'sq' \\ back # hash ; | & %h %% 	tab  `;
+const CANARY_MARK = `canary-${randomBytes(6).toString("hex")}`;
+const CANARY = `${CANARY_MARK} $HOME \${X} \`id\` $(id) "dq" 'sq' \\ back # hash ; | & %h %% 	tab  `;
 
 export function runtimeFor(
   provider: SystemdProvider,
@@ -158,8 +159,26 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     const environ = host.exec(["cat", `/proc/${obs.pid}/environ`]).stdout.split("\0");
     expect(environ).toContain(`MOLTHUB_CANARY=${CANARY}`);
     expect(environ).toContain(`OPENCLAW_GATEWAY_TOKEN=${token}`);
-    // and not in argv
+    // and not in argv, nor in anything systemd shows about the unit (every property: Environment=, ExecStart=, …)
     expect(host.exec(["cat", `/proc/${obs.pid}/cmdline`]).stdout).not.toContain(token);
+    const shown = host.exec([
+      "runuser",
+      "-u",
+      "molt",
+      "--",
+      "env",
+      "XDG_RUNTIME_DIR=/run/user/1000",
+      "systemctl",
+      "--user",
+      "show",
+      "--all",
+      "--",
+      "molthub-helper.service",
+    ]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain(`EnvironmentFiles=${envFile}`);
+    expect(shown.stdout).not.toContain(token);
+    expect(shown.stdout).not.toContain(CANARY_MARK);
 
     const ep = await provider.endpoint(bot, signal);
     expect(ep.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
@@ -327,8 +346,9 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
         back = await provider.observe(bot, signal).catch(() => null);
       }
       expect(back).toMatchObject({ exists: true, running: true });
+      // each endpoint() is a new guard (ADR 0011) in front of the bot's one forward, which reconnected by itself
       const ep2 = await provider.endpoint(bot, signal);
-      expect(ep2.httpUrl).toBe(ep.httpUrl);
+      expect(ep2.httpUrl).not.toBe(`http://127.0.0.1:${port}`);
       let again = await probeReadyz(ep2.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
       for (let i = 0; i < 120 && !again?.ok; i++) {
         await sleep(500);
@@ -408,6 +428,12 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     expect(host.exec(["ps", "-o", "user=", "-p", String(obs.pid)]).stdout.trim()).toBe("molthub");
     const environ = host.exec(["cat", `/proc/${obs.pid}/environ`]).stdout.split("\0");
     expect(environ).toContain(`MOLTHUB_CANARY=${CANARY}`);
+    // what systemd shows about the system unit (over D-Bus to any local user; here as root, who sees at least as much)
+    const shown = host.exec(["systemctl", "show", "--all", "--", "molthub-sysbot.service"]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain(`EnvironmentFiles=${layout.envFile("sysbot")}`);
+    expect(shown.stdout).not.toContain(token);
+    expect(shown.stdout).not.toContain(CANARY_MARK);
 
     const ep = await provider.endpoint(bot, signal);
     let ready = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
@@ -445,9 +471,9 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
     const err = await provider
       .ensure({ ...bot, target: { ...bot.target, version: "2026.1.1" } as BotRuntime["target"] }, AbortSignal.timeout(30_000))
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "not_found" });
+    expect(err).toMatchObject({ code: "not_installed" });
     expect((err as Error).message).toMatch(
-      /OpenClaw 2026\.1\.1 is not installed on host nas .*molthub host install nas --version 2026\.1\.1/,
+      /OpenClaw 2026\.1\.1 is not installed on host nas .*molthub host install nas 2026\.1\.1/,
     );
   }, 60_000);
 });

@@ -33,11 +33,11 @@ function baseEnv(): Record<string, string> {
 /** Runs the CLI with `stdin` piped in (or closed empty), bounded by a timeout. */
 async function cli(
   args: string[],
-  opts: { stdin?: string; timeoutMs?: number } = {},
+  opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = Bun.spawn([bun, "src/main.ts", ...args], {
     cwd: repo,
-    env: baseEnv(),
+    env: { ...baseEnv(), ...opts.env },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
@@ -177,6 +177,31 @@ describe("offline CLI against a data dir", () => {
     const r = await cli(["audit", "verify", "--data-dir", dataDir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("audit chain ok: 2 entries verified"); // user.create, user.password.reset
+  });
+
+  it("audit verify --data-dir stays offline when MOLTHUB_TOKEN and MOLTHUB_URL are set: the flag wins", async () => {
+    // the environment points at a port nothing listens on: going there would fail to connect
+    const env = { MOLTHUB_TOKEN: "mh_left-in-the-shell", MOLTHUB_URL: "http://127.0.0.1:9" };
+    const r = await cli(["audit", "verify", "--data-dir", dataDir], { env });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("audit chain ok: 2 entries verified");
+    // without the flag the token in the environment means the server
+    const server = await cli(["audit", "verify"], { env });
+    expect(server.code).toBe(1);
+    expect(server.stderr).toContain("127.0.0.1:9");
+  });
+
+  it("flags for the other mode are refused, not ignored", async () => {
+    const both = await cli(["audit", "verify", "--data-dir", dataDir, "--server", "http://127.0.0.1:9"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--data-dir and --server contradict each other");
+    const offlineOnly = await cli(["migrate", "--status", "--token", "mh_x"]);
+    expect(offlineOnly.code).toBe(2);
+    expect(offlineOnly.stderr).toContain("`molthub migrate` runs offline against the data dir; --token does not apply");
+    const serverOnly = await cli(["get", "bots", "--data-dir", dataDir]);
+    expect(serverOnly.code).toBe(2);
+    expect(serverOnly.stderr).toContain("`molthub get` talks to a running server; --data-dir does not apply");
   });
 
   it("audit verify reports an edited entry and exits 1", async () => {

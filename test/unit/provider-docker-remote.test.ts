@@ -15,6 +15,7 @@ import { createServer as createHttpServer } from "node:http";
 import { connect, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { defaultRemoteEngine } from "../../providers/docker/engine.ts";
@@ -25,14 +26,29 @@ import { GATEWAY_TOKEN_ENV } from "../../src/domain/openclaw-config.ts";
 import type { HostInfo } from "../../src/hosts/host-access.ts";
 import type { LocalForward } from "../../src/ssh/forward.ts";
 import type { ForwardTarget } from "../../src/ssh/pool.ts";
-import { FakePool, fakeHosts, hostInfo, type Responder } from "./provider-systemd-fake.ts";
+import { FakePool, fakeHosts, hostInfo, isPortOwners, portOwnersOutput, type Responder } from "./provider-systemd-fake.ts";
 
 const TOKEN = "tok-0123456789abcdef0123456789abcdef";
 const signal = () => AbortSignal.timeout(10_000);
 
-/** Records forward targets; otherwise the systemd tests' fake (a real loopback listener per forward). */
+/**
+ * Records forward targets and carries out `mv -f -- a b` on its files (the staged env file must be where start()
+ * looks for it); otherwise the systemd tests' fake (a real loopback listener per forward).
+ */
 class RecordingPool extends FakePool {
   targets: { host: string; target: ForwardTarget; fwd: LocalForward }[] = [];
+  override async exec(...args: Parameters<FakePool["exec"]>): ReturnType<FakePool["exec"]> {
+    const res = await super.exec(...args);
+    const [, argv] = args;
+    if (res.code === 0 && argv[0] === "mv" && argv[1] === "-f" && argv[2] === "--") {
+      const f = this.files.get(argv[3]!);
+      if (f) {
+        this.files.delete(argv[3]!);
+        this.files.set(argv[4]!, f);
+      }
+    }
+    return res;
+  }
   override async forward(host?: string, target?: ForwardTarget): Promise<LocalForward> {
     const fwd = await super.forward();
     this.targets.push({ host: host!, target: target!, fwd });
@@ -107,6 +123,21 @@ function fakeEngine(opts: { pingError?: Error } = {}) {
         if (!c) throw notFound();
         c.State = { ...c.State, Running: false, Status: "exited", FinishedAt: "2026-01-01T00:00:00Z" };
       },
+      // the listener check of a host-network container (providers/docker/listener.ts): the gateway, pid 7 in the
+      // container, holds the socket listening on 127.0.0.1:18800
+      exec: async (o: { Cmd: string[] }) => ({
+        start: async () => {
+          calls.push(`exec ${nameOrId} ${o.Cmd[0]}`);
+          const out = Buffer.from(
+            "/proc/net/tcp:   0: 0100007F:4970 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1\n" +
+              "-- molthub fds --\n/proc/7/fd:\nlrwx------ 1 node node 64 Dec  2 10:00 21 -> socket:[4242]\n",
+          );
+          const header = Buffer.alloc(8);
+          header[0] = 1;
+          header.writeUInt32BE(out.length, 4);
+          return Readable.from([Buffer.concat([header, out])]);
+        },
+      }),
       remove: async () => {
         calls.push(`remove ${nameOrId}`);
         const c = find(nameOrId);
@@ -223,7 +254,11 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     const spec = remote.created()!;
     expect(spec.HostConfig!.Binds).toContain("/var/lib/molthub/docker/ws-1/support:/home/node/.openclaw:rw");
     expect(spec.Labels).toMatchObject({ [LABELS.botId]: "bot-1", [LABELS.managed]: "true" });
-    expect(spec.Env).toContain(`${GATEWAY_TOKEN_ENV}=${TOKEN}`);
+    // the host's env file is bound read-only; its values are in no field of the spec
+    expect(spec.HostConfig!.Binds).toContain(
+      "/var/lib/molthub/docker/ws-1/support/molthub.env:/home/node/.openclaw/molthub.env:ro",
+    );
+    expect(JSON.stringify(spec)).not.toContain(TOKEN);
   });
 
   it("a bot without a host keeps the local engine and never opens a forward", async () => {
@@ -249,8 +284,11 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
       // root login: the config is handed to the container's uid before it replaces the old one
       `chown 1000:1000 -- ${dir}/openclaw.json.molthub-new`,
       `mv -f -- ${dir}/openclaw.json.molthub-new ${dir}/openclaw.json`,
+      // and so is the env file: the container reads it (bound read-only), no other account on the host can
+      `chown 1000:1000 -- ${dir}/molthub.env.molthub-new`,
+      `mv -f -- ${dir}/molthub.env.molthub-new ${dir}/molthub.env`,
     ]);
-    expect(pool.files.get(`${dir}/openclaw.json.molthub-new`)).toEqual({
+    expect(pool.files.get(`${dir}/openclaw.json`)).toEqual({
       data: `${JSON.stringify(b.config, null, 2)}\n`,
       mode: 0o600,
     });
@@ -261,9 +299,9 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     expect(pool.calls.map((c) => c.line).join("\n")).not.toContain(TOKEN);
     expect(readdirSync(localRoot)).toEqual([]);
 
-    // start reads the env file back from the host
+    // start checks the env file on the host and binds it; the engine is never told its values
     await p.start(b, signal());
-    expect(remote.created()!.Env).toContain(`${GATEWAY_TOKEN_ENV}=${TOKEN}`);
+    expect(JSON.stringify(remote.created())).not.toContain(TOKEN);
   });
 
   it("a non-root login keeps the files its own (with a warning) under ~/.molthub/docker", async () => {
@@ -309,12 +347,13 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     const toGateway = pool.targets.filter((t) => t.target.port !== undefined);
     expect(toGateway.map((t) => [t.host, t.target])).toEqual([["pool-nas", { host: "127.0.0.1", port: 18800 }]]);
     const fwd = toGateway[0]!.fwd;
-    expect(ep.wsUrl).toBe(`ws://127.0.0.1:${fwd.port}`);
-    expect(ep.httpUrl).toBe(`http://127.0.0.1:${fwd.port}`);
-    // the fake forward serves /healthz: the URL leads through it
+    // the fake forward serves /healthz: the URL leads through it, once the container proved the port is its own
     expect((await fetch(`${ep.httpUrl}/healthz`)).status).toBe(200);
+    expect(remote.calls).toContain("exec molthub-ws1-support-id sh");
     await ep.close(); // keeps the forward for the next caller
-    expect((await p.endpoint(b, signal())).wsUrl).toBe(ep.wsUrl);
+    const again = await p.endpoint(b, signal());
+    expect((await fetch(`${again.httpUrl}/healthz`)).status).toBe(200);
+    await again.close();
     expect(pool.targets.filter((t) => t.target.port !== undefined)).toHaveLength(1);
     expect(p.openForwards().endpoints).toEqual(["bot-1"]);
 
@@ -331,6 +370,24 @@ describe("DockerProvider with a remote engine (spec.target.host)", () => {
     expect(engineFwd.closed).toBe(true);
     expect(p.openForwards()).toEqual({ engines: [], endpoints: [] });
     await pool.closeAll();
+  });
+
+  it("portFree asks the engine's host (ss over SSH) before the container runs, and the container once it runs", async () => {
+    let held = false;
+    pool = new RecordingPool(
+      responder((argv) => (held && isPortOwners(argv) ? portOwnersOutput(Number(argv[4]), { pid: 555 }) : undefined)),
+    );
+    const p = makeProvider();
+    const b = bot("nas");
+    expect(await p.portFree(b, 18800, signal())).toBe(true);
+    held = true;
+    expect(await p.portFree(b, 18800, signal())).toBe(false);
+    expect(pool.commands().filter((c) => c.startsWith("sh -c"))).toHaveLength(2);
+    // running: the container's own view decides (the fake container's gateway holds 18800)
+    await p.configure(b, signal());
+    await p.start(b, signal());
+    expect(await p.portFree(b, 18800, signal())).toBe(true);
+    expect(remote.calls).toContain("exec molthub-ws1-support-id sh");
   });
 
   it("destroy with purge removes the state dir on the host after checking where it resolves", async () => {

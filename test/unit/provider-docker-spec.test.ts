@@ -1,8 +1,9 @@
 /**
  * The pure half of the Docker provider: which image references count as pinned, and the container spec
- * (hardening, ownership labels without secrets, the spec hash that decides when a container is recreated).
+ * (hardening, ownership labels, the spec hash that decides when a container is recreated) — and that the create
+ * spec the provider sends carries no secret in any field: secrets reach the container only as its env file.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
@@ -11,8 +12,10 @@ import { DockerProvider } from "../../providers/docker/provider.ts";
 import {
   buildContainerSpec,
   type ContainerSpecInput,
+  containerEnv,
   containerName,
   type DockerTarget,
+  ENV_FILE_LAUNCHER,
   imagePinProblem,
   LABELS,
   parseImageRef,
@@ -95,8 +98,9 @@ describe("resources and names", () => {
   });
 });
 
+const STATE_DIR = "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support";
+
 function input(over: Partial<ContainerSpecInput> = {}, target: Partial<DockerTarget> = {}): ContainerSpecInput {
-  const layout = layoutFor("/home/node/.openclaw");
   return {
     bot: {
       id: "bot-1",
@@ -113,8 +117,8 @@ function input(over: Partial<ContainerSpecInput> = {}, target: Partial<DockerTar
       },
     },
     configHash: "c0ffee",
-    env: botEnvironment({ layout, port: 18800, gatewayToken: TOKEN, secrets: { ANTHROPIC_API_KEY: SECRET } }),
-    hostStateDir: "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support",
+    hostStateDir: STATE_DIR,
+    hostEnvFile: `${STATE_DIR}/molthub.env`,
     ...over,
   };
 }
@@ -142,23 +146,61 @@ describe("buildContainerSpec", () => {
     expect(spec.ExposedPorts).toBeUndefined();
   });
 
-  it("runs the official image layout by default and the mounted npm install in test mode", () => {
+  it("runs the launcher on the env file, then the official image layout by default and the mounted npm install in test mode", () => {
     const official = buildContainerSpec(input());
-    expect(official.Cmd).toEqual(["node", "dist/index.js", "gateway", "run"]);
+    expect(official.Cmd).toEqual([
+      "node",
+      "-e",
+      ENV_FILE_LAUNCHER,
+      "/home/node/.openclaw/molthub.env",
+      "dist/index.js",
+      "gateway",
+      "run",
+    ]);
     expect(official.WorkingDir).toBe("/app");
     expect(official.HostConfig!.Binds).toEqual([
-      "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support:/home/node/.openclaw:rw",
+      `${STATE_DIR}:/home/node/.openclaw:rw`,
+      // the env file read-only over the state dir's own entry: the gateway cannot rewrite what it starts with
+      `${STATE_DIR}/molthub.env:/home/node/.openclaw/molthub.env:ro`,
     ]);
 
     const test = buildContainerSpec(
       input({ openclawMount: { hostNodeModulesDir: "/cache/oc/node_modules" }, resolvConf: "/cache/resolv.conf" }),
     );
-    expect(test.Cmd).toEqual(["node", "/app/node_modules/openclaw/openclaw.mjs", "gateway", "run"]);
+    expect(test.Cmd).toEqual([
+      "node",
+      "-e",
+      ENV_FILE_LAUNCHER,
+      "/home/node/.openclaw/molthub.env",
+      "/app/node_modules/openclaw/openclaw.mjs",
+      "gateway",
+      "run",
+    ]);
     expect(test.HostConfig!.Binds).toEqual([
-      "/var/lib/molthub/bots/3f2a9c1b-0000-4000-8000-000000000000/support:/home/node/.openclaw:rw",
+      `${STATE_DIR}:/home/node/.openclaw:rw`,
+      `${STATE_DIR}/molthub.env:/home/node/.openclaw/molthub.env:ro`,
       "/cache/resolv.conf:/etc/resolv.conf:ro",
       "/cache/oc/node_modules:/app/node_modules:ro",
     ]);
+  });
+
+  it("the container's own Env is the official paths and switches only", () => {
+    const spec = buildContainerSpec(input());
+    expect(spec.Env).toEqual([
+      "HOME=/home/node",
+      "OPENCLAW_CONFIG_PATH=/home/node/.openclaw/openclaw.json",
+      "OPENCLAW_HOME=/home/node",
+      "OPENCLAW_NO_RESPAWN=1",
+      "OPENCLAW_STATE_DIR=/home/node/.openclaw",
+      "XDG_CACHE_HOME=/home/node/.openclaw/cache",
+    ]);
+    expect(Object.keys(spec.Labels!).sort()).toEqual(Object.values(LABELS).sort());
+    expect(spec.Labels).toMatchObject({
+      [LABELS.managed]: "true",
+      [LABELS.botId]: "bot-1",
+      [LABELS.workspace]: "3f2a9c1b-0000-4000-8000-000000000000",
+      [LABELS.configHash]: "c0ffee",
+    });
   });
 
   it("bridge mode publishes nothing", () => {
@@ -169,37 +211,7 @@ describe("buildContainerSpec", () => {
     expect(spec.ExposedPorts).toBeUndefined();
   });
 
-  it("keeps secrets in Env only: never in labels, the command or the name", () => {
-    const spec = buildContainerSpec(input({ openclawMount: { hostNodeModulesDir: "/x" } }));
-    expect(spec.Env).toContain(`${GATEWAY_TOKEN_ENV}=${TOKEN}`);
-    expect(spec.Env).toContain(`ANTHROPIC_API_KEY=${SECRET}`);
-    const { Env: _env, ...rest } = spec;
-    const visible = JSON.stringify(rest);
-    expect(visible).not.toContain(TOKEN);
-    expect(visible).not.toContain(SECRET);
-    expect(Object.keys(spec.Labels!).sort()).toEqual(Object.values(LABELS).sort());
-    expect(spec.Labels).toMatchObject({
-      [LABELS.managed]: "true",
-      [LABELS.botId]: "bot-1",
-      [LABELS.workspace]: "3f2a9c1b-0000-4000-8000-000000000000",
-      [LABELS.configHash]: "c0ffee",
-    });
-  });
-
-  it("pins the official container paths over whatever the env file says", () => {
-    const spec = buildContainerSpec(input({ env: { OPENCLAW_STATE_DIR: "/elsewhere", HOME: "/root", FOO: "bar" } }));
-    expect(spec.Env).toEqual(
-      expect.arrayContaining([
-        "OPENCLAW_STATE_DIR=/home/node/.openclaw",
-        "OPENCLAW_CONFIG_PATH=/home/node/.openclaw/openclaw.json",
-        "HOME=/home/node",
-        "FOO=bar",
-      ]),
-    );
-    expect(spec.Env).not.toContain("HOME=/root");
-  });
-
-  it("the spec hash changes with image, resources, network and env — not with the config", () => {
+  it("the spec hash changes with image, resources, network and command — not with the config", () => {
     const hash = (s: ReturnType<typeof buildContainerSpec>) => s.Labels![LABELS.specHash];
     const base = hash(buildContainerSpec(input()));
     expect(base).toMatch(/^[0-9a-f]{64}$/);
@@ -209,22 +221,83 @@ describe("buildContainerSpec", () => {
     expect(hash(buildContainerSpec(input({}, { memory: "3g" })))).not.toBe(base);
     expect(hash(buildContainerSpec(input({}, { cpus: 1 })))).not.toBe(base);
     expect(hash(buildContainerSpec(input({}, { network: "bridge" })))).not.toBe(base);
-    const env = input().env;
-    expect(hash(buildContainerSpec(input({ env: { ...env, ANTHROPIC_API_KEY: "rotated" } })))).not.toBe(base);
-    // env key order does not matter
-    expect(hash(buildContainerSpec(input({ env: Object.fromEntries(Object.entries(env).reverse()) })))).toBe(base);
-  });
-
-  it("the spec hash is keyed: the same low-entropy secret under another token hashes differently", () => {
-    const a = buildContainerSpec(input({ env: { [GATEWAY_TOKEN_ENV]: "t1", PASSWORD: "1234" } })).Labels![LABELS.specHash];
-    const b = buildContainerSpec(input({ env: { [GATEWAY_TOKEN_ENV]: "t2", PASSWORD: "1234" } })).Labels![LABELS.specHash];
-    expect(a).not.toBe(b);
+    expect(hash(buildContainerSpec(input({ openclawMount: { hostNodeModulesDir: "/x" } })))).not.toBe(base);
   });
 
   it("can run without a read-only root filesystem", () => {
     const spec = buildContainerSpec(input({ readonlyRootfs: false }));
     expect(spec.HostConfig!.ReadonlyRootfs).toBe(false);
     expect(spec.HostConfig!.Tmpfs).toBeUndefined();
+  });
+});
+
+/** Just enough of a Docker engine for configure + start of a new bot: records the create options. */
+function recordingEngine() {
+  const created: (Dockerode.ContainerCreateOptions & { name: string })[] = [];
+  const engine = {
+    getContainer: (nameOrId: string) => ({
+      inspect: async () => {
+        throw Object.assign(new Error(`no such container ${nameOrId}`), { statusCode: 404 });
+      },
+      start: async () => {},
+    }),
+    async createContainer(spec: Dockerode.ContainerCreateOptions & { name: string }) {
+      created.push(spec);
+      return { id: `${spec.name}-id` };
+    },
+  };
+  return { engine: engine as unknown as Dockerode, created };
+}
+
+describe("the create spec the provider sends for a configured bot", () => {
+  const root = mkdtempSync(join(tmpdir(), "molthub-docker-spec-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const layout = layoutFor("/home/node/.openclaw");
+  const runtime = (env: Record<string, string>): BotRuntime => ({
+    ...input().bot,
+    config: { gateway: { port: 18800 } },
+    configHash: "c0ffee",
+    env,
+  });
+
+  it("carries no secret in any field: the gateway token and the bot's secrets are only in the env file", async () => {
+    const { engine, created } = recordingEngine();
+    const provider = new DockerProvider({ docker: engine, rootDir: root });
+    const bot = runtime(botEnvironment({ layout, port: 18800, gatewayToken: TOKEN, secrets: { ANTHROPIC_API_KEY: SECRET } }));
+    await provider.configure(bot, AbortSignal.timeout(5_000));
+    await provider.start(bot, AbortSignal.timeout(5_000));
+    expect(created).toHaveLength(1);
+    const spec = created[0]!;
+    const shown = JSON.stringify(spec);
+    expect(shown).not.toContain(TOKEN);
+    expect(shown).not.toContain(SECRET);
+    expect(spec.Env!.some((e) => e.startsWith(`${GATEWAY_TOKEN_ENV}=`) || e.startsWith("ANTHROPIC_API_KEY="))).toBe(false);
+
+    // the env file holds them, 0600; as root it is handed to the container's uid 1000 (nobody else may read it)
+    const envFile = join(provider.hostDir(bot), "molthub.env");
+    expect(spec.HostConfig!.Binds).toContain(`${envFile}:/home/node/.openclaw/molthub.env:ro`);
+    const st = statSync(envFile);
+    expect(st.mode & 0o777).toBe(0o600);
+    if (process.getuid?.() === 0) expect(st.uid).toBe(1000);
+    const fileEnv = parseEnvFile(readFileSync(envFile, "utf8"));
+    expect(fileEnv).toMatchObject({ [GATEWAY_TOKEN_ENV]: TOKEN, ANTHROPIC_API_KEY: SECRET });
+  });
+
+  it("the env file pins the official container paths over whatever the bot's env says", async () => {
+    const { engine } = recordingEngine();
+    const provider = new DockerProvider({ docker: engine, rootDir: root });
+    const bot = runtime({ OPENCLAW_STATE_DIR: "/elsewhere", HOME: "/root", FOO: "bar" });
+    await provider.configure(bot, AbortSignal.timeout(5_000));
+    const fileEnv = parseEnvFile(readFileSync(join(provider.hostDir(bot), "molthub.env"), "utf8"));
+    expect(fileEnv).toEqual({ ...containerEnv(), FOO: "bar" });
+  });
+
+  it("start refuses a missing env file before the engine creates anything", async () => {
+    const { engine, created } = recordingEngine();
+    const provider = new DockerProvider({ docker: engine, rootDir: root });
+    const bot = { ...runtime({}), name: "never-configured" };
+    await expect(provider.start(bot, AbortSignal.timeout(5_000))).rejects.toMatchObject({ code: "not_found" });
+    expect(created).toEqual([]);
   });
 });
 

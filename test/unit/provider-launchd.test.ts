@@ -21,7 +21,8 @@ import {
 import { LaunchdProvider } from "../../providers/launchd/provider.ts";
 import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { renderShellEnvFile } from "../../providers/ssh/env-file.ts";
-import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";
+import { portOwnersArgv } from "../../providers/ssh/port-owners.ts";
+import { FakePool, fakeHosts, hostInfo, isPortOwners, PAYLOADS, portOwnersOutput } from "./provider-systemd-fake.ts";
 
 const MAC = hostInfo({
   name: "mac",
@@ -33,6 +34,8 @@ const MAC = hostInfo({
 });
 const PREFIX = "/Users/ana/.molthub/openclaw/2026.9.6/node_modules";
 const DIR = "/Users/ana/.molthub/bots/helper";
+/** the one exec that tells who listens on the bot's port (providers/ssh/port-owners.ts) */
+const PORTS = portOwnersArgv("darwin-arm64", 18800).join(" ");
 
 type PV = string | number | boolean | PV[] | { [k: string]: PV };
 
@@ -197,6 +200,16 @@ describe("plist", () => {
     }
   });
 
+  it("carries no secret: the bot runtime the provider hands over (env included) leaves no value in the plist text", () => {
+    const canary = "canary-4c1e8b0d9f2a7e36";
+    const runtime = bot({ env: { OPENCLAW_GATEWAY_TOKEN: `${canary}-token`, ANTHROPIC_API_KEY: canary } });
+    const xml = renderPlist({ ...input, bot: runtime });
+    expect(xml).not.toContain(canary);
+    // the environment it does carry is the fixed, non-secret set; the rest comes from the env file at run time
+    const env = /<key>EnvironmentVariables<\/key>\n\t<dict>\n([\s\S]*?)\t<\/dict>/.exec(xml)![1]!;
+    expect([...env.matchAll(/<key>([^<]+)<\/key>/g)].map((m) => m[1])).toEqual(["HOME", "MOLTHUB_BOT_ID", "PATH", "TMPDIR"]);
+  });
+
   it("XML escaping: every printable payload survives a parse; characters XML cannot carry are refused", () => {
     for (const p of PAYLOADS) {
       if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(p)) {
@@ -273,6 +286,8 @@ describe("provider against a recording pool", () => {
           ? { code: 0, stdout: "state = running\npid = 4242\n" }
           : { code: 113, stderr: 'Could not find service "dev.molthub.helper" in domain for port' };
       if (argv[0] === "launchctl" && argv[1] === "bootstrap") loaded = true;
+      // the job's pid (4242) holds the port once it runs
+      if (isPortOwners(argv) && loaded) return portOwnersOutput(18800, { pid: 4242 }, "darwin");
       return undefined;
     });
     pool.files.set(`${PREFIX}/openclaw/package.json`, { data: '{"version":"2026.9.6"}', mode: 0o644 });
@@ -291,10 +306,14 @@ describe("provider against a recording pool", () => {
       "mkdir -p -m 0755 -- /Users/ana/.molthub/fallback-bin",
       "mkdir -p -- /Users/ana/Library/LaunchAgents",
       "plutil -lint -- /Users/ana/Library/LaunchAgents/dev.molthub.helper.plist",
+      // nothing else may hold the port before the job starts, and the job must hold it before it counts as live
+      "launchctl print gui/501/dev.molthub.helper",
+      PORTS,
       "launchctl enable gui/501/dev.molthub.helper",
       "launchctl print gui/501/dev.molthub.helper",
       "launchctl bootstrap gui/501 /Users/ana/Library/LaunchAgents/dev.molthub.helper.plist",
       "launchctl print gui/501/dev.molthub.helper",
+      PORTS,
     ]);
     const plist = pool.files.get("/Users/ana/Library/LaunchAgents/dev.molthub.helper.plist")!;
     expect(plist.mode).toBe(0o644);
@@ -337,7 +356,7 @@ describe("provider against a recording pool", () => {
     await provider.start(bot(), signal);
     await provider.stop(bot(), { deadlineMs: 1_000 }, signal);
     await provider.destroy(bot(), { purge: true }, signal);
-    expect(pool.commands().filter((c) => !c.startsWith("launchctl print"))).toEqual([
+    expect(pool.commands().filter((c) => !c.startsWith("launchctl print") && c !== PORTS)).toEqual([
       "id -u",
       "launchctl enable user/501/dev.molthub.helper",
       "launchctl kickstart user/501/dev.molthub.helper",

@@ -110,6 +110,24 @@ describe("LocalProvider.ensure with a managed install", () => {
     await expect(p.ensure(bot(), AbortSignal.timeout(5_000))).rejects.toThrow(/MOLTHUB_OPENCLAW_DIR/);
   });
 
+  it("a bot switched to a version not installed yet: validate and start say so with a typed code, not exit 127", async () => {
+    const installDir = join(dir, "openclaw");
+    const p = new LocalProvider({ rootDir: join(dir, "bots"), installDir, npmBin: "/nonexistent/npm" });
+    for (const step of [
+      () => p.validate(bot("2026.9.7"), AbortSignal.timeout(5_000)),
+      () => p.start(bot("2026.9.7"), AbortSignal.timeout(5_000)),
+    ]) {
+      const err = await step().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: "not_installed" });
+      expect((err as Error).message).toMatch(
+        /^OpenClaw 2026\.9\.7 is not installed on this machine yet .*Molthub installs it before it starts/,
+      );
+    }
+  });
+
   it("honours the abort signal while npm runs", async () => {
     const slow = join(dir, "npm-slow");
     writeFileSync(slow, "#!/bin/sh\nexec sleep 60\n");

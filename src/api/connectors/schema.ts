@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CONNECTOR_TYPES } from "../../domain/connectors.ts";
 import { NameParam } from "../shared/params.ts";
-import { BlastEntrySchema } from "../shared/schemas.ts";
+import { BlastEntrySchema, RolloutPlanEntrySchema, SecretRolloutSchema } from "../shared/schemas.ts";
 
 export const ConnectorSchema = z
   .object({
@@ -43,23 +43,10 @@ export const RotateResultSchema = z
     connector: z.string(),
     dryRun: z.boolean(),
     secrets: z.array(z.object({ secret: z.string(), version: z.number() })),
-    bots: z.array(
-      z.object({ bot: z.string(), env: z.array(z.string()), bound: z.boolean(), method: z.enum(["restart", "next start"]) }),
-    ),
+    bots: z.array(RolloutPlanEntrySchema),
   })
   .openapi("ConnectorRotation");
-const RolloutSchema = z
-  .object({
-    bot: z.string(),
-    secret: z.string(),
-    version: z.number(),
-    state: z.enum(["pending", "delivered", "failed"]),
-    method: z.string().nullable(),
-    message: z.string(),
-    updatedAt: z.number(),
-  })
-  .openapi("SecretRollout");
-export const RolloutListSchema = z.object({ items: z.array(RolloutSchema) });
+export const RolloutListSchema = z.object({ items: z.array(SecretRolloutSchema) });
 /** A bind or unbind: the bot's apply result. */
 export const BindingResultSchema = z.object({ action: z.string(), revision: z.number() }).passthrough();
 

@@ -58,3 +58,30 @@ export const BlastEntrySchema = z
       .openapi({ description: "why the bot would fail (action failed): the error it would get" }),
   })
   .openapi("BlastEntry");
+
+/** One bot that takes a new secret version (a vault write or a connector rotation): the blast radius of the change. */
+export const RolloutPlanEntrySchema = z
+  .object({
+    bot: z.string(),
+    env: z.array(z.string()).openapi({ description: "the bot's env vars that take the new value" }),
+    bound: z
+      .boolean()
+      .openapi({ description: "through a connector bound to the bot (false: its manifest or template references the secret)" }),
+    method: z.enum(["restart", "next start"]).openapi({
+      description: "a running bot restarts (OpenClaw reads env SecretRefs at start); a stopped one gets it when it starts",
+    }),
+  })
+  .openapi("SecretRolloutPlanEntry");
+
+/** The delivery of one secret version to one bot. */
+export const SecretRolloutSchema = z
+  .object({
+    bot: z.string(),
+    secret: z.string(),
+    version: z.number(),
+    state: z.enum(["pending", "delivered", "failed"]),
+    method: z.string().nullable(),
+    message: z.string(),
+    updatedAt: z.number(),
+  })
+  .openapi("SecretRollout");

@@ -1,10 +1,12 @@
 /** @jsxImportSource hono/jsx */
 import type { Role } from "../../core/context.ts";
 import type { BotAction } from "../../domain/bot-actions.ts";
-import type { BotView } from "../../services/bots.ts";
+import type { BotSecretView, BotView } from "../../services/bots.ts";
 import { Alert, Crumbs, canOperate, PageHead, Stat, Time } from "../ui/components.tsx";
+import { ConditionsTable } from "./conditions.tsx";
 import { HealthPanel } from "./health.tsx";
 import { DiffForm, type RevisionRow, RevisionsTable } from "./revisions.tsx";
+import { BotSecretsPanel } from "./secrets.tsx";
 import { Revisions, StatusLine, Target } from "./status.tsx";
 
 /** One bot's page: its actions, status, health, events, live log, revisions, manifest and generated config. */
@@ -30,6 +32,10 @@ export interface BotPageData {
   description?: string;
   /** a refused action, shown at the top */
   error?: string;
+  /** the secrets it uses: the versions its gateway runs, and which are outdated until a restart delivers them */
+  secrets: BotSecretView[];
+  /** the clock the "since" of each condition is measured against */
+  now: number;
 }
 
 /** The button for each bot action (BOT_ACTIONS in domain/bot-actions.ts); the flash after one starts with it too. */
@@ -221,6 +227,16 @@ export function BotPage(props: { data: BotPageData }) {
             )}
           </div>
         </div>
+
+        <section class="card section" aria-labelledby="conditions-h">
+          <h2 id="conditions-h">Conditions</h2>
+          <ConditionsTable conditions={b.conditions} now={d.now} />
+        </section>
+
+        <section class="card section" aria-labelledby="bot-secrets-h">
+          <h2 id="bot-secrets-h">Secrets</h2>
+          <BotSecretsPanel secrets={d.secrets} />
+        </section>
 
         <div class="grid-2 bot-panels">
           <section class="card" aria-labelledby="health-h">

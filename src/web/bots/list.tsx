@@ -6,6 +6,7 @@ import type { BotView } from "../../services/bots.ts";
 import { ChangesTable } from "../ui/changes-table.tsx";
 import { Alert, BoxIcon, canOperate, EmptyState, type ManifestProblem, PageHead, ProblemList } from "../ui/components.tsx";
 import { PolicyResults } from "../ui/policy-results.tsx";
+import { firstFailing } from "./conditions.tsx";
 import { Revisions, StatusLine, Target } from "./status.tsx";
 
 /** The bots page: the live list, and the form that dry-runs or applies pasted manifests. */
@@ -61,7 +62,8 @@ function BotsTable(props: { bots: BotView[] }) {
                 </a>
               </td>
               <td class="status-cell">
-                <StatusLine bot={b} />
+                {/* what is wrong now, with its fix, rather than the last step's reason */}
+                <StatusLine bot={b} reason={firstFailing(b)?.message} />
               </td>
               <td>
                 <Revisions bot={b} />

@@ -80,7 +80,8 @@ function listPage(c: WebContext, apply: ApplyState = { text: "" }, status = 200)
 }
 
 function botPage(c: WebContext, name: string, opts: { error?: string } = {}, status = 200) {
-  const g = getBot(ctxOf(c), name);
+  const ctx = ctxOf(c);
+  const g = getBot(ctx, name);
   const data = {
     bot: g.bot,
     role: c.get("actor")!.role,
@@ -91,7 +92,9 @@ function botPage(c: WebContext, name: string, opts: { error?: string } = {}, sta
     manifestYaml: yaml(g.manifest),
     configJson: JSON.stringify(g.config, null, 2),
     description: g.manifest.metadata.description,
+    secrets: g.secrets,
     error: opts.error,
+    now: ctx.now(),
   };
   return renderPage(c, `${name} · Bots`, <BotPage data={data} />, status);
 }

@@ -19,15 +19,16 @@ function StatusBadge(props: { status: BotView["status"] }) {
   return <span class={`badge ${STATUS_KIND[props.status] ?? ""}`.trim()}>{props.status}</span>;
 }
 
-/** The status, what the operator asked for when it differs, and the reason. */
-export function StatusLine(props: { bot: BotView }) {
+/** The status, what the operator asked for when it differs, and the reason (or `reason` instead of it). */
+export function StatusLine(props: { bot: BotView; reason?: string }) {
   const b = props.bot;
   const wanted = b.desiredState !== "running" || b.status === "stopped" ? b.desiredState : null;
+  const reason = props.reason ?? b.statusReason;
   return (
     <span class="status-line">
       <StatusBadge status={b.status} />
       {wanted && wanted !== b.status && <span class="badge">wanted: {wanted}</span>}
-      {b.statusReason && <span class="status-reason">{b.statusReason}</span>}
+      {reason && <span class="status-reason">{reason}</span>}
     </span>
   );
 }
