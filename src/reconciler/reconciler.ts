@@ -37,7 +37,7 @@ import { rolloutCutoff, secretsCurrent, settleRollouts } from "../fleet/rollouts
 import { resolveSecretValues, secretVersions } from "../fleet/secrets.ts";
 import { type BotRow, latestRevision } from "../fleet/store.ts";
 import { targetCondition, targetConditionFromError } from "../fleet/target-condition.ts";
-import { GatewayClient, isGatewayError } from "../gateway/client.ts";
+import { GatewayClient, type GatewayError, isGatewayError } from "../gateway/client.ts";
 import type { DeviceIdentity } from "../gateway/identity.ts";
 import { probeReadyz } from "../gateway/probe.ts";
 import type { Logger } from "../log.ts";
@@ -561,6 +561,7 @@ export class Reconciler {
     // hot path and verification over the gateway's RPC
     await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
     let conn: Awaited<ReturnType<Reconciler["connect"]>>;
+    let repaired = false;
     try {
       conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
     } catch (e) {
@@ -579,7 +580,7 @@ export class Reconciler {
       await this.step("start", signal, (s) => provider.start(rt, s));
       await this.step("ready", signal, (s) => this.waitReady(bot, provider, s));
       conn = await this.step("rpc", signal, (s) => this.connect(bot, provider, s));
-      this.event(bot, "info", "drift.reverted", "gateway.auth restored; the gateway accepts Molthub again");
+      repaired = true;
       delivery = "restart";
     }
     try {
@@ -611,6 +612,7 @@ export class Reconciler {
       );
       const paused = bot.desiredState === "paused";
       if (paused) await this.step("rpc", signal, (s) => this.pauseChannels(conn.client, s));
+      const wasLockedOut = parseConditions(bot.conditions).Drifted?.reason === "AuthTokenMismatch";
       const cs = this.setConditions(bot, {
         TargetReachable: targetCondition(this.db, bot),
         Ready: { status: "True", reason: "Ready", message: "the gateway is ready" },
@@ -631,6 +633,8 @@ export class Reconciler {
         failures: 0,
         lastSeenAt: this.now(),
       });
+      if (repaired || (wasLockedOut && delivery !== "unchanged"))
+        this.event(bot, "info", "drift.reverted", "gateway.auth restored; the gateway accepts Molthub again");
       if (bot.appliedRevision !== bot.desiredRevision)
         this.event(bot, "info", "revision.live", `revision ${bot.desiredRevision} verified live`);
     } finally {
@@ -770,11 +774,15 @@ export class Reconciler {
       } catch (e) {
         // A restart-class change (gateway.auth, env.vars, …) makes OpenClaw restart in-process: `shutdown`, close 1012,
         // back in ~10 s with the same PID. That is the change being applied, not a failure: wait for it once.
-        if (!isRestarting(e) || waited || signal.aborted) throw e;
-        waited = true;
-        deadline = Math.max(deadline, this.now() + 120_000);
-        this.event(bot, "info", "config.restart", "the gateway restarts in-process to apply the change; waiting for it");
+        // It may answer UNAVAILABLE for a while after the reconnect too: keep waiting until the deadline.
+        if (!isRestarting(e) || signal.aborted || (waited && this.now() > deadline)) throw e;
+        if (!waited) {
+          waited = true;
+          deadline = Math.max(deadline, this.now() + 120_000);
+          this.event(bot, "info", "config.restart", "the gateway restarts in-process to apply the change; waiting for it");
+        }
         if (client.state !== "open") await client.waitFor("hello", { timeoutMs: 120_000, signal }).catch(() => {});
+        else await new Promise((r) => setTimeout(r, (e as GatewayError).retryAfterMs ?? 1_000));
         continue;
       }
       const live = withoutGatewayOwned(fileConfig(g), desired);
@@ -952,7 +960,7 @@ export class Reconciler {
     this.event(
       bot,
       "warn",
-      "drift",
+      "drift.locked_out",
       "the gateway rejects Molthub's token (gateway.auth changed on the target); repairing: the config is rewritten and the gateway restarted",
     );
     this.setConditions(bot, {
