@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, lt, notInArray, sql } from "drizzle-orm";
+import { ForeignListenerError } from "../../providers/listener.ts";
 import type { BotRef, BotRuntime, ObservedState, Provider } from "../../providers/provider.ts";
 import { ProviderError } from "../../providers/provider.ts";
 import { recordAudit } from "../core/audit.ts";
@@ -409,9 +410,11 @@ export class Reconciler {
     try {
       await client.connect({ signal });
     } catch (e) {
+      // the endpoint refused to pass the connection on (the port's holder is not the bot's gateway): that is the cause
+      const refusal = ep.refusal?.();
       await client.close();
       await ep.close();
-      throw e;
+      throw refusal?.code === "foreign_listener" ? refusal : e;
     }
     return {
       client,
@@ -670,7 +673,10 @@ export class Reconciler {
         now: this.now,
       };
       const port = inTransaction({ db: this.db }, false, (tx) =>
-        reallocatePort(tx, ctx, bot.id, { taken: [bot.port], holder: redactString(cause.message).slice(0, 300) }),
+        reallocatePort(tx, ctx, bot.id, {
+          taken: [bot.port],
+          holder: cause instanceof ForeignListenerError ? cause.holder : undefined,
+        }),
       );
       this.opts.logger.warn("bot moved to a free port", { bot: bot.name, from: bot.port, to: port });
       this.poke();
@@ -705,6 +711,8 @@ export class Reconciler {
           error: e.message,
         }));
         if (r.ok) return;
+        const refusal = ep.refusal?.();
+        if (refusal?.code === "foreign_listener") throw refusal;
         last = r.status ? `readyz ${r.status}` : "not listening yet";
         const o = await provider.observe(ref, signal).catch(() => null);
         if (o?.exists && !o.running) {
