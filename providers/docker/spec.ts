@@ -19,7 +19,7 @@ export const CONTAINER_STATE_DIR = "/home/node/.openclaw";
  * The bot's env file as the container sees it: its layout() path, where a read-only bind of the host's 0600 file
  * covers the state dir's own entry (so the gateway can read it but never rewrite what it starts with).
  */
-export const CONTAINER_ENV_FILE = layoutFor(CONTAINER_STATE_DIR).envFile;
+const CONTAINER_ENV_FILE = layoutFor(CONTAINER_STATE_DIR).envFile;
 const CONTAINER_APP_DIR = "/app";
 /** Where test/offline mode mounts an OpenClaw npm install (read-only). */
 const CONTAINER_NODE_MODULES = "/app/node_modules";
