@@ -106,6 +106,8 @@ describeWithComponent("crash loop: SIGKILLs mid-operation on a local and a Docke
   /** every bot name this test applied, for the cleanup */
   const touched = new Map<string, Provider>();
   let kills = 0;
+  /** the loop ended converged (the last test only compares instances across a restart then) */
+  let converged = false;
 
   const stateDir = (name: string, provider: Provider) => join(a.dataDir, "bots", provider, ws, name);
   const containers = async (name: string) =>
@@ -379,10 +381,12 @@ describeWithComponent("crash loop: SIGKILLs mid-operation on a local and a Docke
     expect(kills).toBeGreaterThanOrEqual(10);
     expect([...live.keys()].sort()).toEqual(["crash-docker-2", "crash-local-2"]);
     expect(deleted.size).toBe(2);
+    converged = true;
     console.log(`crash loop: ${kills} SIGKILLs in ${((Date.now() - started) / 1000).toFixed(0)} s, seed ${SEED}`);
   });
 
-  it("the store passes PRAGMA integrity_check after a last SIGKILL, and the restart changes nothing", async () => {
+  // after a failed loop too: the store must survive whatever state the loop ended in
+  it("the store passes PRAGMA integrity_check after a last SIGKILL, and a converged fleet is adopted unchanged", async () => {
     const before = new Map<string, string>();
     for (const b of live.values())
       before.set(
@@ -402,6 +406,7 @@ describeWithComponent("crash loop: SIGKILLs mid-operation on a local and a Docke
       db.close();
     }
     await a.start();
+    if (!converged) return; // the loop's own failure says why; nothing to compare
     await converge();
     await checkInvariants("after the last restart");
     for (const b of live.values())
