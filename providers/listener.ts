@@ -24,6 +24,8 @@ export interface PortHolder {
   user?: string;
   /** the socket's inode (Linux), which identifies it while it is open */
   inode?: number;
+  /** the socket owner's uid (Linux `ss -e`), known even when its process is hidden from this login */
+  uid?: number;
 }
 
 export type ListenerVerdict =
@@ -45,12 +47,17 @@ export function reachesLoopback(address: string): boolean {
 }
 
 /** The verdict over the holders of one port; `isOurs` says whether a pid belongs to the bot. */
-export function judgeListeners(holders: PortHolder[], isOurs: (pid: number) => boolean): ListenerVerdict {
+export function judgeListeners(
+  holders: PortHolder[],
+  isOurs: (pid: number) => boolean,
+  /** for a holder whose process this login cannot see: whether its socket is still provably the bot's */
+  unseenIsOurs: (h: PortHolder) => boolean = () => false,
+): ListenerVerdict {
   const relevant = holders.filter((h) => reachesLoopback(h.address));
   if (!relevant.length) return { state: "none" };
-  const foreign = relevant.filter((h) => h.pid === undefined || !isOurs(h.pid));
+  const foreign = relevant.filter((h) => (h.pid === undefined ? !unseenIsOurs(h) : !isOurs(h.pid)));
   if (foreign.length) return { state: "foreign", foreign };
-  return { state: "ours", pids: [...new Set(relevant.map((h) => h.pid!))] };
+  return { state: "ours", pids: [...new Set(relevant.flatMap((h) => (h.pid === undefined ? [] : [h.pid])))] };
 }
 
 /** Whether `pid` is `root` or descends from it, following `parents` (pid → ppid). */
@@ -166,7 +173,9 @@ export function parseSs(text: string, port: number): PortHolder[] {
     const local = splitHostPort(f[3]!);
     if (!local || local.port !== port) continue;
     const users = [...line.matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=\d+\)/g)];
-    if (!users.length) out.push({ address: local.address });
+    // `ss -e` prints the owner's uid (when not root) even where the process is hidden from this login
+    const uid = /\buid:(\d+)/.exec(line);
+    if (!users.length) out.push({ address: local.address, ...(uid ? { uid: Number(uid[1]) } : {}) });
     for (const u of users) out.push({ address: local.address, pid: Number(u[2]), command: u[1] });
   }
   return out;

@@ -17,10 +17,13 @@ import { ProviderError } from "../provider.ts";
 
 const PS_MARK = "-- molthub ps --";
 const NETSTAT_MARK = "-- molthub netstat --";
+const UID_MARK = "-- molthub uids --";
 
 // `ss` must exist: without it the answer would be "nobody listens", which is the one answer that must be proven
 const LINUX_SCRIPT = `command -v ss >/dev/null 2>&1 || { echo "ss (iproute2) is not installed" >&2; exit 3; }
-ss -ltnpH "sport = :$1" || exit 4
+ss -ltnpeH "sport = :$1" || exit 4
+echo "${UID_MARK}"
+ps -e -o pid=,uid=
 echo "${PS_MARK}"
 ps -e -o pid=,ppid=,user=,comm=`;
 
@@ -41,11 +44,16 @@ export function parsePortOwners(
   stdout: string,
   platform: string,
   port: number,
-): { holders: PortHolder[]; processes: Map<number, ProcessRow> } | null {
+): { holders: PortHolder[]; processes: Map<number, ProcessRow>; uids: Map<number, number> } | null {
   const psAt = stdout.indexOf(PS_MARK);
   if (psAt < 0) return null;
   const processes = parsePs(stdout.slice(psAt + PS_MARK.length));
-  const head = stdout.slice(0, psAt);
+  const uidAt = stdout.indexOf(UID_MARK);
+  const uids = new Map<number, number>();
+  if (uidAt >= 0 && uidAt < psAt)
+    for (const m of stdout.slice(uidAt + UID_MARK.length, psAt).matchAll(/^\s*(\d+)\s+(\d+)\s*$/gm))
+      uids.set(Number(m[1]), Number(m[2]));
+  const head = stdout.slice(0, uidAt >= 0 && uidAt < psAt ? uidAt : psAt);
   let holders: PortHolder[];
   if (platform.startsWith("darwin")) {
     const nsAt = head.indexOf(NETSTAT_MARK);
@@ -58,5 +66,5 @@ export function parsePortOwners(
   } else {
     holders = parseSs(head, port);
   }
-  return { holders: describeHolders(holders, processes), processes };
+  return { holders: describeHolders(holders, processes), processes, uids };
 }

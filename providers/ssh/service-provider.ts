@@ -534,7 +534,12 @@ export abstract class RemoteServiceProvider implements Provider {
         "failed",
       );
     const parents = new Map([...parsed.processes].map(([p, row]) => [p, row.ppid]));
-    return { verdict: judgeListeners(parsed.holders, (p) => inTree(p, pid, parents)), pid };
+    // A process of another user can be hidden from this login (no CAP_SYS_PTRACE, hidepid): then a socket owned by
+    // the service's own (non-root) user counts as the bot's. Such a process could read the bot's env file anyway,
+    // so the token gains it nothing; another user's listener stays foreign.
+    const serviceUid = pid === undefined ? undefined : parsed.uids.get(pid);
+    const unseen = (h: { uid?: number }) => serviceUid !== undefined && serviceUid !== 0 && h.uid === serviceUid;
+    return { verdict: judgeListeners(parsed.holders, (p) => inTree(p, pid, parents), unseen), pid };
   }
 
   /** Proves the bot's port is its service's (a recent proof counts); nothing listening passes only with `allowNone`. */

@@ -441,6 +441,8 @@ describeWithComponent("systemd provider against a real systemd host and OpenClaw
       await sleep(500);
       ready = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
     }
+    // when the guard refused the connection, its reason is the diagnosis
+    if (!ready?.ok) console.log("not ready through the endpoint", JSON.stringify({ ready, refusal: ep.refusal?.()?.message }));
     expect(ready).toMatchObject({ ok: true });
     const client = new GatewayClient({
       url: ep.wsUrl,

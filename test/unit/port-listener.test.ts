@@ -164,6 +164,27 @@ function bot(over: Partial<BotRuntime> = {}): BotRuntime {
 
 const RUNNING = "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nExecMainCode=0\nExecMainStatus=0\n";
 
+describe("a listener whose process this login cannot see", () => {
+  it("is the bot's only when its socket belongs to the service's own non-root user", () => {
+    const out = [
+      "LISTEN 0 511 127.0.0.1:45131 0.0.0.0:* uid:1001 ino:81234 sk:1 cgroup:/system.slice/x.service <->",
+      "-- molthub uids --",
+      "  156  1001",
+      "  200  1002",
+      "-- molthub ps --",
+      "  156     1 molthub  node",
+    ].join("\n");
+    const parsed = parsePortOwners(out, "linux-x64", 45131)!;
+    expect(parsed.holders).toEqual([{ address: "127.0.0.1", uid: 1001 }]);
+    expect(parsed.uids.get(156)).toBe(1001);
+    const sameUser = (h: { uid?: number }) => h.uid === parsed.uids.get(156);
+    expect(judgeListeners(parsed.holders, () => false, sameUser)).toEqual({ state: "ours", pids: [] });
+    // without that proof (another user's socket, or no uid at all) it stays foreign
+    expect(judgeListeners(parsed.holders, () => false).state).toBe("foreign");
+    expect(judgeListeners([{ address: "127.0.0.1", uid: 1002 }], () => false, sameUser).state).toBe("foreign");
+  });
+});
+
 describe("remote service providers prove the port before any token", () => {
   let pool: FakePool;
   afterEach(() => pool?.closeAll());
