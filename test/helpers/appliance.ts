@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -157,4 +157,41 @@ export async function waitForBot(a: Appliance, name: string, pred: (b: any) => b
   throw new Error(
     `timed out waiting for bot ${name}: ${JSON.stringify({ bot: last?.bot, events: last?.events?.slice(0, 8) }, null, 1)}`,
   );
+}
+
+/**
+ * SIGKILLs every process started with an OPENCLAW_STATE_DIR under `dir` — a test's own data dir, so only what
+ * that test's appliance spawned: local gateways outlive the appliance by design, and so do their worker
+ * processes. Rescans until none is left (a start in flight may still spawn one). Returns the PIDs signalled.
+ */
+export async function killGatewaysUnder(dir: string): Promise<number[]> {
+  const prefix = `OPENCLAW_STATE_DIR=${dir.endsWith("/") ? dir : `${dir}/`}`;
+  const killed = new Set<number>();
+  for (let round = 0; round < 10; round++) {
+    const found: number[] = [];
+    for (const p of readdirSync("/proc")) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        if (
+          readFileSync(`/proc/${p}/environ`, "utf8")
+            .split("\0")
+            .some((e) => e.startsWith(prefix))
+        )
+          found.push(Number(p));
+      } catch {
+        // gone, or a zombie
+      }
+    }
+    if (!found.length) break;
+    for (const pid of found) {
+      try {
+        process.kill(pid, "SIGKILL");
+        killed.add(pid);
+      } catch {
+        // already gone
+      }
+    }
+    await Bun.sleep(500);
+  }
+  return [...killed];
 }
