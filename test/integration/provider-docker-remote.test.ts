@@ -240,8 +240,14 @@ describeWithComponent(
         ready = await probeReadyz(ep.httpUrl, { timeoutMs: 3_000 }).catch(() => null);
       }
       expect(ready).toMatchObject({ ok: true, status: 200 });
-      // the same forward is handed out again
-      expect((await provider.endpoint(bot, signal)).wsUrl).toBe(ep.wsUrl);
+      // a second endpoint (its own listener guard, over the same pooled forward) reaches the same gateway
+      const again = await provider.endpoint(bot, signal);
+      try {
+        expect(again.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+        expect(await probeReadyz(again.httpUrl, { timeoutMs: 3_000 })).toMatchObject({ ok: true });
+      } finally {
+        await again.close();
+      }
 
       const obs = await provider.observe(bot, signal);
       expect(obs).toMatchObject({ exists: true, running: true, containerId: info.Id, openclawVersion: fx.openclawVersion });
