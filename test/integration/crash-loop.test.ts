@@ -366,6 +366,7 @@ describeWithComponent("crash loop: SIGKILLs mid-operation on a local and a Docke
       { kind: "hot", run: hot },
       { kind: "hot", run: hot },
       { kind: "hot", run: hot },
+      { kind: "hot", run: hot },
     ];
     for (const [i, step] of plan.entries()) {
       const label = await step.run(i + 1);
