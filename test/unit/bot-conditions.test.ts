@@ -28,7 +28,7 @@ async function setup() {
     TargetReachable: {
       status: "False",
       reason: "HostUnreachable",
-      message: "host nas (10.0.0.5:22) is unreachable: check that it is up",
+      message: "host nas (nas.test:22) is unreachable: check that it is up",
       since: now - 7 * 60_000,
     },
   };
@@ -100,7 +100,7 @@ describe("bot conditions in the CLI", () => {
     const table = lines.slice(head + 1, head + 5);
     expect(table[0]).toMatch(/^ {5}TYPE\s+STATUS\s+REASON\s+SINCE\s+MESSAGE$/);
     expect(table[1]).toMatch(
-      /^ {2}! {2}TargetReachable\s+False\s+HostUnreachable\s+7 min ago\s+host nas \(10\.0\.0\.5:22\) is unreachable: check that it is up$/,
+      /^ {2}! {2}TargetReachable\s+False\s+HostUnreachable\s+7 min ago\s+host nas \(nas\.test:22\) is unreachable: check that it is up$/,
     );
     expect(table[2]).toMatch(/^ {5}Ready\s+True\s+GatewayReady\s+2 h ago\s+readyz ok$/);
     expect(table[3]).toMatch(/^ {5}Drifted\s+False\s+InSync\s+1 min ago\s+live config matches revision 1$/);
@@ -110,7 +110,7 @@ describe("bot conditions in the CLI", () => {
     const { client, out } = await cli();
     await getBots(client);
     const row = out.find((l) => l.startsWith("support-bot"))!;
-    expect(row).toContain("host nas (10.0.0.5:22) is unreachable: check that it is up");
+    expect(row).toContain("host nas (nas.test:22) is unreachable: check that it is up");
     expect(row).not.toContain("connect was cancelled");
   });
 });

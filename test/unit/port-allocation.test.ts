@@ -74,9 +74,9 @@ beforeEach(async () => {
 
 describe("ports per machine", () => {
   it("two host entries with one pinned host key never get the same port", () => {
-    addHost("nas", "10.0.0.5", "SHA256:same-machine");
+    addHost("nas", "nas.invalid", "SHA256:same-machine");
     addHost("nas-by-name", "nas.lan", "SHA256:same-machine");
-    addHost("other", "10.0.0.6", "SHA256:another-machine");
+    addHost("other", "other.invalid", "SHA256:another-machine");
     const a = apply("a", "nas");
     const b = apply("b", "nas-by-name");
     const c = apply("c", "nas");
@@ -87,8 +87,8 @@ describe("ports per machine", () => {
   });
 
   it("unpinned entries are matched by address, or by the key they presented, transitively", () => {
-    addHost("nas", "10.0.0.5", "SHA256:k1");
-    addHost("nas-again", "10.0.0.5", null);
+    addHost("nas", "nas.invalid", "SHA256:k1");
+    addHost("nas-again", "nas.invalid", null);
     addHost("nas-presented", "nas.lan", null, "SHA256:k1");
     const a = apply("a", "nas");
     const b = apply("b", "nas-again");
@@ -97,7 +97,7 @@ describe("ports per machine", () => {
   });
 
   it("ports the host doctor saw listening on any entry of the machine are not handed out", () => {
-    addHost("nas", "10.0.0.5", "SHA256:k1");
+    addHost("nas", "nas.invalid", "SHA256:k1");
     addHost("nas-alias", "nas.lan", "SHA256:k1");
     store.db
       .update(hosts)
@@ -123,7 +123,7 @@ describe("ports per machine", () => {
 
 describe("reallocatePort", () => {
   it("moves the bot to a free port on its machine with a new revision, an audit entry and a timeline event", () => {
-    addHost("nas", "10.0.0.5", "SHA256:same-machine");
+    addHost("nas", "nas.invalid", "SHA256:same-machine");
     addHost("nas-alias", "nas.lan", "SHA256:same-machine");
     const a = apply("a", "nas");
     const b = apply("b", "nas-alias");
