@@ -257,18 +257,32 @@ step_dockerd() {
   fi
   need_root "starting dockerd"
   command -v dockerd >/dev/null 2>&1 || die "dockerd not found (the apt step installs docker.io)"
+  # A PID file left by a dockerd that was killed is stale: dockerd refuses to start when its number now belongs to
+  # another live process, and reading it below would name the wrong process.
+  rm -f "$DIR/dockerd.pid"
   log "dockerd: starting (no bridge, no iptables/forwarding), log $DIR/dockerd.log"
   # dockerd writes (and on a clean stop removes) its own PID file there; dockerd-stop.sh stops only that PID.
   setsid dockerd --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
     --pidfile "$DIR/dockerd.pid" </dev/null >>"$DIR/dockerd.log" 2>&1 9>&- &
   local launcher=$! i pid
   for ((i = 0; i < 300; i++)); do
-    pid=$(cat "$DIR/dockerd.pid" 2>/dev/null || true)
     if docker_ok; then
-      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || die "docker answers but $DIR/dockerd.pid is missing or stale"
-      log "dockerd: ready, pid $pid"
+      # Read the PID file only after the API answers: dockerd may write it late in its start-up.
+      local j
+      for ((j = 0; j < 50; j++)); do
+        pid=$(cat "$DIR/dockerd.pid" 2>/dev/null || true)
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
+        sleep 0.1
+      done
+      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        log "dockerd: ready, pid $pid"
+      else
+        # The tests need only a docker that answers; dockerd-stop.sh will then find nothing to stop.
+        log "warning: docker answers but $DIR/dockerd.pid is missing or stale; dockerd-stop.sh cannot stop it"
+      fi
       STEP_RESULT=started; return
     fi
+    pid=$(cat "$DIR/dockerd.pid" 2>/dev/null || true)
     if ! kill -0 "$launcher" 2>/dev/null && ! { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; then
       tail -n 30 "$DIR/dockerd.log" >&2
       die "dockerd exited during startup (see $DIR/dockerd.log)"
