@@ -124,6 +124,8 @@ export async function startAppliance(opts: { dataDir?: string; env?: Record<stri
     base,
     dataDir,
     token,
+    /** The owner created offline, for signing in through the web pages. */
+    owner: { email: "owner@example.com", password },
     env,
     logs,
     api,

@@ -21,6 +21,8 @@ export const FIXTURES_SCRIPT = "bash test/infra/fixtures.sh";
 export const DEFAULT_FIXTURES_DIR = "/var/cache/molthub-fixtures";
 export const DEFAULT_OPENCLAW_VERSION = "2026.9.6";
 export const DEFAULT_NODE_VERSION = "26.10.0";
+/** Debian's Chromium (apt package `chromium`), driven by playwright-core in the browser tests. */
+export const CHROMIUM = "/usr/bin/chromium";
 
 export interface Fixtures {
   /** Cache dir of fixtures.sh ($MOLTHUB_FIXTURES_DIR). */
@@ -64,7 +66,7 @@ export function fixtures(env: NodeJS.ProcessEnv = process.env): Fixtures {
   };
 }
 
-export type ComponentName = "openclaw" | "docker" | "node-image" | "systemd-host-image";
+export type ComponentName = "openclaw" | "docker" | "node-image" | "systemd-host-image" | "chromium";
 
 export interface ComponentStatus {
   name: string;
@@ -152,6 +154,8 @@ export async function componentAvailable(
       if (!existsSync(fx.resolvConf)) return missing(`the DNS sinkhole ${fx.resolvConf} is missing`);
       return { name, available: true, hint };
     }
+    case "chromium":
+      return existsSync(CHROMIUM) ? { name, available: true, hint } : missing(`Debian's Chromium is not at ${CHROMIUM}`);
     default:
       return missing(`unknown component ${String(name)}`);
   }

@@ -127,6 +127,8 @@ step_apt() {
   is_static_busybox || missing+=(busybox-static)
   command -v unshare >/dev/null 2>&1 && command -v flock >/dev/null 2>&1 || missing+=(util-linux)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The browser tests drive Debian's Chromium through playwright-core (which never downloads a browser of its own).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   # Node 26 links libatomic.so.1 (not on a minimal Debian).
   [ -e /lib/x86_64-linux-gnu/libatomic.so.1 ] || [ -e /usr/lib/x86_64-linux-gnu/libatomic.so.1 ] || missing+=(libatomic1)
   # dockerd refuses to run containers when the kernel has AppArmor on but apparmor_parser is missing.
