@@ -47,8 +47,6 @@ Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTH
   start|stop|restart|pause|resume bot NAME
   delete bot NAME [--purge]  remove a bot (with --purge its data too)
   export                     every bot's manifest as YAML
-  secret set NAME            store a secret (value on stdin or prompt); manifests refer to it by name;
-                             replacing one shows the bots that restart first (see vault set)
   policy list|get ID         policy packs: mode, scope, rules, bots violating them
   policy apply -f PACK.yaml [--dry-run]   create or replace a custom pack (YAML or JSON)
   policy enable ID [enforce|advisory] | policy disable ID | policy delete ID
@@ -69,6 +67,8 @@ Client (against a running server: --server URL --token T, or MOLTHUB_URL / MOLTH
                              layers chosen by selector (bots, fleets, environments, labels) and time window
   resolved bot NAME          every resolved config path, its value and the layer that set it
   vault list|get|set|delete  the secrets vault (values write-only); \`molthub vault --help\`
+  vault set NAME [--dry-run] store a secret (value on stdin or prompt); manifests refer to it by name;
+                             replacing one shows the bots that restart first (\`secret set\` is the same)
   vault rotate-key           offline (server stopped): new master key, every data key re-wrapped
   template list | get NAME [-o yaml|json] | apply -f FILE [--dry-run] | delete NAME
   template use TEMPLATE --name BOT [--input k=v …] [--dry-run]   create a bot from a template

@@ -271,7 +271,7 @@ export function assertSecretsExist(tx: Tx, ws: string, botName: string, refs: Re
   throw new ServiceError(
     "invalid_request",
     // said the same way by an apply, a dry run and `policy check`, which all reach this through the render pipeline
-    `bot ${botName} references ${many ? "missing secrets" : "a missing secret"} ${missing.join(", ")}; store ${many ? "them" : "it"} first (molthub secret set NAME, or the Secrets page)`,
+    `bot ${botName} references ${many ? "missing secrets" : "a missing secret"} ${missing.join(", ")}; store ${many ? "them" : "it"} first (molthub vault set NAME, or the Secrets page)`,
     missing.map((s) => ({ path: "spec.secrets", message: `secret ${s} does not exist` })),
   );
 }

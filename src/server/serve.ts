@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createProviders } from "../../providers/registry.ts";
+import { selfCommand } from "../cli/self-command.ts";
 import type { Settings } from "../config.ts";
 import { getRetentionDays, pruneAudit } from "../core/audit.ts";
 import { systemActor } from "../core/context.ts";
@@ -126,7 +127,7 @@ export async function serve(
     if (t) {
       // The one place a secret is deliberately printed: the operator needs it to claim the appliance.
       process.stdout.write(
-        `\n  Molthub has no users yet. Claim it within 1 hour at:\n\n    ${base}/setup?token=${t.token}\n\n  (or offline: molthub user add --email you@example.com --role owner)\n\n`,
+        `\n  Molthub has no users yet. Claim it within 1 hour at:\n\n    ${base}/setup?token=${t.token}\n\n  (or offline: ${selfCommand()} user add --data-dir ${settings.dataDir} --email you@example.com --role owner)\n\n`,
       );
     }
   }

@@ -197,6 +197,10 @@ describe("the single binary", () => {
       const m = await server.waitFor(/^\s+(http:\/\/\S+)\/setup\?token=(mhu_[A-Za-z0-9_-]+)\s*$/m);
       expect(m[1]).toBe(base);
       setupToken = m[2]!;
+      // the offline alternative names a command that exists where the user is: this binary, by its path
+      const offline = await server.waitFor(/\(or offline: (\S+) user add --data-dir (\S+) /);
+      expect(offline[1]).toBe(bin);
+      expect(offline[2]).toBe(dataDir);
       expect(readdirSync(workDir)).toEqual([]);
       const res = await fetch(`${base}/healthz`);
       expect(res.status).toBe(200);
